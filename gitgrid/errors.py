@@ -1,0 +1,60 @@
+"""The exceptions gitgrid raises, and the exit status each maps to at the CLI edge.
+
+Library code raises these and never exits; ``gitgrid.cli`` turns any of them into one line on stderr and
+``exit_code``. The tree::
+
+    GitgridError                 exit 2 unless noted
+     +-- SpecError               the spec (YAML) is wrong: file, line, param named in the message
+     +-- RewriteError            a file or template cannot be rewritten for a point
+     +-- RepoError               not a git repository, unknown ref, git refused (exit 1 for git failures)
+     +-- SweepError              unknown sweep, name already taken, sweep without points
+     +-- RunError                a run cannot start: empty command, runs root not writable, sweep locked
+     +-- StoreError              the results store cannot be used (e.g. written by a newer gitgrid)
+     +-- SubmitError             a scheduler is missing or refused a job
+"""
+
+from __future__ import annotations
+
+
+class GitgridError(Exception):
+    """Base of every error gitgrid reports to its user; the message is the whole story."""
+
+    exit_code: int = 2
+
+
+class SpecError(GitgridError):
+    """The spec cannot be read or means nothing sensible."""
+
+
+class RewriteError(GitgridError):
+    """A file cannot be rewritten: target missing or ambiguous, template error, bad path."""
+
+
+class RepoError(GitgridError):
+    """The repository or a ref in it is not what the user said it is."""
+
+
+class GitFailure(RepoError):
+    """git itself failed on input gitgrid produced: a bug or a broken repository, not bad user input."""
+
+    exit_code = 1
+
+
+class SweepError(GitgridError):
+    """A sweep cannot be found, created under that name, or has no points."""
+
+
+class RunError(GitgridError):
+    """A run cannot be started as asked."""
+
+
+class StoreError(GitgridError):
+    """The results store cannot be opened or written."""
+
+
+class SubmitError(GitgridError):
+    """A scheduler is missing, refused a job, or a job script cannot be rendered."""
+
+
+class GitgridWarning(UserWarning):
+    """Something the user should hear about that does not stop the work (shown on stderr by the CLI)."""

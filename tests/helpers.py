@@ -1,0 +1,71 @@
+"""Small helpers shared by the tests: real git repositories in temporary folders, and the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from gitgrid.cli import app
+
+CANONICAL_MODEL = """\
+class Model:
+    def __init__(self):
+        self.param1 = 1.0  # weight E->E
+        self.param2 = 1.0
+        self.param3 = -1.0
+        self.weightEI = 3.
+"""
+
+CANONICAL_SPEC = """\
+files:
+  - path: src/model.py
+params:
+  param1: 3.
+  param2: {range: [0.5, 3.0, 0.5]}
+  param3: {range: [-5., -30., -5.]}
+"""
+
+
+def git(repo: Path, *args: str, stdin: str | None = None) -> str:
+    """Run git in ``repo`` and return its stdout; fail the test with git's message otherwise."""
+    result = subprocess.run(
+        ["git", *args], cwd=repo, input=stdin, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def make_repo(path: Path, files: Mapping[str, str | bytes], branch: str = "master") -> Path:
+    """A git repository at ``path`` whose first commit holds ``files``."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", branch)
+    for name, content in files.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def refs(repo: Path) -> str:
+    """Every ref and what it points to: compare before and after to prove nothing was written."""
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+def cli(*args: str, repo: Path | None = None) -> Result:
+    """Run ``gitgrid [-C repo] args`` in-process."""
+    prefix = ["-C", str(repo)] if repo is not None else []
+    return CliRunner().invoke(app, [*prefix, *args], catch_exceptions=False)
+
+
+def gitgrid_command() -> list[str]:
+    """The command line that starts gitgrid in a child process, with this interpreter."""
+    return [sys.executable, "-m", "gitgrid"]
