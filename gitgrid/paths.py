@@ -1,0 +1,107 @@
+"""Paths in a spec: checked against the base commit's tree and kept inside the repository.
+
+A path may not be absolute, climb out with ``..``, enter ``.git``, or pass through a symlink that leads
+outside the repository; a symlink that stays inside is followed, so the file it points to is rewritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from gitgrid.errors import RewriteError
+
+__all__ = [
+    "EXECUTABLE",
+    "REGULAR",
+    "SYMLINK",
+    "TREE",
+    "TreeReader",
+    "check_parents",
+    "normalise",
+    "read_file",
+    "resolve_path",
+]
+
+REGULAR, EXECUTABLE, SYMLINK, TREE = "100644", "100755", "120000", "040000"
+
+
+class TreeReader(Protocol):
+    """Read access to the base commit's tree: ``(mode, bytes)`` of a path, or None when absent."""
+
+    def read(self, path: str) -> tuple[str, bytes] | None: ...
+
+
+def read_file(path: str, tree: TreeReader, shown: str) -> tuple[str, bytes]:
+    entry = tree.read(path)
+    if entry is None:
+        raise RewriteError(f"{shown}: no such file in the base commit")
+    mode, data = entry
+    if mode not in (REGULAR, EXECUTABLE):
+        raise RewriteError(f"{shown}: not a regular file in the base commit")
+    return mode, data
+
+
+def check_parents(path: str, tree: TreeReader) -> None:
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        entry = tree.read("/".join(parts[:depth]))
+        if entry is not None and entry[0] != TREE:
+            raise RewriteError(
+                f"{path}: '{'/'.join(parts[:depth])}' is a file in the base commit, not a folder"
+            )
+
+
+def resolve_path(path: str, tree: TreeReader) -> str:
+    """``path`` as a clean path inside the repository, following symlinks that stay inside it."""
+    parts = _normalise(path, path)
+    for _ in range(40):
+        resolved = _follow_once(parts, tree, path)
+        if resolved is None:
+            return "/".join(parts)
+        parts = resolved
+    raise RewriteError(f"{path}: too many levels of symbolic links")
+
+
+def normalise(path: str) -> str:
+    """``path`` without ``.`` and ``..`` steps (refused when it climbs out of the repository)."""
+    return "/".join(_normalise(path, path))
+
+
+def _normalise(path: str, shown: str) -> list[str]:
+    if not path or PurePosixPath(path).is_absolute() or path.startswith("~"):
+        raise RewriteError(f"{shown}: paths in a spec are relative to the repository's top")
+    parts: list[str] = []
+    for part in PurePosixPath(path).parts:
+        if part == "..":
+            if not parts:
+                raise RewriteError(f"{shown}: leads outside the repository")
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    if not parts:
+        raise RewriteError(f"{shown}: names the repository itself, not a file")
+    if ".git" in parts:
+        raise RewriteError(f"{shown}: gitgrid does not write inside .git")
+    return parts
+
+
+def _follow_once(parts: list[str], tree: TreeReader, shown: str) -> list[str] | None:
+    """Replace the first symlink on ``parts`` by its target; None when there is none."""
+    for depth in range(1, len(parts) + 1):
+        entry = tree.read("/".join(parts[:depth]))
+        if entry is None or entry[0] != SYMLINK:
+            continue
+        link = entry[1].decode("utf-8", "surrogateescape")
+        if PurePosixPath(link).is_absolute():
+            raise RewriteError(
+                f"{shown}: goes through symlink {'/'.join(parts[:depth])} -> {link}, outside the repository"
+            )
+        joined = "/".join([*parts[: depth - 1], link, *parts[depth:]])
+        try:
+            return _normalise(joined, shown)
+        except RewriteError:
+            raise RewriteError(
+                f"{shown}: goes through symlink {'/'.join(parts[:depth])} -> {link}, outside the repository"
+            ) from None
+    return None
