@@ -1,0 +1,5 @@
+"""``python -m gitgrid`` is the ``gitgrid`` command."""
+
+from gitgrid.cli import main
+
+main()

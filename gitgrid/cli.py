@@ -1,0 +1,280 @@
+"""The ``gitgrid`` command: parses arguments, calls one library function, prints. Nothing else.
+
+Every :class:`~gitgrid.errors.GitgridError` becomes one line on stderr and its exit status (2 for bad input)
+here, in :func:`_reported`; warnings become ``gitgrid: warning:`` lines; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from gitgrid.errors import GitgridError, GitgridWarning
+from gitgrid.git import Repository, open_repository
+from gitgrid.output import cell, write_rows
+from gitgrid.sweeps import find_sweep, list_commits, list_points, list_sweeps, summarize_params
+
+if TYPE_CHECKING:
+    from gitgrid.create import Plan
+
+app = typer.Typer(
+    name="gitgrid",
+    help="Turn a parameter study into git history: one commit per point, then list, run and compare.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Options given before the command (``gitgrid -C DIR ...``)."""
+
+    directory: Path
+
+    def repo(self) -> Repository:
+        return open_repository(self.directory)
+
+    def path(self, path: Path) -> Path:
+        """A path given on the command line, relative to ``-C DIR`` as git does."""
+        return path if path.is_absolute() else self.directory / path
+
+
+def _reported(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors and warnings into messages and exit statuses, in one place."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GitgridWarning)
+            try:
+                return command(*args, **kwargs)
+            except GitgridError as exc:
+                caught.clear()  # the error says what matters; warnings on the way to it are noise
+                print(f"gitgrid: error: {exc}", file=sys.stderr)
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                print("gitgrid: interrupted", file=sys.stderr)
+                raise typer.Exit(130) from None
+            except BrokenPipeError:
+                _silence_stdout()
+                raise typer.Exit(0) from None
+            finally:
+                _print_warnings(caught)
+
+    return wrapper
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        print(f"gitgrid: warning: {warning.message}", file=sys.stderr)
+    caught.clear()
+
+
+def _silence_stdout() -> None:
+    """After the reader of a pipe went away (``gitgrid list | head``), drop what is still buffered."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Option("-C", help="Run as if started in DIR (like git -C).", metavar="DIR")
+    ] = Path(),
+) -> None:
+    ctx.obj = Context(directory)
+
+
+def _context(ctx: typer.Context) -> Context:
+    obj: Any = ctx.obj
+    return obj if isinstance(obj, Context) else Context(Path())
+
+
+# create -------------------------------------------------------------------------------------------------
+class Writer(StrEnum):
+    auto = "auto"
+    pack = "pack"
+    fast_import = "fast-import"
+
+
+@app.command()
+@_reported
+def create(
+    ctx: typer.Context,
+    spec: Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)],
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", "-b", help="Base ref of the sweep (default: the spec's base, or HEAD)."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", "-n", help="Branch name (default: the spec's, or grid_search-DATE)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing branch of that --name.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the count, first points and diff; write nothing."),
+    ] = False,
+    writer: Annotated[
+        Writer, typer.Option("--writer", help="Write objects as one pack file, or through git fast-import.")
+    ] = Writer.auto,
+) -> None:
+    """Create a sweep: one commit per point of SPEC on a new branch; the working tree is not touched."""
+    from gitgrid.create import plan_sweep, write_sweep
+
+    context = _context(ctx)
+    plan = plan_sweep(context.path(spec), context.repo(), base=branch, name=name, force=force)
+    if dry_run:
+        _print_preview(plan)
+        return
+    with _progress("creating", enabled=plan.count >= 2000) as advance:
+        sweep = write_sweep(plan, advance, writer=writer.value)
+    print(f"{sweep.name}: {sweep.count} points on {sweep.base_ref} ({sweep.base[:10]})")
+
+
+def _print_preview(plan: Plan) -> None:
+    from gitgrid.create import preview_sweep
+
+    preview = preview_sweep(plan)
+    print(f"would create {preview.name}: {preview.count} points on {preview.base_ref} ({preview.base[:10]})")
+    for point in preview.points:
+        values = " ".join(f"{k}={cell(v)}" for k, v in point.params.items())
+        print(f"  {point.index}: {values}")
+    if preview.count > len(preview.points):
+        print(f"  ... {preview.count - len(preview.points)} more")
+    print(f"diff of point 0:\n{preview.diff}", end="" if preview.diff.endswith("\n") else "\n")
+
+
+@contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    stderr = Console(stderr=True, highlight=False)
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=not (enabled and stderr.is_terminal),
+    )
+    task = bar.add_task(label, total=None)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield advance
+
+
+# list / show / sweeps -----------------------------------------------------------------------------------
+class ListFormat(StrEnum):
+    hash = "hash"
+    tsv = "tsv"
+    csv = "csv"
+    json = "json"
+
+
+class ShowFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command("list")
+@_reported
+def list_(
+    ctx: typer.Context,
+    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", "-f", help="hash: one commit id a line.")
+    ] = ListFormat.hash,
+    where: Annotated[
+        str | None, typer.Option("--where", help="Only points where this holds, e.g. 'dt < 0.1'.")
+    ] = None,
+    short: Annotated[bool, typer.Option("--short", help="Abbreviated commit ids (12 characters).")] = False,
+) -> None:
+    """List a sweep's points in index order: one commit id a line, ready for `| xargs -n1 submit.sh`."""
+    repo = _context(ctx).repo()
+    chosen = find_sweep(repo, sweep)
+    width = 12 if short else 40
+    if fmt is ListFormat.hash and where is None:
+        sys.stdout.write("".join(c[:width] + "\n" for c in list_commits(repo, chosen)))
+        return
+    points = list_points(repo, chosen, where)
+    if fmt is ListFormat.hash:
+        sys.stdout.write("".join(p.commit[:width] + "\n" for p in points))
+        return
+    rows = ({"index": p.index, "commit": p.commit[:width], **p.params} for p in points)
+    write_rows(rows, ["index", "commit", *chosen.params], fmt.value, sys.stdout)
+
+
+@app.command()
+@_reported
+def show(
+    ctx: typer.Context,
+    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.text,
+) -> None:
+    """Describe a sweep: base, point count, params and their values, and the spec it was made from."""
+    chosen = find_sweep(_context(ctx).repo(), sweep)
+    params = summarize_params(chosen)
+    if fmt is ShowFormat.json:
+        record = {**chosen.__dict__, "params": [p.__dict__ for p in params]}
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return
+    print(f"sweep    {chosen.name}  (branch {chosen.branch}, tag {chosen.tag})")
+    print(f"base     {chosen.base_ref} ({chosen.base})")
+    print(f"tip      {chosen.tip}")
+    print(f"points   {chosen.count}")
+    print(f"created  {chosen.created} by gitgrid {chosen.gitgrid_version}")
+    print("params")
+    width = max(len(p.name) for p in params)
+    for p in params:
+        shown = ", ".join(cell(v) for v in p.values) + (", ..." if p.size > len(p.values) else "")
+        target = f"  -> {p.target}" if p.target != p.name else ""
+        print(f"  {p.name.ljust(width)}  {p.kind} of {p.size}: {shown}{target}")
+    print(f"spec     {chosen.spec_path}")
+    print("".join(f"  | {line}\n" for line in chosen.spec_text.splitlines()), end="")
+
+
+@app.command()
+@_reported
+def sweeps(ctx: typer.Context) -> None:
+    """List every sweep in the repository, newest first."""
+    rows = [
+        {
+            "sweep": s.name,
+            "points": s.count,
+            "base": s.base_ref,
+            "created": s.created,
+            "params": " ".join(s.params),
+        }
+        for s in list_sweeps(_context(ctx).repo())
+    ]
+    write_rows(rows, ["sweep", "points", "base", "created", "params"], "table", sys.stdout)
+
+
+def main() -> None:
+    """Entry point of the ``gitgrid`` script."""
+    app()
