@@ -11,8 +11,8 @@ export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-gitgrid demo} GIT_COMMITTER_EMAI
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 git init -q -b master
-cp "$here/demo/model.py" "$here/demo/spec.yaml" .
-git add model.py && git commit -q -m "a small simulation"
+cp "$here/demo/model.py" "$here/demo/sim.py" "$here/demo/spec.yaml" .
+git add model.py sim.py && git commit -q -m "a small simulation"
 
 step cat spec.yaml
 step gitgrid create --dry-run spec.yaml
@@ -23,4 +23,7 @@ step gitgrid list --format tsv --where 'param2 * -param3 <= 10'
 step gitgrid show
 step git log --oneline -3 "$(gitgrid list | tail -1)"
 step git status --short
-echo; echo "demo repository: $demo"
+step gitgrid run -j 2 --watch loss -- python3 sim.py
+step gitgrid results --sort loss --best 10
+step gitgrid status
+echo; echo "demo repository: $demo (run directories in $demo/.gitgrid/runs)"

@@ -24,8 +24,11 @@ from gitgrid.errors import (
 )
 
 if TYPE_CHECKING:
+    from gitgrid.collect import Collected, collect_runs
     from gitgrid.create import Plan, Preview, create_sweep, plan_sweep, preview_sweep, write_sweep
     from gitgrid.git import Repository, open_repository
+    from gitgrid.prepare import Prepared, prepare_point
+    from gitgrid.runner import RunOptions, RunState, RunSummary, run_sweep
     from gitgrid.space import Point, Space
     from gitgrid.spec import Spec, load_spec, parse_spec
     from gitgrid.sweeps import (
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
         list_sweeps,
         summarize_params,
     )
+    from gitgrid.tables import ResultTable, Status, results, results_frame, sweep_status
 
 # The API is loaded on first use (PEP 562): ``gitgrid list`` should not pay for Jinja, YAML and GitPython.
 _LAZY = {
@@ -44,6 +48,10 @@ _LAZY = {
         ["Plan", "Preview", "create_sweep", "plan_sweep", "preview_sweep", "write_sweep"], "create"
     ),
     **dict.fromkeys(["Repository", "open_repository"], "git"),
+    **dict.fromkeys(["Collected", "collect_runs"], "collect"),
+    **dict.fromkeys(["Prepared", "prepare_point"], "prepare"),
+    **dict.fromkeys(["ResultTable", "Status", "results", "results_frame", "sweep_status"], "tables"),
+    **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "runner"),
     **dict.fromkeys(["Point", "Space"], "space"),
     **dict.fromkeys(["Spec", "load_spec", "parse_spec"], "spec"),
     **dict.fromkeys(
@@ -68,25 +76,33 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Collected",
     "GitFailure",
     "GitgridError",
     "GitgridWarning",
     "Plan",
     "Point",
     "PointRecord",
+    "Prepared",
     "Preview",
     "RepoError",
     "Repository",
+    "ResultTable",
     "RewriteError",
     "RunError",
+    "RunOptions",
+    "RunState",
+    "RunSummary",
     "Space",
     "Spec",
     "SpecError",
+    "Status",
     "StoreError",
     "SubmitError",
     "Sweep",
     "SweepError",
     "__version__",
+    "collect_runs",
     "create_sweep",
     "find_sweep",
     "list_commits",
@@ -96,7 +112,12 @@ __all__ = [
     "open_repository",
     "parse_spec",
     "plan_sweep",
+    "prepare_point",
     "preview_sweep",
+    "results",
+    "results_frame",
+    "run_sweep",
     "summarize_params",
+    "sweep_status",
     "write_sweep",
 ]

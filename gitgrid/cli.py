@@ -53,7 +53,7 @@ class Context:
         return path if path.is_absolute() else self.directory / path
 
 
-def _reported(command: Callable[P, R]) -> Callable[P, R]:
+def reported(command: Callable[P, R]) -> Callable[P, R]:
     """Turn library errors and warnings into messages and exit statuses, in one place."""
 
     @functools.wraps(command)
@@ -102,7 +102,7 @@ def _options(
     ctx.obj = Context(directory)
 
 
-def _context(ctx: typer.Context) -> Context:
+def context_of(ctx: typer.Context) -> Context:
     obj: Any = ctx.obj
     return obj if isinstance(obj, Context) else Context(Path())
 
@@ -115,7 +115,7 @@ class Writer(StrEnum):
 
 
 @app.command()
-@_reported
+@reported
 def create(
     ctx: typer.Context,
     spec: Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)],
@@ -141,7 +141,7 @@ def create(
     """Create a sweep: one commit per point of SPEC on a new branch; the working tree is not touched."""
     from gitgrid.create import plan_sweep, write_sweep
 
-    context = _context(ctx)
+    context = context_of(ctx)
     plan = plan_sweep(context.path(spec), context.repo(), base=branch, name=name, force=force)
     if dry_run:
         _print_preview(plan)
@@ -202,7 +202,7 @@ class ShowFormat(StrEnum):
 
 
 @app.command("list")
-@_reported
+@reported
 def list_(
     ctx: typer.Context,
     sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
@@ -215,7 +215,7 @@ def list_(
     short: Annotated[bool, typer.Option("--short", help="Abbreviated commit ids (12 characters).")] = False,
 ) -> None:
     """List a sweep's points in index order: one commit id a line, ready for `| xargs -n1 submit.sh`."""
-    repo = _context(ctx).repo()
+    repo = context_of(ctx).repo()
     chosen = find_sweep(repo, sweep)
     width = 12 if short else 40
     if fmt is ListFormat.hash and where is None:
@@ -230,14 +230,14 @@ def list_(
 
 
 @app.command()
-@_reported
+@reported
 def show(
     ctx: typer.Context,
     sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.text,
 ) -> None:
     """Describe a sweep: base, point count, params and their values, and the spec it was made from."""
-    chosen = find_sweep(_context(ctx).repo(), sweep)
+    chosen = find_sweep(context_of(ctx).repo(), sweep)
     params = summarize_params(chosen)
     if fmt is ShowFormat.json:
         record = {**chosen.__dict__, "params": [p.__dict__ for p in params]}
@@ -259,7 +259,7 @@ def show(
 
 
 @app.command()
-@_reported
+@reported
 def sweeps(ctx: typer.Context) -> None:
     """List every sweep in the repository, newest first."""
     rows = [
@@ -270,7 +270,7 @@ def sweeps(ctx: typer.Context) -> None:
             "created": s.created,
             "params": " ".join(s.params),
         }
-        for s in list_sweeps(_context(ctx).repo())
+        for s in list_sweeps(context_of(ctx).repo())
     ]
     write_rows(rows, ["sweep", "points", "base", "created", "params"], "table", sys.stdout)
 
@@ -278,3 +278,6 @@ def sweeps(ctx: typer.Context) -> None:
 def main() -> None:
     """Entry point of the ``gitgrid`` script."""
     app()
+
+
+from gitgrid import cli_runs  # noqa: E402, F401 - registers run, results, status, collect, prepare

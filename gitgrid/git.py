@@ -198,6 +198,57 @@ class Repository:
         lines += ["prepare", "commit", ""]
         self._check(["update-ref", "--stdin"], stdin="\n".join(lines))
 
+    # checkouts for runs -------------------------------------------------------------------------------
+    def add_worktree(self, path: Path, commit: str) -> None:
+        """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``)."""
+        self._run(["worktree", "prune"])
+        self._check(["worktree", "add", "--force", "--detach", "--quiet", str(path), commit])
+
+    def checkout(self, worktree: Path, commit: str) -> None:
+        """Move a worktree to ``commit``: only files that differ are rewritten; untracked files stay.
+
+        ``-f`` drops edits a previous run made to tracked files, so one point cannot leak into the next.
+        """
+        errors = worktree.with_name(f"{worktree.name}.checkout.err")
+        with errors.open("wb") as err:  # a file, not a pipe: this runs once per point (measured)
+            code = subprocess.call(
+                ["git", "-C", str(worktree), "checkout", "--quiet", "--force", "--detach", commit],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        if code != 0:
+            message = errors.read_text(errors="replace").strip()
+            raise GitFailure(f"git checkout {commit[:12]} in {worktree} failed: {message}")
+
+    def head_of(self, worktree: Path) -> str | None:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=worktree,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def export(self, commit: str, target: Path) -> None:
+        """Write the files of ``commit`` into ``target`` (no .git): a plain copy of one point."""
+        import tarfile
+
+        args = ["archive", "--format=tar", commit]
+        with self._popen_bytes(args) as proc:
+            assert proc.stdout is not None
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+                archive.extractall(target, filter="tar")
+            if proc.wait() != 0:
+                err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+                raise GitFailure(f"git archive {commit[:12]} failed: {err}")
+
+    def config(self, key: str) -> str | None:
+        """A git config value (repository, user or system), or None."""
+        result = self._run(["config", "--get", key])
+        return result.stdout.strip() if result.returncode == 0 else None
+
     # plumbing ---------------------------------------------------------------------------------------
     def _run(self, args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -214,6 +265,9 @@ class Repository:
         return subprocess.Popen(
             ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+
+    def _popen_bytes(self, args: Sequence[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     @staticmethod
     def _wait(proc: subprocess.Popen[str], args: Sequence[str]) -> None:

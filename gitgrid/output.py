@@ -1,17 +1,19 @@
-"""Writing rows of values as text: one place for the hash/tsv/csv/json/table formats the CLI offers.
+"""Writing rows of values as text: one place for the tsv/csv/json/table formats the CLI offers.
 
-Rows are mappings from column name to value; missing values are written empty (tsv/csv/table) or null
-(json). Numbers are written as Python writes them, so what is printed parses back to the same value.
+Rows are tuples in the order of ``columns`` (:func:`write_tuples`) or mappings (:func:`write_rows`).
+Numbers are written as Python writes them, so what is printed parses back to the same value; null is
+written empty (tsv, csv, table) or ``null`` (json).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["FORMATS", "cell", "write_rows"]
+__all__ = ["FORMATS", "cell", "write_rows", "write_tuples"]
 
 FORMATS = ("tsv", "csv", "json", "table")
 
@@ -26,16 +28,21 @@ def cell(value: Any) -> str:
 
 
 def write_rows(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: str, out: TextIO) -> None:
-    """Write ``rows`` restricted to ``columns`` in format ``fmt`` (one of :data:`FORMATS`)."""
+    """Write mappings, restricted to ``columns``, in format ``fmt`` (one of :data:`FORMATS`)."""
+    write_tuples((tuple(row.get(c) for c in columns) for row in rows), columns, fmt, out)
+
+
+def write_tuples(rows: Iterable[Sequence[Any]], columns: Sequence[str], fmt: str, out: TextIO) -> None:
+    """Write tuples (one value per column) in format ``fmt``."""
     if fmt == "json":
         _write_json(rows, columns, out)
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([cell(row.get(c)) for c in columns] for row in rows)
+        writer.writerows(rows)  # csv writes floats by repr and None as empty: as cell() does
     elif fmt == "tsv":
         out.write("\t".join(columns) + "\n")
-        out.writelines("\t".join(_tsv(row.get(c)) for c in columns) + "\n" for row in rows)
+        out.writelines("\t".join(_tsv(value) for value in row) + "\n" for row in rows)
     elif fmt == "table":
         _write_table(list(rows), columns, out)
     else:
@@ -46,18 +53,22 @@ def _tsv(value: Any) -> str:
     return cell(value).replace("\t", " ").replace("\n", " ")
 
 
-def _write_json(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+def _write_json(rows: Iterable[Sequence[Any]], columns: Sequence[str], out: TextIO) -> None:
     out.write("[")
     for n, row in enumerate(rows):
         out.write(",\n " if n else "\n ")
-        out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
+        record = {
+            c: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for c, v in zip(columns, row, strict=True)
+        }
+        out.write(json.dumps(record, ensure_ascii=False))
     out.write("\n]\n")
 
 
-def _write_table(rows: list[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> None:
-    cells = [[_tsv(row.get(c)) for c in columns] for row in rows]
+def _write_table(rows: list[Sequence[Any]], columns: Sequence[str], out: TextIO) -> None:
+    cells = [[_tsv(value) for value in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    numeric = [all(_is_number(row.get(c)) for row in rows) for c in columns]
+    numeric = [all(_is_number(row[i]) for row in rows) for i in range(len(columns))]
 
     def line(values: Sequence[str]) -> str:
         padded = [

@@ -1,0 +1,94 @@
+"""Taking in runs made elsewhere: cluster jobs, ``gitgrid prepare`` folders, hand-made run directories.
+
+Anything that writes the run-directory layout of :mod:`gitgrid.runs` under a runs root can be collected;
+collecting is idempotent (an attempt already stored is not stored again). An attempt is taken only once
+it is complete: its ``meta.json`` has a final status, or, for a folder made by ``gitgrid prepare``, its
+``result.json`` exists and parses. Until then it is counted as pending and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from gitgrid.git import Repository, open_repository
+from gitgrid.runner import open_store
+from gitgrid.runs import FINAL, RESULT, Run, read_meta, read_result
+from gitgrid.sweeps import PointRecord, find_sweep, list_points
+
+__all__ = ["Collected", "collect_runs"]
+
+_POINT = re.compile(r"^(\d+)-([0-9a-f]{7,40})$")
+_ATTEMPT = re.compile(r"^attempt-(\d+)$")
+
+
+@dataclass
+class Collected:
+    """What a collect found: newly stored attempts, ones already known, incomplete ones, and problems."""
+
+    stored: int = 0
+    known: int = 0
+    pending: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def collect_runs(
+    repo: Repository | Path | str = ".", sweep: str | None = None, runs_root: Path | None = None
+) -> Collected:
+    """Store every complete attempt found under ``runs_root`` (default: the repository's) for ``sweep``."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = find_sweep(repo, sweep)
+    places, store = open_store(repo, runs_root)
+    points = {p.index: p for p in list_points(repo, chosen)}
+    found = Collected()
+    try:
+        store.sync_sweep(chosen, points.values())
+        folder = places.runs_root / chosen.name
+        for point_folder in sorted(folder.iterdir()) if folder.is_dir() else []:
+            match = _POINT.match(point_folder.name)
+            if match is None:
+                continue
+            index, commit = int(match.group(1)), match.group(2)
+            point = points.get(index)
+            if point is None or not point.commit.startswith(commit):
+                found.problems.append(f"{point_folder}: not a point of sweep '{chosen.name}'")
+                continue
+            for attempt_folder in sorted(point_folder.iterdir()):
+                if _ATTEMPT.match(attempt_folder.name):
+                    run = _complete_run(attempt_folder, point, chosen.name)
+                    if run is None:
+                        found.pending.append(str(attempt_folder))
+                    elif store.ingest(run):
+                        found.stored += 1
+                    else:
+                        found.known += 1
+    finally:
+        store.close()
+    return found
+
+
+def _complete_run(folder: Path, point: PointRecord, sweep: str) -> Run | None:
+    """The finished run recorded in ``folder``, or None while it is incomplete.
+
+    Where the run is (sweep, point, commit, attempt) comes from the folder, whatever the file says.
+    """
+    attempt = int(folder.name.split("-")[1])
+    blank = Run(sweep, point.index, point.commit, attempt, "unknown", str(folder), params=point.params)
+    meta = read_meta(folder, **{k: v for k, v in asdict(blank).items() if k != "duration"}) or blank
+    meta = replace(
+        meta, sweep=sweep, index=point.index, commit=point.commit, attempt=attempt, run_dir=str(folder)
+    )
+    params = list(point.params)
+    if meta.status in FINAL:
+        if meta.status == "success" and not meta.metrics and (folder / RESULT).exists():
+            metrics, problem = read_result(folder, params)
+            return (
+                replace(meta, metrics=metrics) if problem is None else meta.ending("failed", reason=problem)
+            )
+        return meta
+    if meta.status == "prepared" and (folder / RESULT).exists():
+        metrics, problem = read_result(folder, params)
+        if problem is None:
+            return replace(meta, status="success", metrics=metrics, ended=(folder / RESULT).stat().st_mtime)
+    return None
