@@ -66,7 +66,7 @@ def bench_dvc(work: Path, points: int) -> float | None:
     repo.mkdir()
     git(repo, "init", "-q", "-b", "master")
     (repo / "params.yaml").write_text("param1: 0\n")
-    (repo / "dvc.yaml").write_text("stages:\n  sim:\n    cmd: true\n    params: [param1]\n")
+    (repo / "dvc.yaml").write_text('stages:\n  sim:\n    cmd: "true"\n    params: [param1]\n')
     subprocess.run(["dvc", "init", "-q"], cwd=repo, check=True)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "dvc")

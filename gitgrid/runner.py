@@ -191,6 +191,8 @@ class _Runner:
         self.repo, self.sweep, self.places, self.store = repo, sweep, places, store
         self.command, self.options = command, options
         self.table = ProcessTable(grace=options.grace)
+        self.base_env = dict(os.environ)  # copied once: os.environ decodes every value on each copy
+        self.host = host()
         self.stop = threading.Event()
         self.signal: int | None = None
         self.error: BaseException | None = None
@@ -314,11 +316,11 @@ class _Runner:
     def _run_point(self, slot: Slot, point: PointRun) -> None:
         folder = point_dir(self.places.runs_root, point.sweep, point.index, point.commit, point.count)
         attempt, run_dir = claim_attempt(folder, self.attempts.get(point.index, 0))
-        env = environment(point, run_dir)
+        env = environment(point, run_dir, self.base_env)
         env["GITGRID_WORKER"] = str(slot.number)
         run = Run(
             sweep=point.sweep, index=point.index, commit=point.commit, attempt=attempt, status="running",
-            run_dir=str(run_dir), params=point.params, rerun=self.rerun, host=host(), started=time.time(),
+            run_dir=str(run_dir), params=point.params, rerun=self.rerun, host=self.host, started=time.time(),
             command=tuple(self.command),
         )  # fmt: skip
         try:
