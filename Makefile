@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench clean
+.PHONY: demo test lint format bench cluster cluster-stop clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -31,6 +31,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_create.py
+	$(BIN)/python benchmarks/bench_run.py
+
+# A real single-node SLURM for the cluster tests (root; installs Debian packages). Without it they skip.
+cluster:
+	bash tests/slurm/cluster.sh start
+
+cluster-stop:
+	bash tests/slurm/cluster.sh stop
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

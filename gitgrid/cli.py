@@ -280,4 +280,4 @@ def main() -> None:
     app()
 
 
-from gitgrid import cli_runs  # noqa: E402, F401 - registers run, results, status, collect, prepare
+from gitgrid import cli_cluster, cli_runs  # noqa: E402, F401 - register their commands on the app

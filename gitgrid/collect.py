@@ -15,9 +15,10 @@ from pathlib import Path
 from gitgrid.git import Repository, open_repository
 from gitgrid.runner import open_store
 from gitgrid.runs import FINAL, RESULT, Run, read_meta, read_result
-from gitgrid.sweeps import PointRecord, find_sweep, list_points
+from gitgrid.store import Store
+from gitgrid.sweeps import PointRecord, Sweep, find_sweep, list_points
 
-__all__ = ["Collected", "collect_runs"]
+__all__ = ["Collected", "collect_into", "collect_runs", "unfinished_runs"]
 
 _POINT = re.compile(r"^(\d+)-([0-9a-f]{7,40})$")
 _ATTEMPT = re.compile(r"^attempt-(\d+)$")
@@ -40,32 +41,40 @@ def collect_runs(
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     places, store = open_store(repo, runs_root)
-    points = {p.index: p for p in list_points(repo, chosen)}
-    found = Collected()
     try:
-        store.sync_sweep(chosen, points.values())
-        folder = places.runs_root / chosen.name
-        for point_folder in sorted(folder.iterdir()) if folder.is_dir() else []:
-            match = _POINT.match(point_folder.name)
-            if match is None:
-                continue
-            index, commit = int(match.group(1)), match.group(2)
-            point = points.get(index)
-            if point is None or not point.commit.startswith(commit):
-                found.problems.append(f"{point_folder}: not a point of sweep '{chosen.name}'")
-                continue
-            for attempt_folder in sorted(point_folder.iterdir()):
-                if _ATTEMPT.match(attempt_folder.name):
-                    run = _complete_run(attempt_folder, point, chosen.name)
-                    if run is None:
-                        found.pending.append(str(attempt_folder))
-                    elif store.ingest(run):
-                        found.stored += 1
-                    else:
-                        found.known += 1
+        return collect_into(store, repo, chosen, places.runs_root)
     finally:
         store.close()
+
+
+def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
+    """:func:`collect_runs` with the store and sweep already at hand."""
+    points = {p.index: p for p in list_points(repo, sweep)}
+    store.sync_sweep(sweep, points.values())
+    found = Collected()
+    folder = runs_root / sweep.name
+    for point_folder in sorted(folder.iterdir()) if folder.is_dir() else []:
+        match = _POINT.match(point_folder.name)
+        if match is None:
+            continue
+        index, commit = int(match.group(1)), match.group(2)
+        point = points.get(index)
+        if point is None or not point.commit.startswith(commit):
+            found.problems.append(f"{point_folder}: not a point of sweep '{sweep.name}'")
+            continue
+        for attempt_folder in sorted(point_folder.iterdir()):
+            if _ATTEMPT.match(attempt_folder.name):
+                _take(store, _complete_run(attempt_folder, point, sweep.name), attempt_folder, found)
     return found
+
+
+def _take(store: Store, run: Run | None, folder: Path, found: Collected) -> None:
+    if run is None:
+        found.pending.append(str(folder))
+    elif store.ingest(run):
+        found.stored += 1
+    else:
+        found.known += 1
 
 
 def _complete_run(folder: Path, point: PointRecord, sweep: str) -> Run | None:
@@ -92,3 +101,13 @@ def _complete_run(folder: Path, point: PointRecord, sweep: str) -> Run | None:
         if problem is None:
             return replace(meta, status="success", metrics=metrics, ended=(folder / RESULT).stat().st_mtime)
     return None
+
+
+def unfinished_runs(point_folder: Path) -> list[Run]:
+    """Attempts in a point's folder whose ``meta.json`` is not final (a task may have died in them)."""
+    found = []
+    for attempt_folder in sorted(point_folder.iterdir()) if point_folder.is_dir() else []:
+        meta = read_meta(attempt_folder) if _ATTEMPT.match(attempt_folder.name) else None
+        if meta is not None and meta.status not in FINAL:
+            found.append(meta)
+    return found

@@ -35,9 +35,9 @@ from gitgrid.runs import (
     claim_attempt,
     environment,
     host,
+    outcome,
     point_dir,
     read_meta,
-    read_result,
     spawn,
     write_meta,
 )
@@ -339,7 +339,7 @@ class _Runner:
         stopped = self.table.remove(process)
         with self._lock:
             self.state.running -= 1
-        self._record(run_id, _outcome(run, code, stopped, run_dir))
+        self._record(run_id, outcome(run, code, stopped, run_dir))
 
     def _record(self, run_id: int, run: Run) -> None:
         write_meta(run)
@@ -384,17 +384,3 @@ class _Runner:
             for signum, handler in previous.items():
                 with suppress(ValueError, TypeError):
                     signal.signal(signum, handler)
-
-
-def _outcome(run: Run, code: int, stopped: str | None, run_dir: Path) -> Run:
-    """The final record of a run from its exit status, why it was stopped, and its result file."""
-    if stopped is not None:
-        reason = "time limit exceeded" if stopped == "timeout" else "stopped by the user"
-        return run.ending(stopped, exit_code=code, reason=reason)
-    if code != 0:
-        reason = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
-        return run.ending("failed", exit_code=code, reason=reason)
-    metrics, problem = read_result(run_dir, list(run.params))
-    if problem is not None:
-        return run.ending("failed", exit_code=code, reason=problem)
-    return run.ending("success", exit_code=code, metrics=metrics)

@@ -42,7 +42,7 @@ __all__ = [
     "write_meta",
 ]
 
-FINAL = frozenset({"success", "failed", "timeout", "interrupted"})
+FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
 META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr.log"
 _ATTEMPT = re.compile(r"^attempt-(\d+)$")
 
@@ -78,6 +78,7 @@ class Run:
     reason: str | None = None
     command: tuple[str, ...] = ()
     pid: int | None = None
+    job: str | None = None  # the scheduler's job and task ("5_3") when run by a cluster task
     metrics: Mapping[str, float] = field(default_factory=dict)
     gitgrid_version: str = __version__
 
@@ -205,6 +206,20 @@ def spawn(
         return subprocess.Popen(
             list(command), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, process_group=0
         )
+
+
+def outcome(run: Run, code: int, stopped: str | None, run_dir: Path) -> Run:
+    """The final record of a run from its exit status, why it was stopped (if it was), and its result."""
+    if stopped is not None:
+        reasons = {"timeout": "time limit exceeded", "interrupted": "stopped by the user"}
+        return run.ending(stopped, exit_code=code, reason=reasons.get(stopped, stopped))
+    if code != 0:
+        reason = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
+        return run.ending("failed", exit_code=code, reason=reason)
+    metrics, problem = read_result(run_dir, list(run.params))
+    if problem is not None:
+        return run.ending("failed", exit_code=code, reason=problem)
+    return run.ending("success", exit_code=code, metrics=metrics)
 
 
 def tail(path: Path, lines: int = 5) -> list[str]:

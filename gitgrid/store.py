@@ -11,7 +11,9 @@ silently. Tables::
              ``gitgrid results`` shows, one row per point
     sweep_metrics (sweep, name): the metric names each sweep has reported
     runs    (id, sweep, idx, commit_id, attempt, rerun, status, exit_code, reason,
-             started, ended, duration, host, run_dir, pid)
+             started, ended, duration, host, run_dir, pid, job)
+    jobs    (job_id, scheduler, sweep, submission, tasks, chunk, submitted, cancelled): arrays submitted
+    job_points (job_id, task, sweep, idx): which array task runs which point
     metrics (run_id, name, value)
 """
 
@@ -52,8 +54,17 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL,
     attempt INTEGER NOT NULL, rerun INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
     exit_code INTEGER, reason TEXT, started REAL, ended REAL, duration REAL, host TEXT, run_dir TEXT,
-    pid INTEGER
+    pid INTEGER, job TEXT
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT NOT NULL, scheduler TEXT NOT NULL, sweep TEXT NOT NULL, submission TEXT NOT NULL,
+    tasks INTEGER NOT NULL, chunk INTEGER NOT NULL, submitted REAL NOT NULL, cancelled INTEGER DEFAULT 0,
+    PRIMARY KEY (scheduler, job_id)
+);
+CREATE TABLE IF NOT EXISTS job_points (
+    job_id TEXT NOT NULL, task INTEGER NOT NULL, sweep TEXT NOT NULL, idx INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_points_point ON job_points (sweep, idx);
 CREATE INDEX IF NOT EXISTS runs_point ON runs (sweep, idx, attempt);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_dir ON runs (run_dir);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -68,8 +79,9 @@ _LATEST = (
 )
 _RUN_COLUMNS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
-    "run_dir, pid"
+    "run_dir, pid, job"
 )
+_RUN_MARKS = ", ".join("?" * 15)
 
 
 @dataclass(frozen=True)
@@ -223,9 +235,7 @@ class Store:
     def add_run(self, run: Run) -> int:
         """Record a run that is about to start; returns its id."""
         with self._transaction() as db:
-            cursor = db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})", _run_values(run)
-            )
+            cursor = db.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_RUN_MARKS})", _run_values(run))
             run_id = int(cursor.lastrowid or 0)
             _point_to(db, run, run_id)
             return run_id
@@ -249,14 +259,20 @@ class Store:
                 return False
             if row is not None:
                 db.execute("DELETE FROM runs WHERE id = ?", (row[0],))
-            cursor = db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})", _run_values(run)
-            )
+            cursor = db.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_RUN_MARKS})", _run_values(run))
             run_id = int(cursor.lastrowid or 0)
             _store_metrics(db, run, run_id)
             self._add_metric_columns(run.metrics)
             _point_to(db, run, run_id)
             return True
+
+    def amend_run(self, run: Run) -> None:
+        """Correct the final state of a stored run (found by its directory): the scheduler knew better."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, reason = ?, ended = ?, duration = ? WHERE run_dir = ?",
+                (run.status, run.reason, run.ended, run.duration, run.run_dir),
+            )
 
     def running(self, sweep: str) -> list[tuple[int, Run]]:
         """Runs still marked running: (id, run) of each."""
@@ -284,6 +300,50 @@ class Store:
         """The highest attempt number stored for each point of a sweep."""
         rows = self._db.execute("SELECT idx, MAX(attempt) FROM runs WHERE sweep = ? GROUP BY idx", (sweep,))
         return dict(rows.fetchall())
+
+    def add_job(self, job: Job, points: Iterable[tuple[int, int]]) -> None:
+        """Record a submitted array job and which task runs which point ((task, index) pairs)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.job_id,
+                    job.scheduler,
+                    job.sweep,
+                    job.submission,
+                    job.tasks,
+                    job.chunk,
+                    job.submitted,
+                    0,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO job_points VALUES (?, ?, ?, ?)",
+                ((job.job_id, t, job.sweep, i) for t, i in points),
+            )
+
+    def jobs(self, sweep: str) -> list[Job]:
+        rows = self._db.execute("SELECT * FROM jobs WHERE sweep = ? ORDER BY submitted", (sweep,)).fetchall()
+        return [
+            Job(job_id, scheduler, name, submission, tasks, chunk, submitted, bool(cancelled))
+            for job_id, scheduler, name, submission, tasks, chunk, submitted, cancelled in rows
+        ]
+
+    def job_points(self, sweep: str) -> dict[int, tuple[str, int, float]]:
+        """For each submitted point: (job id, task, submission time) of its latest submission."""
+        rows = self._db.execute(
+            "SELECT jp.idx, jp.job_id, jp.task, j.submitted FROM job_points jp "
+            "JOIN jobs j ON j.job_id = jp.job_id AND j.sweep = jp.sweep "
+            "WHERE jp.sweep = ? ORDER BY j.submitted",
+            (sweep,),
+        )
+        return {idx: (job_id, task, submitted) for idx, job_id, task, submitted in rows}
+
+    def mark_cancelled(self, sweep: str, job_ids: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE jobs SET cancelled = 1 WHERE sweep = ? AND job_id = ?", ((sweep, j) for j in job_ids)
+            )
 
     def max_rerun(self, sweep: str) -> int:
         row = self._db.execute("SELECT MAX(rerun) FROM runs WHERE sweep = ?", (sweep,)).fetchone()
@@ -329,6 +389,20 @@ class Store:
         """Each point of a sweep: (commit, params)."""
         rows = self._db.execute("SELECT idx, commit_id, params FROM points WHERE sweep = ?", (sweep,))
         return {idx: (commit, json.loads(params)) for idx, commit, params in rows}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted array job."""
+
+    job_id: str
+    scheduler: str
+    sweep: str
+    submission: str
+    tasks: int
+    chunk: int
+    submitted: float
+    cancelled: bool = False
 
 
 def _store_metrics(db: sqlite3.Connection, run: Run, run_id: int) -> None:
@@ -380,14 +454,30 @@ def _subquery(condition: str) -> str:
 def _run_values(run: Run) -> tuple[Any, ...]:
     return (
         run.sweep, run.index, run.commit, run.attempt, run.rerun, run.status, run.exit_code, run.reason,
-        run.started, run.ended, run.duration, run.host, run.run_dir, run.pid,
+        run.started, run.ended, run.duration, run.host, run.run_dir, run.pid, run.job,
     )  # fmt: skip
 
 
 def _run_from(row: tuple[Any, ...], metrics: Mapping[str, float] | None = None) -> Run:
-    sweep, idx, commit, attempt, rerun, status, exit_code, reason, started, ended, _, host, run_dir, pid = row
+    (
+        sweep,
+        idx,
+        commit,
+        attempt,
+        rerun,
+        status,
+        exit_code,
+        reason,
+        started,
+        ended,
+        _,
+        host,
+        run_dir,
+        pid,
+        job,
+    ) = row
     return Run(
         sweep=sweep, index=idx, commit=commit, attempt=attempt, status=status, run_dir=run_dir or "",
         rerun=rerun, host=host or "", started=started, ended=ended, exit_code=exit_code, reason=reason,
-        pid=pid, metrics=dict(metrics or {}),
+        pid=pid, job=job, metrics=dict(metrics or {}),
     )  # fmt: skip

@@ -128,16 +128,40 @@ class Status:
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
-    """Counts by state, and each failed or timed-out point with the tail of its stderr."""
+    """Counts by state, and each failed, timed-out or cancelled point with the end of its stderr.
+
+    For a submitted sweep the store is first reconciled with the scheduler (:func:`gitgrid.submit.reconcile`),
+    so queued and running points are counted as such and dead tasks never pass for successes.
+    """
     repo, store = _open(repo)
     try:
         chosen = find_sweep(repo, sweep)
-        counts = store.counts(chosen.name) if store.has_sweep(chosen.name) else {"never run": chosen.count}
-        failed = store.runs(chosen.name, ["failed", "timeout"]) if store.has_sweep(chosen.name) else []
+        states = _states(repo, store, chosen)
+        failed = (
+            store.runs(chosen.name, ["failed", "timeout", "cancelled"])
+            if store.has_sweep(chosen.name)
+            else []
+        )
     finally:
         store.close()
+    counts: dict[str, int] = {}
+    for state, _ in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    counts["never run"] = chosen.count - len(states)
     failures = [
         (row.run.index, row.run.status, row.run.reason, tail(Path(row.run.run_dir) / STDERR, lines))
         for row in failed
+        if states.get(row.run.index, ("", ""))[0] == row.run.status
     ]
     return Status(chosen, counts, failures)
+
+
+def _states(repo: Repository, store: Store, sweep: Sweep) -> dict[int, tuple[str, str]]:
+    if not store.has_sweep(sweep.name):
+        return {}
+    if store.jobs(sweep.name):
+        from gitgrid.places import find_places
+        from gitgrid.submit import reconcile
+
+        return reconcile(repo, sweep, store, find_places(repo))
+    return {idx: (status, "") for idx, (status, _) in store.latest(sweep.name).items()}

@@ -19,7 +19,8 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert block is not None
     commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
     assert commands == ["make demo", "make test"]
-    assert "make test" in (ROOT / ".ci/run").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    assert "GITGRID_REQUIRE_SLURM=1 make test" in ci and "tests/slurm/cluster.sh start" in ci
 
 
 def test_demo_runs_the_canonical_study(tmp_path: Path) -> None:

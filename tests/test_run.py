@@ -37,7 +37,7 @@ time.sleep(float(os.environ.get("SIM_SLEEP", "0")))
 if str(index) in os.environ.get("SIM_FAIL", "").split(","):
     sys.exit(3)
 if str(index) in os.environ.get("SIM_HANG", "").split(","):
-    time.sleep(60)
+    time.sleep(float(os.environ.get("SIM_HANG_FOR", "60")))
 result = {"loss": a * b, "rate": a + b}
 if str(index) in os.environ.get("SIM_BAD", "").split(","):
     result = os.environ["SIM_BAD_KIND"]
