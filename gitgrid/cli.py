@@ -146,8 +146,8 @@ def create(
     if dry_run:
         _print_preview(plan)
         return
-    with _progress("creating", enabled=plan.count >= 2000) as advance:
-        sweep = write_sweep(plan, advance, writer=writer.value)
+    with progress_bar(enabled=plan.count >= 2000) as advance:
+        sweep = write_sweep(plan, lambda done, total: advance(done, total, "creating"), writer=writer.value)
     print(f"{sweep.name}: {sweep.count} points on {sweep.base_ref} ({sweep.base[:10]})")
 
 
@@ -164,25 +164,29 @@ def _print_preview(plan: Plan) -> None:
     print(f"diff of point 0:\n{preview.diff}", end="" if preview.diff.endswith("\n") else "\n")
 
 
+Advance = Callable[[int, int, str], None]  # done, total, description
+
+
 @contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(enabled: bool = True, transient: bool = True) -> Iterator[Advance]:
+    """A rich progress bar on stderr (description, bar, done/total, ETA); silent unless on a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     stderr = Console(stderr=True, highlight=False)
     bar = Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=stderr,
-        transient=True,
+        transient=transient,
         disable=not (enabled and stderr.is_terminal),
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task("", total=None)
 
-    def advance(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def advance(done: int, total: int, description: str) -> None:
+        bar.update(task, completed=done, total=total, description=description)
 
     with bar:
         yield advance

@@ -7,8 +7,7 @@ and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from gitgrid.cli import app, context_of, reported
+from gitgrid.cli import app, context_of, progress_bar, reported
 from gitgrid.output import write_tuples
 
 RUNS_ROOT_HELP = "Where run directories go (default: .gitgrid/runs, or git config gitgrid.runsRoot)."
@@ -68,8 +67,11 @@ def run(
         jobs=jobs, where=where, setup=setup, timeout=timeout, retry_failed=retry_failed, rerun=rerun,
         runs_root=context.path(runs_root) if runs_root else None, watch=watch, maximize=maximize,
     )  # fmt: skip
-    with _run_progress(watch) as show:
-        summary = run_sweep(command, sweep, context.repo(), options, show)
+    describe = _describe(watch)
+    with progress_bar(transient=False) as advance:
+        summary = run_sweep(
+            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s))
+        )
     state = summary.state
     print(
         f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
@@ -82,32 +84,16 @@ def run(
         raise typer.Exit(summary.exit_code)
 
 
-@contextmanager
-def _run_progress(watch: str | None) -> Iterator[Callable[[Any], None]]:
-    """A live line on stderr: done/running/failed/remaining, ETA and the best watched value."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def _describe(watch: str | None) -> Callable[[Any], str]:
+    """The live line of a run: running, failed, remaining, and the best watched value."""
 
-    console = Console(stderr=True, highlight=False)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
-    task = bar.add_task("starting", total=None)
-
-    def show(state: Any) -> None:
-        failed = state.failed + state.timed_out
-        text = f"running {state.running} · failed {failed} · left {state.remaining}"
+    def describe(state: Any) -> str:
+        text = f"running {state.running} · failed {state.failed + state.timed_out} · left {state.remaining}"
         if watch and state.best is not None:
             text += f" · best {watch} {state.best[0]:.6g} (point {state.best[1]})"
-        bar.update(task, description=text, completed=state.done, total=state.total)
+        return text
 
-    with bar:
-        yield show
+    return describe
 
 
 class ResultFormat(StrEnum):

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from gitgrid.git import Repository, open_repository
 from gitgrid.runner import open_store
-from gitgrid.runs import FINAL, RESULT, Run, read_meta, read_result
+from gitgrid.runs import ATTEMPT, FINAL, RESULT, Run, read_meta, read_result
 from gitgrid.store import Store
 from gitgrid.sweeps import PointRecord, Sweep, find_sweep, list_points
 
 __all__ = ["Collected", "collect_into", "collect_runs", "unfinished_runs"]
 
 _POINT = re.compile(r"^(\d+)-([0-9a-f]{7,40})$")
-_ATTEMPT = re.compile(r"^attempt-(\d+)$")
 
 
 @dataclass
@@ -63,7 +62,7 @@ def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) 
             found.problems.append(f"{point_folder}: not a point of sweep '{sweep.name}'")
             continue
         for attempt_folder in sorted(point_folder.iterdir()):
-            if _ATTEMPT.match(attempt_folder.name):
+            if ATTEMPT.match(attempt_folder.name):
                 _take(store, _complete_run(attempt_folder, point, sweep.name), attempt_folder, found)
     return found
 
@@ -107,7 +106,7 @@ def unfinished_runs(point_folder: Path) -> list[Run]:
     """Attempts in a point's folder whose ``meta.json`` is not final (a task may have died in them)."""
     found = []
     for attempt_folder in sorted(point_folder.iterdir()) if point_folder.is_dir() else []:
-        meta = read_meta(attempt_folder) if _ATTEMPT.match(attempt_folder.name) else None
+        meta = read_meta(attempt_folder) if ATTEMPT.match(attempt_folder.name) else None
         if meta is not None and meta.status not in FINAL:
             found.append(meta)
     return found

@@ -1,9 +1,10 @@
 """Writing a sweep's commits: a linear chain from the base, each the base tree plus one point's files.
 
 Two writers produce the same objects, byte for byte (so the same commit ids): :class:`PackCommits` writes a
-pack file directly and is the default for SHA-1 repositories; :class:`FastImportCommits` streams through
-``git fast-import`` and serves every other repository (SHA-256). Neither touches a ref, the index, HEAD or
-the working tree; the caller creates the refs once :meth:`finish` returned the last commit.
+pack file directly and is the default; :class:`FastImportCommits` streams through ``git fast-import``
+(``--writer fast-import``), and is kept as the reference the pack writer is tested against. Neither
+touches a ref, the index, HEAD or the working tree; the caller creates the refs once :meth:`finish`
+returned the last commit.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def open_commit_writer(
     For ``count`` points or more the pack writer runs in a forked process (:class:`ForkedCommits`).
     """
     if writer == "auto":
-        writer = "pack" if repo.object_format() == "sha1" else "fast-import"
+        writer = "pack"
     if writer == "pack":
         packer = PackCommits(repo, base, files, author, committer)
         if count >= _FORK_FROM and "fork" in multiprocessing.get_all_start_methods():

@@ -1,9 +1,9 @@
 """Creating a sweep: every point of a spec as one commit on a new branch, without touching the working tree.
 
 The plan (base, rewrites, count, name) is checked in full before anything is written. Then the points
-stream through one ``git fast-import``; the branch and the sweep's tag are created together, in one ref
-transaction, only after the last commit is written. Any failure or interruption before that leaves no ref,
-so the same command can simply be run again.
+are written as one pack (or, on request, through ``git fast-import``; :mod:`gitgrid.commits`); the
+branch and the sweep's tag are created together, in one ref transaction, only after the last commit.
+Any failure or interruption before that leaves no ref, so the same command can simply be run again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gitgrid._version import __version__
 from gitgrid.commits import CommitWriter, open_commit_writer
-from gitgrid.errors import SweepError
+from gitgrid.errors import RepoError, SweepError
 from gitgrid.git import ZERO, Ident, RefUpdate, Repository, open_repository
 from gitgrid.rewrite import Rewriter, plan_rewrites
 from gitgrid.space import Point, Space
@@ -71,6 +71,8 @@ def plan_sweep(
     """Check ``spec`` against ``repo`` and decide the sweep's base, name and point count."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     spec = spec if isinstance(spec, Spec) else load_spec(Path(spec))
+    if repo.object_format() != "sha1":
+        raise RepoError(f"{repo.root}: a SHA-256 repository; gitgrid writes SHA-1 repositories only, for now")
     base_ref = base or spec.base or repo.head_ref()
     base_commit = repo.resolve_commit(base_ref)
     space = Space(spec)

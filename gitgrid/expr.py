@@ -20,6 +20,15 @@ __all__ = ["Expression", "ExpressionError", "compile_expression"]
 Env = Mapping[str, Any]
 Node = Callable[[Env], Any]
 
+_MAX_EXPONENT = 10_000  # beyond this, 2 ** 10 ** 10 would compute for ever instead of answering
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    if isinstance(exponent, int | float) and abs(exponent) > _MAX_EXPONENT:
+        raise ValueError(f"exponent {exponent} is too large (at most {_MAX_EXPONENT})")
+    return operator.pow(base, exponent)
+
+
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -27,7 +36,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
 }
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,

@@ -1,11 +1,11 @@
 """All of gitgrid's access to git, in one place.
 
-Reading (refs, trees, config) goes through GitPython. Writing a sweep does not: one ``git fast-import``
-process takes the whole stream of commits (the way git-filter-repo works), because GitPython writes one
-object per ``git hash-object`` call. fast-import runs with ``--done`` and commits onto a scratch ref that is
-reset before the stream ends, so a driver that dies mid-stream leaves only unreferenced objects (removed by
-``git gc``), never a half-written branch. Refs are then created in one ``git update-ref --stdin``
-transaction: all of them or none.
+Reading trees goes through GitPython; refs, config and checkouts through short ``git`` calls. Writing
+a sweep's objects does not use GitPython, which writes one object per ``git hash-object`` call: the pack
+writer (:mod:`gitgrid.pack`) writes them itself, and :class:`FastImport` streams them through one
+``git fast-import --done`` onto a scratch ref that is reset before the stream ends, so a driver that dies
+mid-stream leaves only unreferenced objects (removed by ``git gc``), never a half-written branch. Refs are
+then created in one ``git update-ref --stdin`` transaction: all of them or none.
 """
 
 from __future__ import annotations
@@ -138,10 +138,6 @@ class Repository:
     def ref_exists(self, ref: str) -> bool:
         return self._run(["show-ref", "--verify", "--quiet", ref]).returncode == 0
 
-    def ref_target(self, ref: str) -> str | None:
-        result = self._run(["rev-parse", "--verify", "--quiet", ref])
-        return result.stdout.strip() if result.returncode == 0 else None
-
     def for_each_ref(self, pattern: str, fields: Sequence[str]) -> list[list[str]]:
         """One row of ``fields`` (for-each-ref atoms without ``%()``) per ref under ``pattern``."""
         fmt = "%00".join(f"%({f})" for f in fields) + "%00%1e"
@@ -177,10 +173,6 @@ class Repository:
                     yield [field.strip() for field in record.strip("\n").split("\x1f")]
             self._wait(proc, args)
 
-    def diff(self, old: str, new: str) -> str:
-        return self._check(["diff", old, new])
-
-    # writing ----------------------------------------------------------------------------------------
     def fast_import(self) -> FastImport:
         return FastImport(self.root)
 
@@ -216,6 +208,7 @@ class Repository:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                process_group=0,  # Ctrl-C goes to gitgrid, which stops cleanly, not to a half-done checkout
             )
         if code != 0:
             message = errors.read_text(errors="replace").strip()

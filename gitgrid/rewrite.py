@@ -92,7 +92,10 @@ class Rewriter:
 
     def texts(self, values: Sequence[Value]) -> list[str]:
         """The text each param's value is written as, in spec order."""
-        return [format_value(v, p.format) for v, p in zip(values, self.spec.params, strict=True)]
+        try:
+            return [format_value(v, p.format) for v, p in zip(values, self.spec.params, strict=True)]
+        except Exception as exc:
+            raise RewriteError(f"a param's format cannot write the values {list(values)!r}: {exc}") from None
 
     def render(self, index: int, count: int, values: Sequence[Value], texts: Sequence[str]) -> list[Rendered]:
         """Every planned file for the point at ``index``; ``texts`` from :meth:`texts`."""
@@ -231,8 +234,11 @@ def _regexes(
     attr = rb"(?:[A-Za-z_]\w*\.)*" if implicit else b""
     comment = b"|".join(re.escape(m.encode()) for m in markers) or rb"(?!)"
     value = rb"""(?P<value>"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|[^\s;,](?:[^\r\n]*?[^\s;,])??)"""
-    tail = rb"[ \t]*[;,]?(?:[ \t]*(?:" + comment + rb").*?)?\r?$"
-    prefix = rb"(?:(?:[A-Za-z_][\w:<>()\[\],*&]*|::)[ \t]+)*"
+    tail = rb"[ \t]*[;,:]?(?:[ \t]*(?:" + comment + rb").*?)?\r?$"
+    # declaration words before the target (``double``, ``real(8),``, ``std::size_t``, ``export``): a word may
+    # hold one balanced (...) and end in a comma, so that ``f(a, x = 1)`` is a call, not a declaration
+    word = rb"[A-Za-z_][\w:<>\[\]*&]*(?:\([^()\s]*\)[\w:<>\[\]*&]*)?,?"
+    prefix = rb"(?:(?:" + word + rb"|::)[ \t]+)*"
     annotation = rb"(?:[ \t]*::?[ \t]*[\w.\[\], |]+?)?"
     forms = [
         rb"^[ \t]*" + prefix + attr + name + annotation + rb"[ \t]*(?:=|:=|<-)(?!=)[ \t]*",

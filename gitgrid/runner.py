@@ -13,6 +13,7 @@ interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import queue
 import signal
@@ -144,6 +145,8 @@ def run_sweep(
     """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say."""
     if not command or not command[0]:
         raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
+    if options.jobs is not None and options.jobs < 1:
+        raise RunError(f"-j {options.jobs}: at least one point at a time")
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     places, store = open_store(repo, options.runs_root)
@@ -237,7 +240,9 @@ class _Runner:
                 rerun, statuses = rerun + 1, {}
         else:
             statuses = {idx: status for idx, (status, _) in self.store.latest(self.sweep.name).items()}
-        wanted = {None, "interrupted"} | ({"failed", "timeout"} if options.retry_failed else set())
+        wanted = {None, "interrupted", "cancelled"} | (
+            {"failed", "timeout"} if options.retry_failed else set()
+        )
         todo = [p for p in chosen if statuses.get(p.index) in wanted]
         return todo, rerun, len(chosen) - len(todo)
 
@@ -296,9 +301,12 @@ class _Runner:
                 slot.move_to(point.commit)
                 if self.options.setup and not self._setup(slot, point):
                     return
+                if self.stop.is_set():
+                    return
                 self._run_point(slot, point)
         except BaseException as exc:
-            self.error = self.error or exc
+            if not self.stop.is_set():  # a git call cut short by Ctrl-C is not an error of its own
+                self.error = self.error or exc
             self.stop.set()
 
     def _setup(self, slot: Slot, point: PointRun) -> bool:
@@ -361,6 +369,8 @@ class _Runner:
         if name is None or name not in run.metrics:
             return
         value = run.metrics[name]
+        if math.isnan(value):  # NaN is never the best
+            return
         best = self.state.best
         better = best is None or (value > best[0] if self.options.maximize else value < best[0])
         if better:

@@ -44,7 +44,7 @@ __all__ = [
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
 META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr.log"
-_ATTEMPT = re.compile(r"^attempt-(\d+)$")
+ATTEMPT = re.compile(r"^attempt-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def claim_attempt(folder: Path, after: int | None = None) -> tuple[int, Path]:
     """
     if after is None or not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
-        taken = [int(m.group(1)) for p in folder.iterdir() if (m := _ATTEMPT.match(p.name))]
+        taken = [int(m.group(1)) for p in folder.iterdir() if (m := ATTEMPT.match(p.name))]
         after = max(taken, default=0)
     attempt = after + 1
     while True:
@@ -186,11 +186,15 @@ def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float],
         return {}, f"{RESULT} is not valid JSON: {exc}"
     if not isinstance(data, dict):
         return {}, f"{RESULT} must hold a JSON object of metrics, not {type(data).__name__}"
+    seen: dict[str, str] = {}
     for name, value in data.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             return {}, f"{RESULT}: metric '{name}' is not a number: {value!r}"
         if name in params:
             return {}, f"{RESULT}: metric '{name}' has the name of a param"
+        if name.casefold() in seen:  # they would share a column of the store, which ignores case
+            return {}, f"{RESULT}: metrics '{seen[name.casefold()]}' and '{name}' differ only in case"
+        seen[name.casefold()] = name
     return dict(data), None
 
 

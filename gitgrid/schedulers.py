@@ -129,7 +129,8 @@ class Slurm(Scheduler):
         """From ``squeue`` (queued and running tasks), then ``sacct``, else ``scontrol show job``."""
         if not job_ids:
             return {}
-        found = self._sacct(job_ids) or self._scontrol(job_ids)
+        found = self._scontrol(job_ids)  # also tasks sacct has not heard of yet, or at all (no accounting)
+        found.update(self._sacct(job_ids))
         found.update(self._squeue(job_ids))
         return found
 
@@ -147,10 +148,11 @@ class Slurm(Scheduler):
         for job_id in job_ids:
             out = _run(["scontrol", "-o", "show", "job", job_id])
             for line in out.splitlines():
-                array = re.search(r"ArrayJobId=(\d+) ArrayTaskId=(\d+)", line)
+                array = re.search(r"ArrayJobId=(\d+) ArrayTaskId=([\d,\-]+)", line)
                 state = re.search(r"JobState=(\S+)", line)
                 if array and state:
-                    found[(array.group(1), int(array.group(2)))] = _slurm_state(state.group(1))
+                    for task in _expand(array.group(2)):
+                        found[(array.group(1), task)] = _slurm_state(state.group(1))
         return found
 
     def cancel_args(self, job_ids: Sequence[str]) -> list[str]:

@@ -180,7 +180,7 @@ class _SpecReader:
             raise ValueError("'target' must be a non-empty single-line string")
         fmt = value.get("format")
         if fmt is not None:
-            _check_format(fmt, axis[0])
+            _check_format(fmt, axis)
         every = value.get("all", False)
         if not isinstance(every, bool):
             raise ValueError("'all' must be true or false")
@@ -312,10 +312,16 @@ class _SpecReader:
     def read_branch(self, raw: LineDict) -> str | None:
         branch = self.optional_str(raw, "branch")
         if branch is not None:
-            fields = {f for _, f, _, _ in string.Formatter().parse(branch) if f is not None}
+            line = raw.line_of("branch")
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(branch) if f is not None}
+                if not fields - {"date"}:
+                    branch.format(date="2026-01-31")
+            except (ValueError, IndexError, KeyError) as exc:
+                raise self.error(line, f"'branch' is not a valid name template: {exc}") from None
             if fields - {"date"}:
                 bad = ", ".join(sorted(fields - {"date"}))
-                raise self.error(raw.line_of("branch"), f"'branch' may only use {{date}}, not {{{bad}}}")
+                raise self.error(line, f"'branch' may only use {{date}}, not {{{bad}}}")
         return branch
 
 
@@ -339,10 +345,16 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_format(fmt: Any, example: Any) -> None:
+_FORMAT_CHECKED = 10_000  # values of an axis tried with its format (longer axes: the first and last)
+
+
+def _check_format(fmt: Any, axis: Axis) -> None:
+    """Try ``fmt`` on the axis' values, so a format that cannot write one fails here, not mid-sweep."""
     if not isinstance(fmt, str):
         raise ValueError("'format' must be a string such as '{:.2f}'")
-    try:
-        fmt.format(example)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise ValueError(f"format {fmt!r} cannot write {example!r}: {exc}") from None
+    examples = axis if len(axis) <= _FORMAT_CHECKED else [axis[0], axis[-1]]
+    for example in examples:
+        try:
+            fmt.format(example)
+        except Exception as exc:
+            raise ValueError(f"format {fmt!r} cannot write {example!r}: {exc}") from None

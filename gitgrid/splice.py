@@ -91,10 +91,6 @@ class Splice:
         pieces.append([(offset, len(base) - offset)] if len(base) > offset else [])
         return cls.of(base, pieces)
 
-    @property
-    def slots(self) -> int:
-        return len(self.pieces) - 1
-
     def build(self, values: Sequence[bytes]) -> bytes:
         """The content with ``values`` in the slots."""
         pieces = self.pieces

@@ -147,6 +147,10 @@ class Store:
         names = ", ".join(_quoted(c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         with self._transaction() as db:
+            if row is not None:  # re-created under the same name (create --force): keep the old runs apart
+                archive = f"{sweep.name}@{row[0][:12]}"
+                for table in ("runs", "jobs", "job_points", "sweep_metrics"):
+                    db.execute(f"UPDATE {table} SET sweep = ? WHERE sweep = ?", (archive, sweep.name))
             db.execute("DELETE FROM points WHERE sweep = ?", (sweep.name,))
             db.execute(
                 "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?)",
@@ -184,7 +188,7 @@ class Store:
         metrics = [
             row[0] for row in self._db.execute("SELECT name FROM sweep_metrics WHERE sweep = ?", (sweep,))
         ]
-        param_sql = ", ".join("p." + _quoted(_column(name)) for name in params)
+        param_sql = ", ".join("p." + _quoted(column) for column in param_columns(params))
         if mode == "success":  # the success run's metrics are copied into the point's row: no lookups
             metric_sql, lookups = "".join(f", p.{_quoted(_metric_column(m))}" for m in metrics), []
         else:
@@ -208,25 +212,29 @@ class Store:
         return columns, rows
 
     def _add_metric_columns(self, metrics: Iterable[str]) -> None:
-        if self._columns is None:
-            self._columns = {row[1] for row in self._db.execute("PRAGMA table_info(points)")}
-        for name in metrics:
-            column = _metric_column(name)
-            if column not in self._columns:
-                self._db.execute(f"ALTER TABLE points ADD COLUMN {_quoted(column)} REAL")
-                self._columns.add(column)
+        self._add_columns([_metric_column(name) for name in metrics], "REAL")
 
-    def _param_columns(self, params: Iterable[str]) -> list[str]:
-        existing = {row[1] for row in self._db.execute("PRAGMA table_info(points)")}
-        columns = []
-        for name in params:
-            column = _column(name)
-            if column not in existing:
-                with self._lock:
-                    self._db.execute(f"ALTER TABLE points ADD COLUMN {_quoted(column)}")
-                existing.add(column)
-            columns.append(column)
+    def _param_columns(self, params: Sequence[str]) -> list[str]:
+        columns = param_columns(params)
+        with self._lock:
+            self._add_columns(columns, "")
         return columns
+
+    def _add_columns(self, columns: Iterable[str], kind: str) -> None:
+        """Add the columns ``points`` lacks. SQLite names ignore case, and so does this comparison; another
+        process may add the same column at the same time, which is fine."""
+        missing = [c for c in columns if self._columns is None or c.casefold() not in self._columns]
+        if not missing:
+            return
+        self._columns = {row[1].casefold() for row in self._db.execute("PRAGMA table_info(points)")}
+        for column in missing:
+            if column.casefold() not in self._columns:
+                try:
+                    self._db.execute(f"ALTER TABLE points ADD COLUMN {_quoted(column)} {kind}".rstrip())
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
+                self._columns.add(column.casefold())
 
     def has_sweep(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM sweeps WHERE name = ?", (name,)).fetchone() is not None
@@ -257,10 +265,18 @@ class Store:
             row = db.execute("SELECT id, status FROM runs WHERE run_dir = ?", (run.run_dir,)).fetchone()
             if row is not None and row[1] in FINAL:
                 return False
-            if row is not None:
-                db.execute("DELETE FROM runs WHERE id = ?", (row[0],))
-            cursor = db.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_RUN_MARKS})", _run_values(run))
-            run_id = int(cursor.lastrowid or 0)
+            if row is not None:  # a live run finishing right now: update it where it is, keeping its id
+                run_id = int(row[0])
+                names = _RUN_COLUMNS.split(", ")
+                db.execute(
+                    f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+                    (*_run_values(run), run_id),
+                )
+            else:
+                cursor = db.execute(
+                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_RUN_MARKS})", _run_values(run)
+                )
+                run_id = int(cursor.lastrowid or 0)
             _store_metrics(db, run, run_id)
             self._add_metric_columns(run.metrics)
             _point_to(db, run, run_id)
@@ -349,15 +365,6 @@ class Store:
         row = self._db.execute("SELECT MAX(rerun) FROM runs WHERE sweep = ?", (sweep,)).fetchone()
         return int(row[0] or 0)
 
-    def counts(self, sweep: str) -> dict[str, int]:
-        """Points by the status of their latest attempt, plus ``never run``."""
-        counts: dict[str, int] = {}
-        for status, _ in self.latest(sweep).values():
-            counts[status] = counts.get(status, 0) + 1
-        total = self._db.execute("SELECT count FROM sweeps WHERE name = ?", (sweep,)).fetchone()
-        counts["never run"] = (int(total[0]) if total else 0) - sum(counts.values())
-        return counts
-
     def runs(
         self, sweep: str, statuses: Iterable[str] | None = None, latest_only: bool = True
     ) -> list[RunRow]:
@@ -436,19 +443,21 @@ def _metric_column(name: str) -> str:
     return f"m.{name}"
 
 
-def _column(param: str) -> str:
-    """The points-table column of a param: its name, unless that clashes with a fixed column."""
-    return f"param_{param}" if param in _RESERVED else param
+def param_columns(params: Sequence[str]) -> list[str]:
+    """The points-table column of each param: its name, unless it clashes (SQLite ignores case) with a
+    fixed column or an earlier param of the sweep; then a suffix keeps it apart."""
+    taken = {c.casefold() for c in _RESERVED}
+    columns = []
+    for position, name in enumerate(params):
+        column = name if name.casefold() not in taken else f"{name}__{position}"
+        taken.add(column.casefold())
+        columns.append(column)
+    return columns
 
 
 def _quoted(column: str) -> str:
     """A column name as an SQL identifier."""
     return '"' + column.replace('"', '""') + '"'
-
-
-def _subquery(condition: str) -> str:
-    """``id = (SELECT ...)`` as the bare ``SELECT ...``."""
-    return condition.split("= ", 1)[1].strip()[1:-1]
 
 
 def _run_values(run: Run) -> tuple[Any, ...]:

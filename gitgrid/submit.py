@@ -248,6 +248,7 @@ def _write(
 def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: SubmitOptions) -> Submission:
     """Submit every array and record the jobs: all of them, or (cancelling what went through) none."""
     done: list[Array] = []
+    began = time.time()  # before the first task can start: runs of this submission start after it
     try:
         for array in plan.arrays:
             job_id = scheduler.submit(
@@ -258,11 +259,10 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
         scheduler.cancel([a.job_id for a in done if a.job_id])
         shutil.rmtree(plan.folder, ignore_errors=True)
         raise
-    now = time.time()
     for array in done:
         assert array.job_id is not None
         job = Job(
-            array.job_id, scheduler.name, plan.sweep.name, str(plan.folder), array.tasks, plan.chunk, now
+            array.job_id, scheduler.name, plan.sweep.name, str(plan.folder), array.tasks, plan.chunk, began
         )
         store.add_job(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
     return replace(plan, arrays=tuple(done), submitted=True)
@@ -270,8 +270,12 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
 
 def reconcile(repo: Repository, sweep: Sweep, store: Store, places: Places) -> dict[int, tuple[str, str]]:
     """Each point's state and reason: success, failed, timeout, cancelled, interrupted, pending, running
-    or never run. Collects finished run directories first, then asks the scheduler about the rest."""
-    collect_into(store, repo, sweep, places.runs_root)
+    or never run. Collects finished run directories first (from every runs root the sweep was submitted
+    to), then asks the scheduler about the rest."""
+    jobs = store.jobs(sweep.name)
+    roots = {job.job_id: _runs_root(job.submission, places) for job in jobs}
+    for root in {places.runs_root, *roots.values()}:
+        collect_into(store, repo, sweep, root)
     latest = {row.run.index: row.run for row in store.runs(sweep.name, None, latest_only=True)}
     states = {index: (run.status, run.reason or "") for index, run in latest.items()}
     submitted = store.job_points(sweep.name)
@@ -279,25 +283,35 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, places: Places) -> d
         return states
     tasks = {}
     by_scheduler: dict[str, list[str]] = {}
-    for job in store.jobs(sweep.name):
+    for job in jobs:
         by_scheduler.setdefault(job.scheduler, []).append(job.job_id)
     for name, job_ids in by_scheduler.items():
         tasks.update(get_scheduler(name).states(job_ids))
     commits = {index: commit for index, (commit, _) in store.points(sweep.name).items()}
     for index, (job_id, task, since) in submitted.items():
-        run = latest.get(index)
-        own = run if run is not None and (run.started or 0) >= since else None  # the job's run of it
-        if own is not None and own.status in FINAL - {"interrupted"}:
-            continue  # a final record the task wrote itself
         found = tasks.get((job_id, task))
-        if found is None or (own is not None and found.state == DONE):
+        if index not in commits or found is None:
             continue
+        run = latest.get(index)
+        own = run if run is not None and run.job == f"{job_id}_{task}" else None  # the task's run of it
+        if own is not None and (own.status in FINAL - {"interrupted"} or found.state == DONE):
+            continue  # a final record the task (or an earlier reconcile) wrote
+        if own is None and run is not None and run.status in FINAL and (run.started or 0) >= since:
+            continue  # run again since, elsewhere
         if found.state in (PENDING, RUNNING):
             states[index] = (found.state, found.detail)
         else:  # ended: killed (time limit, memory, node) or cancelled, perhaps mid-run
-            verdict = _Verdict(job_id, task, found.state, found.detail)
-            states[index] = _record_verdict(store, sweep, places, index, commits[index], verdict, own)
+            verdict = _Verdict(job_id, task, found.state, found.detail, roots.get(job_id, places.runs_root))
+            states[index] = _record_verdict(store, sweep, index, commits[index], verdict, own)
     return states
+
+
+def _runs_root(submission: str, places: Places) -> Path:
+    """The runs root a submission used (from its submission.json), or the repository's."""
+    try:
+        return Path(json.loads((Path(submission) / SUBMISSION).read_text())["runs_root"])
+    except (OSError, ValueError, KeyError):
+        return places.runs_root
 
 
 @dataclass(frozen=True)
@@ -306,6 +320,7 @@ class _Verdict:
     task: int
     state: str
     detail: str
+    runs_root: Path
 
     @property
     def job(self) -> str:
@@ -313,7 +328,7 @@ class _Verdict:
 
 
 def _record_verdict(
-    store: Store, sweep: Sweep, places: Places, index: int, commit: str, verdict: _Verdict, own: Run | None
+    store: Store, sweep: Sweep, index: int, commit: str, verdict: _Verdict, own: Run | None
 ) -> tuple[str, str]:
     """A task ended without a final record for this point (or, stopped mid-run, with ``interrupted``):
     record what the scheduler says happened, in the run's own directory when there is one."""
@@ -326,7 +341,7 @@ def _record_verdict(
         write_meta(final)
         store.amend_run(final)
         return status, reason
-    folder = point_dir(places.runs_root, sweep.name, index, commit, sweep.count)
+    folder = point_dir(verdict.runs_root, sweep.name, index, commit, sweep.count)
     mine = [r for r in unfinished_runs(folder) if r.job == verdict.job]
     if mine:
         run = mine[-1]
@@ -347,11 +362,19 @@ def cancel_sweep(repo: Repository | Path | str = ".", sweep: str | None = None) 
     try:
         cancelled = []
         for job in store.jobs(chosen.name):
+            if job.cancelled:
+                continue
             scheduler = get_scheduler(job.scheduler)
             states = scheduler.states([job.job_id])
-            if any(s.state in (PENDING, RUNNING) for s in states.values()) or not states:
+            if states and not any(s.state in (PENDING, RUNNING) for s in states.values()):
+                continue  # finished
+            try:
                 scheduler.cancel([job.job_id])
-                cancelled.append(job.job_id)
+            except SubmitError:
+                if states:  # a scheduler whose states gitgrid cannot read may refuse finished jobs
+                    raise
+                continue
+            cancelled.append(job.job_id)
         store.mark_cancelled(chosen.name, cancelled)
         return cancelled
     finally:

@@ -105,7 +105,8 @@ def _sorted(rows: list[tuple[Any, ...]], column: int, descending: bool) -> list[
 
     present = [r for r in rows if not missing(r)]
     absent = [r for r in rows if missing(r)]
-    return sorted(present, key=lambda r: r[column], reverse=descending) + absent
+    # numbers before strings, so a column of mixed values sorts instead of failing
+    return sorted(present, key=lambda r: (isinstance(r[column], str), r[column]), reverse=descending) + absent
 
 
 def results_frame(repo: Repository | Path | str = ".", sweep: str | None = None, **query: Any) -> Any:

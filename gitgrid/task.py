@@ -153,10 +153,23 @@ class _Task:
             command=tuple(self.command), job=self.job,
         )  # fmt: skip
         write_meta(run)
-        subprocess.run(
-            ["git", "-C", str(self.checkout), "checkout", "--quiet", "--force", "--detach", point.commit],
-            check=True, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        checkout = [
+            "git",
+            "-C",
+            str(self.checkout),
+            "checkout",
+            "--quiet",
+            "--force",
+            "--detach",
+            point.commit,
+        ]
+        moved = subprocess.run(
+            checkout, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        if moved.returncode != 0:
+            status = "interrupted" if self.stopped is not None else "failed"
+            write_meta(run.ending(status, reason=f"git checkout failed: {moved.stderr.strip()}"))
+            return status
         try:
             self.process = spawn(self.command, self.checkout, environment(point, run_dir), run_dir)
         except OSError as exc:

@@ -129,15 +129,21 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
     wait_for_jobs(retry.job_ids)
     assert sweep_status(repo).counts == {"success": 12, "never run": 0}
     assert len(results(repo).rows) == 12
+    sweep_status(repo)  # asking again records nothing new
+    attempts = [int(str(m["attempt"])) for m in metas(repo) if m["index"] in (3, 5)]
+    assert sorted(attempts) == [1, 1, 2, 2]
 
 
 def test_chunks_pack_points_into_tasks(slurm: int, tmp_path: Path) -> None:
     repo = sweep_repo(tmp_path)
-    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(chunk=5))
+    shared = tmp_path / "shared-runs"
+    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(chunk=5, runs_root=shared))
     assert [a.tasks for a in done.arrays] == [3]
     wait_for_jobs(done.job_ids)
-    assert sweep_status(repo).counts["success"] == 12
-    tasks = sorted({str(m["job"]) for m in metas(repo)})
+    assert sweep_status(repo).counts["success"] == 12  # found in the runs root the submission used
+    tasks = sorted(
+        {str(m["job"]) for m in (json.loads(p.read_text()) for p in shared.glob("*/*/attempt-*/meta.json"))}
+    )
     assert tasks == [f"{done.job_ids[0]}_{t}" for t in range(3)]
 
 

@@ -248,6 +248,18 @@ def _wait_for_cleanup(repo: Path) -> None:
         time.sleep(0.05)
 
 
+def test_sha256_repositories_are_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "r256"
+    repo.mkdir()
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "master")
+    (repo / "m.py").write_text("x = 1\n")
+    git(repo, "add", "m.py")
+    git(repo, "commit", "-q", "-m", "x")
+    (repo / "spec.yaml").write_text("files: [m.py]\nparams:\n  x: [2]\n")
+    result = cli("create", "spec.yaml", repo=repo)
+    assert result.exit_code == 2 and "a SHA-256 repository" in result.stderr
+
+
 def test_find_sweep_defaults_to_the_newest(sim_repo: Path) -> None:
     create_sweep(sim_repo / "spec.yaml", sim_repo)
     second = create_sweep(sim_repo / "spec.yaml", sim_repo)

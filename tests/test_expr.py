@@ -50,6 +50,12 @@ def test_refuses_everything_else(text: str) -> None:
         compile_expression(text, ["a", "b"])
 
 
+def test_huge_powers_are_refused_not_computed() -> None:
+    with pytest.raises(ExpressionError, match=r"exponent 10000000000 is too large"):
+        run("a ** 10 ** 10 > 1", a=2)
+    assert run("a ** 3", a=2) == 8
+
+
 def test_unknown_names_are_named() -> None:
     with pytest.raises(ExpressionError, match=r"uses unknown name 'c' \(known: a, b\)"):
         compile_expression("a + c > 1", ["a", "b"])

@@ -72,6 +72,9 @@ def one(path: str, before: str, param: str = "x: 0.5") -> str:
         ("m.py", "x = 'a # b'  # c\n", "x = 0.5  # c\n"),
         ("m.c", "double x = 1/3; // third\n", "double x = 0.5; // third\n"),
         ("m.py", "x = [1, 2]\n", "x = 0.5\n"),
+        ("m.py", "if x := 1:\n", "if x := 0.5:\n"),
+        ("m.c", "std::size_t x = 4;\n", "std::size_t x = 0.5;\n"),
+        ("m.py", "t = 1:00:00\n".replace("t", "x"), "x = 0.5\n"),
     ],
 )
 def test_assignment_styles_keep_everything_but_the_value(path: str, before: str, after: str) -> None:
@@ -90,6 +93,8 @@ def test_assignment_styles_keep_everything_but_the_value(path: str, before: str,
         "x += 1\n",
         "xx = 1\n",
         "x_y = 1\n",
+        "run(a, x = 1)\n",
+        "f(a, b, x = 1,\n",
     ],
 )
 def test_lines_that_do_not_assign_the_target_are_left_alone(line: str) -> None:

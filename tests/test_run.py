@@ -328,3 +328,59 @@ def test_store_keeps_typed_param_columns(swept: Path) -> None:
         modes = db.execute("PRAGMA journal_mode").fetchone()
     assert rows == [(1.5, 10, "real", "integer"), (1.5, 20, "real", "integer")]
     assert modes == ("wal",)
+
+
+def test_a_sweep_created_again_with_force_starts_afresh(swept: Path) -> None:
+    run_sweep(sim(), repo=swept, options=RunOptions(jobs=2))
+    (swept / "spec.yaml").write_text(SPEC.replace("[1.5, 2.5, 3.5]", "[4.5, 5.5, 6.5]"))
+    name = results(swept).sweep.name
+    create_sweep(swept / "spec.yaml", swept, name=name, force=True)
+    again = run_sweep(sim(), repo=swept, options=RunOptions(jobs=2))
+    assert (again.state.succeeded, again.state.skipped) == (12, 0)
+    assert {row["a"] for row in results(swept).rows} == {4.5, 5.5, 6.5}
+
+
+def test_params_that_differ_only_in_case_keep_their_own_columns(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            "m.py": "lr = 0\nLR = 0\n",
+            "s.py": "import json, os\njson.dump({'Loss': 1.0}, open(os.environ['GITGRID_RESULT'], 'w'))\n",
+        },
+    )
+    (repo / "spec.yaml").write_text("files: [m.py]\nparams:\n  lr: [1, 2]\n  LR: [30]\n")
+    create_sweep(repo / "spec.yaml", repo)
+    summary = run_sweep([sys.executable, "s.py"], repo=repo, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 2
+    assert [(r["lr"], r["LR"], r["Loss"]) for r in results(repo).rows] == [(1, 30, 1.0), (2, 30, 1.0)]
+
+
+def test_bad_options_and_nan_metrics(swept: Path) -> None:
+    with pytest.raises(RunError, match=r"-j 0: at least one point at a time"):
+        run_sweep(sim(), repo=swept, options=RunOptions(jobs=0))
+    (swept / "nan.py").write_text(
+        "import json, os\ni = int(os.environ['GITGRID_INDEX'])\n"
+        "json.dump({'loss': float('nan') if i == 0 else float(i)}, open(os.environ['GITGRID_RESULT'], 'w'))\n"
+    )
+    summary = run_sweep(
+        [sys.executable, str(swept / "nan.py")], repo=swept, options=RunOptions(jobs=2, watch="loss")
+    )
+    assert summary.state.best == (1.0, 1)
+    rows = results(swept, sort="loss").rows
+    assert rows[0]["loss"] == 1.0 and rows[-1]["index"] == 0 and rows[-1]["loss"] is None
+
+
+def test_a_finished_live_run_collected_meanwhile_keeps_its_id(swept: Path) -> None:
+    from gitgrid.runs import Run
+
+    store = Store.open(swept / ".gitgrid" / "results.db") if (swept / ".gitgrid").exists() else None
+    if store is None:
+        (swept / ".gitgrid").mkdir()
+        store = Store.open(swept / ".gitgrid" / "results.db")
+    run = Run("s", 0, "c" * 40, 1, "running", str(swept / "run-dir"), started=1.0)
+    run_id = store.add_run(run)
+    assert store.ingest(run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    store.finish_run(run_id, run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    rows = list(store.runs("s", None, latest_only=False))
+    store.close()
+    assert [(r.id, r.run.status, r.run.metrics) for r in rows] == [(run_id, "success", {"loss": 2.0})]

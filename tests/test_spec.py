@@ -156,6 +156,22 @@ def test_load_spec_names_a_missing_file(tmp_path: Path) -> None:
         ("files: [{template: a.j2}]\nparams:\n  a: 1\n", r"template 'a.j2' needs an 'output' path"),
         ("files: [{path: a.py, output: b}]\nparams:\n  a: 1\n", r"unknown key for a 'path' file 'output'"),
         ("- just\n- a list\n", r"spec.yaml:1: a spec is a mapping"),
+        (
+            "files: []\nparams:\n  a: {values: [1, x], format: '{:.2f}'}\n",
+            r"param 'a': format '\{:.2f\}' cannot write 'x'",
+        ),
+        (
+            "files: []\nparams:\n  a: {values: [1], format: '{.x}'}\n",
+            r"param 'a': format '\{.x\}' cannot write 1",
+        ),
+        (
+            "files: []\nparams:\n  a: 1\nbranch: 'sw-{'\n",
+            r"spec.yaml:4: 'branch' is not a valid name template",
+        ),
+        (
+            "files: []\nparams:\n  a: 1\nbranch: '{date:%Y}'\n",
+            r"spec.yaml:4: 'branch' is not a valid name template",
+        ),
     ],
 )
 def test_mistakes_name_file_line_and_param(text: str, message: str) -> None:
