@@ -39,6 +39,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+SweepName = Annotated[
+    str | None, typer.Argument(help="Sweep name (default: the newest).", show_default=False)
+]
+
+
 @dataclass(frozen=True)
 class Context:
     """Options given before the command (``gitgrid -C DIR ...``)."""
@@ -209,7 +214,7 @@ class ShowFormat(StrEnum):
 @reported
 def list_(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     fmt: Annotated[
         ListFormat, typer.Option("--format", "-f", help="hash: one commit id a line.")
     ] = ListFormat.hash,
@@ -237,7 +242,7 @@ def list_(
 @reported
 def show(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.text,
 ) -> None:
     """Describe a sweep: base, point count, params and their values, and the spec it was made from."""

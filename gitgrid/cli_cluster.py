@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from gitgrid.cli import app, context_of, reported
+from gitgrid.cli import SweepName, app, context_of, reported
 from gitgrid.cli_runs import RUNS_ROOT_HELP, CommandAfterDashes
 from gitgrid.errors import SubmitError
 
@@ -41,7 +41,7 @@ def parse_options(pairs: list[str]) -> tuple[tuple[str, str], ...]:
 @reported
 def submit(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     scheduler: Annotated[SchedulerName, typer.Option(help="The batch scheduler.")] = SchedulerName.slurm,
     array_limit: Annotated[int | None, typer.Option(help="Tasks running at once (%M of the array).")] = None,
     chunk: Annotated[int, typer.Option(help="Points per array task.")] = 1,
@@ -89,7 +89,7 @@ def submit(
 @reported
 def cancel(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
 ) -> None:
     """Cancel the sweep's queued and running jobs."""
     from gitgrid.submit import cancel_sweep

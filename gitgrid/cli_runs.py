@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from gitgrid.cli import app, context_of, progress_bar, reported
+from gitgrid.cli import SweepName, app, context_of, progress_bar, reported
 from gitgrid.output import write_tuples
 
 RUNS_ROOT_HELP = "Where run directories go (default: .gitgrid/runs, or git config gitgrid.runsRoot)."
@@ -38,7 +38,7 @@ class CommandAfterDashes(TyperCommand):
 @reported
 def run(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Points at a time (default: cores).")
     ] = None,
@@ -107,7 +107,7 @@ class ResultFormat(StrEnum):
 @reported
 def results(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     fmt: Annotated[ResultFormat, typer.Option("--format", "-f")] = ResultFormat.table,
     sort: Annotated[str | None, typer.Option(help="Sort by this metric or param (ascending).")] = None,
     desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
@@ -135,7 +135,7 @@ def results(
 @reported
 def status(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
 ) -> None:
     """How many points succeeded, failed, timed out, ... and the failed ones with the end of their stderr."""
     from gitgrid.tables import sweep_status
@@ -154,7 +154,7 @@ def status(
 @reported
 def collect_runs(
     ctx: typer.Context,
-    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: the newest).")] = None,
+    sweep: SweepName = None,
     runs_root: Annotated[Path | None, typer.Argument(help=RUNS_ROOT_HELP, show_default=False)] = None,
 ) -> None:
     """Store the finished runs found in run directories made elsewhere (cluster jobs, prepare), once each."""

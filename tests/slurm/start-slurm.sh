@@ -62,6 +62,7 @@ $ACCT_CONF
 JobCompType=jobcomp/filetxt
 JobCompLoc=$DIR/log/jobcomp.log
 MinJobAge=3600
+MaxJobCount=100000
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 MaxArraySize=$MAXARRAY
