@@ -115,7 +115,7 @@ def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Ite
         if not index:
             continue  # a commit added to the branch by hand, not a point
         params = json.loads(params_json)
-        if condition is None or _holds(condition, params, where):
+        if condition is None or _holds(condition, params):
             yield PointRecord(int(index), commit, params)
 
 
@@ -134,7 +134,7 @@ def _compile_where(where: str, sweep: Sweep) -> Expression:
         raise SpecError(f"--where: {exc}") from None
 
 
-def _holds(condition: Expression, params: Mapping[str, Value], where: str | None) -> bool:
+def _holds(condition: Expression, params: Mapping[str, Value]) -> bool:
     try:
         return bool(condition(params))
     except ExpressionError as exc:
