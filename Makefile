@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check gitgrid tests benchmarks
 	$(BIN)/ruff check gitgrid tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format gitgrid tests benchmarks

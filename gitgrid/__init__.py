@@ -1,7 +1,10 @@
 """gitgrid: turn a parameter study into git history.
 
 A *spec* describes a *space* of *points* (param values); ``create_sweep`` writes one commit per point on a
-new branch (the *sweep*); ``list_points`` reads them back. The vocabulary is defined in ``docs/concepts.md``.
+new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point and
+``results`` reads what they reported. The vocabulary is defined in ``docs/concepts.md``, the layout of the
+package in ``docs/architecture.md``. What ``__all__`` lists is the public API; the modules of the
+subpackages are internal.
 """
 
 from __future__ import annotations
@@ -24,48 +27,37 @@ from gitgrid.errors import (
 )
 
 if TYPE_CHECKING:
-    from gitgrid.collect import Collected, collect_runs
-    from gitgrid.create import Plan, Preview, create_sweep, plan_sweep, preview_sweep, write_sweep
-    from gitgrid.git import Repository, open_repository
-    from gitgrid.prepare import Prepared, prepare_point
-    from gitgrid.runner import RunOptions, RunState, RunSummary, run_sweep
-    from gitgrid.space import Point, Space
-    from gitgrid.spec import Spec, load_spec, parse_spec
-    from gitgrid.sweeps import (
-        PointRecord,
-        Sweep,
-        find_sweep,
-        list_commits,
-        list_points,
-        list_sweeps,
-        summarize_params,
-    )
-    from gitgrid.tables import ResultTable, Status, results, results_frame, sweep_status
+    from gitgrid.git.repository import Repository, open_repository
+    from gitgrid.results.query import ResultTable, results, results_frame
+    from gitgrid.results.status import Status, sweep_status
+    from gitgrid.run.collect import Collected, collect_runs
+    from gitgrid.run.prepare import Prepared, prepare_point
+    from gitgrid.run.runner import RunOptions, RunState, RunSummary, run_sweep
+    from gitgrid.spec.model import Spec
+    from gitgrid.spec.reader import load_spec, parse_spec
+    from gitgrid.spec.space import Point, Space
+    from gitgrid.sweep.catalog import find_sweep, list_commits, list_points, list_sweeps, summarize_params
+    from gitgrid.sweep.create import Plan, Preview, create_sweep, plan_sweep, preview_sweep, write_sweep
+    from gitgrid.sweep.record import PointRecord, Sweep
 
 # The API is loaded on first use (PEP 562): ``gitgrid list`` should not pay for Jinja, YAML and GitPython.
 _LAZY = {
+    **dict.fromkeys(["Repository", "open_repository"], "git.repository"),
+    **dict.fromkeys(["ResultTable", "results", "results_frame"], "results.query"),
+    **dict.fromkeys(["Status", "sweep_status"], "results.status"),
+    **dict.fromkeys(["Collected", "collect_runs"], "run.collect"),
+    **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
+    **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "run.runner"),
+    **dict.fromkeys(["Spec"], "spec.model"),
+    **dict.fromkeys(["load_spec", "parse_spec"], "spec.reader"),
+    **dict.fromkeys(["Point", "Space"], "spec.space"),
     **dict.fromkeys(
-        ["Plan", "Preview", "create_sweep", "plan_sweep", "preview_sweep", "write_sweep"], "create"
+        ["find_sweep", "list_commits", "list_points", "list_sweeps", "summarize_params"], "sweep.catalog"
     ),
-    **dict.fromkeys(["Repository", "open_repository"], "git"),
-    **dict.fromkeys(["Collected", "collect_runs"], "collect"),
-    **dict.fromkeys(["Prepared", "prepare_point"], "prepare"),
-    **dict.fromkeys(["ResultTable", "Status", "results", "results_frame", "sweep_status"], "tables"),
-    **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "runner"),
-    **dict.fromkeys(["Point", "Space"], "space"),
-    **dict.fromkeys(["Spec", "load_spec", "parse_spec"], "spec"),
     **dict.fromkeys(
-        [
-            "PointRecord",
-            "Sweep",
-            "find_sweep",
-            "list_commits",
-            "list_points",
-            "list_sweeps",
-            "summarize_params",
-        ],
-        "sweeps",
+        ["Plan", "Preview", "create_sweep", "plan_sweep", "preview_sweep", "write_sweep"], "sweep.create"
     ),
+    **dict.fromkeys(["PointRecord", "Sweep"], "sweep.record"),
 }
 
 

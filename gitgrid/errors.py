@@ -15,6 +15,19 @@ Library code raises these and never exits; ``gitgrid.cli`` turns any of them int
 
 from __future__ import annotations
 
+__all__ = [
+    "GitFailure",
+    "GitgridError",
+    "GitgridWarning",
+    "RepoError",
+    "RewriteError",
+    "RunError",
+    "SpecError",
+    "StoreError",
+    "SubmitError",
+    "SweepError",
+]
+
 
 class GitgridError(Exception):
     """Base of every error gitgrid reports to its user; the message is the whole story."""

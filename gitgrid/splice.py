@@ -2,7 +2,7 @@
 
 A rewritten file is its base with the value bytes replaced; a changed tree is its base tree with some
 object ids replaced (and maybe entries inserted). Both are a :class:`Splice`: fixed pieces, each either
-copied from the base or literal, separated by slots filled per point. Because the pieces are known in
+copied from the base or literal, separated by holes filled per point. Because the pieces are known in
 advance, building the content and its delta (git's copy/insert instructions) is a ``join``; no diff is ever
 computed.
 """
@@ -30,7 +30,7 @@ def varint(n: int) -> bytes:
             return bytes(out)
 
 
-def insert(data: bytes) -> bytes:
+def _insert(data: bytes) -> bytes:
     """Delta instructions that insert ``data`` literally."""
     if len(data) <= _MAX_INSERT:
         return bytes((len(data),)) + data if data else b""
@@ -40,7 +40,7 @@ def insert(data: bytes) -> bytes:
     )
 
 
-def copy(offset: int, size: int) -> bytes:
+def _copy(offset: int, size: int) -> bytes:
     """Delta instructions that copy ``size`` bytes of the base from ``offset``."""
     out = bytearray()
     while size > 0:
@@ -65,7 +65,7 @@ Part = tuple[int, int] | bytes  # (offset, size) copied from the base, or litera
 
 @dataclass(frozen=True)
 class Splice:
-    """``pieces[0] + slot[0] + pieces[1] + ... + pieces[n]`` where each piece is fixed for every point."""
+    """``pieces[0] + hole[0] + pieces[1] + ... + pieces[n]`` where each piece is fixed for every point."""
 
     base_size: int
     pieces: tuple[bytes, ...]
@@ -77,12 +77,12 @@ class Splice:
         contents, instructions = [], []
         for parts in pieces:
             contents.append(b"".join(p if isinstance(p, bytes) else base[p[0] : p[0] + p[1]] for p in parts))
-            instructions.append(b"".join(insert(p) if isinstance(p, bytes) else copy(*p) for p in parts))
+            instructions.append(b"".join(_insert(p) if isinstance(p, bytes) else _copy(*p) for p in parts))
         return cls(len(base), tuple(contents), tuple(instructions))
 
     @classmethod
     def holes(cls, base: bytes, spans: Sequence[tuple[int, int]]) -> Splice:
-        """The base with each ``(start, end)`` span (sorted, disjoint) turned into a slot."""
+        """The base with each ``(start, end)`` span (sorted, disjoint) turned into a hole."""
         pieces: list[list[Part]] = []
         offset = 0
         for start, end in spans:
@@ -92,7 +92,7 @@ class Splice:
         return cls.of(base, pieces)
 
     def build(self, values: Sequence[bytes]) -> bytes:
-        """The content with ``values`` in the slots."""
+        """The content with ``values`` in the holes."""
         pieces = self.pieces
         out = [pieces[0]]
         for i, value in enumerate(values, 1):
@@ -105,6 +105,6 @@ class Splice:
         instructions = self.instructions
         parts = [varint(self.base_size), varint(target_size), instructions[0]]
         for i, value in enumerate(values, 1):
-            parts.append(bytes((len(value),)) + value if 0 < len(value) <= _MAX_INSERT else insert(value))
+            parts.append(bytes((len(value),)) + value if 0 < len(value) <= _MAX_INSERT else _insert(value))
             parts.append(instructions[i])
         return b"".join(parts)

@@ -69,3 +69,37 @@ def cli(*args: str, repo: Path | None = None) -> Result:
 def gitgrid_command() -> list[str]:
     """The command line that starts gitgrid in a child process, with this interpreter."""
     return [sys.executable, "-m", "gitgrid"]
+
+
+# The test simulation of the run, results and cluster tests -----------------------------------------
+SIM = '''\
+"""Test simulation: reads its params from model.py (the checkout), checks them against the
+environment, and reports metrics. SIM_* variables make some points misbehave."""
+import json, os, sys, time
+ns = {}
+exec(open("model.py").read(), ns)
+a, b = ns["a"], ns["b"]
+params = json.loads(os.environ["GITGRID_PARAMS"])
+assert (a, b) == (params["a"], params["b"]), (a, b, params)
+assert os.environ["GITGRID_PARAM_A"] == repr(a) and os.environ["GITGRID_PARAM_B"] == str(b)
+index = int(os.environ["GITGRID_INDEX"])
+print(f"point {index} a={a} b={b}")
+print("to stderr", index, file=sys.stderr)
+time.sleep(float(os.environ.get("SIM_SLEEP", "0")))
+if str(index) in os.environ.get("SIM_FAIL", "").split(","):
+    sys.exit(3)
+if str(index) in os.environ.get("SIM_HANG", "").split(","):
+    time.sleep(float(os.environ.get("SIM_HANG_FOR", "60")))
+result = {"loss": a * b, "rate": a + b}
+if str(index) in os.environ.get("SIM_BAD", "").split(","):
+    result = os.environ["SIM_BAD_KIND"]
+    open(os.environ["GITGRID_RESULT"], "w").write(result)
+else:
+    json.dump(result, open(os.environ["GITGRID_RESULT"], "w"))
+'''
+SPEC = "files: [model.py]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 10]}\n"
+
+
+def sim(*extra: str) -> list[str]:
+    """The command that runs the test simulation with this interpreter."""
+    return [sys.executable, "sim.py", *extra]

@@ -1,0 +1,163 @@
+"""The typer app every command registers on, and what commands share: error reporting, ``-C DIR``, the
+progress bar, the command after ``--``.
+
+Every :class:`~gitgrid.errors.GitgridError` becomes one line on stderr and its exit status (2 for bad input)
+here, in :func:`reported`; warnings become ``gitgrid: warning:`` lines; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from typer.core import TyperCommand
+
+from gitgrid.errors import GitgridError, GitgridWarning
+from gitgrid.git.repository import Repository, open_repository
+
+__all__ = [
+    "RUNS_ROOT_HELP",
+    "Advance",
+    "CommandAfterDashes",
+    "Context",
+    "SweepName",
+    "app",
+    "context_of",
+    "progress_bar",
+    "reported",
+]
+
+app = typer.Typer(
+    name="gitgrid",
+    help="Turn a parameter study into git history: one commit per point, then list, run and compare.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+SweepName = Annotated[
+    str | None, typer.Argument(help="Sweep name (default: the newest).", show_default=False)
+]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Options given before the command (``gitgrid -C DIR ...``)."""
+
+    directory: Path
+
+    def repo(self) -> Repository:
+        return open_repository(self.directory)
+
+    def path(self, path: Path) -> Path:
+        """A path given on the command line, relative to ``-C DIR`` as git does."""
+        return path if path.is_absolute() else self.directory / path
+
+
+def reported(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors and warnings into messages and exit statuses, in one place."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GitgridWarning)
+            try:
+                return command(*args, **kwargs)
+            except GitgridError as exc:
+                caught.clear()  # the error says what matters; warnings on the way to it are noise
+                print(f"gitgrid: error: {exc}", file=sys.stderr)
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                print("gitgrid: interrupted", file=sys.stderr)
+                raise typer.Exit(130) from None
+            except BrokenPipeError:
+                _silence_stdout()
+                raise typer.Exit(0) from None
+            finally:
+                _print_warnings(caught)
+
+    return wrapper
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        print(f"gitgrid: warning: {warning.message}", file=sys.stderr)
+    caught.clear()
+
+
+def _silence_stdout() -> None:
+    """After the reader of a pipe went away (``gitgrid list | head``), drop what is still buffered."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Option("-C", help="Run as if started in DIR (like git -C).", metavar="DIR")
+    ] = Path(),
+) -> None:
+    ctx.obj = Context(directory)
+
+
+def context_of(ctx: typer.Context) -> Context:
+    obj: Any = ctx.obj
+    return obj if isinstance(obj, Context) else Context(Path())
+
+
+Advance = Callable[[int, int, str], None]  # done, total, description
+
+
+@contextmanager
+def progress_bar(enabled: bool = True, transient: bool = True) -> Iterator[Advance]:
+    """A rich progress bar on stderr (description, bar, done/total, ETA); silent unless on a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    stderr = Console(stderr=True, highlight=False)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=transient,
+        disable=not (enabled and stderr.is_terminal),
+    )
+    task = bar.add_task("", total=None)
+
+    def advance(done: int, total: int, description: str) -> None:
+        bar.update(task, completed=done, total=total, description=description)
+
+    with bar:
+        yield advance
+
+
+RUNS_ROOT_HELP = "Where run directories go (default: .gitgrid/runs, or git config gitgrid.runsRoot)."
+
+
+class CommandAfterDashes(TyperCommand):
+    """Everything after the first ``--`` is the user's command, kept apart before options are parsed."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if "--" in args:
+            at = args.index("--")
+            ctx.meta["gitgrid.command"] = args[at + 1 :]
+            args = args[:at]
+        else:
+            ctx.meta["gitgrid.command"] = []
+        return super().parse_args(ctx, args)

@@ -1,0 +1,181 @@
+"""The run-side commands: ``run``, ``results``, ``status``, ``collect``, ``prepare``.
+
+Each command parses, calls one library function and prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gitgrid.cli.app import (
+    RUNS_ROOT_HELP,
+    CommandAfterDashes,
+    SweepName,
+    app,
+    context_of,
+    progress_bar,
+    reported,
+)
+from gitgrid.cli.output import write_tuples
+
+__all__ = ["ResultFormat", "collect_runs", "prepare_point", "results", "run", "status"]
+
+
+@app.command(cls=CommandAfterDashes)
+@reported
+def run(
+    ctx: typer.Context,
+    sweep: SweepName = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Points at a time (default: cores).")
+    ] = None,
+    where: Annotated[str | None, typer.Option(help="Only points where this holds.")] = None,
+    setup: Annotated[
+        str | None,
+        typer.Option(help="Shell command run once in each worker's checkout (again if the base changes)."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run failed and timed-out points again.")
+    ] = False,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, as new attempts.")] = False,
+    watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
+    maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
+    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+) -> None:
+    """Run a command once per point, in parallel, each in its point's checkout: run [SWEEP] -- CMD [ARGS]."""
+    from gitgrid.run.runner import RunOptions, run_sweep
+
+    context = context_of(ctx)
+    command = ctx.meta.get("gitgrid.command", [])
+    options = RunOptions(
+        jobs=jobs, where=where, setup=setup, timeout=timeout, retry_failed=retry_failed, rerun=rerun,
+        runs_root=context.path(runs_root) if runs_root else None, watch=watch, maximize=maximize,
+    )  # fmt: skip
+    describe = _describe(watch)
+    with progress_bar(transient=False) as advance:
+        summary = run_sweep(
+            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s))
+        )
+    state = summary.state
+    print(
+        f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
+        f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
+        file=sys.stderr,
+    )
+    if state.best is not None:
+        print(f"best {watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+def _describe(watch: str | None) -> Callable[[Any], str]:
+    """The live line of a run: running, failed, remaining, and the best watched value."""
+
+    def describe(state: Any) -> str:
+        text = f"running {state.running} · failed {state.failed + state.timed_out} · left {state.remaining}"
+        if watch and state.best is not None:
+            text += f" · best {watch} {state.best[0]:.6g} (point {state.best[1]})"
+        return text
+
+    return describe
+
+
+class ResultFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+
+
+@app.command()
+@reported
+def results(
+    ctx: typer.Context,
+    sweep: SweepName = None,
+    fmt: Annotated[ResultFormat, typer.Option("--format", "-f")] = ResultFormat.table,
+    sort: Annotated[str | None, typer.Option(help="Sort by this metric or param (ascending).")] = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
+    where: Annotated[
+        str | None, typer.Option(help="Only rows where this holds (params and metrics).")
+    ] = None,
+    best: Annotated[int | None, typer.Option(help="Only the first N rows (after sorting).")] = None,
+    include_all: Annotated[bool, typer.Option("--all", help="Also points without a successful run.")] = False,
+    all_attempts: Annotated[bool, typer.Option("--all-attempts", help="One row per attempt.")] = False,
+) -> None:
+    """Params and metrics of a sweep, one row per point (its latest successful run)."""
+    from gitgrid.results.query import results as query
+
+    table = query(
+        context_of(ctx).repo(), sweep, where=where, sort=sort, descending=desc, best=best,
+        include_all=include_all, all_attempts=all_attempts,
+    )  # fmt: skip
+    rows = table.tuples
+    if fmt is ResultFormat.table:
+        rows = [(index, commit[:12], *rest) for index, commit, *rest in rows]
+    write_tuples(rows, table.columns, fmt.value, sys.stdout)
+
+
+@app.command()
+@reported
+def status(
+    ctx: typer.Context,
+    sweep: SweepName = None,
+) -> None:
+    """How many points succeeded, failed, timed out, ... and the failed ones with the end of their stderr."""
+    from gitgrid.results.status import sweep_status
+
+    report = sweep_status(context_of(ctx).repo(), sweep)
+    print(f"{report.sweep.name}: {report.sweep.count} points")
+    for state, count in sorted(report.counts.items()):
+        if count:
+            print(f"  {state:<12} {count}")
+    for index, state, reason, lines in report.failures:
+        print(f"point {index}: {state}: {reason or ''}")
+        print("".join(f"    | {line}\n" for line in lines), end="")
+
+
+@app.command("collect")
+@reported
+def collect_runs(
+    ctx: typer.Context,
+    sweep: SweepName = None,
+    runs_root: Annotated[Path | None, typer.Argument(help=RUNS_ROOT_HELP, show_default=False)] = None,
+) -> None:
+    """Store the finished runs found in run directories made elsewhere (cluster jobs, prepare), once each."""
+    from gitgrid.run.collect import collect_runs
+
+    context = context_of(ctx)
+    found = collect_runs(context.repo(), sweep, context.path(runs_root) if runs_root else None)
+    for problem in found.problems:
+        print(f"gitgrid: warning: {problem}", file=sys.stderr)
+    print(f"stored {found.stored} new runs ({found.known} already known, {len(found.pending)} not finished)")
+
+
+@app.command("prepare")
+@reported
+def prepare_point(
+    ctx: typer.Context,
+    commit: Annotated[str, typer.Argument(help="A point's commit (id or prefix).", show_default=False)],
+    folder: Annotated[Path, typer.Argument(help="A new folder for the point's files.", show_default=False)],
+    sweep: Annotated[str | None, typer.Option(help="The sweep of the commit (default: the newest).")] = None,
+    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+) -> None:
+    """Put one point's files, a run directory and its environment (gitgrid.env) in a fresh folder."""
+    from gitgrid.run.prepare import prepare_point
+
+    context = context_of(ctx)
+    ready = prepare_point(
+        commit, context.path(folder), context.repo(), sweep, context.path(runs_root) if runs_root else None
+    )
+    print(f"point {ready.point.index} of {ready.point.sweep} in {ready.folder}")
+    print(f"run directory {ready.run_dir}")
+    print(f"next: cd {ready.folder} && source {ready.env_file.name} && <your command>; then gitgrid collect")

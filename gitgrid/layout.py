@@ -1,0 +1,237 @@
+"""Everything gitgrid keeps on disk outside history: the one place that builds and parses those paths.
+
+In the repository (the *home*, excluded from git)::
+
+    .gitgrid/
+        results.db                          the results store (SQLite)
+        locks/<sweep>.lock                  held while a runner runs that sweep
+        runs/                               the default runs root (``--runs-root``, ``gitgrid.runsRoot``)
+
+In the git dir, beside git's own bookkeeping::
+
+    .git/gitgrid/worktrees/w<k>             worker k's checkout (a git worktree)
+    .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
+    .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
+
+Under the runs root (on a cluster: storage every node reaches)::
+
+    <sweep>/<index>-<commit12>/attempt-<n>/ a run directory (GITGRID_RUN_DIR): meta.json, result.json,
+                                            stdout.log, stderr.log
+    <sweep>/setup/worker-<k>.log            output of --setup in worker k
+    <sweep>/submissions/<stamp>/            one submission: job.sh, manifest-<n>.jsonl, submission.json,
+                                            logs/
+
+In node-local scratch (``$TMPDIR``)::
+
+    gitgrid-<repo hash>/slot-<k>            a node's reusable checkout, with slot-<k>.lock
+
+Run directories are keyed by sweep, point index and commit, never by time, so two runs never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from gitgrid.errors import RunError
+
+__all__ = [
+    "ENV_FILE",
+    "META",
+    "RESULT",
+    "RUNS_ROOT_KEY",
+    "STDERR",
+    "STDOUT",
+    "SUBMISSION",
+    "Layout",
+    "Submission",
+    "attempt_number",
+    "attempts_in",
+    "claim_attempt",
+    "node_checkout",
+    "node_checkouts",
+    "node_lock",
+    "parse_point_dir",
+    "point_dir",
+]
+
+HOME = ".gitgrid"
+STORE = "results.db"
+RUNS_ROOT_KEY = "gitgrid.runsRoot"
+META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr.log"
+SUBMISSION = "submission.json"
+ENV_FILE = "gitgrid.env"  # in a folder made by ``gitgrid prepare``: the contract, to ``source``
+
+_ATTEMPT = re.compile(r"^attempt-(\d+)$")
+_POINT = re.compile(r"^(\d+)-([0-9a-f]{7,40})$")
+
+
+class _Repo(Protocol):
+    """What the layout needs of a repository: its top, its git dir and its config."""
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def git_dir(self) -> Path: ...
+    def config(self, key: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The places of one repository's runs."""
+
+    home: Path
+    runs_root: Path
+    store: Path
+    locks: Path
+    worktrees: Path
+
+    @classmethod
+    def of(cls, repo: _Repo, runs_root: Path | None = None) -> Layout:
+        """The layout of ``repo``; ``runs_root`` (from the command line) wins over the config key."""
+        home = repo.root / HOME
+        configured = repo.config(RUNS_ROOT_KEY)
+        root = runs_root or (Path(configured) if configured else home / "runs")
+        if not root.is_absolute():
+            root = (repo.root / root) if runs_root is None else root.resolve()
+        return cls(
+            home=home,
+            runs_root=root,
+            store=home / STORE,
+            locks=home / "locks",
+            worktrees=repo.git_dir / "gitgrid" / "worktrees",
+        )
+
+    @property
+    def exclude_pattern(self) -> str:
+        """The ``.git/info/exclude`` line that keeps the home out of commits."""
+        return f"/{HOME}/"
+
+    def ensure(self) -> None:
+        """Create the home and the runs root; refuse a runs root gitgrid cannot write."""
+        self.home.mkdir(exist_ok=True)
+        self.locks.mkdir(exist_ok=True)
+        try:
+            self.runs_root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"runs root {self.runs_root} cannot be created: {exc.strerror}") from None
+        if not os.access(self.runs_root, os.W_OK | os.X_OK):
+            raise RunError(f"runs root {self.runs_root} is not writable (set --runs-root or {RUNS_ROOT_KEY})")
+
+    # locks and checkouts ----------------------------------------------------------------------------
+    def sweep_lock(self, sweep: str) -> Path:
+        return self.locks / (sweep.replace("/", "%2F") + ".lock")
+
+    def worker_checkout(self, number: int) -> Path:
+        return self.worktrees / f"w{number}"
+
+    def worker_lock(self, number: int) -> Path:
+        return self.worktrees / f"w{number}.lock"
+
+    def setup_stamp(self, number: int) -> Path:
+        return self.worktrees / f"w{number}.setup.json"
+
+    # under the runs root ----------------------------------------------------------------------------
+    def sweep_runs(self, sweep: str) -> Path:
+        """The folder of every run of ``sweep``."""
+        return self.runs_root / sweep
+
+    def point_dir(self, sweep: str, index: int, commit: str, count: int) -> Path:
+        return point_dir(self.runs_root, sweep, index, commit, count)
+
+    def check_writable(self, sweep: str) -> None:
+        """Make the sweep's runs folder and prove a file can be written there (``OSError`` if not)."""
+        folder = self.sweep_runs(sweep)
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+
+    def setup_log(self, sweep: str, worker: int) -> Path:
+        return self.runs_root / sweep / "setup" / f"worker-{worker}.log"
+
+    def new_submission(self, sweep: str, stamp: str) -> Submission:
+        return Submission(self.runs_root / sweep / "submissions" / stamp)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The files of one submission to a batch scheduler."""
+
+    folder: Path
+
+    @property
+    def job_script(self) -> Path:
+        return self.folder / "job.sh"
+
+    @property
+    def record(self) -> Path:
+        return self.folder / SUBMISSION
+
+    @property
+    def logs(self) -> Path:
+        return self.folder / "logs"
+
+    def manifest(self, number: int) -> Path:
+        return self.folder / f"manifest-{number}.jsonl"
+
+
+def point_dir(runs_root: Path, sweep: str, index: int, commit: str, count: int) -> Path:
+    """The folder of one point's attempts: index zero-padded to the sweep's width, and the commit."""
+    width = max(5, len(str(count - 1)))
+    return runs_root / sweep / f"{index:0{width}d}-{commit[:12]}"
+
+
+def parse_point_dir(name: str) -> tuple[int, str] | None:
+    """``(index, commit prefix)`` of a point folder's name, or None for any other folder."""
+    match = _POINT.match(name)
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def attempt_number(name: str) -> int | None:
+    """The attempt number of an ``attempt-<n>`` folder's name, or None for any other name."""
+    match = _ATTEMPT.match(name)
+    return int(match.group(1)) if match else None
+
+
+def attempts_in(point_folder: Path) -> list[Path]:
+    """The attempt folders of a point, in name order (empty when the point has none)."""
+    if not point_folder.is_dir():
+        return []
+    return [p for p in sorted(point_folder.iterdir()) if attempt_number(p.name) is not None]
+
+
+def claim_attempt(folder: Path, after: int | None = None) -> tuple[int, Path]:
+    """Create the next ``attempt-N`` folder; ``mkdir`` is atomic, so two claimants never share one.
+
+    ``after`` is the highest attempt known to exist (from the store): it saves listing the folder.
+    """
+    if after is None or not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        taken = [n for p in folder.iterdir() if (n := attempt_number(p.name)) is not None]
+        after = max(taken, default=0)
+    attempt = after + 1
+    while True:
+        try:
+            path = folder / f"attempt-{attempt}"
+            path.mkdir()
+            return attempt, path
+        except FileExistsError:
+            attempt += 1
+
+
+def node_checkouts(scratch: Path, repo: str) -> Path:
+    """Where a node keeps its reusable checkouts of ``repo`` (one folder per repository)."""
+    return scratch / f"gitgrid-{hashlib.sha1(repo.encode()).hexdigest()[:12]}"
+
+
+def node_checkout(folder: Path, number: int) -> Path:
+    return folder / f"slot-{number}"
+
+
+def node_lock(folder: Path, number: int) -> Path:
+    return folder / f"slot-{number}.lock"

@@ -1,0 +1,133 @@
+"""Jinja templates in a spec: checked once against the base commit, rendered once per point.
+
+Undefined variables are errors: found before anything is written where they can be seen in the template
+(with the line), else when the point that reaches them is rendered. Templates and the templates they
+include are read from the base commit, not the working tree. Imported only by sweeps that use templates.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import jinja2.nodes
+
+from gitgrid.errors import RewriteError
+from gitgrid.rewrite.files import PlannedFile
+from gitgrid.rewrite.paths import (
+    EXECUTABLE,
+    REGULAR,
+    TreeReader,
+    check_parents,
+    normalise,
+    read_file,
+    resolve_path,
+)
+from gitgrid.spec.model import FileSpec, Spec
+
+__all__ = ["TemplateFile", "plan_template"]
+
+
+@dataclass(frozen=True)
+class TemplateFile(PlannedFile):
+    """A file rendered from a Jinja template for each point."""
+
+    source: str = ""
+    template: jinja2.Template | None = None
+
+    def render_context(self, context: Mapping[str, Any]) -> bytes:
+        assert self.template is not None
+        try:
+            return self.template.render(context).encode("utf-8")
+        except Exception as exc:
+            line = _template_line(exc, self.source)
+            where = f"{self.source}:{line}" if line else self.source
+            point = context["point"]
+            raise RewriteError(f"{where}: template failed for point {point.index}: {exc}") from None
+
+
+def plan_template(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[PlannedFile, list[str]]:
+    """Check the template (syntax, includes, variables) against the base tree; the params it uses."""
+    assert file_spec.template is not None
+    source_path = resolve_path(file_spec.template, tree)
+    _, raw = read_file(source_path, tree, file_spec.template)
+    output = resolve_path(file_spec.path, tree)
+    check_parents(output, tree)
+    existing = tree.read(output)
+    if existing is not None and existing[0] not in (REGULAR, EXECUTABLE):
+        raise RewriteError(f"{file_spec.path}: template output exists and is not a regular file")
+    env = _environment(tree, newline="\r\n" if b"\r\n" in raw else "\n")
+    try:
+        template = env.get_template(source_path)
+        variables = _variables(env, source_path, set())
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.name or source_path}:{exc.lineno}"
+        raise RewriteError(f"{where}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise RewriteError(f"{source_path}: includes '{exc.name}', which is not in the base commit") from None
+    allowed = set(spec.names) | {"point"} | set(env.globals)
+    for variable, (path, line) in sorted(variables.items()):
+        if variable not in allowed:
+            known = ", ".join(["point", *spec.names])
+            raise RewriteError(
+                f"{path}:{line}: template uses undefined variable '{variable}' (defined: {known})"
+            )
+    used = list(spec.names) if "point" in variables else [n for n in spec.names if n in variables]
+    mode = existing[0] if existing is not None else REGULAR
+    return TemplateFile(output, mode, source_path, template), used
+
+
+def _variables(env: jinja2.Environment, path: str, seen: set[str]) -> dict[str, tuple[str, int | None]]:
+    """Variables a template and the templates it includes read from the context, with where each is used.
+
+    A param counts as found when a template uses it; includes are followed so that a param used only in
+    an included template counts too.
+    """
+    seen.add(path)
+    source = env.loader.get_source(env, path)[0] if env.loader else ""
+    tree = env.parse(source, name=path)
+    found: dict[str, tuple[str, int | None]] = {}
+    for name in jinja2.meta.find_undeclared_variables(tree):
+        line = next((n.lineno for n in tree.find_all(jinja2.nodes.Name) if n.name == name), None)
+        found[name] = (path, line)
+    for included in jinja2.meta.find_referenced_templates(tree):
+        if included is not None and normalise(included) not in seen:
+            for name, place in _variables(env, included, seen).items():
+                found.setdefault(name, place)
+    return found
+
+
+def _environment(tree: TreeReader, newline: str) -> jinja2.Environment:
+    def load(name: str) -> tuple[str, str, Callable[[], bool]]:
+        path = resolve_path(name, tree)
+        entry = tree.read(path)
+        if entry is None or entry[0] not in (REGULAR, EXECUTABLE):
+            raise jinja2.TemplateNotFound(name)
+        return _decode(entry[1], path), path, lambda: True
+
+    loader: Callable[[str], tuple[str, str, Callable[[], bool]]] = load
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(loader),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        newline_sequence=newline,  # type: ignore[arg-type]
+        autoescape=False,
+    )
+
+
+def _decode(raw: bytes, path: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RewriteError(f"{path}: a template must be UTF-8 text") from None
+
+
+def _template_line(exc: BaseException, source: str) -> int | None:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.lineno
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+    return frames[-1].lineno if frames else None

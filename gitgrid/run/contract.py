@@ -1,0 +1,219 @@
+"""The run contract: what a user's command is given and what it gives back, wherever it runs.
+
+The same for ``gitgrid run``, cluster array tasks and ``gitgrid prepare`` (``docs/run.md``). The command
+gets the ``GITGRID_*`` environment (:func:`environment`) and a run directory (``GITGRID_RUN_DIR``, laid
+out by :mod:`gitgrid.layout`), and may write a JSON object of metrics to ``GITGRID_RESULT``
+(:func:`read_result`). gitgrid records each attempt as a :class:`Run` in the directory's ``meta.json``,
+written when the command starts (status "running") and when it ends (final status), replaced
+atomically so a reader sees the old record or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitgrid._version import __version__
+from gitgrid.layout import META, RESULT
+from gitgrid.spec.values import Value, canonical_json, format_value
+
+if TYPE_CHECKING:
+    from gitgrid.sweep.record import PointRecord, Sweep
+
+__all__ = [
+    "FINAL",
+    "Run",
+    "RunRequest",
+    "environment",
+    "host",
+    "outcome",
+    "param_env_name",
+    "read_meta",
+    "read_result",
+    "run_requests",
+    "tail",
+    "write_meta",
+]
+
+FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A point as running it needs it: where it is (sweep, index, commit) and its values as written."""
+
+    sweep: str
+    index: int
+    count: int
+    commit: str
+    params: Mapping[str, Value]
+    texts: Mapping[str, str]  # each value as written into the files
+
+
+@dataclass(frozen=True)
+class Run:
+    """One attempt at one point, as recorded in ``meta.json`` and in the store."""
+
+    sweep: str
+    index: int
+    commit: str
+    attempt: int
+    status: str
+    run_dir: str
+    params: Mapping[str, Value] = field(default_factory=dict)
+    rerun: int = 0
+    host: str = ""
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    command: tuple[str, ...] = ()
+    pid: int | None = None
+    job: str | None = None  # the scheduler's job and task ("5_3") when run by a cluster task
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    gitgrid_version: str = __version__
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.started is None or self.ended is None else self.ended - self.started
+
+    def to_json(self) -> str:
+        """One line of JSON (the C encoder: this is written twice per run)."""
+        record = {name: getattr(self, name) for name in _FIELDS}
+        record.update(params=dict(self.params), metrics=dict(self.metrics), duration=self.duration)
+        return json.dumps(record, allow_nan=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, **defaults: Any) -> Run:
+        """Parse a ``meta.json``; ``defaults`` fill in fields a hand-written one may leave out."""
+        record: dict[str, Any] = {**defaults, **json.loads(text)}
+        known = set(cls.__dataclass_fields__)
+        record = {k: v for k, v in record.items() if k in known}
+        record["command"] = tuple(record.get("command", ()))
+        return cls(**record)
+
+    def ending(self, status: str, **changes: Any) -> Run:
+        """This run, ended now with ``status``."""
+        return replace(self, status=status, ended=time.time(), **changes)
+
+
+_FIELDS = tuple(Run.__dataclass_fields__)
+
+
+def param_env_name(name: str) -> str:
+    """``GITGRID_PARAM_<NAME>``: upper-cased, anything but letters and digits turned into ``_``."""
+    return "GITGRID_PARAM_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a point's command: ``base`` (default: ours) plus the ``GITGRID_*`` contract."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        GITGRID_SWEEP=point.sweep,
+        GITGRID_INDEX=str(point.index),
+        GITGRID_COUNT=str(point.count),
+        GITGRID_COMMIT=point.commit,
+        GITGRID_PARAMS=canonical_json(point.params),
+        GITGRID_RUN_DIR=str(run_dir),
+        GITGRID_RESULT=str(run_dir / RESULT),
+    )
+    env.update({param_env_name(name): text for name, text in point.texts.items()})
+    return env
+
+
+def write_meta(run: Run) -> None:
+    """Replace ``meta.json`` of the run atomically."""
+    path = Path(run.run_dir) / META
+    temporary = path.with_name(f".{META}.{os.getpid()}.tmp")
+    temporary.write_text(run.to_json())
+    temporary.replace(path)
+
+
+def read_meta(run_dir: Path, /, **defaults: Any) -> Run | None:
+    """The run recorded in ``run_dir``, or None when there is no (readable) ``meta.json``."""
+    try:
+        return Run.from_json((run_dir / META).read_text(), **defaults)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float], str | None]:
+    """Metrics from ``result.json`` and, if they cannot be used, why (the run then counts as failed).
+
+    No file means no metrics. Non-finite numbers are kept (stored as null); booleans, strings, lists and
+    objects are not metrics; a metric named like a param would make the results ambiguous.
+    """
+    path = run_dir / RESULT
+    if not path.exists():
+        return {}, None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return {}, f"{RESULT} is not valid JSON: {exc}"
+    if not isinstance(data, dict):
+        return {}, f"{RESULT} must hold a JSON object of metrics, not {type(data).__name__}"
+    seen: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return {}, f"{RESULT}: metric '{name}' is not a number: {value!r}"
+        if name in params:
+            return {}, f"{RESULT}: metric '{name}' has the name of a param"
+        if name.casefold() in seen:  # they would share a column of the store, which ignores case
+            return {}, f"{RESULT}: metrics '{seen[name.casefold()]}' and '{name}' differ only in case"
+        seen[name.casefold()] = name
+    return dict(data), None
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def outcome(run: Run, code: int, stopped: tuple[str, str] | None, run_dir: Path) -> Run:
+    """The final record of a run from its exit status, why it was stopped (status and reason), if it
+    was, and its result."""
+    if stopped is not None:
+        status, reason = stopped
+        return run.ending(status, exit_code=code, reason=reason)
+    if code != 0:
+        reason = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
+        return run.ending("failed", exit_code=code, reason=reason)
+    metrics, problem = read_result(run_dir, list(run.params))
+    if problem is not None:
+        return run.ending("failed", exit_code=code, reason=problem)
+    return run.ending("success", exit_code=code, metrics=metrics)
+
+
+def tail(path: Path, lines: int = 5) -> list[str]:
+    """The last ``lines`` lines of a log file (empty when missing)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 8192))
+            return log.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
+
+
+def run_requests(sweep: Sweep, points: Sequence[PointRecord]) -> list[RunRequest]:
+    """Points as runs need them: with the text each value is written as (the spec's ``format``)."""
+    from gitgrid.spec.reader import parse_spec  # the YAML reader: only where a sweep's points are run
+
+    formats = {p.name: p.format for p in parse_spec(sweep.spec_text, source=sweep.tag).params}
+    return [
+        RunRequest(
+            sweep.name,
+            p.index,
+            sweep.count,
+            p.commit,
+            p.params,
+            {n: format_value(v, formats.get(n)) for n, v in p.params.items()},
+        )
+        for p in points
+    ]

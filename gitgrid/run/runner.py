@@ -1,0 +1,377 @@
+"""Running a sweep locally: N workers, each in its own checkout, every result stored as soon as it exists.
+
+Resume is the default: points whose latest attempt succeeded are skipped, as are failed and timed-out
+ones unless ``retry_failed``; never-run and interrupted points run. ``rerun`` runs every point again as
+new attempts of a new rerun (or finishes an interrupted rerun). The sweep is locked while it runs, so no
+point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
+process groups stopped) by the next one.
+
+SIGINT/SIGTERM stop scheduling, stop every running command's process group, record those runs as
+interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+
+from gitgrid.errors import RunError, SweepError
+from gitgrid.git.repository import Repository, open_repository
+from gitgrid.layout import Layout
+from gitgrid.run.checkouts import Checkout, worker_checkouts
+from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
+from gitgrid.run.execute import Execution, execute_point
+from gitgrid.run.locks import Held, hold
+from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.store import Store, open_store
+from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.sweep.record import PointRecord, Sweep
+
+__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "run_sweep"]
+
+
+class SetupFailed(RunError):
+    """The ``--setup`` command failed in a worker's checkout: nothing can run there."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a sweep; the CLI's options, one for one."""
+
+    jobs: int | None = None  # default: the number of cores
+    where: str | None = None
+    setup: str | None = None
+    timeout: float | None = None
+    retry_failed: bool = False
+    rerun: bool = False
+    runs_root: Path | None = None
+    watch: str | None = None
+    maximize: bool = False
+    grace: float = 5.0  # seconds between SIGTERM and SIGKILL
+
+
+@dataclass
+class RunState:
+    """Progress of a run, for display; updated by the workers, read by whoever shows it."""
+
+    total: int
+    skipped: int
+    started_at: float = field(default_factory=time.monotonic)
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    interrupted: int = 0
+    running: int = 0
+    best: tuple[float, int] | None = None  # (value of the watched metric, point index)
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed + self.timed_out + self.interrupted
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.running
+
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far (None before the first run ends)."""
+        if not self.done:
+            return None
+        return (time.monotonic() - self.started_at) / self.done * (self.total - self.done)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a call of :func:`run_sweep` did."""
+
+    sweep: str
+    state: RunState
+    signal: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + signal after SIGINT/SIGTERM, 1 if any run failed or timed out, else 0."""
+        if self.signal is not None:
+            return 128 + self.signal
+        return 1 if self.state.failed or self.state.timed_out else 0
+
+
+def run_sweep(
+    command: Sequence[str],
+    sweep: str | None = None,
+    repo: Repository | Path | str = ".",
+    options: RunOptions = RunOptions(),
+    on_progress: Callable[[RunState], None] | None = None,
+) -> RunSummary:
+    """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say."""
+    if not command or not command[0]:
+        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
+    if options.jobs is not None and options.jobs < 1:
+        raise RunError(f"-j {options.jobs}: at least one point at a time")
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = find_sweep(repo, sweep)
+    layout, store = open_store(repo, options.runs_root)
+    try:
+        with _sweep_lock(layout, chosen.name):
+            return _Runner(repo, chosen, layout, store, list(command), options).run(on_progress)
+    finally:
+        store.close()
+
+
+@contextmanager
+def _sweep_lock(layout: Layout, sweep: str) -> Iterator[None]:
+    """Hold the sweep's run lock; a second runner is refused, naming the first one's pid."""
+    try:
+        with hold(layout.sweep_lock(sweep)):
+            yield
+    except Held as held:
+        raise RunError(
+            f"sweep '{sweep}' is already being run by gitgrid (pid {held.holder}); "
+            "wait for it to finish or stop it, then run again: finished points are kept"
+        ) from None
+
+
+class _Runner:
+    def __init__(
+        self,
+        repo: Repository,
+        sweep: Sweep,
+        layout: Layout,
+        store: Store,
+        command: list[str],
+        options: RunOptions,
+    ) -> None:
+        self.repo, self.sweep, self.layout, self.store = repo, sweep, layout, store
+        self.command, self.options = command, options
+        self.table = ProcessTable(grace=options.grace)
+        self.stop = threading.Event()
+        self.signal: int | None = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+
+    def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
+        points = list(list_points(self.repo, self.sweep))
+        if not points:
+            raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
+        self.store.sync_sweep(self.sweep, points)
+        self._close_orphans()
+        self.attempts = self.store.attempts(self.sweep.name)
+        todo, rerun, skipped = self._todo(points)
+        self.state = RunState(total=len(todo), skipped=skipped)
+        if todo:
+            self._check_runs_root()
+            jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
+            work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
+            for request in run_requests(self.sweep, todo):
+                work.put(request)
+            self.how = Execution(
+                command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
+                base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
+                timeout=self.options.timeout, rerun=rerun,
+            )  # fmt: skip
+            with worker_checkouts(self.repo, self.layout, jobs) as checkouts, self._signals():
+                self._supervise(checkouts, work, on_progress)
+        if on_progress is not None:
+            on_progress(self.state)
+        if self.error is not None:
+            raise self.error
+        return RunSummary(self.sweep.name, self.state, self.signal)
+
+    # what to run ----------------------------------------------------------------------------------
+    def _todo(self, points: list[PointRecord]) -> tuple[list[PointRecord], int, int]:
+        """The points to run now, the rerun they count in, and how many are skipped."""
+        options = self.options
+        chosen = points
+        if options.where:
+            keep = {p.index for p in list_points(self.repo, self.sweep, options.where)}
+            chosen = [p for p in points if p.index in keep]
+        rerun = self.store.max_rerun(self.sweep.name)
+        if options.rerun:
+            statuses = self.store.in_rerun(self.sweep.name, rerun)
+            finished = rerun > 0 and all(statuses.get(p.index) in FINAL - {"interrupted"} for p in chosen)
+            if rerun == 0 or finished:
+                rerun, statuses = rerun + 1, {}
+        else:
+            statuses = {idx: status for idx, (status, _) in self.store.latest(self.sweep.name).items()}
+        wanted = {None, "interrupted", "cancelled"} | (
+            {"failed", "timeout"} if options.retry_failed else set()
+        )
+        todo = [p for p in chosen if statuses.get(p.index) in wanted]
+        return todo, rerun, len(chosen) - len(todo)
+
+    def _check_runs_root(self) -> None:
+        try:
+            self.layout.check_writable(self.sweep.name)
+        except OSError as exc:
+            raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
+
+    def _close_orphans(self) -> None:
+        """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
+        for run_id, run in self.store.running(self.sweep.name):
+            if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+                stop_group(run.pid, signal.SIGKILL)
+            ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
+            self.store.finish_run(run_id, ended)
+            meta = read_meta(Path(run.run_dir))
+            if meta is None and Path(run.run_dir).is_dir():
+                write_meta(ended)
+            elif meta is not None and meta.status == "running":
+                write_meta(replace(meta, status="interrupted", ended=ended.ended, reason=ended.reason))
+
+    # running ----------------------------------------------------------------------------------------
+    def _supervise(
+        self,
+        checkouts: list[Checkout],
+        work: queue.SimpleQueue[RunRequest],
+        on_progress: Callable[[RunState], None] | None,
+    ) -> None:
+        for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
+            checkout.move_to(self.sweep.tip)
+        threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
+        for thread in threads:
+            thread.start()
+        last = 0.0
+        while any(thread.is_alive() for thread in threads):
+            time.sleep(0.05)
+            if self.stop.is_set():
+                self.table.stop_all()
+            self.table.tick()
+            if on_progress is not None and time.monotonic() - last > 0.1:
+                on_progress(self.state)
+                last = time.monotonic()
+
+    def _work(self, checkout: Checkout, work: queue.SimpleQueue[RunRequest]) -> None:
+        extra = {"GITGRID_WORKER": str(checkout.number)}
+        how = replace(self.how, extra_env=extra)
+        try:
+            while not self.stop.is_set():
+                try:
+                    request = work.get_nowait()
+                except queue.Empty:
+                    return
+                if self.options.setup and not self._setup(checkout):
+                    return
+                if self.stop.is_set():
+                    return
+                after = self.attempts.get(request.index, 0)
+                execute_point(request, checkout, how, self.table, self, after)
+        except BaseException as exc:
+            if not self.stop.is_set():  # a git call cut short by Ctrl-C is not an error of its own
+                self.error = self.error or exc
+            self.stop.set()
+
+    def _setup(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` in a checkout unless it ran there for this base; False if stopped."""
+        setup = self.options.setup
+        assert setup is not None
+        stamp = self.layout.setup_stamp(checkout.number)
+        done = {"command": setup, "base": self.sweep.base}
+        if _read_json(stamp) == done:
+            return True
+        env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
+        log = self.layout.setup_log(self.sweep.name, checkout.number)
+        if not _run_setup(checkout, setup, env, log, self.table):
+            return False
+        stamp.write_text(json.dumps(done))
+        return True
+
+    # the ledger execute_point records runs in -----------------------------------------------------
+    def started(self, run: Run) -> None:
+        write_meta(run)
+        self._ids[run.run_dir] = self.store.add_run(run)
+        with self._lock:
+            self.state.running += 1
+
+    def ended(self, run: Run) -> None:
+        write_meta(run)
+        run_id = self._ids.pop(run.run_dir, None)
+        if run_id is None:  # it never started (checkout failed, command not found)
+            run_id = self.store.add_run(run)
+        else:
+            with self._lock:
+                self.state.running -= 1
+        self.store.finish_run(run_id, run)
+        self._count(run)
+
+    def _count(self, run: Run) -> None:
+        with self._lock:
+            state = self.state
+            if run.status == "success":
+                state.succeeded += 1
+                self._watch(run)
+            elif run.status == "timeout":
+                state.timed_out += 1
+            elif run.status == "interrupted":
+                state.interrupted += 1
+            else:
+                state.failed += 1
+
+    def _watch(self, run: Run) -> None:
+        name = self.options.watch
+        if name is None or name not in run.metrics:
+            return
+        value = run.metrics[name]
+        if math.isnan(value):  # NaN is never the best
+            return
+        best = self.state.best
+        better = best is None or (value > best[0] if self.options.maximize else value < best[0])
+        if better:
+            self.state.best = (value, run.index)
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """On SIGINT/SIGTERM: stop scheduling and stop the running commands (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            self.signal = self.signal or signum
+            self.stop.set()
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                with suppress(ValueError, TypeError):
+                    signal.signal(signum, handler)
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _run_setup(
+    checkout: Checkout, command: str, env: Mapping[str, str], log: Path, table: ProcessTable
+) -> bool:
+    """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", command], cwd=checkout.path, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, process_group=0,
+        )  # fmt: skip
+    table.add(process, None)
+    code = process.wait()
+    if table.remove(process) is not None:
+        return False
+    if code != 0:
+        raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
+    return True

@@ -1,0 +1,287 @@
+"""gitgrid submit against a real single-node SLURM (tests/slurm/cluster.sh), and job scripts for PBS/LSF.
+
+The SLURM tests need the cluster that `.ci/run` starts (`bash tests/slurm/cluster.sh start`, as root).
+Without it they are skipped, saying why; with GITGRID_REQUIRE_SLURM=1 (as in CI) they fail instead.
+Nothing on the SLURM path is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitgrid import create_sweep
+from gitgrid.cluster.submit import SubmitOptions, submit_sweep
+from gitgrid.errors import SubmitError
+from gitgrid.results.query import results
+from gitgrid.results.status import sweep_status
+from tests.helpers import SIM, cli, make_repo, sim
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _slurm_missing() -> str | None:
+    if shutil.which("sbatch") is None:
+        return "sbatch is not installed (start a test cluster: sudo bash tests/slurm/cluster.sh start)"
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, check=False)
+    if "UP" not in ping.stdout:
+        return f"no SLURM controller answers (scontrol ping: {ping.stdout.strip() or ping.stderr.strip()})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm() -> int:
+    """The cluster's MaxArraySize, once it is known to be up."""
+    missing = _slurm_missing()
+    if missing is not None:
+        if os.environ.get("GITGRID_REQUIRE_SLURM") == "1":
+            pytest.fail(f"GITGRID_REQUIRE_SLURM=1 but {missing}")
+        pytest.skip(missing)
+    config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"^MaxArraySize\s*=\s*(\d+)", config, re.MULTILINE)
+    return int(match.group(1)) if match else 1001
+
+
+def sweep_repo(tmp_path: Path, b_values: str = "{range: [10, 40, 10]}") -> Path:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    (repo / "spec.yaml").write_text(f"files: [model.py]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {b_values}\n")
+    create_sweep(repo / "spec.yaml", repo)
+    return repo
+
+
+def wait_for_jobs(job_ids: list[str], timeout: float = 300) -> None:
+    """Until no task of these jobs is queued or running (the scheduler's own view)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        squeue = ["squeue", "-h", "-j", ",".join(job_ids)]
+        out = subprocess.run(squeue, capture_output=True, text=True, check=False).stdout
+        if not out.strip():
+            return
+        assert time.monotonic() < deadline, f"jobs {job_ids} still queued:\n{out}"
+        time.sleep(0.5)
+
+
+def metas(repo: Path) -> list[dict[str, object]]:
+    return [
+        json.loads(p.read_text()) for p in sorted((repo / ".gitgrid/runs").glob("*/*/attempt-*/meta.json"))
+    ]
+
+
+def test_twelve_points_as_one_array_with_a_limit(slurm: int, tmp_path: Path) -> None:
+    repo = sweep_repo(tmp_path)
+    result = cli("submit", "--array-limit", "2", "--opt", "time=0:10:00", "--", *sim(), repo=repo)
+    assert result.exit_code == 0, result.output
+    job = re.search(r"as slurm job\(s\) (\d+)$", result.stdout.strip()).group(1)  # type: ignore[union-attr]
+    shown = subprocess.run(
+        ["scontrol", "show", "job", job], capture_output=True, text=True, check=True
+    ).stdout
+    assert "ArrayTaskThrottle=2" in shown
+    wait_for_jobs([job])
+    assert "stored 12 new runs (0 already known, 0 not finished)" in cli("collect", repo=repo).stdout
+    table = results(repo)
+    assert len(table.rows) == 12
+    for row in table.rows:
+        assert (row["loss"], row["rate"]) == (row["a"] * row["b"], row["a"] + row["b"])
+    # array task ids are point indices; every run is in the same layout as a local run
+    assert sorted((m["index"], m["job"]) for m in metas(repo)) == [(i, f"{job}_{i}") for i in range(12)]
+    assert all(m["status"] == "success" and m["host"] for m in metas(repo))
+    again = cli("submit", "--", *sim(), repo=repo)
+    assert "nothing to submit (12 points already done)" in again.stdout
+
+
+def test_failed_and_timed_out_points_are_reported_then_retried(
+    slurm: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = sweep_repo(tmp_path)
+    monkeypatch.setenv("SIM_FAIL", "3")
+    monkeypatch.setenv("SIM_HANG", "5")
+    monkeypatch.setenv("SIM_HANG_FOR", "600")
+    first = submit_sweep(
+        sim(), repo=repo, options=SubmitOptions(array_limit=4, options=(("time", "0:01:00"),))
+    )
+    wait_for_jobs(first.job_ids, timeout=400)
+    status = sweep_status(repo)
+    assert status.counts["success"] == 10 and status.counts["failed"] == 1 and status.counts["timeout"] == 1
+    reasons = {index: (state, reason) for index, state, reason, _ in status.failures}
+    assert reasons[3][0] == "failed" and "exit status 3" in (reasons[3][1] or "")
+    assert reasons[5][0] == "timeout" and "TIMEOUT" in (reasons[5][1] or "")
+    report = cli("status", repo=repo).stdout
+    assert "point 5: timeout" in report and "point 3: failed: exit status 3" in report
+    assert all(row["index"] not in (3, 5) for row in results(repo).rows)  # never a success
+    for name in ("SIM_FAIL", "SIM_HANG"):
+        monkeypatch.delenv(name)
+    retry = submit_sweep(
+        sim(), repo=repo, options=SubmitOptions(retry_failed=True, options=(("time", "0:05:00"),))
+    )
+    assert sorted(i for a in retry.arrays for i in a.points) == [3, 5]
+    wait_for_jobs(retry.job_ids)
+    assert sweep_status(repo).counts == {"success": 12, "never run": 0}
+    assert len(results(repo).rows) == 12
+    sweep_status(repo)  # asking again records nothing new
+    attempts = [int(str(m["attempt"])) for m in metas(repo) if m["index"] in (3, 5)]
+    assert sorted(attempts) == [1, 1, 2, 2]
+
+
+def test_chunks_pack_points_into_tasks(slurm: int, tmp_path: Path) -> None:
+    repo = sweep_repo(tmp_path)
+    shared = tmp_path / "shared-runs"
+    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(chunk=5, runs_root=shared))
+    assert [a.tasks for a in done.arrays] == [3]
+    wait_for_jobs(done.job_ids)
+    assert sweep_status(repo).counts["success"] == 12  # found in the runs root the submission used
+    tasks = sorted(
+        {str(m["job"]) for m in (json.loads(p.read_text()) for p in shared.glob("*/*/attempt-*/meta.json"))}
+    )
+    assert tasks == [f"{done.job_ids[0]}_{t}" for t in range(3)]
+
+
+def test_cancel_stops_the_sweep(slurm: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = sweep_repo(tmp_path)
+    monkeypatch.setenv("SIM_SLEEP", "300")
+    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(array_limit=2))
+    deadline = time.monotonic() + 60
+    while sum(m["status"] == "running" for m in metas(repo)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    result = cli("cancel", repo=repo)
+    assert result.exit_code == 0 and f"cancelled job(s) {done.job_ids[0]}" in result.stdout
+    wait_for_jobs(done.job_ids, timeout=120)
+    status = sweep_status(repo)
+    assert status.counts.get("success", 0) == 0
+    assert status.counts.get("cancelled", 0) + status.counts.get("interrupted", 0) == 12, status.counts
+    blocked = cli("submit", "--", *sim(), repo=repo)
+    assert blocked.exit_code == 0 and "submitted 12 points" in blocked.stdout  # cancelled points run again
+    cli("cancel", repo=repo)
+
+
+def test_a_sweep_larger_than_max_array_size_is_split(slurm: int, tmp_path: Path) -> None:
+    if slurm > 40:
+        message = f"MaxArraySize is {slurm}: start the cluster with SLURM_CI_MAX_ARRAY=20 to test splits"
+        if os.environ.get("GITGRID_REQUIRE_SLURM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    repo = sweep_repo(tmp_path, b_values=f"{{range: [1, {slurm // 3 + 4}]}}")
+    count = 3 * (slurm // 3 + 4)
+    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(array_limit=2))
+    assert len(done.arrays) == 2 and sum(a.tasks for a in done.arrays) == count
+    assert done.arrays[0].tasks == slurm
+    wait_for_jobs(done.job_ids)
+    assert sweep_status(repo).counts["success"] == count
+    jobs = {str(m["job"]).split("_")[0] for m in metas(repo)}
+    assert jobs == set(done.job_ids)
+
+
+def test_a_job_sbatch_refuses_is_not_recorded(slurm: int, tmp_path: Path) -> None:
+    repo = sweep_repo(tmp_path)
+    result = cli("submit", "--opt", "partition=no-such-partition", "--", *sim(), repo=repo)
+    assert result.exit_code == 2
+    assert "sbatch refused the job: sbatch: error:" in result.stderr and "partition" in result.stderr
+    assert not list((repo / ".gitgrid/runs").glob("*/submissions/*"))
+    assert "never run" in cli("status", repo=repo).stdout
+
+
+def test_dry_run_prints_the_script_and_submits_nothing(tmp_path: Path) -> None:
+    repo = sweep_repo(tmp_path)
+    result = cli(
+        "submit",
+        "--dry-run",
+        "--array-limit",
+        "3",
+        "--opt",
+        "mem=2G",
+        "--opt",
+        "cpus=2",
+        "--",
+        *sim(),
+        repo=repo,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("#!/bin/bash\n")
+    assert "#SBATCH --mem=2G\n#SBATCH --cpus-per-task=2\n" in result.stdout
+    assert re.search(
+        r"^# sbatch --parsable --array=0-11%3 \S+/job.sh \S+/manifest-0.jsonl$", result.stdout, re.M
+    )
+    assert "nothing was written" in result.stdout
+    assert not (repo / ".gitgrid/runs/grid_search-2026-11-18/submissions").exists()
+
+
+def test_values_that_reach_a_shell_are_quoted(tmp_path: Path) -> None:
+    repo = sweep_repo(tmp_path)
+    root = tmp_path / "runs with space; $(touch x)"
+    result = cli(
+        "submit", "--dry-run", "--runs-root", str(root), "--opt", 'comment=a b "c"', "--", *sim(), repo=repo
+    )
+    assert result.exit_code == 0, result.output
+    assert "exec " in result.stdout and "task '" + str(root) in result.stdout
+    assert '#SBATCH --comment="a b \\"c\\""' in result.stdout
+    assert f'#SBATCH --output="{root}/' in result.stdout
+
+
+def test_bad_submit_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = sweep_repo(tmp_path)
+    bad_opt = cli("submit", "--dry-run", "--opt", "partition", "--", *sim(), repo=repo)
+    assert bad_opt.exit_code == 2 and "--opt 'partition': expected KEY=VALUE" in bad_opt.stderr
+    template = tmp_path / "mine.sh.j2"
+    template.write_text("#!/bin/sh\n# {{ sweep }}\n{{ nope }}\n")
+    undefined = cli("submit", "--dry-run", "--template", str(template), "--", *sim(), repo=repo)
+    assert undefined.exit_code == 2 and "mine.sh.j2: 'nope' is undefined" in undefined.stderr
+    missing = cli("submit", "--dry-run", "--template", str(tmp_path / "gone.j2"), "--", *sim(), repo=repo)
+    assert missing.exit_code == 2 and "gone.j2: cannot read the job template" in missing.stderr
+    empty = cli("submit", "--dry-run", repo=repo)
+    assert empty.exit_code == 2 and "no command given" in empty.stderr
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    for scheduler, program in (("slurm", "sbatch"), ("pbs", "qsub"), ("lsf", "bsub")):
+        with pytest.raises(
+            SubmitError, match=rf"{program} not found: no {scheduler.upper()} here.*gitgrid list \| xargs"
+        ):
+            submit_sweep(sim(), repo=repo, options=SubmitOptions(scheduler=scheduler))
+
+
+def test_a_task_that_cannot_write_its_run_directory_fails_visibly(tmp_path: Path) -> None:
+    from gitgrid.cluster.task import run_task
+
+    repo = sweep_repo(tmp_path)
+    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(), dry_run=True)
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    (folder / "submission.json").write_text(json.dumps({
+        "sweep": done.sweep.name, "count": 12, "chunk": 1, "repo": str(repo / ".git"),
+        "runs_root": str(blocker / "runs"), "command": sim(),
+    }))  # fmt: skip
+    manifest = folder / "manifest-0.jsonl"
+    manifest.write_text(json.dumps({"index": 0, "commit": "0" * 40, "params": {}, "texts": {}}) + "\n")
+    with pytest.raises(OSError, match="Not a directory"):
+        run_task(folder, manifest, 0)
+
+
+@pytest.mark.parametrize("scheduler", ["pbs", "lsf", "slurm"])
+def test_job_scripts_match_their_golden_files(tmp_path: Path, scheduler: str) -> None:
+    repo = sweep_repo(tmp_path)
+    options = SubmitOptions(
+        scheduler=scheduler,
+        array_limit=4,
+        chunk=2,
+        options=(
+            ("partition", "short"),
+            ("time", "1:00:00"),
+            ("mem", "4G"),
+            ("prologue", "module load python/3.11"),
+        ),
+    )
+    done = submit_sweep(sim(), repo=repo, options=options, dry_run=True)
+    text = done.script.replace(str(done.folder), "SUBMISSION").replace(sys.executable, "PYTHON")
+    commands = "\n".join(" ".join(a.command) for a in done.arrays).replace(str(done.folder), "SUBMISSION")
+    golden = GOLDEN / f"{scheduler}.sh"
+    if os.environ.get("GITGRID_UPDATE_GOLDEN"):
+        golden.write_text(text + "# " + commands + "\n")
+    assert text + "# " + commands + "\n" == golden.read_text()

@@ -1,0 +1,90 @@
+"""The house rules of docs/architecture.md that import-linter cannot see: exported names, git only from
+gitgrid.git, module size, the documented API."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import gitgrid
+
+PACKAGE = Path(gitgrid.__file__).parent
+ROOT = PACKAGE.parent
+
+
+def modules() -> Iterator[tuple[str, Path]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__main__":
+            continue
+        yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
+
+
+MODULES = dict(modules())
+
+
+def imported_names() -> dict[str, set[str]]:
+    """For each gitgrid module, the names other gitgrid modules import from it."""
+    found: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in MODULES and node.module != name:
+                found.setdefault(node.module, set()).update(a.name for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_module_exports_what_others_import_and_what_it_defines(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = set(getattr(module, "__all__", []))
+    missing = {n for n in exported if not hasattr(module, n)}
+    assert not missing, f"{name}.__all__ names what it lacks: {missing}"
+    submodules = {m.rsplit(".", 1)[1] for m in MODULES if m.startswith(name + ".")}
+    imported = imported_names().get(name, set()) - submodules
+    assert imported <= exported, (
+        f"{name}: imported by other modules but not in __all__: {imported - exported}"
+    )
+    defined = {
+        n
+        for n, value in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", None) == name
+    }
+    assert defined <= exported, f"{name}: public but not in __all__: {defined - exported}"
+
+
+def test_only_gitgrid_git_starts_git() -> None:
+    offenders = []
+    for name, path in MODULES.items():
+        if name.startswith("gitgrid.git"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.List | ast.Tuple) and node.elts:
+                first = node.elts[0]
+                if isinstance(first, ast.Constant) and first.value == "git":
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"git started outside gitgrid.git: {offenders}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_over_500_lines(name: str) -> None:
+    assert len(MODULES[name].read_text().splitlines()) <= 500, name
+
+
+def test_the_documented_api_is_gitgrid_all() -> None:
+    api = (ROOT / "docs/api.md").read_text()
+    index = api.split("## Every exported name", 1)[1]
+    documented = set(re.findall(r"`([A-Za-z_]+)`", index))
+    assert documented == set(gitgrid.__all__)
+    assert sorted(gitgrid.__all__) == gitgrid.__all__
+
+
+def test_the_package_ships_its_types() -> None:
+    assert (PACKAGE / "py.typed").is_file()
