@@ -16,7 +16,7 @@ In the git dir, beside git's own bookkeeping::
 Under the runs root (on a cluster: storage every node reaches)::
 
     <sweep>/<index>-<commit12>/attempt-<n>/ a run directory (GITGRID_RUN_DIR): meta.json, result.json,
-                                            stdout.log, stderr.log
+                                            series.jsonl, stdout.log, stderr.log
     <sweep>/setup/worker-<k>.log            output of --setup in worker k
     <sweep>/submissions/<stamp>/            one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
@@ -44,6 +44,7 @@ __all__ = [
     "META",
     "RESULT",
     "RUNS_ROOT_KEY",
+    "SERIES",
     "STDERR",
     "STDOUT",
     "SUBMISSION",
@@ -63,6 +64,7 @@ HOME = ".gitgrid"
 STORE = "results.db"
 RUNS_ROOT_KEY = "gitgrid.runsRoot"
 META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr.log"
+SERIES = "series.jsonl"  # metrics over time, one JSON object a line (GITGRID_SERIES)
 SUBMISSION = "submission.json"
 ENV_FILE = "gitgrid.env"  # in a folder made by ``gitgrid prepare``: the contract, to ``source``
 

@@ -103,3 +103,24 @@ SPEC = "files: [model.py]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 
 def sim(*extra: str) -> list[str]:
     """The command that runs the test simulation with this interpreter."""
     return [sys.executable, "sim.py", *extra]
+
+
+# A simulation that reports metrics over time ($GITGRID_SERIES) as well as final metrics --------------
+SERIES_SIM = '''\
+"""Test simulation with series: STEPS steps of {"step", "t", "v"}; SIM_SERIES_BAD=i writes a bad line
+in point i's series; SIM_SERIES_PAUSE=s sleeps between steps (a live run)."""
+import json, os, time
+ns = {}
+exec(open("model.py").read(), ns)
+a, b = ns["a"], ns["b"]
+index = int(os.environ["GITGRID_INDEX"])
+pause = float(os.environ.get("SIM_SERIES_PAUSE", "0"))
+with open(os.environ["GITGRID_SERIES"], "a") as series:
+    for step in range(int(os.environ.get("STEPS", "5"))):
+        series.write(json.dumps({"step": step * 10, "t": step * 0.5, "v": a * step + b}) + "\\n")
+        series.flush()
+        if str(index) == os.environ.get("SIM_SERIES_BAD") and step == 2:
+            series.write('{"step": 25, "v": "high"}\\n')
+        time.sleep(pause)
+json.dump({"loss": a * b, "rate": a + b}, open(os.environ["GITGRID_RESULT"], "w"))
+'''

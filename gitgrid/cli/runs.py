@@ -141,6 +141,8 @@ def status(
     for index, state, reason, lines in report.failures:
         print(f"point {index}: {state}: {reason or ''}")
         print("".join(f"    | {line}\n" for line in lines), end="")
+    for index, note in report.notes:
+        print(f"point {index}: success, but {note}")
 
 
 @app.command("collect")

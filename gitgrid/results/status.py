@@ -7,7 +7,7 @@ tasks never pass for successes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitgrid.cluster.reconcile import reconcile
@@ -29,6 +29,7 @@ class Status:
     sweep: Sweep
     counts: dict[str, int]
     failures: list[tuple[int, str, str | None, list[str]]]  # index, status, reason, stderr tail
+    notes: list[tuple[int, str]] = field(default_factory=list)  # succeeded points' problems (series)
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
@@ -42,6 +43,7 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
             if store.has_sweep(chosen.name)
             else []
         )
+        notes = _notes(store, chosen.name)
     finally:
         store.close()
     counts: dict[str, int] = {}
@@ -53,7 +55,17 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
         for row in failed
         if states.get(row.run.index, ("", ""))[0] == row.run.status
     ]
-    return Status(chosen, counts, failures)
+    return Status(chosen, counts, failures, notes)
+
+
+def _notes(store: Store, sweep: str, limit: int = 100) -> list[tuple[int, str]]:
+    """Points whose latest run succeeded with a problem noted (a bad line in its series)."""
+    rows = store.query(
+        "SELECT r.idx, r.reason FROM points p JOIN runs r ON r.id = p.latest_run "
+        "WHERE p.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
+        (sweep, limit),
+    )
+    return [(int(index), str(reason)) for index, reason in rows]
 
 
 def _states(repo: Repository, store: Store, sweep: Sweep) -> dict[int, tuple[str, str]]:

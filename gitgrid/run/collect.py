@@ -3,7 +3,8 @@
 Anything that writes the run-directory layout of :mod:`gitgrid.layout` under a runs root can be collected;
 collecting is idempotent (an attempt already stored is not stored again). An attempt is taken only once
 it is complete: its ``meta.json`` has a final status, or, for a folder made by ``gitgrid prepare``, its
-``result.json`` exists and parses. Until then it is counted as pending and nothing of it is stored.
+``result.json`` exists and parses. Until then it is counted as pending and nothing of it is stored. Its
+series (:mod:`gitgrid.run.series`) are stored with it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import RESULT, attempt_number, attempts_in, parse_point_dir
 from gitgrid.run.contract import FINAL, Run, read_meta, read_result
+from gitgrid.run.series import Series, note_problem, read_series
 from gitgrid.run.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
@@ -67,7 +69,10 @@ def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) 
 def _take(store: Store, run: Run | None, folder: Path, found: Collected) -> None:
     if run is None:
         found.pending.append(str(folder))
-    elif store.ingest(run):
+        return
+    known = store.query("SELECT status FROM runs WHERE run_dir = ?", (run.run_dir,))
+    series = read_series(folder) if not known or known[0][0] not in FINAL else Series()
+    if store.ingest(note_problem(run, series), series.rows):
         found.stored += 1
     else:
         found.known += 1

@@ -3,7 +3,8 @@
 The same for ``gitgrid run``, cluster array tasks and ``gitgrid prepare`` (``docs/run.md``). The command
 gets the ``GITGRID_*`` environment (:func:`environment`) and a run directory (``GITGRID_RUN_DIR``, laid
 out by :mod:`gitgrid.layout`), and may write a JSON object of metrics to ``GITGRID_RESULT``
-(:func:`read_result`). gitgrid records each attempt as a :class:`Run` in the directory's ``meta.json``,
+(:func:`read_result`), and JSON lines of metrics over time to ``GITGRID_SERIES``
+(:mod:`gitgrid.run.series`). gitgrid records each attempt as a :class:`Run` in the directory's ``meta.json``,
 written when the command starts (status "running") and when it ends (final status), replaced
 atomically so a reader sees the old record or the new one, never half of one.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitgrid._version import __version__
-from gitgrid.layout import META, RESULT
+from gitgrid.layout import META, RESULT, SERIES
 from gitgrid.spec.values import Value, canonical_json, format_value
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None
         GITGRID_PARAMS=canonical_json(point.params),
         GITGRID_RUN_DIR=str(run_dir),
         GITGRID_RESULT=str(run_dir / RESULT),
+        GITGRID_SERIES=str(run_dir / SERIES),
     )
     env.update({param_env_name(name): text for name, text in point.texts.items()})
     return env

@@ -34,6 +34,7 @@ from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_re
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
@@ -296,6 +297,8 @@ class _Runner:
             self.state.running += 1
 
     def ended(self, run: Run) -> None:
+        series = read_series(Path(run.run_dir))
+        run = note_problem(run, series)
         write_meta(run)
         run_id = self._ids.pop(run.run_dir, None)
         if run_id is None:  # it never started (checkout failed, command not found)
@@ -303,7 +306,7 @@ class _Runner:
         else:
             with self._lock:
                 self.state.running -= 1
-        self.store.finish_run(run_id, run)
+        self.store.finish_run(run_id, run, series.rows)
         self._count(run)
 
     def _count(self, run: Run) -> None:

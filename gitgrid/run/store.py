@@ -15,6 +15,7 @@ silently. Tables::
     jobs    (job_id, scheduler, sweep, submission, tasks, chunk, submitted, cancelled): arrays submitted
     job_points (job_id, task, sweep, idx): which array task runs which point
     metrics (run_id, name, value)
+    series  (run_id, name, step, value): metrics over time (``$GITGRID_SERIES``), stored as runs end
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gitgrid.errors import StoreError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout
 from gitgrid.run.contract import FINAL, Run
+from gitgrid.run.series import SERIES_TABLE, SeriesRows, insert_series
 from gitgrid.spec.values import canonical_json
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -131,6 +133,7 @@ class Store:
         if version < SCHEMA_VERSION:
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute(SERIES_TABLE)  # on every open: schema-1 stores from before series gain it
         return cls(db, path)
 
     def close(self) -> None:
@@ -258,9 +261,10 @@ class Store:
             _point_to(db, run, run_id)
             return run_id
 
-    def finish_run(self, run_id: int, run: Run) -> None:
-        """Record the end of a run and its metrics, in one transaction."""
+    def finish_run(self, run_id: int, run: Run, series: SeriesRows = ()) -> None:
+        """Record the end of a run, its metrics and its series, in one transaction."""
         with self._transaction() as db:
+            insert_series(db, run_id, series)
             db.execute(
                 "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended = ?, duration = ? WHERE id = ?",
                 (run.status, run.exit_code, run.reason, run.ended, run.duration, run_id),
@@ -269,7 +273,7 @@ class Store:
             self._add_metric_columns(run.metrics)
             _point_to(db, run, run_id)
 
-    def ingest(self, run: Run) -> bool:
+    def ingest(self, run: Run, series: SeriesRows = ()) -> bool:
         """Record a finished run found in a run directory unless it is already known; True if recorded."""
         with self._transaction() as db:
             row = db.execute("SELECT id, status FROM runs WHERE run_dir = ?", (run.run_dir,)).fetchone()
@@ -288,6 +292,7 @@ class Store:
                 )
                 run_id = int(cursor.lastrowid or 0)
             _store_metrics(db, run, run_id)
+            insert_series(db, run_id, series)
             self._add_metric_columns(run.metrics)
             _point_to(db, run, run_id)
             return True
@@ -401,6 +406,11 @@ class Store:
         for run_id, name, value in rows:
             out.setdefault(run_id, {})[name] = value
         return out
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query: the results layer's aggregates and pages (``gitgrid.results``)."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def points(self, sweep: str) -> dict[int, tuple[str, dict[str, Any]]]:
         """Each point of a sweep: (commit, params)."""

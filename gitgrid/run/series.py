@@ -1,0 +1,117 @@
+"""Metrics over time: the JSON-lines file a run appends to ``$GITGRID_SERIES``, read back and checked.
+
+Each line is one JSON object: ``step`` (an integer, increasing from line to line) and any number of
+metrics (numbers, or null for "no value at this step"), e.g. ``{"step": 120, "t": 0.6, "rate": 4.2}``.
+A command writes and flushes lines as it goes, so a reader may meet a last line cut short: that line is
+ignored, never fatal. Any other bad line stops the reading there: the steps before it are kept and the
+problem names the file and the line, and is recorded with the run (``gitgrid status`` shows it), so a
+series is never silently partial. A run that writes no series has none; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gitgrid.layout import SERIES
+from gitgrid.run.contract import Run
+
+__all__ = [
+    "MAX_SERIES_BYTES",
+    "SERIES_TABLE",
+    "Series",
+    "SeriesRows",
+    "insert_series",
+    "note_problem",
+    "read_series",
+]
+
+MAX_SERIES_BYTES = 256 * 1024 * 1024  # read no more of a file than this (bounded time and memory)
+SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value)
+# The store's table of series (see gitgrid.run.store), keyed so a point's steps read back in order.
+SERIES_TABLE = """
+CREATE TABLE IF NOT EXISTS series (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL,
+    step INTEGER NOT NULL, value REAL, PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID
+"""
+
+
+@dataclass(frozen=True)
+class Series:
+    """The series a run wrote: ``(name, step, value)`` rows in file order, and what stopped the reading."""
+
+    rows: tuple[tuple[str, int, float | None], ...] = ()
+    problem: str | None = None
+    last_step: int | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(name for name, _, _ in self.rows))
+
+
+def read_series(run_dir: Path, limit: int = MAX_SERIES_BYTES) -> Series:
+    """The series in ``run_dir`` (none when the file is missing); see the module's docstring."""
+    path = run_dir / SERIES
+    try:
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+    except FileNotFoundError:
+        return Series()
+    except OSError as exc:
+        return Series(problem=f"{path}: cannot be read: {exc.strerror}")
+    too_long = len(data) > limit
+    lines = data[:limit].split(b"\n")
+    rows: list[tuple[str, int, float | None]] = []
+    last: int | None = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            step, values = _parse(line, last)
+        except ValueError as exc:
+            if number == len(lines):  # no newline after it: still being written, or cut short
+                break
+            return Series(tuple(rows), f"{path}:{number}: {exc}", last)
+        rows.extend((name, step, value) for name, value in values.items())
+        last = step
+    problem = f"{path}: longer than {limit} bytes; read up to there" if too_long else None
+    return Series(tuple(rows), problem, last)
+
+
+def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]:
+    """One line's step and metrics; ValueError saying what is wrong with it."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a JSON object: {exc}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"not a JSON object but {type(record).__name__}")
+    step = record.pop("step", None)
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise ValueError(f"'step' must be an integer, not {step!r}")
+    if last is not None and step <= last:
+        raise ValueError(f"step {step} does not increase (the line before has step {last})")
+    values: dict[str, float | None] = {}
+    for name, value in record.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"'{name}' is not a number: {value!r}")
+        values[name] = None if value is None or not math.isfinite(value) else float(value)
+    return step, values
+
+
+def note_problem(run: Run, series: Series) -> Run:
+    """The run with its series' problem added to its reason (its status is the command's own)."""
+    if series.problem is None:
+        return run
+    reason = series.problem if run.reason is None else f"{run.reason}; {series.problem}"
+    return replace(run, reason=reason)
+
+
+def insert_series(db: sqlite3.Connection, run_id: int, rows: SeriesRows) -> None:
+    """Store a run's series (inside the store's transaction that records the run's end)."""
+    db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *row) for row in rows))
