@@ -11,6 +11,7 @@ Library code raises these and never exits; ``gitgrid.cli`` turns any of them int
      +-- RunError                a run cannot start: empty command, runs root not writable, sweep locked
      +-- StoreError              the results store cannot be used (e.g. written by a newer gitgrid)
      +-- SubmitError             a scheduler is missing or refused a job
+     +-- ReportError             a report cannot be written, the dashboard cannot listen
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "GitgridError",
     "GitgridWarning",
     "RepoError",
+    "ReportError",
     "RewriteError",
     "RunError",
     "SpecError",
@@ -67,6 +69,10 @@ class StoreError(GitgridError):
 
 class SubmitError(GitgridError):
     """A scheduler is missing, refused a job, or a job script cannot be rendered."""
+
+
+class ReportError(GitgridError):
+    """A report cannot be written where asked, or the dashboard cannot listen where asked."""
 
 
 class GitgridWarning(UserWarning):

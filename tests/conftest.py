@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import CANONICAL_MODEL, CANONICAL_SPEC, make_repo
+from tests.helpers import BROWSER_ARGS, CANONICAL_MODEL, CANONICAL_SPEC, CHROMIUM, browser_missing, make_repo
 
 FIXED_DATE = "1795000000 +0000"  # 2026-11-18
 
@@ -37,3 +39,21 @@ def sim_repo(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "sim", {"src/model.py": CANONICAL_MODEL, "README": "a simulation\n"})
     (repo / "spec.yaml").write_text(CANONICAL_SPEC)
     return repo
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module (starting one costs a second). Without chromium or
+    playwright the browser tests are skipped, saying why; with GITGRID_REQUIRE_BROWSER=1 (as in CI) they
+    fail instead."""
+    missing = browser_missing()
+    if missing is not None:
+        if os.environ.get("GITGRID_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"GITGRID_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -124,3 +125,46 @@ with open(os.environ["GITGRID_SERIES"], "a") as series:
         time.sleep(pause)
 json.dump({"loss": a * b, "rate": a + b}, open(os.environ["GITGRID_RESULT"], "w"))
 '''
+
+
+# A real headless Chromium for the report's pages ----------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium (apt), driven by Playwright; never `playwright install`
+BROWSER_ARGS = ["--no-sandbox", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
+LOCAL = ("file:", "data:", "blob:", "about:", "http://127.0.0.1", "http://localhost")
+ARTEFACTS = Path(__file__).parent.parent / "test-artefacts"  # screenshots of each view, kept by CI
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+class Watched:
+    """A page whose console errors, page errors and blocked (non-local) requests are kept, to fail on."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        page.route("**/*", self._route)
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith(LOCAL):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def check(self) -> None:
+        assert not self.errors, self.errors
+        assert not self.blocked, self.blocked

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -49,7 +48,10 @@ def test_a_half_written_last_line_is_ignored(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ('{"step": 1}\n{"step": 1, "v": 2}\n{"step": 3}\n', "2: step 1 does not increase (the line before has step 1)"),
+        (
+            '{"step": 1}\n{"step": 1, "v": 2}\n{"step": 3}\n',
+            "2: step 1 does not increase (the line before has step 1)",
+        ),
         ('{"step": 1}\n{"v": 2}\n', "2: 'step' must be an integer, not None"),
         ('{"step": 1}\n{"step": 2.5}\n', "2: 'step' must be an integer, not 2.5"),
         ('{"step": 1}\n{"step": true}\n', "2: 'step' must be an integer, not True"),
@@ -58,7 +60,9 @@ def test_a_half_written_last_line_is_ignored(tmp_path: Path) -> None:
         ('{"step": 1}\n{"step": 2,\n{"step": 3}\n', "2: not a JSON object: "),
     ],
 )
-def test_a_bad_line_keeps_the_steps_before_and_names_file_and_line(tmp_path: Path, text: str, why: str) -> None:
+def test_a_bad_line_keeps_the_steps_before_and_names_file_and_line(
+    tmp_path: Path, text: str, why: str
+) -> None:
     series = read_series(write(tmp_path, text))
     assert series.rows == () and series.last_step == 1
     assert series.problem is not None and series.problem.startswith(f"{tmp_path / 'series.jsonl'}:{why}")
@@ -67,7 +71,9 @@ def test_a_bad_line_keeps_the_steps_before_and_names_file_and_line(tmp_path: Pat
 def test_reading_is_bounded(tmp_path: Path) -> None:
     folder = write(tmp_path, "".join(f'{{"step": {i}, "v": {i}}}\n' for i in range(1000)))
     series = read_series(folder, limit=200)
-    assert 0 < len(series.rows) < 20 and series.problem is not None and "longer than 200 bytes" in series.problem
+    assert (
+        0 < len(series.rows) < 20 and series.problem is not None and "longer than 200 bytes" in series.problem
+    )
 
 
 def test_a_problem_is_added_to_the_reason_never_to_the_status() -> None:
@@ -111,12 +117,16 @@ def test_the_runner_stores_every_points_series_and_status_names_a_bad_line(
     stored = stored_series(series_repo)
     assert sorted(stored) == list(range(12))
     a, b = 1.5, 10  # point 0
-    assert stored[0] == [("t", s * 10, s * 0.5) for s in range(5)] + [("v", s * 10, a * s + b) for s in range(5)]
+    assert stored[0] == [("t", s * 10, s * 0.5) for s in range(5)] + [
+        ("v", s * 10, a * s + b) for s in range(5)
+    ]
     assert len(stored[4]) == 6  # steps 0, 10, 20 kept; the bad line and what follows are not
     status = cli("status", repo=series_repo)
     assert status.exit_code == 0
     line = next(x for x in status.stdout.splitlines() if x.startswith("point 4:"))
-    assert line.startswith("point 4: success, but ") and line.endswith("series.jsonl:4: 'v' is not a number: 'high'")
+    assert line.startswith("point 4: success, but ") and line.endswith(
+        "series.jsonl:4: 'v' is not a number: 'high'"
+    )
     assert "point 3:" not in status.stdout
 
 
@@ -126,7 +136,7 @@ def test_collect_stores_the_series_of_runs_made_elsewhere(series_repo: Path, tmp
     shutil.copytree(series_repo / ".gitgrid/runs", elsewhere)
     expected = stored_series(series_repo)
     for path in (series_repo / ".gitgrid").glob("results.db*"):
-        os.remove(path)
+        path.unlink()
     name = next(elsewhere.iterdir()).name
     result = cli("collect", name, str(elsewhere), repo=series_repo)
     assert result.exit_code == 0, result.output

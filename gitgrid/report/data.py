@@ -1,0 +1,258 @@
+"""The data behind the report's views, as JSON-ready values: one place for the file and the dashboard.
+
+The self-contained report inlines all of it at once (:func:`report_data`); the dashboard hands out the
+same pieces per request (home, one sweep, pages of points, series, one point, updates). Numbers that
+JSON cannot hold (NaN, infinities) become null here, so the page never meets invalid JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitgrid.git.repository import Repository
+from gitgrid.results import views
+from gitgrid.run.store import Store
+from gitgrid.sweep.catalog import list_points, summarize_params
+from gitgrid.sweep.record import Sweep
+
+__all__ = [
+    "ViewOptions",
+    "finite",
+    "home",
+    "point_detail",
+    "points",
+    "report_data",
+    "series",
+    "sweep_info",
+    "updates",
+]
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What the views show first, and how much of it a report carries."""
+
+    metric: str | None = None  # default: the first metric of the sweep
+    maximize: bool = False
+    repeat_param: str | None = None  # points differing only in it are shown as mean and spread
+    details: int = 500  # points whose diff, logs and meta a report carries
+    series_points: int = 200  # steps per run and series drawn (first and last kept)
+
+
+def finite(values: Sequence[Any]) -> list[Any]:
+    """The values with NaN and infinities as None (JSON has no such numbers)."""
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
+def home(
+    repo: Repository, store: Store | None, sweeps: Sequence[Sweep], options: ViewOptions
+) -> list[dict[str, Any]]:
+    """Every sweep, newest first: date, base and its subject, points, states, best value, time spent."""
+    subjects = repo.subjects([s.base for s in sweeps])
+    rows = []
+    for sweep in sweeps:
+        seen = views.overview(store, sweep, options.maximize)
+        metric = _metric(seen.metrics, options)
+        rows.append(
+            {
+                "name": sweep.name, "created": sweep.created, "base": sweep.base, "base_ref": sweep.base_ref,
+                "base_subject": subjects.get(sweep.base, ""), "count": sweep.count,
+                "params": list(sweep.params),
+                "counts": seen.counts, "metric": metric, "best": finite([seen.best.get(metric or "")])[0],
+                "spent": seen.spent,
+            }
+        )  # fmt: skip
+    return rows
+
+
+def _metric(metrics: Sequence[str], options: ViewOptions) -> str | None:
+    if options.metric is not None and options.metric in metrics:
+        return options.metric
+    return metrics[0] if metrics else None
+
+
+def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: ViewOptions) -> dict[str, Any]:
+    """One sweep's summary: its record, counts, metrics, best values, durations, the spec, its series."""
+    seen = views.overview(store, sweep, options.maximize)
+    return {
+        "name": sweep.name, "created": sweep.created, "base": sweep.base, "base_ref": sweep.base_ref,
+        "base_subject": repo.subjects([sweep.base]).get(sweep.base, ""), "tip": sweep.tip,
+        "count": sweep.count, "params": list(sweep.params), "log_params": _log_params(sweep),
+        "spec": sweep.spec_text, "counts": seen.counts, "metrics": list(seen.metrics),
+        "metric": _metric(seen.metrics, options), "maximize": options.maximize,
+        "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
+        "best": {m: finite([v])[0] for m, v in seen.best.items()}, "spent": seen.spent,
+        "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
+    }  # fmt: skip
+
+
+def _log_params(sweep: Sweep) -> list[str]:
+    """Params to draw on log axes: ``logspace`` ones, and positive values evenly spaced in log."""
+    found = []
+    for param in summarize_params(sweep, limit=1000):
+        values = [v for v in param.values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if param.kind == "logspace" or _geometric(values):
+            found.append(param.name)
+    return found
+
+
+def _geometric(values: list[float]) -> bool:
+    values = sorted(set(values))
+    if len(values) < 3 or values[0] <= 0 or values[-1] / values[0] < 100:
+        return False
+    ratios = [b / a for a, b in itertools.pairwise(values)]
+    return max(ratios) / min(ratios) < 1.05
+
+
+def points(
+    repo: Repository,
+    store: Store | None,
+    sweep: Sweep,
+    metrics: Sequence[str],
+    after: int = -1,
+    limit: int = 20000,
+) -> dict[str, Any]:
+    """One page of points as columns; a sweep that never ran has its points read from git."""
+    if store is None or not store.has_sweep(sweep.name):
+        return _unrun(repo, sweep, after, limit)
+    page = views.point_page(store, sweep, metrics, after, limit)
+    return _columns(page)
+
+
+def _columns(page: views.PointPage) -> dict[str, Any]:
+    return {
+        "columns": {**page.columns, "duration": finite(page.columns["duration"])},
+        "params": {n: finite(v) for n, v in page.params.items()},
+        "metrics": {n: finite(v) for n, v in page.metrics.items()},
+        "after": page.after,
+    }
+
+
+def _unrun(repo: Repository, sweep: Sweep, after: int, limit: int) -> dict[str, Any]:
+    chosen = [p for p in list_points(repo, sweep) if p.index > after][:limit]
+    n = len(chosen)
+    return {
+        "columns": {
+            "index": [p.index for p in chosen], "commit": [p.commit for p in chosen],
+            "status": ["never run"] * n, "attempt": [None] * n, "duration": [None] * n, "run": [None] * n,
+        },
+        "params": {name: finite([p.params.get(name) for p in chosen]) for name in sweep.params},
+        "metrics": {},
+        "after": chosen[-1].index if n == limit and n else None,
+    }  # fmt: skip
+
+
+def series(
+    store: Store | None, sweep: Sweep, name: str, runs: Sequence[int], options: ViewOptions
+) -> dict[str, Any]:
+    """The series ``name`` of the given runs (stored) and of the sweep's running runs (from their files)."""
+    found = views.series_of(store, runs, name, options.series_points)
+    found.update(views.live_series(store, sweep.name, name, options.series_points))
+    return {str(run): [steps, finite(values)] for run, (steps, values) in found.items()}
+
+
+def updates(
+    store: Store | None, sweep: Sweep, metrics: Sequence[str], after_run: int, watched: Sequence[int],
+    series_name: str | None, options: ViewOptions,
+) -> dict[str, Any]:  # fmt: skip
+    """What changed since the cursor: points, the new cursor, the running runs, and their series."""
+    page, cursor, running = views.changed_points(store, sweep, metrics, after_run, watched)
+    out: dict[str, Any] = {"points": _columns(page), "cursor": cursor, "running": running}
+    if series_name:
+        changed = [r for r in page.columns["run"] if r is not None and r not in running]
+        out["series"] = series(store, sweep, series_name, changed, options)
+    return out
+
+
+def point_detail(
+    repo: Repository, store: Store | None, sweep: Sweep, index: int, options: ViewOptions
+) -> dict[str, Any] | None:
+    """One point: params, ``git diff`` against the base, its attempts, the shown run's logs, meta, series."""
+    runs = views.point_runs(store, sweep.name, index)
+    page = views.point_page(store, sweep, [], index - 1, 1)
+    if page.columns["index"] == [index]:
+        commit = page.columns["commit"][0]
+        params = {n: v[0] for n, v in page.params.items()}
+        shown = page.columns["run"][0]
+    else:  # not in the store yet: read from git
+        point = next((p for p in list_points(repo, sweep) if p.index == index), None)
+        if point is None:
+            return None
+        commit, params, shown = point.commit, dict(point.params), None
+    return _detail(repo, store, sweep, index, commit, params, runs, shown, options)
+
+
+def _detail(
+    repo: Repository, store: Store | None, sweep: Sweep, index: int, commit: str, params: dict[str, Any],
+    runs: list[dict[str, Any]], shown: int | None, options: ViewOptions, diff: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    run = next((r for r in runs if r["id"] == shown), runs[-1] if runs else None)
+    names = views.series_names(store, sweep.name) if run is not None else []
+    found = {n: views.series_of(store, [run["id"]], n, 2000).get(run["id"]) for n in names} if run else {}
+    if run is not None and run["status"] == "running":
+        found = {n: views.live_series(store, sweep.name, n, 2000).get(run["id"]) for n in names}
+    return {
+        "index": index, "commit": commit, "params": {k: finite([v])[0] for k, v in params.items()},
+        "diff": repo.diffs(sweep.base, [commit]).get(commit, "") if diff is None else diff,
+        "runs": [{**r, "duration": finite([r["duration"]])[0]} for r in runs],
+        "files": views.run_files(run["run_dir"]) if run and run["run_dir"] else {},
+        "series": {n: [s[0], finite(s[1])] for n, s in found.items() if s is not None},
+    }  # fmt: skip
+
+
+def report_data(
+    repo: Repository, store: Store | None, sweeps: Sequence[Sweep], options: ViewOptions
+) -> dict[str, Any]:
+    """Everything the report file carries: the home rows and, per sweep, its summary, every point, every
+    series (thinned), and the details of up to ``options.details`` points (the best first)."""
+    out: dict[str, Any] = {"home": home(repo, store, sweeps, options), "sweeps": {}}
+    for sweep in sweeps:
+        info = sweep_info(repo, store, sweep, options)
+        table = _all_points(repo, store, sweep, info["metrics"])
+        runs = [r for r in table["columns"]["run"] if r is not None]
+        info["points"] = table
+        info["series"] = {n: series(store, sweep, n, runs, options) for n in info["series_names"]}
+        info["details"] = _details(repo, store, sweep, table, info["metric"], options)
+        out["sweeps"][sweep.name] = info
+    return out
+
+
+def _all_points(
+    repo: Repository, store: Store | None, sweep: Sweep, metrics: Sequence[str]
+) -> dict[str, Any]:
+    table = points(repo, store, sweep, metrics)
+    while table["after"] is not None:
+        page = points(repo, store, sweep, metrics, table["after"])
+        for part in ("columns", "params", "metrics"):
+            for name, values in page[part].items():
+                table[part][name].extend(values)
+        table["after"] = page["after"]
+    return table
+
+
+def _details(
+    repo: Repository, store: Store | None, sweep: Sweep, table: dict[str, Any], metric: str | None,
+    options: ViewOptions,
+) -> dict[str, Any]:  # fmt: skip
+    """Details of the best ``options.details`` points (by the metric; then in index order)."""
+    columns = table["columns"]
+    order = list(range(len(columns["index"])))
+    if metric is not None:
+        values = table["metrics"][metric]
+        sign = -1 if options.maximize else 1
+        order.sort(key=lambda k: (values[k] is None, sign * values[k] if values[k] is not None else 0))
+    chosen = order[: options.details]
+    diffs = repo.diffs(sweep.base, [columns["commit"][k] for k in chosen])
+    out = {}
+    for k in chosen:
+        index, commit = columns["index"][k], columns["commit"][k]
+        params = {n: v[k] for n, v in table["params"].items()}
+        runs = views.point_runs(store, sweep.name, index)
+        out[str(index)] = _detail(
+            repo, store, sweep, index, commit, params, runs, columns["run"][k], options, diffs.get(commit, "")
+        )
+    return out

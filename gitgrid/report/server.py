@@ -1,0 +1,170 @@
+"""``gitgrid dashboard``: the report's page served live from the repository and its store, read-only.
+
+The standard library's HTTP server is enough: the page is one document, its data are a few small JSON
+answers, and updates are polled once a second (polling works through ``ssh -L`` and proxies, and needs no
+connection held per page, which server-sent events would). Each poll asks only for what changed since
+its cursor (:func:`gitgrid.results.views.changed_points`), so an answer costs milliseconds with 10^5
+points in the store.
+
+Read-only: only GET; the store is opened with ``PRAGMA query_only`` and nothing is run, written or
+deleted. It listens on 127.0.0.1 unless told otherwise, and there answers only requests whose ``Host``
+names the loopback address (so a web page elsewhere cannot read it through DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from gitgrid.errors import ReportError
+from gitgrid.git.repository import Repository
+from gitgrid.layout import Layout
+from gitgrid.report import data
+from gitgrid.report.data import ViewOptions
+from gitgrid.report.page import render_page
+from gitgrid.results import views
+from gitgrid.run.store import Store
+from gitgrid.sweep.catalog import list_sweeps
+from gitgrid.sweep.record import Sweep
+
+__all__ = ["LOOPBACK", "Dashboard", "make_server"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+Answer = tuple[HTTPStatus, str, bytes]
+
+
+class Dashboard:
+    """The dashboard's answers, one method per path; one lock, so the store is used by one thread."""
+
+    def __init__(self, repo: Repository, options: ViewOptions) -> None:
+        self.repo, self.options = repo, options
+        self.path = Layout.of(repo).store
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._page: bytes | None = None
+
+    def store(self) -> Store | None:
+        if self._store is None:  # the store appears once something has run
+            self._store = views.open_readonly(self.path)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def answer(self, path: str, query: dict[str, str]) -> Answer:
+        if path == "/":
+            if self._page is None:
+                self._page = render_page({"live": True}, "gitgrid dashboard").encode()
+            return HTTPStatus.OK, "text/html; charset=utf-8", self._page
+        route: Callable[[dict[str, str]], Any] | None = getattr(
+            self, "api_" + path.removeprefix("/api/"), None
+        )
+        if not path.startswith("/api/") or route is None:
+            return _json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
+        with self._lock:
+            try:
+                found = route(query)
+            except (KeyError, ValueError) as exc:
+                return _json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
+        if found is None:
+            return _json(HTTPStatus.NOT_FOUND, {"error": "no such sweep or point"})
+        return _json(HTTPStatus.OK, found)
+
+    def _sweep(self, query: dict[str, str], key: str = "sweep") -> Sweep | None:
+        """The sweep a request names, only ever one of the repository's (never a free string to git)."""
+        return next((s for s in list_sweeps(self.repo) if s.name == query[key]), None)
+
+    def _metrics(self, sweep: Sweep) -> list[str]:
+        return views.metric_names(self.store(), sweep.name)
+
+    def api_sweeps(self, query: dict[str, str]) -> dict[str, Any]:
+        return {"sweeps": data.home(self.repo, self.store(), list_sweeps(self.repo), self.options)}
+
+    def api_sweep(self, query: dict[str, str]) -> dict[str, Any] | None:
+        sweep = self._sweep(query, "name")
+        if sweep is None:
+            return None
+        cursor, running = views.run_cursor(self.store(), sweep.name)  # before the pages: nothing missed
+        info = data.sweep_info(self.repo, self.store(), sweep, self.options)
+        return {**info, "cursor": cursor, "running": running}
+
+    def api_points(self, query: dict[str, str]) -> dict[str, Any] | None:
+        sweep = self._sweep(query)
+        if sweep is None:
+            return None
+        after, limit = int(query.get("after", "-1")), min(int(query.get("limit", "20000")), 100000)
+        return data.points(self.repo, self.store(), sweep, self._metrics(sweep), after, limit)
+
+    def api_series(self, query: dict[str, str]) -> dict[str, Any] | None:
+        sweep = self._sweep(query)
+        if sweep is None:
+            return None
+        runs = views.shown_runs(self.store(), sweep.name)
+        return data.series(self.store(), sweep, query["name"], runs, self.options)
+
+    def api_point(self, query: dict[str, str]) -> dict[str, Any] | None:
+        sweep = self._sweep(query)
+        if sweep is None:
+            return None
+        return data.point_detail(self.repo, self.store(), sweep, int(query["index"]), self.options)
+
+    def api_updates(self, query: dict[str, str]) -> dict[str, Any] | None:
+        sweep = self._sweep(query)
+        if sweep is None:
+            return None
+        watched = [int(x) for x in query.get("watch", "").split(",") if x]
+        return data.updates(
+            self.store(), sweep, self._metrics(sweep), int(query.get("after", "0")), watched,
+            query.get("series") or None, self.options,
+        )  # fmt: skip
+
+
+def _json(status: HTTPStatus, value: Any) -> Answer:
+    return status, "application/json", json.dumps(value, allow_nan=False).encode()
+
+
+def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050) -> ThreadingHTTPServer:
+    """A server of ``dashboard`` bound to ``host:port`` (port 0: any free port), not yet serving."""
+    loopback = host in LOOPBACK
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "gitgrid"
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            hostname = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+            if loopback and hostname not in LOOPBACK:
+                self._send(*_json(HTTPStatus.FORBIDDEN, {"error": "the dashboard answers on 127.0.0.1 only"}))
+                return
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            self._send(*dashboard.answer(parts.path, query))
+
+        def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: a poll a second would flood the terminal
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        daemon_threads = True
+
+    try:
+        server = Server((host, port), Handler)
+    except OSError as exc:
+        raise ReportError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return server
