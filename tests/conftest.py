@@ -9,16 +9,37 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import BROWSER_ARGS, CANONICAL_MODEL, CANONICAL_SPEC, CHROMIUM, browser_missing, make_repo
+from tests.helpers import (
+    BROWSER_ARGS,
+    CANONICAL_MODEL,
+    CANONICAL_SPEC,
+    CHROMIUM,
+    SERIES_SIM,
+    SPEC,
+    XSS_SIM,
+    XSS_SPEC,
+    XSS_SUBJECT,
+    browser_missing,
+    git,
+    make_repo,
+    sim,
+    sim_command,
+)
 
 FIXED_DATE = "1795000000 +0000"  # 2026-11-18
 
 
 @pytest.fixture(autouse=True)
 def git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    home = tmp_path_factory.mktemp("home")
+    for key, value in git_environment(tmp_path_factory.mktemp("home")).items():
+        monkeypatch.setenv(key, value)
+    yield
+
+
+def git_environment(home: Path) -> dict[str, str]:
+    """A fixed git identity and date, and a home of its own (fixtures wider than one test use it too)."""
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = master\n")
-    for key, value in {
+    return {
         "HOME": str(home),
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -28,9 +49,7 @@ def git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
         "GIT_COMMITTER_EMAIL": "ada@example.org",
         "GIT_AUTHOR_DATE": FIXED_DATE,
         "GIT_COMMITTER_DATE": FIXED_DATE,
-    }.items():
-        monkeypatch.setenv(key, value)
-    yield
+    }
 
 
 @pytest.fixture
@@ -57,3 +76,32 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A repository with three sweeps, run: ``before`` (12 points with series), ``after`` (the same grid
+    on a base whose subject carries a script tag, every loss 1 higher) and ``xss`` (string params,
+    a metric, a series name and stderr holding XSS payloads)."""
+    from gitgrid import create_sweep
+    from gitgrid.run.runner import RunOptions, run_sweep
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in git_environment(tmp_path_factory.mktemp("home")).items():
+            patch.setenv(key, value)
+        files = {"model.py": "a = 0.0\nb = 0\n", "sim.py": SERIES_SIM, "config.ini": "label = x\nn = 0\n"}
+        repo = make_repo(tmp_path_factory.mktemp("studies") / "sim", files)
+        (repo / "spec.yaml").write_text(SPEC)
+        (repo / "xss.yaml").write_text(XSS_SPEC)
+        create_sweep(repo / "spec.yaml", repo, name="before")
+        run_sweep(sim(), repo=repo, options=RunOptions(jobs=2))
+        (repo / "sim.py").write_text(SERIES_SIM.replace('"loss": a * b', '"loss": a * b + 1'))
+        (repo / "xss_sim.py").write_text(XSS_SIM)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", XSS_SUBJECT)
+        patch.setenv("GIT_COMMITTER_DATE", "1795000100 +0000")
+        create_sweep(repo / "spec.yaml", repo, name="after")
+        run_sweep(sim(), "after", repo=repo, options=RunOptions(jobs=2))
+        create_sweep(repo / "xss.yaml", repo, name="xss")
+        run_sweep(sim_command("xss_sim.py"), "xss", repo=repo, options=RunOptions(jobs=2))
+        yield repo

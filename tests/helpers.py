@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
@@ -103,7 +103,12 @@ SPEC = "files: [model.py]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 
 
 def sim(*extra: str) -> list[str]:
     """The command that runs the test simulation with this interpreter."""
-    return [sys.executable, "sim.py", *extra]
+    return sim_command("sim.py", *extra)
+
+
+def sim_command(script: str, *extra: str) -> list[str]:
+    """The command that runs a script of the test repository with this interpreter."""
+    return [sys.executable, script, *extra]
 
 
 # A simulation that reports metrics over time ($GITGRID_SERIES) as well as final metrics --------------
@@ -152,10 +157,18 @@ class Watched:
         self.page = page
         self.errors: list[str] = []
         self.blocked: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("dialog", self._dialog)  # an alert() is an injected script that ran
         page.route("**/*", self._route)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _route(self, route: Any) -> None:
         url = route.request.url
@@ -168,3 +181,18 @@ class Watched:
     def check(self) -> None:
         assert not self.errors, self.errors
         assert not self.blocked, self.blocked
+
+
+# Untrusted text the report must show as text: a string param, a metric, a series, stderr, a subject --
+XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')
+XSS_METRIC = "<img src=x onerror=alert(3)>"
+XSS_SUBJECT = "fix the loss <script>alert(4)</script>"
+XSS_SIM = f"""\
+import json, os, sys
+params = json.loads(os.environ["GITGRID_PARAMS"])
+print("stderr says", params["label"], file=sys.stderr)
+json.dump({{{XSS_METRIC!r}: params["n"] * 1.5}}, open(os.environ["GITGRID_RESULT"], "w"))
+with open(os.environ["GITGRID_SERIES"], "w") as series:
+    series.write(json.dumps({{"step": 0, "</script><script>alert(5)</script>": params["n"]}}) + "\\n")
+"""
+XSS_SPEC = f"files: [config.ini]\nparams:\n  label: {list(XSS)!r}\n  n: [1, 2]\n"
