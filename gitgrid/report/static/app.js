@@ -292,7 +292,7 @@
   function renderScatter() {
     const D = S.D, div = $("scatter-plot"), x = S.xParam;
     if (!S.metric || !x) { div.dataset.points = "0"; return Plotly.purge(div); }
-    const xs = column(D, `p:${x}`), ys = column(D, `m:${S.metric}`), ks = [...S.sel];
+    const xs = column(D, `p:${x}`), ys = column(D, `m:${S.metric}`), ks = [...S.sel].filter((k) => isNum(ys[k]));
     const repeat = S.repeat && S.repeat !== x ? S.repeat : "";
     let traces, drawn = 0;
     const groups = traceGroups(D, ks, S.colour && S.colour !== x ? `p:${S.colour}` : "");
