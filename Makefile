@@ -33,6 +33,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_create.py
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_report.py
 
 # A real single-node SLURM for the cluster tests (root; installs Debian packages). Without it they skip.
 cluster:
@@ -42,4 +43,4 @@ cluster-stop:
 	bash tests/slurm/cluster.sh stop
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output test-artefacts .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from gitgrid.errors import (
     GitgridError,
     GitgridWarning,
     RepoError,
+    ReportError,
     RewriteError,
     RunError,
     SpecError,
@@ -28,11 +29,14 @@ from gitgrid.errors import (
 
 if TYPE_CHECKING:
     from gitgrid.git.repository import Repository, open_repository
+    from gitgrid.report.data import ViewOptions
+    from gitgrid.report.write import Report, write_report
     from gitgrid.results.query import ResultTable, results, results_frame
     from gitgrid.results.status import Status, sweep_status
     from gitgrid.run.collect import Collected, collect_runs
     from gitgrid.run.prepare import Prepared, prepare_point
     from gitgrid.run.runner import RunOptions, RunState, RunSummary, run_sweep
+    from gitgrid.run.series import Series, read_series
     from gitgrid.spec.model import Spec
     from gitgrid.spec.reader import load_spec, parse_spec
     from gitgrid.spec.space import Point, Space
@@ -43,11 +47,14 @@ if TYPE_CHECKING:
 # The API is loaded on first use (PEP 562): ``gitgrid list`` should not pay for Jinja, YAML and GitPython.
 _LAZY = {
     **dict.fromkeys(["Repository", "open_repository"], "git.repository"),
+    **dict.fromkeys(["ViewOptions"], "report.data"),
+    **dict.fromkeys(["Report", "write_report"], "report.write"),
     **dict.fromkeys(["ResultTable", "results", "results_frame"], "results.query"),
     **dict.fromkeys(["Status", "sweep_status"], "results.status"),
     **dict.fromkeys(["Collected", "collect_runs"], "run.collect"),
     **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
     **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "run.runner"),
+    **dict.fromkeys(["Series", "read_series"], "run.series"),
     **dict.fromkeys(["Spec"], "spec.model"),
     **dict.fromkeys(["load_spec", "parse_spec"], "spec.reader"),
     **dict.fromkeys(["Point", "Space"], "spec.space"),
@@ -78,6 +85,8 @@ __all__ = [
     "Prepared",
     "Preview",
     "RepoError",
+    "Report",
+    "ReportError",
     "Repository",
     "ResultTable",
     "RewriteError",
@@ -85,6 +94,7 @@ __all__ = [
     "RunOptions",
     "RunState",
     "RunSummary",
+    "Series",
     "Space",
     "Spec",
     "SpecError",
@@ -93,6 +103,7 @@ __all__ = [
     "SubmitError",
     "Sweep",
     "SweepError",
+    "ViewOptions",
     "__version__",
     "collect_runs",
     "create_sweep",
@@ -106,10 +117,12 @@ __all__ = [
     "plan_sweep",
     "prepare_point",
     "preview_sweep",
+    "read_series",
     "results",
     "results_frame",
     "run_sweep",
     "summarize_params",
     "sweep_status",
+    "write_report",
     "write_sweep",
 ]
