@@ -107,7 +107,12 @@ def in_browser(report: Path, repeat: int) -> dict[str, float]:
             assert not errors, errors
             page.close()
         browser.close()
-    return {"load": median(loads), "render": median(renders), "brush": median(brushes), "filter": median(filters)}
+    return {
+        "load": median(loads),
+        "render": median(renders),
+        "brush": median(brushes),
+        "filter": median(filters),
+    }
 
 
 def act(page: Any, action: Any) -> float:
@@ -210,10 +215,15 @@ def main() -> None:
             page = in_browser(report, args.repeat)
             updates = dashboard_updates(repo, args.repeat)
             render_goal, filter_goal = goals.get(points, (None, None))
-            print(f"== {points} points ({args.series_runs} runs with a 100-step series), medians of {args.repeat}")
+            print(
+                f"== {points} points ({args.series_runs} runs with a 100-step series), medians of {args.repeat}"
+            )
             print(f"report: {written.size / 1e6:.1f} MB, written in {median(writes):.2f} s")
             print(f"page load (parse plotly.js and data): {page['load']:.2f} s")
-            print(f"render every view: {page['render']:.2f} s" + (f" (goal < {render_goal} s)" if render_goal else ""))
+            print(
+                f"render every view: {page['render']:.2f} s"
+                + (f" (goal < {render_goal} s)" if render_goal else "")
+            )
             for action in ("brush", "filter"):
                 goal = f" (goal < {filter_goal * 1000:.0f} ms)" if filter_goal else ""
                 print(f"{action} applied to every view: {page[action] * 1000:.0f} ms{goal}")

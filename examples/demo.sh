@@ -27,3 +27,5 @@ step gitgrid run -j 2 --watch loss -- python3 sim.py
 step gitgrid results --sort loss --best 10
 step gitgrid status
 echo; echo "demo repository: $demo (run directories in $demo/.gitgrid/runs)"
+echo "see it all: open the report below in a browser, or run 'gitgrid -C $demo dashboard'"
+step gitgrid report -o report.html

@@ -41,6 +41,18 @@ def test_demo_runs_the_canonical_study(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert len(listed) == 36
+    # it ends by writing the report and printing its path
+    assert result.stdout.rstrip().splitlines()[-1] == str(tmp_path / "demo" / "report.html")
+    report = (tmp_path / "demo" / "report.html").read_text()
+    assert '"series_names":["rate","t"]' in report and "36 points" in result.stderr
+
+
+def test_ci_installs_the_browser_and_requires_its_tests() -> None:
+    ci = (ROOT / ".ci/run").read_text()
+    assert "apt-get install -y -q chromium" in ci and "export GITGRID_REQUIRE_BROWSER=1" in ci
+    assert ci.index("export GITGRID_REQUIRE_BROWSER=1") < ci.index("make test")
+    dev = (ROOT / "pyproject.toml").read_text()
+    assert '"playwright' in dev and "playwright install" not in ci
 
 
 def test_public_api_is_explicit_and_importable() -> None:

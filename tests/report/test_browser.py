@@ -135,7 +135,10 @@ def test_brushing_and_table_filters_reach_every_view(report: Path, opened: Watch
     rendered(page, renders)
     assert set(counts(page).values()) == {6}
     assert page.locator("#selection").inner_text() == "6 of 12 points"
-    assert sorted({float(x) for x in page.locator("#table-body tr td:nth-child(3)").all_inner_texts()}) == [30, 40]
+    assert sorted({float(x) for x in page.locator("#table-body tr td:nth-child(3)").all_inner_texts()}) == [
+        30,
+        40,
+    ]
     page.locator("#parcoords").screenshot(path=str(ARTEFACTS / "report-brushed.png"))
     renders = page.evaluate("document.body.dataset.renders")
     page.fill("input[data-key='p:a']", ">= 3")  # and a = 3.5 only
@@ -179,7 +182,9 @@ def test_untrusted_text_stays_text(report: Path, opened: Watched) -> None:
     renders = page.evaluate("document.body.dataset.renders")
     page.select_option("#scatter-colour", "label")
     rendered(page, renders)
-    legend = page.eval_on_selector_all("#scatter-plot .legendtext", "nodes => nodes.map((n) => n.textContent)")
+    legend = page.eval_on_selector_all(
+        "#scatter-plot .legendtext", "nodes => nodes.map((n) => n.textContent)"
+    )
     assert sorted(legend) == sorted(f"label={payload}" for payload in XSS)
     title = page.eval_on_selector_all("#scatter-plot .ytitle", "nodes => nodes.map((n) => n.textContent)")
     assert title == [XSS_METRIC]
@@ -231,7 +236,9 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
         )
         assert counts(page)["scatter"] == 4  # drawn before that run has a result
         # then its result, once it ends
-        page.wait_for_function("Number(document.getElementById('scatter-plot').dataset.points) >= 5", timeout=15000)
+        page.wait_for_function(
+            "Number(document.getElementById('scatter-plot').dataset.points) >= 5", timeout=15000
+        )
         assert page.evaluate("window.notReloaded") is True
         assert "success: 5" in page.locator("#summary-counts").inner_text() or counts(page)["scatter"] > 5
         screenshots(page, "dashboard")
