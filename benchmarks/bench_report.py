@@ -87,32 +87,28 @@ def median(values: list[float]) -> float:
 
 
 def in_browser(report: Path, repeat: int) -> dict[str, float]:
-    loads, renders, brushes, filters = [], [], [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        for _ in range(repeat):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            start = time.perf_counter()
-            page.goto(report.as_uri())
-            page.wait_for_selector("body[data-ready='1']", timeout=600000)
-            total = time.perf_counter() - start
-            render = page.evaluate("window.gitgrid.timings.render") / 1000
-            loads.append(total - render)
-            renders.append(render)
-            brushes.append(act(page, lambda: drag(page, "p:b", -0.05, 0.5)))
-            filters.append(act(page, lambda: page.fill("input[data-key='p:c']", ">= 5")))
-            assert not errors, errors
-            page.close()
+        runs = [one_page(browser, report) for _ in range(repeat)]
         browser.close()
-    return {
-        "load": median(loads),
-        "render": median(renders),
-        "brush": median(brushes),
-        "filter": median(filters),
-    }
+    return {key: median([r[key] for r in runs]) for key in runs[0]}
+
+
+def one_page(browser: Any, report: Path) -> dict[str, float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start = time.perf_counter()
+    page.goto(report.as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=600000)
+    total = time.perf_counter() - start
+    render = page.evaluate("window.gitgrid.timings.render") / 1000
+    brush = act(page, lambda: drag(page, "p:b", -0.05, 0.5))
+    table = act(page, lambda: page.fill("input[data-key='p:c']", ">= 5"))
+    assert not errors, errors
+    page.close()
+    return {"load": total - render, "render": render, "brush": brush, "filter": table}
 
 
 def act(page: Any, action: Any) -> float:
@@ -178,8 +174,10 @@ def dashboard_updates(repo: Path, repeat: int) -> dict[str, float]:
     store = Store.open(Layout.of(opened).store)
     for k in range(repeat):
         point = next(iter(list_points(opened, sweep)))
-        run = Run(sweep.name, point.index, point.commit, 2 + k, "success", f"/nowhere/{k}", params=point.params,
-                  started=1.0, ended=2.0, exit_code=0, metrics={"loss": -1.0 - k, "rate": 0.0})  # fmt: skip
+        run = Run(
+            sweep.name, point.index, point.commit, 2 + k, "success", f"/nowhere/{k}", params=point.params,
+            started=1.0, ended=2.0, exit_code=0, metrics={"loss": -1.0 - k, "rate": 0.0},
+        )  # fmt: skip
         cursor = get(f"sweep?name={sweep.name}")[1]["cursor"]
         store.ingest(run)
         seconds, body = get(f"updates?sweep={sweep.name}&after={cursor}&series=v")
@@ -202,7 +200,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--series-runs", type=int, default=1000)
     args = parser.parse_args()
-    goals = {10000: (2.0, 0.3), 100000: (5.0, None)}
     with tempfile.TemporaryDirectory() as work:
         for n, points in enumerate(args.points):
             repo = make_study(Path(work), points, args.series_runs)
@@ -212,30 +209,32 @@ def main() -> None:
                 start = time.perf_counter()
                 written = write_report(report, repo=repo)
                 writes.append(time.perf_counter() - start)
-            page = in_browser(report, args.repeat)
-            updates = dashboard_updates(repo, args.repeat)
-            render_goal, filter_goal = goals.get(points, (None, None))
             print(
                 f"== {points} points ({args.series_runs} runs with a 100-step series), medians of {args.repeat}"
             )
             print(f"report: {written.size / 1e6:.1f} MB, written in {median(writes):.2f} s")
-            print(f"page load (parse plotly.js and data): {page['load']:.2f} s")
-            print(
-                f"render every view: {page['render']:.2f} s"
-                + (f" (goal < {render_goal} s)" if render_goal else "")
-            )
-            for action in ("brush", "filter"):
-                goal = f" (goal < {filter_goal * 1000:.0f} ms)" if filter_goal else ""
-                print(f"{action} applied to every view: {page[action] * 1000:.0f} ms{goal}")
-            print(
-                f"dashboard update: {updates['idle'] * 1000:.1f} ms (nothing changed), {updates['one'] * 1000:.1f} ms "
-                f"(one run ended); whole table read: {updates['whole'] * 1000:.0f} ms "
-                f"(ratio {updates['whole'] / updates['one']:.0f}x)"
-            )
+            show(points, in_browser(report, args.repeat), dashboard_updates(repo, args.repeat))
             if n == 0:
-                baseline = plotly_parcoords(report, points)
-                print(f"baseline: Plotly parcoords of the same points: {baseline:.2f} s")
+                print(
+                    f"baseline: Plotly parcoords of the same points: {plotly_parcoords(report, points):.2f} s"
+                )
             sys.stdout.flush()
+
+
+def show(points: int, page: dict[str, float], updates: dict[str, float]) -> None:
+    render_goal, filter_goal = {10000: (2.0, 0.3), 100000: (5.0, None)}.get(points, (None, None))
+    print(f"page load (parse plotly.js and data): {page['load']:.2f} s")
+    print(
+        f"render every view: {page['render']:.2f} s" + (f" (goal < {render_goal} s)" if render_goal else "")
+    )
+    for action in ("brush", "filter"):
+        goal = f" (goal < {filter_goal * 1000:.0f} ms)" if filter_goal else ""
+        print(f"{action} applied to every view: {page[action] * 1000:.0f} ms{goal}")
+    idle, one, whole = (updates[k] * 1000 for k in ("idle", "one", "whole"))
+    print(
+        f"dashboard update: {idle:.1f} ms (nothing changed), {one:.1f} ms (one run ended); "
+        f"baseline, the whole table read: {whole:.0f} ms (ratio {whole / one:.0f}x)"
+    )
 
 
 if __name__ == "__main__":
