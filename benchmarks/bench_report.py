@@ -209,9 +209,8 @@ def main() -> None:
                 start = time.perf_counter()
                 written = write_report(report, repo=repo)
                 writes.append(time.perf_counter() - start)
-            print(
-                f"== {points} points ({args.series_runs} runs with a 100-step series), medians of {args.repeat}"
-            )
+            series = f"{args.series_runs} runs with a 100-step series"
+            print(f"== {points} points ({series}), medians of {args.repeat}")
             print(f"report: {written.size / 1e6:.1f} MB, written in {median(writes):.2f} s")
             show(points, in_browser(report, args.repeat), dashboard_updates(repo, args.repeat))
             if n == 0:
