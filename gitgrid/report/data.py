@@ -41,6 +41,7 @@ class ViewOptions:
     repeat_param: str | None = None  # points differing only in it are shown as mean and spread
     details: int = 500  # points whose diff, logs and meta a report carries
     series_points: int = 200  # steps per run and series drawn (first and last kept)
+    series_runs: int = 2000  # runs whose series a report carries (the best first)
 
 
 def finite(values: Sequence[Any]) -> list[Any]:
@@ -55,7 +56,7 @@ def home(
     subjects = repo.subjects([s.base for s in sweeps])
     rows = []
     for sweep in sweeps:
-        seen = views.overview(store, sweep, options.maximize)
+        seen = views.overview(store, sweep, options.maximize, durations=False)
         metric = _metric(seen.metrics, options)
         rows.append(
             {
@@ -147,11 +148,11 @@ def _unrun(repo: Repository, sweep: Sweep, after: int, limit: int) -> dict[str, 
 
 
 def series(
-    store: Store | None, sweep: Sweep, name: str, runs: Sequence[int], options: ViewOptions
+    store: Store | None, name: str, runs: Sequence[int], running: Sequence[int], options: ViewOptions
 ) -> dict[str, Any]:
-    """The series ``name`` of the given runs (stored) and of the sweep's running runs (from their files)."""
+    """The series ``name`` of ``runs`` (stored) and of the ``running`` runs (from their files)."""
     found = views.series_of(store, runs, name, options.series_points)
-    found.update(views.live_series(store, sweep.name, name, options.series_points))
+    found.update(views.live_series(store, running, name, options.series_points))
     return {str(run): [steps, finite(values)] for run, (steps, values) in found.items()}
 
 
@@ -164,7 +165,7 @@ def updates(
     out: dict[str, Any] = {"points": _columns(page), "cursor": cursor, "running": running}
     if series_name:
         changed = [r for r in page.columns["run"] if r is not None and r not in running]
-        out["series"] = series(store, sweep, series_name, changed, options)
+        out["series"] = series(store, series_name, changed, running, options)
     return out
 
 
@@ -183,18 +184,20 @@ def point_detail(
         if point is None:
             return None
         commit, params, shown = point.commit, dict(point.params), None
-    return _detail(repo, store, sweep, index, commit, params, runs, shown, options)
+    names = views.series_names(store, sweep.name)
+    return _detail(repo, store, sweep, index, commit, params, runs, shown, names)
 
 
 def _detail(
     repo: Repository, store: Store | None, sweep: Sweep, index: int, commit: str, params: dict[str, Any],
-    runs: list[dict[str, Any]], shown: int | None, options: ViewOptions, diff: str | None = None,
+    runs: list[dict[str, Any]], shown: int | None, names: Sequence[str], diff: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """A point's detail; ``names`` are the sweep's series names (looked up once by the caller)."""
     run = next((r for r in runs if r["id"] == shown), runs[-1] if runs else None)
-    names = views.series_names(store, sweep.name) if run is not None else []
-    found = {n: views.series_of(store, [run["id"]], n, 2000).get(run["id"]) for n in names} if run else {}
-    if run is not None and run["status"] == "running":
-        found = {n: views.live_series(store, sweep.name, n, 2000).get(run["id"]) for n in names}
+    found = {}
+    if run is not None:
+        read = views.live_series if run["status"] == "running" else views.series_of
+        found = {n: read(store, [run["id"]], n, 2000).get(run["id"]) for n in names}
     return {
         "index": index, "commit": commit, "params": {k: finite([v])[0] for k, v in params.items()},
         "diff": repo.diffs(sweep.base, [commit]).get(commit, "") if diff is None else diff,
@@ -207,16 +210,22 @@ def _detail(
 def report_data(
     repo: Repository, store: Store | None, sweeps: Sequence[Sweep], options: ViewOptions
 ) -> dict[str, Any]:
-    """Everything the report file carries: the home rows and, per sweep, its summary, every point, every
-    series (thinned), and the details of up to ``options.details`` points (the best first)."""
+    """Everything the report file carries: the home rows and, per sweep, its summary, every point, the
+    series (thinned) of up to ``options.series_runs`` runs and the details of up to ``options.details``
+    points (the best first)."""
     out: dict[str, Any] = {"home": home(repo, store, sweeps, options), "sweeps": {}}
     for sweep in sweeps:
         info = sweep_info(repo, store, sweep, options)
         table = _all_points(repo, store, sweep, info["metrics"])
-        runs = [r for r in table["columns"]["run"] if r is not None]
+        order = _best_first(table, info["metric"], options)
+        runs = [r for r in (table["columns"]["run"][k] for k in order) if r is not None][
+            : options.series_runs
+        ]
         info["points"] = table
-        info["series"] = {n: series(store, sweep, n, runs, options) for n in info["series_names"]}
-        info["details"] = _details(repo, store, sweep, table, info["metric"], options)
+        running = views.run_cursor(store, sweep.name)[1]
+        info["series"] = {n: series(store, n, runs, running, options) for n in info["series_names"]}
+        chosen = order[: options.details]
+        info["details"] = _details(repo, store, sweep, table, chosen, info["series_names"])
         out["sweeps"][sweep.name] = info
     return out
 
@@ -234,18 +243,22 @@ def _all_points(
     return table
 
 
-def _details(
-    repo: Repository, store: Store | None, sweep: Sweep, table: dict[str, Any], metric: str | None,
-    options: ViewOptions,
-) -> dict[str, Any]:  # fmt: skip
-    """Details of the best ``options.details`` points (by the metric; then in index order)."""
-    columns = table["columns"]
-    order = list(range(len(columns["index"])))
+def _best_first(table: dict[str, Any], metric: str | None, options: ViewOptions) -> list[int]:
+    """Positions of the points, the best by the metric first, then those without it in index order."""
+    order = list(range(len(table["columns"]["index"])))
     if metric is not None:
         values = table["metrics"][metric]
         sign = -1 if options.maximize else 1
         order.sort(key=lambda k: (values[k] is None, sign * values[k] if values[k] is not None else 0))
-    chosen = order[: options.details]
+    return order
+
+
+def _details(
+    repo: Repository, store: Store | None, sweep: Sweep, table: dict[str, Any], chosen: list[int],
+    names: Sequence[str],
+) -> dict[str, Any]:  # fmt: skip
+    """Details (diff, attempts, logs, meta, series) of the points at positions ``chosen``."""
+    columns = table["columns"]
     diffs = repo.diffs(sweep.base, [columns["commit"][k] for k in chosen])
     out = {}
     for k in chosen:
@@ -253,6 +266,6 @@ def _details(
         params = {n: v[k] for n, v in table["params"].items()}
         runs = views.point_runs(store, sweep.name, index)
         out[str(index)] = _detail(
-            repo, store, sweep, index, commit, params, runs, columns["run"][k], options, diffs.get(commit, "")
+            repo, store, sweep, index, commit, params, runs, columns["run"][k], names, diffs.get(commit, "")
         )
     return out

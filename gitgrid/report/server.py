@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +49,7 @@ class Dashboard:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._page: bytes | None = None
+        self._listed: tuple[float, list[Sweep]] = (-1e9, [])
 
     def store(self) -> Store | None:
         if self._store is None:  # the store appears once something has run
@@ -77,15 +79,21 @@ class Dashboard:
             return _json(HTTPStatus.NOT_FOUND, {"error": "no such sweep or point"})
         return _json(HTTPStatus.OK, found)
 
+    def _sweeps(self) -> list[Sweep]:
+        """The repository's sweeps, read from git at most once a second (every poll names its sweep)."""
+        if time.monotonic() - self._listed[0] > 1.0:
+            self._listed = (time.monotonic(), list_sweeps(self.repo))
+        return self._listed[1]
+
     def _sweep(self, query: dict[str, str], key: str = "sweep") -> Sweep | None:
         """The sweep a request names, only ever one of the repository's (never a free string to git)."""
-        return next((s for s in list_sweeps(self.repo) if s.name == query[key]), None)
+        return next((s for s in self._sweeps() if s.name == query[key]), None)
 
     def _metrics(self, sweep: Sweep) -> list[str]:
         return views.metric_names(self.store(), sweep.name)
 
     def api_sweeps(self, query: dict[str, str]) -> dict[str, Any]:
-        return {"sweeps": data.home(self.repo, self.store(), list_sweeps(self.repo), self.options)}
+        return {"sweeps": data.home(self.repo, self.store(), self._sweeps(), self.options)}
 
     def api_sweep(self, query: dict[str, str]) -> dict[str, Any] | None:
         sweep = self._sweep(query, "name")
@@ -107,7 +115,8 @@ class Dashboard:
         if sweep is None:
             return None
         runs = views.shown_runs(self.store(), sweep.name)
-        return data.series(self.store(), sweep, query["name"], runs, self.options)
+        running = views.run_cursor(self.store(), sweep.name)[1]
+        return data.series(self.store(), query["name"], runs, running, self.options)
 
     def api_point(self, query: dict[str, str]) -> dict[str, Any] | None:
         sweep = self._sweep(query)

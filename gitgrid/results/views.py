@@ -69,8 +69,9 @@ def _tables(store: Store) -> set[str]:
     return {row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def overview(store: Store | None, sweep: Sweep, maximize: bool = False) -> Overview:
-    """Counts by state of each point's latest attempt, metric names, best values, time spent."""
+def overview(store: Store | None, sweep: Sweep, maximize: bool = False, durations: bool = True) -> Overview:
+    """Counts by state of each point's latest attempt, metric names, best values, time spent, and (unless
+    ``durations`` is False: three sorted lookups) the min, median and max duration."""
     if store is None or not store.has_sweep(sweep.name):
         return Overview({"never run": sweep.count}, (), {}, 0.0)
     rows = store.query(
@@ -83,7 +84,8 @@ def overview(store: Store | None, sweep: Sweep, maximize: bool = False) -> Overv
     metrics = tuple(metric_names(store, sweep.name))
     best = {m: _best(store, sweep.name, m, maximize) for m in metrics}
     spent = store.query("SELECT TOTAL(duration) FROM runs WHERE sweep = ?", (sweep.name,))[0][0]
-    return Overview(counts, metrics, best, float(spent), _durations(store, sweep.name))
+    spread = _durations(store, sweep.name) if durations else {}
+    return Overview(counts, metrics, best, float(spent), spread)
 
 
 def metric_names(store: Store | None, sweep: str) -> list[str]:
@@ -170,15 +172,27 @@ def changed_points(
     running), the new cursor, and the runs running now: what a live page needs to catch up."""
     if store is None or not store.has_sweep(sweep.name):
         return _never_run_page(sweep, -1, 0), after_run, []
-    cursor, running = run_cursor(store, sweep.name)
-    if cursor == after_run and set(watched) == set(running):
-        return _as_page([], sweep, metrics, full=False), cursor, running  # nothing happened
+    cursor = int(store.query("SELECT COALESCE(MAX(id), 0) FROM runs")[0][0])
+    if cursor == after_run:  # no run started since: only the watched ones can have ended (looked up by id)
+        running = _still_running(store, watched)
+        if set(running) == set(watched):
+            return _as_page([], sweep, metrics, full=False), cursor, running  # nothing happened
+    else:
+        cursor, running = run_cursor(store, sweep.name)
     marks = ", ".join("?" * len(watched))
     changed = (
         f"AND (p.latest_run > ? OR p.success_run > ?{f' OR p.latest_run IN ({marks})' if watched else ''})"
     )
     page = point_page(store, sweep, metrics, -1, 1 << 30, changed, (after_run, after_run, *watched))
     return page, cursor, running
+
+
+def _still_running(store: Store, runs: Sequence[int]) -> list[int]:
+    if not runs:
+        return []
+    marks = ", ".join("?" * len(runs))
+    rows = store.query(f"SELECT id FROM runs WHERE status = 'running' AND id IN ({marks})", tuple(runs))
+    return [int(r[0]) for r in rows]
 
 
 def run_cursor(store: Store | None, sweep: str) -> tuple[int, list[int]]:
@@ -256,14 +270,15 @@ def _thin(steps: list[int], values: list[float | None], points: int) -> tuple[li
 
 
 def live_series(
-    store: Store | None, sweep: str, name: str, points: int = 200
+    store: Store | None, runs: Sequence[int], name: str, points: int = 200
 ) -> dict[int, tuple[list[int], list[float | None]]]:
-    """The series ``name`` of the sweep's runs still running, read from their files as they grow."""
-    if store is None:
+    """The series ``name`` of those of ``runs`` still running, read from their files as they grow."""
+    if store is None or not runs:
         return {}
     out = {}
+    marks = ", ".join("?" * len(runs))
     for run_id, run_dir in store.query(
-        "SELECT id, run_dir FROM runs WHERE sweep = ? AND status = 'running'", (sweep,)
+        f"SELECT id, run_dir FROM runs WHERE status = 'running' AND id IN ({marks})", tuple(runs)
     ):
         rows = [(step, value) for n, step, value in read_series(Path(run_dir)).rows if n == name]
         out[int(run_id)] = _thin([s for s, _ in rows], [v for _, v in rows], points)

@@ -126,6 +126,14 @@ def test_every_view_of_the_report_draws_every_point(report: Path, opened: Watche
     differences = page.locator("#compare-body tr td:nth-child(5)").all_inner_texts()
     assert differences == ["1"] * 12
     page.locator("#compare").screenshot(path=str(ARTEFACTS / "report-compare.png"))
+    # points that differ only in the repeat param: one marker each, the mean and the standard deviation
+    renders = page.evaluate("document.body.dataset.renders")
+    page.select_option("#repeat", "b")
+    rendered(page, renders)
+    means = page.evaluate(
+        "document.getElementById('scatter-plot').data.map((t) => [t.x, t.y, t.error_y.array])"
+    )
+    assert means == [[[1.5, 2.5, 3.5], [37.5, 62.5, 87.5], pytest.approx([19.365, 32.275, 45.185], abs=1e-3)]]
 
 
 def test_brushing_and_table_filters_reach_every_view(report: Path, opened: Watched) -> None:

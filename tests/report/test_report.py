@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from gitgrid import open_repository
+from gitgrid import create_sweep, open_repository
 from gitgrid.layout import Layout
 from gitgrid.report.data import ViewOptions, finite, point_detail, report_data
 from gitgrid.report.page import render_page, script_json
 from gitgrid.report.server import Dashboard, make_server
 from gitgrid.results import views
 from gitgrid.sweep.catalog import find_sweep
-from tests.helpers import XSS, XSS_METRIC, XSS_SUBJECT, cli
+from tests.helpers import SPEC, XSS, XSS_METRIC, XSS_SUBJECT, cli, make_repo
 
 
 def test_inline_json_cannot_end_its_script_block_and_refuses_nan() -> None:
@@ -189,3 +189,23 @@ def test_diffs_of_many_commits_in_one_call(studies: Path) -> None:
     assert all(d.startswith("diff --git a/model.py b/model.py\n") for d in diffs.values())
     assert repo.diffs("--cached", commits) == {}
     assert repo.subjects([sweep.base, "HEAD"]) == {sweep.base: "initial"}
+
+
+def test_a_sweep_that_never_ran_has_a_report_and_a_dashboard(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n"})
+    (repo / "spec.yaml").write_text(SPEC)
+    sweep = create_sweep(repo / "spec.yaml", repo)
+    output = tmp_path / "r.html"
+    assert cli("report", "-o", str(output), repo=repo).exit_code == 0
+    data = json.loads(re.search(r'id="gitgrid-data">(.*?)</script>', output.read_text(), re.S).group(1))  # type: ignore[union-attr]
+    shown = data["sweeps"][sweep.name]
+    assert shown["counts"] == {"never run": 12} and shown["metrics"] == [] and shown["series_names"] == []
+    assert shown["points"]["columns"]["status"] == ["never run"] * 12
+    assert shown["points"]["params"]["b"] == [10, 20, 30, 40] * 3
+    assert "+b = 40" in shown["details"]["3"]["diff"] and shown["details"]["3"]["runs"] == []
+    assert not (repo / ".gitgrid/results.db").exists()  # reading never creates a store
+    board = Dashboard(open_repository(repo), ViewOptions())
+    status, _, body = board.answer("/api/updates", {"sweep": sweep.name, "after": "0"})
+    assert status == 200 and json.loads(body)["points"]["columns"]["index"] == []
+    status, _, body = board.answer("/api/point", {"sweep": sweep.name, "index": "3"})
+    assert status == 200 and json.loads(body)["params"] == {"a": 1.5, "b": 40}

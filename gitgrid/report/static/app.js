@@ -295,7 +295,7 @@
     const xs = column(D, `p:${x}`), ys = column(D, `m:${S.metric}`), ks = [...S.sel].filter((k) => isNum(ys[k]));
     const repeat = S.repeat && S.repeat !== x ? S.repeat : "";
     let traces, drawn = 0;
-    const groups = traceGroups(D, ks, S.colour && S.colour !== x ? `p:${S.colour}` : "");
+    const groups = traceGroups(D, ks, S.colour && S.colour !== x && S.colour !== repeat ? `p:${S.colour}` : "");
     if (repeat) { // points that differ only in the repeat param: mean and standard deviation
       traces = groups.map((g, i) => {
         const cells = new Map();
