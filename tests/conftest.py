@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import (
     BROWSER_ARGS,
+    CUBE_SPEC,
     CANONICAL_MODEL,
     CANONICAL_SPEC,
     CHROMIUM,
@@ -82,7 +83,8 @@ def browser() -> Iterator[Any]:
 def studies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A repository with three sweeps, run: ``before`` (12 points with series), ``after`` (the same grid
     on a base whose subject carries a script tag, every loss 1 higher) and ``xss`` (string params,
-    a metric, a series name and stderr holding XSS payloads)."""
+    a metric, a series name and stderr holding XSS payloads), then ``cube`` (8 points over a, b and c,
+    whose loss ignores c)."""
     from gitgrid import create_sweep
     from gitgrid.run.runner import RunOptions, run_sweep
 
@@ -97,6 +99,8 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         run_sweep(sim(), repo=repo, options=RunOptions(jobs=2))
         (repo / "sim.py").write_text(SERIES_SIM.replace('"loss": a * b', '"loss": a * b + 1'))
         (repo / "xss_sim.py").write_text(XSS_SIM)
+        (repo / "model.py").write_text("a = 0.0\nb = 0\nc = 0\n")
+        (repo / "cube.yaml").write_text(CUBE_SPEC)
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", XSS_SUBJECT)
         patch.setenv("GIT_COMMITTER_DATE", "1795000100 +0000")
@@ -104,4 +108,6 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         run_sweep(sim(), "after", repo=repo, options=RunOptions(jobs=2))
         create_sweep(repo / "xss.yaml", repo, name="xss")
         run_sweep(sim_command("xss_sim.py"), "xss", repo=repo, options=RunOptions(jobs=2))
+        create_sweep(repo / "cube.yaml", repo, name="cube")
+        run_sweep(sim(), "cube", repo=repo, options=RunOptions(jobs=2))
         yield repo

@@ -99,6 +99,7 @@ else:
     json.dump(result, open(os.environ["GITGRID_RESULT"], "w"))
 '''
 SPEC = "files: [model.py]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 10]}\n"
+CUBE_SPEC = "files: [model.py]\nparams:\n  a: [1.5, 2.5]\n  b: [10, 20]\n  c: [0, 1]\n"
 
 
 def sim(*extra: str) -> list[str]:

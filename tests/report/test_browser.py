@@ -41,7 +41,7 @@ VIEWS = ("home", "summary", "parcoords", "scatter", "heatmap", "series", "table"
 @pytest.fixture(scope="module")
 def report(studies: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("report") / "report.html"
-    result = cli("report", "before", "after", "xss", "-o", str(output), repo=studies)
+    result = cli("report", "before", "after", "xss", "cube", "-o", str(output), repo=studies)
     assert result.exit_code == 0, result.output
     return output
 
@@ -113,7 +113,7 @@ def test_every_view_of_the_report_draws_every_point(report: Path, opened: Watche
         "scatter": 12, "scatter_markers": 12, "heatmap": 12, "heatmap_cells": 12, "parcoords": 12,
         "series": 12, "series_drawn": 12, "table": 12, "table_rows": 12,
     }  # fmt: skip
-    assert page.locator("#home-body tr").count() == 3
+    assert page.locator("#home-body tr").count() == 4
     assert "success: 12" in page.locator("#summary-counts").inner_text()
     assert page.locator("#summary-best tr").count() == 5
     assert page.locator("#selection").inner_text() == "12 of 12 points"
@@ -202,6 +202,23 @@ def test_untrusted_text_stays_text(report: Path, opened: Watched) -> None:
     assert page.locator("#detail-stderr").inner_text() == f"stderr says {XSS[0]}"
     assert page.locator("img").count() == 0 and page.locator("body script").count() == 3
     screenshots(page, "report-xss")
+
+
+def test_a_heatmap_aggregates_the_other_params_or_fixes_them(report: Path, opened: Watched) -> None:
+    page = load(opened, f"{report.as_uri()}?sweep=cube")
+    assert (page.input_value("#heat-x"), page.input_value("#heat-y")) == ("a", "b")
+    assert counts(page)["heatmap"] == 8 and counts(page)["heatmap_cells"] == 4  # c aggregated: 2 a cell
+    z = page.evaluate("document.getElementById('heatmap-plot').data[0].z")
+    assert z == [[16, 26], [31, 51]]  # the mean over c of a * b + 1 (the fixed sim), rows by b
+    renders = page.evaluate("document.body.dataset.renders")
+    page.select_option("#heat-fixed select[data-param='c']", "1")
+    rendered(page, renders)
+    assert counts(page)["heatmap"] == 4 and counts(page)["heatmap_cells"] == 4
+    renders = page.evaluate("document.body.dataset.renders")
+    page.select_option("#heat-agg", "count")
+    rendered(page, renders)
+    assert page.evaluate("document.getElementById('heatmap-plot').data[0].z") == [[1, 1], [1, 1]]
+    page.locator("#heatmap").screenshot(path=str(ARTEFACTS / "report-heatmap-fixed.png"))
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def fetch(url: str, host: str | None = None) -> tuple[int, Any]:
 
 def test_the_dashboard_answers_pages_and_updates(served: str, studies: Path) -> None:
     status, home = fetch(f"{served}/api/sweeps")
-    assert status == 200 and [s["name"] for s in home["sweeps"]] == ["xss", "after", "before"]
+    assert status == 200 and [s["name"] for s in home["sweeps"]] == ["cube", "xss", "after", "before"]
     status, sweep = fetch(f"{served}/api/sweep?name=before")
     assert sweep["count"] == 12 and sweep["running"] == [] and sweep["cursor"] > 0
     _, first = fetch(f"{served}/api/points?sweep=before&limit=5")
