@@ -11,10 +11,10 @@ import pytest
 
 from tests.helpers import (
     BROWSER_ARGS,
-    CUBE_SPEC,
     CANONICAL_MODEL,
     CANONICAL_SPEC,
     CHROMIUM,
+    CUBE_SPEC,
     SERIES_SIM,
     SPEC,
     XSS_SIM,
