@@ -33,6 +33,7 @@
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
     return String(v);
   }
+  const clip = (s) => (s.length > 22 ? `${s.slice(0, 21)}…` : s); // canvas labels have no room to wrap
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); // for Plotly
   const seconds = (s) => (s === null || s === undefined ? "" : s < 120 ? `${fmt(s)} s` : s < 7200 ? `${fmt(s / 60)} min` : `${fmt(s / 3600)} h`);
   const options = (select, values, chosen, labels) => {
@@ -209,7 +210,7 @@
     const ctx = canvas.getContext("2d");
     ctx.scale(ratio, ratio);
     ctx.clearRect(0, 0, width, height);
-    const list = axes(D), top = 44, bottom = height - 26, left = 60, right = width - 60;
+    const list = axes(D), top = 44, bottom = height - 26, left = 80, right = width - 80;
     const step = list.length > 1 ? (right - left) / (list.length - 1) : 0;
     list.forEach((a, i) => {
       a.x = left + i * step;
@@ -244,8 +245,8 @@
     ctx.fillStyle = "#1d2430"; ctx.font = "12px system-ui"; ctx.textAlign = "center";
     for (const a of list) {
       ctx.strokeStyle = "#1d2430"; ctx.beginPath(); ctx.moveTo(a.x, top); ctx.lineTo(a.x, bottom); ctx.stroke();
-      ctx.font = "bold 12px system-ui"; ctx.fillText(a.key.slice(2) + (a.log ? " (log)" : ""), a.x, 14); ctx.font = "12px system-ui"; // canvas text is never markup
-      const label = (v) => (a.categories ? a.categories[Math.round(v)] : fmt(v));
+      ctx.font = "bold 12px system-ui"; ctx.fillText(clip(a.key.slice(2)) + (a.log ? " (log)" : ""), a.x, 14); ctx.font = "12px system-ui"; // canvas text is never markup
+      const label = (v) => clip(a.categories ? a.categories[Math.round(v)] : fmt(v));
       ctx.fillText(label(a.hi), a.x, top - 4); ctx.fillText(label(a.lo), a.x, bottom + 14);
       const brush = S.brushes[a.key];
       if (brush) { ctx.fillStyle = "rgba(47,111,222,.25)"; const [y1, y2] = [a.y(brush[1]), a.y(brush[0])]; ctx.fillRect(a.x - 8, y1, 16, y2 - y1); ctx.fillStyle = "#1d2430"; }
