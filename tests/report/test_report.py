@@ -17,7 +17,7 @@ import pytest
 
 from gitgrid import create_sweep, open_repository
 from gitgrid.layout import Layout
-from gitgrid.report.data import ViewOptions, finite, point_detail, report_data
+from gitgrid.report.data import ViewOptions, finite, point_detail, report_data, sweep_info
 from gitgrid.report.page import render_page, script_json
 from gitgrid.report.server import Dashboard, make_server
 from gitgrid.results import views
@@ -209,3 +209,16 @@ def test_a_sweep_that_never_ran_has_a_report_and_a_dashboard(tmp_path: Path) -> 
     assert status == 200 and json.loads(body)["points"]["columns"]["index"] == []
     status, _, body = board.answer("/api/point", {"sweep": sweep.name, "index": "3"})
     assert status == 200 and json.loads(body)["params"] == {"a": 1.5, "b": 40}
+
+
+def test_log_spaced_params_get_log_axes(tmp_path: Path) -> None:
+    files = {"model.py": "lr = 0.0\nsteps = 0\ndecay = 0.0\nwidth = 0\n"}
+    repo = make_repo(tmp_path / "sim", files)
+    spec = (
+        "files: [model.py]\nparams:\n  lr: {logspace: [-4, -1, 4]}\n  steps: [10, 100, 1000, 10000]\n"
+        "  decay: {linspace: [0.1, 0.9, 3]}\n  width: [1, 2, 4]\n"
+    )
+    (repo / "spec.yaml").write_text(spec)
+    sweep = create_sweep(repo / "spec.yaml", repo)
+    info = sweep_info(open_repository(repo), None, sweep, ViewOptions())
+    assert info["log_params"] == ["lr", "steps"]  # width doubles, but over less than two decades
