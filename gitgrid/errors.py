@@ -16,6 +16,8 @@ Library code raises these and never exits; ``gitgrid.cli`` turns any of them int
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "GitFailure",
     "GitgridError",
@@ -28,6 +30,7 @@ __all__ = [
     "StoreError",
     "SubmitError",
     "SweepError",
+    "excerpt",
 ]
 
 
@@ -77,3 +80,37 @@ class ReportError(GitgridError):
 
 class GitgridWarning(UserWarning):
     """Something the user should hear about that does not stop the work (shown on stderr by the CLI)."""
+
+
+class _Short(reprlib.Repr):
+    """``reprlib`` that never fails and never grows: huge ints are described, not converted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, 40, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 256:
+            return f"<int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _Short()
+
+
+def excerpt(value: object, limit: int = 60, quote: bool = False) -> str:
+    """A short, one-line ``repr`` of anything a user or a file gave, safe to put into an error message.
+
+    Messages quote what they complain about; a YAML alias bomb or a megabyte string must not make the
+    message itself the problem (#9), so every quoted value goes through here. A string comes back
+    without quotes (the message supplies them) unless ``quote``.
+    """
+    try:
+        text = value if isinstance(value, str) else _SHORT.repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    if isinstance(value, str):  # printable text as it is (so quoting twice changes nothing), the rest escaped
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[: limit + 1])
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"'{text}'" if quote and isinstance(value, str) else text

@@ -8,6 +8,7 @@ converted to a float once, at the end, which is how a user would have typed it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
@@ -16,6 +17,7 @@ from typing import overload
 from gitgrid.spec.values import Value
 
 __all__ = [
+    "MAX_AXIS_VALUES",
     "RANGE_KINDS",
     "Axis",
     "LinspaceAxis",
@@ -27,6 +29,15 @@ __all__ = [
 ]
 
 _PRECISION = 40  # digits: far beyond float's 17, so converting to float rounds once, correctly
+# One param's values: far beyond any study (a sweep is one commit per point), and small enough that a
+# typo such as {range: [0, 1e20, 1]} is an error at once instead of an OverflowError or an endless loop.
+MAX_AXIS_VALUES = 10**9
+
+
+def _check_size(size: int | Decimal, what: str) -> None:
+    if size > MAX_AXIS_VALUES:
+        shown = f"{size:.3g}" if size >= 10**15 else str(size)
+        raise ValueError(f"{what} gives {shown} values; a param takes at most 10^9")
 
 
 def to_decimal(number: int | float) -> Decimal:
@@ -104,6 +115,8 @@ class RangeAxis(Axis):
             direction = "up" if d_stop > d_start else "down"
             raise ValueError(f"step {step} goes the wrong way: from {start} {direction} to {stop}")
         floats = any(isinstance(x, float) for x in (start, stop, step))
+        with localcontext(prec=_PRECISION):
+            _check_size((d_stop - d_start) / d_step + 1, f"range [{start}, {stop}, {step}]")
         return cls(d_start, d_stop, d_step, floats)
 
     def __len__(self) -> int:
@@ -127,7 +140,7 @@ class LinspaceAxis(Axis):
 
     @classmethod
     def build(cls, start: int | float, stop: int | float, count: int) -> LinspaceAxis:
-        return cls(to_decimal(start), to_decimal(stop), _check_count(count))
+        return cls(to_decimal(start), to_decimal(stop), _check_count(count, "linspace"))
 
     def __len__(self) -> int:
         return self.size
@@ -151,7 +164,15 @@ class LogspaceAxis(Axis):
         d_base = to_decimal(base)
         if d_base <= 0:
             raise ValueError(f"base must be positive, got {base}")
-        return cls(to_decimal(start), to_decimal(stop), _check_count(count), d_base)
+        axis = cls(to_decimal(start), to_decimal(stop), _check_count(count, "logspace"), d_base)
+        for end in (0, axis.size - 1):
+            try:
+                axis._at(end)
+            except ArithmeticError:  # OverflowError, decimal.Overflow
+                raise ValueError(
+                    f"{base}**{axis.stop if end else axis.start} is too large for a float"
+                ) from None
+        return axis
 
     def __len__(self) -> int:
         return self.size
@@ -159,14 +180,18 @@ class LogspaceAxis(Axis):
     def _at(self, index: int) -> Value:
         exponent = _lerp(self.start, self.stop, index, self.size)
         with localcontext(prec=_PRECISION):
-            return float(self.base**exponent)
+            value = float(self.base**exponent)
+        if math.isinf(value):
+            raise OverflowError(f"{self.base}**{exponent} is too large for a float")
+        return value
 
 
-def _check_count(count: object) -> int:
+def _check_count(count: object, kind: str) -> int:
     if isinstance(count, bool) or not isinstance(count, int):
         raise ValueError(f"count must be a whole number, got {count!r}")
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
+    _check_size(count, f"{kind} count")
     return count
 
 

@@ -5,6 +5,9 @@ are resolved as floats here. Mappings come back as :class:`LineDict`, which know
 errors can point at the line the user must fix. Duplicate keys, which PyYAML silently collapses, are errors.
 A plain key that YAML 1.1 would read as a bool (``on``, ``off``, ``yes``, ``no``, ``y``, ``n``) stays the
 text it is: those are real param names (a stimulus ``on``/``off`` time), never a boolean key.
+
+Hostile YAML is an error with a line, never a traceback: whole numbers longer than Python converts
+(4300 digits), nesting deeper than the parser's recursion allows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 from typing import Any
 
 import yaml
+
+from gitgrid.errors import excerpt
 
 __all__ = ["LineDict", "YamlError", "load_yaml"]
 
@@ -55,7 +60,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Any:
         key = _key(loader, key_node)
         line = key_node.start_mark.line + 1
         if key in data:
-            raise YamlError(line, f"duplicate key '{key}' (first on line {data.key_lines[key]})")
+            raise YamlError(line, f"duplicate key '{excerpt(key)}' (first on line {data.key_lines[key]})")
         data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[key] = line
 
@@ -69,6 +74,18 @@ def _key(loader: _Loader, node: yaml.Node) -> Any:
 
 _BOOL = "tag:yaml.org,2002:bool"
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_MAX_DIGITS = 4300  # Python's own limit for converting text to int; beyond it int() raises ValueError
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    if len(node.value) > _MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a whole number of {len(node.value)} digits (at most {_MAX_DIGITS})", node.start_mark
+        )
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def load_yaml(text: str) -> Any:
@@ -78,7 +95,14 @@ def load_yaml(text: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(line, f"YAML syntax error: {problem}") from None
+        problem = excerpt(exc.problem or exc.context or "invalid YAML", 200)
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise YamlError(line, f"{kind}: {problem}") from None
     except yaml.YAMLError as exc:
-        raise YamlError(None, f"YAML error: {exc}") from None
+        raise YamlError(None, f"YAML error: {excerpt(str(exc), 200)}") from None
+    except YamlError:
+        raise
+    except RecursionError:
+        raise YamlError(None, "YAML nested too deeply") from None
+    except (ValueError, OverflowError) as exc:
+        raise YamlError(None, f"YAML value cannot be read: {excerpt(str(exc), 200)}") from None

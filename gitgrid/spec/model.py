@@ -16,7 +16,13 @@ __all__ = ["FileSpec", "ParamSpec", "SampleSpec", "Spec"]
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One param: its name, the values it takes, and how and where it is written."""
+    """One param: its name, the values it takes, and how and where it is written.
+
+    ``after`` and ``at_line`` pick one assignment when the target is assigned on several lines (the first
+    at or after the line holding that text; the assignment on that line of the base file); ``replace`` is
+    ``literal`` (only a single literal value is replaced) or ``expression`` (the whole assigned
+    expression is, by explicit choice).
+    """
 
     name: str
     axis: Axis
@@ -25,6 +31,9 @@ class ParamSpec:
     all: bool = False
     explicit_target: bool = False
     line: int = 0
+    after: str | None = None
+    at_line: int | None = None
+    replace: str = "literal"
 
 
 @dataclass(frozen=True)

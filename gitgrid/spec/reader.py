@@ -7,36 +7,74 @@ finds becomes a :class:`~gitgrid.errors.SpecError` that names the spec file, the
 from __future__ import annotations
 
 import re
+import stat
 import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitgrid.errors import SpecError
+from gitgrid.errors import SpecError, excerpt
 from gitgrid.spec.axes import RANGE_KINDS, Axis, ValuesAxis
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.loader import LineDict, YamlError, load_yaml
 from gitgrid.spec.model import FileSpec, ParamSpec, SampleSpec, Spec
-from gitgrid.spec.values import check_value
+from gitgrid.spec.values import check_format, check_value
 
-__all__ = ["RESERVED_NAMES", "load_spec", "parse_spec"]
+__all__ = ["FIXED_COLUMNS", "MAX_SPEC_BYTES", "RESERVED_NAMES", "load_spec", "name_problem", "parse_spec"]
 
-RESERVED_NAMES = frozenset({"point"})
+# Columns ``gitgrid list`` and ``results`` show beside the params: a param of that name would replace one.
+FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "reason", "rerun"})
+RESERVED_NAMES = frozenset({"point"}) | FIXED_COLUMNS
+MAX_SPEC_BYTES = 4 << 20  # a spec is typed by a person; more is a mistake (or /dev/zero), not a spec
+_MAX_NAME = 100
 _TOP_KEYS = ("base", "branch", "files", "params", "zip", "where", "sample")
 _AXIS_KINDS = ("values", *RANGE_KINDS)
-_PARAM_KEYS = (*_AXIS_KINDS, "target", "format", "all")
+_PARAM_KEYS = (*_AXIS_KINDS, "target", "format", "all", "after", "line", "replace")
+_REPLACE = ("literal", "expression")
 _FILE_KEYS = {"path": ("path", "pattern", "comment"), "template": ("template", "output")}
 
 
 def load_spec(path: Path) -> Spec:
-    """Read and check the spec file at ``path``."""
+    """Read and check the spec file at ``path``: a regular file of at most :data:`MAX_SPEC_BYTES`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise SpecError(f"{path}: not a regular file (a spec is a YAML file)")
+        with path.open("rb") as spec_file:
+            data = spec_file.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES >> 20} MiB; a spec is a short YAML file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: spec file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read spec: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: cannot read spec: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
     return parse_spec(text, source=str(path))
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a param's name, or None when it can.
+
+    Names travel through commit trailers, sweep records, table headers and store columns: they must be
+    short printable text (no line break or other control character) and must not replace a fixed column.
+    """
+    if not isinstance(name, str) or not name:
+        return f"param name {excerpt(name)} must be a non-empty string"
+    if len(name) > _MAX_NAME:
+        return f"param name '{excerpt(name)}' is longer than {_MAX_NAME} characters"
+    if not name.isprintable():
+        return f"param name '{excerpt(name)}' holds a line break or another control character"
+    if name.lower() in FIXED_COLUMNS:
+        return (
+            f"param name '{name}' is a fixed column of 'gitgrid list' and 'results'; give the param another "
+            f"name and point it at the file's name with 'target: {name}'"
+        )
+    if name in RESERVED_NAMES:
+        return f"param name '{name}' is reserved (templates use it)"
+    return None
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
@@ -99,14 +137,13 @@ class _SpecReader:
         result = []
         for name, value in params.items():
             line = params.line_of(name)
-            if not isinstance(name, str) or not name:
-                raise self.error(line, f"param name {name!r} must be a string")
-            if name in RESERVED_NAMES:
-                raise self.error(line, f"param name '{name}' is reserved (templates use it)")
+            problem = name_problem(name)
+            if problem is not None:
+                raise self.error(line, problem)
             try:
                 result.append(self.read_param(name, value, line))
-            except (ValueError, TypeError) as exc:
-                raise self.error(line, f"param '{name}': {exc}") from None
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise self.error(line, f"param '{name}': {excerpt(str(exc), 300)}") from None
         return tuple(result)
 
     def read_param(self, name: str, value: Any, line: int) -> ParamSpec:
@@ -118,7 +155,7 @@ class _SpecReader:
             raise ValueError(f"give exactly one of {', '.join(_AXIS_KINDS)} (got {len(kinds)})")
         axis = self.read_axis(kinds[0], value[kinds[0]])
         target = value.get("target", name)
-        if not isinstance(target, str) or not target.strip() or "\n" in target:
+        if not isinstance(target, str) or not target.strip() or not target.isprintable():
             raise ValueError("'target' must be a non-empty single-line string")
         fmt = value.get("format")
         if fmt is not None:
@@ -126,14 +163,15 @@ class _SpecReader:
         every = value.get("all", False)
         if not isinstance(every, bool):
             raise ValueError("'all' must be true or false")
-        return ParamSpec(name, axis, target, fmt, every, "target" in value, line)
+        after, at_line, replace = _read_choice(value, every)
+        return ParamSpec(name, axis, target, fmt, every, "target" in value, line, after, at_line, replace)
 
     def check_param_keys(self, value: LineDict) -> None:
         for key in value:
             if key not in _PARAM_KEYS:
                 raise ValueError(
-                    f"unknown range kind or key '{key}' "
-                    f"(expected one of {', '.join(_AXIS_KINDS)}, and optionally target, format, all)"
+                    f"unknown range kind or key '{excerpt(key)}' (expected one of {', '.join(_AXIS_KINDS)}, "
+                    "and optionally target, format, all, after, line, replace)"
                 )
 
     def read_axis(self, kind: str, args: Any) -> Axis:
@@ -142,6 +180,8 @@ class _SpecReader:
         range_kind = RANGE_KINDS[kind]
         if not isinstance(args, list) or not all(_is_number(a) for a in args):
             raise ValueError(f"'{kind}' takes a list of numbers, e.g. {range_kind.example}")
+        for number in args:
+            check_value(number)
         if len(args) not in range_kind.arity:
             counts = " or ".join(map(str, range_kind.arity))
             raise ValueError(f"'{kind}' takes {counts} numbers, e.g. {range_kind.example}")
@@ -216,8 +256,8 @@ class _SpecReader:
         seen: set[str] = set()
         for group in groups:
             for name in group:
-                if name not in names:
-                    raise self.error(line, f"zip names unknown param '{name}'")
+                if not isinstance(name, str) or name not in names:
+                    raise self.error(line, f"zip names unknown param '{excerpt(name)}'")
                 if name in seen:
                     raise self.error(line, f"param '{name}' is in more than one zip group")
                 seen.add(name)
@@ -244,24 +284,27 @@ class _SpecReader:
         self.check_keys(sample, ("random", "seed"), "key in 'sample'")
         size, seed = sample["random"], sample.get("seed", 0)
         if not _is_whole(size) or size < 1:
-            raise self.error(line, f"sample 'random' must be a whole number >= 1, got {size!r}")
+            raise self.error(line, f"sample 'random' must be a whole number >= 1, got {excerpt(size)}")
         if not _is_whole(seed):
-            raise self.error(line, f"sample 'seed' must be a whole number, got {seed!r}")
+            raise self.error(line, f"sample 'seed' must be a whole number, got {excerpt(seed)}")
         return SampleSpec(size, seed)
 
     def read_branch(self, raw: LineDict) -> str | None:
+        """The name template: text and ``{date}``, nothing else (a width such as ``{date:>10**12}`` is a
+        bomb, not a name)."""
         branch = self.optional_str(raw, "branch")
         if branch is not None:
             line = raw.line_of("branch")
             try:
-                fields = {f for _, f, _, _ in string.Formatter().parse(branch) if f is not None}
-                if not fields - {"date"}:
-                    branch.format(date="2026-01-31")
-            except (ValueError, IndexError, KeyError) as exc:
+                fields = [(f, c, s) for _, f, s, c in string.Formatter().parse(branch) if f is not None]
+            except ValueError as exc:
                 raise self.error(line, f"'branch' is not a valid name template: {exc}") from None
-            if fields - {"date"}:
-                bad = ", ".join(sorted(fields - {"date"}))
-                raise self.error(line, f"'branch' may only use {{date}}, not {{{bad}}}")
+            bad = sorted({f for f, _, _ in fields} - {"date"})
+            if bad:
+                shown = excerpt(", ".join(bad))
+                raise self.error(line, f"'branch' may only use {{date}}, not {{{shown}}}")
+            if any(c or s for _, c, s in fields):
+                raise self.error(line, "'branch' is not a valid name template: write {date} without a format")
         return branch
 
 
@@ -278,11 +321,34 @@ _FORMAT_CHECKED = 10_000  # values of an axis tried with its format (longer axes
 
 def _check_format(fmt: Any, axis: Axis) -> None:
     """Try ``fmt`` on the axis' values, so a format that cannot write one fails here, not mid-sweep."""
-    if not isinstance(fmt, str):
-        raise ValueError("'format' must be a string such as '{:.2f}'")
+    try:
+        check_format(fmt)
+    except ValueError as exc:
+        raise ValueError(
+            f"format '{excerpt(fmt)}' cannot write {excerpt(axis[0], quote=True)}: {exc}"
+        ) from None
     examples = axis if len(axis) <= _FORMAT_CHECKED else [axis[0], axis[-1]]
     for example in examples:
         try:
             fmt.format(example)
         except Exception as exc:
-            raise ValueError(f"format {fmt!r} cannot write {example!r}: {exc}") from None
+            raise ValueError(
+                f"format '{excerpt(fmt)}' cannot write {excerpt(example, quote=True)}: {excerpt(str(exc))}"
+            ) from None
+
+
+def _read_choice(value: LineDict, every: bool) -> tuple[str | None, int | None, str]:
+    """``after``, ``line`` and ``replace`` of a param's long form, checked."""
+    after, at_line = value.get("after"), value.get("line")
+    if after is not None and (not isinstance(after, str) or not after.strip() or not after.isprintable()):
+        raise ValueError("'after' is a piece of text on one line, e.g. 'def run_network('")
+    if at_line is not None and (not _is_whole(at_line) or at_line < 1):
+        raise ValueError("'line' is a line number (1 or more) in the base file")
+    if every and (after is not None or at_line is not None):
+        raise ValueError(
+            "'all: true' rewrites every assignment; it cannot be combined with 'after' or 'line'"
+        )
+    replace = value.get("replace", "literal")
+    if replace not in _REPLACE:
+        raise ValueError(f"'replace' is 'literal' (the default) or 'expression', not '{excerpt(replace)}'")
+    return after, at_line, replace

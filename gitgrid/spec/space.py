@@ -22,9 +22,10 @@ from gitgrid.spec.expression import ExpressionError
 from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json
 
-__all__ = ["Dimension", "Point", "Space"]
+__all__ = ["MAX_FILTERED_GRID", "Dimension", "Point", "Space"]
 
 _CACHE_LIMIT = 1 << 16  # axes up to this length keep their values; longer ones compute them per access
+MAX_FILTERED_GRID = 10**9  # points 'where' may test: beyond, counting the space would not end in a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,11 @@ class Space:
         self.names = spec.names
         self.dimensions = _dimensions(spec)
         self.grid_size = prod(len(d) for d in self.dimensions)
+        if spec.where is not None and self.grid_size > MAX_FILTERED_GRID:
+            raise SpecError(
+                f"{spec.source}: where: the grid has {self.grid_size:.3g} points, more than 'where' can test "
+                f"(at most {MAX_FILTERED_GRID:.0e}); narrow the params, or 'sample' without 'where'"
+            )
 
     def __len__(self) -> int:
         return self.count
