@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitgrid.rewrite.literals import Spelling
 from gitgrid.spec.values import Value
 from gitgrid.splice import Splice
 
@@ -36,6 +37,7 @@ class LineFile(PlannedFile):
     base: bytes = b""
     splice: Splice = field(default_factory=lambda: Splice(0, (b"",), (b"",)))
     holes: tuple[int, ...] = ()  # param position (spec order) of the value in each hole of the splice
+    spelling: tuple[Spelling | None, ...] = ()  # per hole, when any is a string or bool literal; else empty
 
 
 @dataclass(frozen=True, slots=True)

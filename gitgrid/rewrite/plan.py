@@ -44,12 +44,27 @@ class Rewriter:
         context: dict[str, Any] | None = None
         for planned in self.files:
             if isinstance(planned, LineFile):
-                out.append(Rendered(planned, tuple([encoded[hole] for hole in planned.holes])))
+                if planned.spelling:
+                    out.append(Rendered(planned, self._spelled(planned, values, encoded)))
+                else:
+                    out.append(Rendered(planned, tuple([encoded[hole] for hole in planned.holes])))
             else:
                 if context is None:
                     context = self._context(index, count, values, texts)
                 out.append(Rendered(planned, planned.render_context(context)))
         return out
+
+    def _spelled(self, planned: LineFile, values: Sequence[Value], encoded: list[bytes]) -> tuple[bytes, ...]:
+        """Hole bytes where some holes are string or bool literals: without a format, a string keeps the
+        quotes, escaped as they require (``start = "hot"`` becomes ``start = "cold"``), and a bool the
+        file's spelling (``.true.``)."""
+        out = []
+        for hole, spelling in zip(planned.holes, planned.spelling, strict=True):
+            text = None
+            if spelling is not None and self.spec.params[hole].format is None:
+                text = spelling.write(values[hole])
+            out.append(encoded[hole] if text is None else text.encode("utf-8"))
+        return tuple(out)
 
     def _encode(self, position: int, text: str) -> bytes:
         if position in self._line_params and ("\n" in text or "\r" in text):

@@ -1,20 +1,27 @@
 """Finding where a param's value stands in a file: ``target = value`` lines in any language.
 
 A file is searched once per param with a few regular expressions (assignment, ``#define``, ``key: value``)
-or the file's own ``pattern:``; the value's span on each matching line becomes a hole of the file's
-:class:`~gitgrid.splice.Splice`. Files are handled as bytes, so encodings, CRLF line endings, indentation,
-trailing ``;`` and comments survive byte for byte.
+or the file's own ``pattern:``; on each matching line :mod:`gitgrid.rewrite.literals` finds the value, and
+its literal becomes a hole of the file's :class:`~gitgrid.splice.Splice`. A value that is not one literal
+(``13. * b2.Hz``) is an error unless the param's ``format:`` writes the whole expression or it says
+``replace: expression``. Several assignments of one target are chosen among by :mod:`~gitgrid.rewrite.choice`.
+Files are handled as bytes, so encodings, CRLF line endings, indentation, trailing ``;``, ``,``, ``)`` and
+comments survive byte for byte.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from gitgrid.errors import GitgridWarning, RewriteError
+from gitgrid.errors import GitgridWarning, RewriteError, excerpt
+from gitgrid.rewrite.choice import choose, line_of
 from gitgrid.rewrite.files import LineFile
+from gitgrid.rewrite.literals import Language, Scanned, Spelling, language_for, scan_value
 from gitgrid.rewrite.paths import TreeReader, read_file, resolve_path
 from gitgrid.spec.model import FileSpec, ParamSpec, Spec
 from gitgrid.splice import Splice
@@ -31,7 +38,7 @@ _COMMENT_BY_SUFFIX: dict[str, tuple[str, ...]] = {
     ),
     **dict.fromkeys(".pl .rb .nix".split(), _HASH),
     **dict.fromkeys(".c .h .cc .cpp .cxx .hpp .hh .cu .java .js .ts .go .rs .hoc .ses .scala".split(), _C),
-    **dict.fromkeys(".f .f77 .f90 .f95 .f03 .f08 .for .ftn".split(), ("!",)),
+    **dict.fromkeys(".f .f77 .f90 .f95 .f03 .f08 .for .ftn .nml".split(), ("!",)),
     **dict.fromkeys(".m .sli .tex".split(), ("%",)),
     ".ini": ("#", ";"),
     ".json": (),
@@ -44,82 +51,148 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
     path = resolve_path(file_spec.path, tree)
     mode, data = read_file(path, tree, file_spec.path)
     markers = file_spec.comment if file_spec.comment is not None else _markers_for(path)
-    spans: list[tuple[int, int, int]] = []
+    language = language_for(path, markers)
+    holes: list[_Hole] = []
     used = []
     for position, param in enumerate(spec.params):
-        matches = _find_target(data, param, file_spec.pattern, markers)
-        if len(matches) > 1 and not param.all:
-            lines = ", ".join(str(_line_of(data, start)) for start, _ in matches)
-            raise RewriteError(
-                f"{path}: target '{param.target}' of param '{param.name}' is assigned "
-                f"{len(matches)} times (lines {lines}); give a more specific 'target:', "
-                "or 'all: true' to rewrite every one"
-            )
-        spans.extend((start, end, position) for start, end in matches)
-        if matches:
+        if file_spec.pattern is not None:
+            spans = _pattern_spans(data, param, file_spec.pattern)
+            starts = choose(data, [start for start, _ in spans], param, path)
+            holes.extend(_Hole(a, b, position, None) for a, b in spans if a in starts)
+        else:
+            starts = choose(data, _value_starts(data, param, markers), param, path)
+            holes.extend(_hole(data, start, position, param, language, path) for start in starts)
+        if starts:
             used.append(param.name)
-    if not spans:
+    if not holes:
         warnings.warn(
             GitgridWarning(f"{path}: no param is assigned in this file; it is left as it is"),
             stacklevel=2,
         )
-    return _cut(path, mode, data, sorted(spans), spec.params), used
+    return _cut(path, mode, data, sorted(holes), spec.params), used
 
 
-def _cut(
-    path: str, mode: str, data: bytes, spans: list[tuple[int, int, int]], params: Sequence[ParamSpec]
-) -> LineFile:
+@dataclass(frozen=True, order=True)
+class _Hole:
+    start: int
+    end: int
+    position: int  # the param's position in spec order
+    spelling: Spelling | None = field(compare=False)
+
+
+def _hole(data: bytes, start: int, position: int, param: ParamSpec, language: Language, path: str) -> _Hole:
+    """The bytes one value replaces: the literal, or the whole expression when the spec says so."""
+    value = scan_value(data, start, language)
+    if value.literal:
+        _warn_kind(data, value, param, path)
+        return _Hole(value.start, value.end, position, value.spelling)
+    if param.replace == "expression" or _writes_more_than_the_value(param.format):
+        return _Hole(value.start, value.end, position, None)
+    raise RewriteError(_not_a_literal(data, value, param, path, language))
+
+
+def _writes_more_than_the_value(fmt: str | None) -> bool:
+    """A format such as ``"{} * b2.Hz"`` writes the whole expression; ``"{:.2f}"`` only a number."""
+    if fmt is None:
+        return False
+    return any(text.strip() for text, _, _, _ in string.Formatter().parse(fmt))
+
+
+def _not_a_literal(data: bytes, value: Scanned, param: ParamSpec, path: str, language: Language) -> str:
+    text = value.text(data).decode("utf-8", "replace")
+    lead = language.literal.match(value.text(data))
+    rest = value.text(data)[lead.end() :].decode("utf-8", "replace") if lead else ""
+    example = f"{{}}{rest}" if lead and rest.strip() else "{} * unit"
+    place = f"{path}:{line_of(data, value.start)}"
+    return (
+        f"{place}: param '{param.name}': '{excerpt(text)}' is not a single literal "
+        "(an expression, a call, a unit product or a sequence) and gitgrid does not guess which part to "
+        f'replace: write the whole expression with format: "{excerpt(example)}", or replace it by the bare '
+        "value with 'replace: expression'"
+    )
+
+
+def _warn_kind(data: bytes, value: Scanned, param: ParamSpec, path: str) -> None:
+    """A Fortran source's ``1.0d0``/``1.0_dp`` replaced by plain ``0.1`` becomes single precision: say so."""
+    token = value.text(data).decode("utf-8", "replace")
+    if param.format is not None or PurePosixPath(path).suffix.lower() not in _FORTRAN_SOURCE:
+        return
+    if not _KIND.search(token) or not any(isinstance(v, float) for v in param.axis[:2]):
+        return
+    warnings.warn(
+        GitgridWarning(
+            f"{path}:{line_of(data, value.start)}: param '{param.name}' replaces the double-precision "
+            f"literal '{excerpt(token)}' by a plain float, which Fortran reads as a "
+            "default (single-precision) real; give the kind with 'format:', e.g. '{}_8' or '{}_dp'"
+        ),
+        stacklevel=2,
+    )
+
+
+_FORTRAN_SOURCE = frozenset(".f .f77 .f90 .f95 .f03 .f08 .for .ftn".split())
+_KIND = re.compile(r"[dDqQ][+-]?\d+|_\w+$")
+
+
+def _cut(path: str, mode: str, data: bytes, holes: list[_Hole], params: Sequence[ParamSpec]) -> LineFile:
     offset = 0
-    for start, end, position in spans:
-        if start < offset:
+    for hole in holes:
+        if hole.start < offset:
             raise RewriteError(
-                f"{path}:{_line_of(data, start)}: params overlap on this line "
-                f"('{params[position].name}' and another); give each a distinct 'target:'"
+                f"{path}:{line_of(data, hole.start)}: params overlap on this line "
+                f"('{params[hole.position].name}' and another); give each a distinct 'target:'"
             )
-        offset = end
-    splice = Splice.holes(data, [(start, end) for start, end, _ in spans])
-    return LineFile(path, mode, data, splice, tuple(position for _, _, position in spans))
+        offset = hole.end
+    splice = Splice.holes(data, [(hole.start, hole.end) for hole in holes])
+    spelling = tuple(hole.spelling for hole in holes)
+    return LineFile(
+        path,
+        mode,
+        data,
+        splice,
+        tuple(hole.position for hole in holes),
+        spelling if any(spelling) else (),
+    )
 
 
-def _find_target(
-    data: bytes, param: ParamSpec, pattern: str | None, markers: tuple[str, ...]
-) -> list[tuple[int, int]]:
-    """Value spans of ``param``'s target in ``data``, one per line, first matching style wins."""
-    by_line: dict[int, tuple[int, int]] = {}
-    for regex in _regexes(param.target, not param.explicit_target, pattern, markers):
+def _value_starts(data: bytes, param: ParamSpec, markers: tuple[str, ...]) -> list[int]:
+    """Where the value of ``param``'s target starts, one per line, first matching style wins."""
+    by_line: dict[int, int] = {}
+    for regex in _regexes(param.target, not param.explicit_target, markers):
         for match in regex.finditer(data):
-            line_start = data.rfind(b"\n", 0, match.start("value")) + 1
-            by_line.setdefault(line_start, match.span("value"))
+            line_start = data.rfind(b"\n", 0, match.end()) + 1
+            by_line.setdefault(line_start, match.end())
     return sorted(by_line.values())
 
 
-def _regexes(
-    target: str, implicit: bool, pattern: str | None, markers: tuple[str, ...]
-) -> list[re.Pattern[bytes]]:
-    if pattern is not None:
-        return [re.compile(pattern.replace("{target}", re.escape(target)).encode(), re.MULTILINE)]
+def _pattern_spans(data: bytes, param: ParamSpec, pattern: str) -> list[tuple[int, int]]:
+    """The value spans of a file's own ``pattern:``, one per line: the user said exactly what the value is."""
+    regex = re.compile(pattern.replace("{target}", re.escape(param.target)).encode(), re.MULTILINE)
+    by_line: dict[int, tuple[int, int]] = {}
+    for match in regex.finditer(data):
+        line_start = data.rfind(b"\n", 0, match.start("value")) + 1
+        by_line.setdefault(line_start, match.span("value"))
+    return sorted(by_line.values())
+
+
+def _regexes(target: str, implicit: bool, markers: tuple[str, ...]) -> list[re.Pattern[bytes]]:
+    """The built-in forms, each matching up to where the value starts (:mod:`literals` finds its end)."""
     name = re.escape(target).encode()
     attr = rb"(?:[A-Za-z_]\w*\.)*" if implicit else b""
     comment = b"|".join(re.escape(m.encode()) for m in markers) or rb"(?!)"
-    value = rb"""(?P<value>"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|[^\s;,](?:[^\r\n]*?[^\s;,])??)"""
-    tail = rb"[ \t]*[;,:]?(?:[ \t]*(?:" + comment + rb").*?)?\r?$"
+    starts_value = rb"(?=[^\s;,])(?!" + comment + rb")"
     # declaration words before the target (``double``, ``real(8),``, ``std::size_t``, ``export``): a word may
     # hold one balanced (...) and end in a comma, so that ``f(a, x = 1)`` is a call, not a declaration
     word = rb"[A-Za-z_][\w:<>\[\]*&]*(?:\([^()\s]*\)[\w:<>\[\]*&]*)?,?"
-    prefix = rb"(?:(?:" + word + rb"|::)[ \t]+)*"
+    prefix = rb"(?:(?:" + word + rb"|::)[ \t]+)*(?:" + word + rb"[ \t]*[*&]+[ \t]*)?"  # also `char *name`
     annotation = rb"(?:[ \t]*::?[ \t]*[\w.\[\], |]+?)?"
     forms = [
         rb"^[ \t]*" + prefix + attr + name + annotation + rb"[ \t]*(?:=|:=|<-)(?!=)[ \t]*",
         rb"^[ \t]*\#[ \t]*define[ \t]+" + name + rb"[ \t]+",
         rb"^[ \t]*(?:-[ \t]+)?(?P<q>[\"']?)" + name + rb"(?P=q)[ \t]*:[ \t]+",
     ]
-    return [re.compile(form + value + tail, re.MULTILINE) for form in forms]
+    return [re.compile(form + starts_value, re.MULTILINE) for form in forms]
 
 
 def _markers_for(path: str) -> tuple[str, ...]:
     suffix = PurePosixPath(path).suffix.lower()
     return _COMMENT_BY_SUFFIX.get(suffix, _ANY_COMMENT)
-
-
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1

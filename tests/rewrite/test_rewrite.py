@@ -70,15 +70,27 @@ def one(path: str, before: str, param: str = "x: 0.5") -> str:
         ("c.toml", "x = 1.0\n", "x = 0.5\n"),
         ("c.ini", "x = 1.0 ; ini\n", "x = 0.5 ; ini\n"),
         ("m.py", "x = 'a # b'  # c\n", "x = 0.5  # c\n"),
-        ("m.c", "double x = 1/3; // third\n", "double x = 0.5; // third\n"),
-        ("m.py", "x = [1, 2]\n", "x = 0.5\n"),
         ("m.py", "if x := 1:\n", "if x := 0.5:\n"),
         ("m.c", "std::size_t x = 4;\n", "std::size_t x = 0.5;\n"),
-        ("m.py", "t = 1:00:00\n".replace("t", "x"), "x = 0.5\n"),
     ],
 )
 def test_assignment_styles_keep_everything_but_the_value(path: str, before: str, after: str) -> None:
     assert one(path, before) == after
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after"),
+    [
+        # before #8 these were replaced whole, silently; now they need the explicit opt-in
+        ("m.c", "double x = 1/3; // third\n", "double x = 0.5; // third\n"),
+        ("m.py", "x = [1, 2]\n", "x = 0.5\n"),
+        ("m.py", "x = 1:00:00\n", "x = 0.5\n"),
+    ],
+)
+def test_a_value_that_is_not_one_literal_needs_the_opt_in(path: str, before: str, after: str) -> None:
+    with pytest.raises(RewriteError, match=rf"{path}:1: param 'x': .* is not a single literal"):
+        one(path, before)
+    assert one(path, before, "x: {values: [0.5], replace: expression}") == after
 
 
 @pytest.mark.filterwarnings("ignore::gitgrid.errors.GitgridWarning")
