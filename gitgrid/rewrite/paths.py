@@ -2,14 +2,19 @@
 
 A path may not be absolute, climb out with ``..``, enter ``.git``, or pass through a symlink that leads
 outside the repository; a symlink that stays inside is followed, so the file it points to is rewritten.
+Every path component git itself refuses is refused here too, before a commit ``git fsck --strict``
+would reject exists (#9): ``.git`` in any case and in its NTFS (``.git.``, ``git~1``, ``.git::$DATA``)
+and HFS+ (``.g\u200cit``) spellings, ``.gitmodules`` likewise, backslashes and control characters.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from gitgrid.errors import RewriteError
+from gitgrid.errors import RewriteError, excerpt
 
 __all__ = [
     "EXECUTABLE",
@@ -81,9 +86,35 @@ def _normalise(path: str, shown: str) -> list[str]:
             parts.append(part)
     if not parts:
         raise RewriteError(f"{shown}: names the repository itself, not a file")
-    if ".git" in parts:
-        raise RewriteError(f"{shown}: gitgrid does not write inside .git")
+    for part in parts:
+        problem = _git_refuses(part)
+        if problem is not None:
+            raise RewriteError(f"{excerpt(shown)}: {problem}")
     return parts
+
+
+# Code points HFS+ ignores when it compares names (git's is_hfs_dotgit): ".g\u200cit" is ".git" there.
+_HFS_IGNORED = re.compile("[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
+# NTFS drops trailing dots and spaces, and names a stream after ':' (git's is_ntfs_dotgit).
+_NTFS_TAIL = re.compile(r"[. ]*(?::.*)?")
+_NTFS_GIT = re.compile(r"(?:\.git|git~1)" + _NTFS_TAIL.pattern, re.IGNORECASE)
+_NTFS_GITMODULES = re.compile(
+    r"(?:\.gitmodules|gitmod~[1-4]|gi7eba~[1-9])" + _NTFS_TAIL.pattern, re.IGNORECASE
+)
+
+
+def _git_refuses(part: str) -> str | None:
+    """Why git would refuse ``part`` as a path component of a commit, or None."""
+    if any(unicodedata.category(c) == "Cc" for c in part) or "\\" in part:
+        return "a path may not hold a backslash or a control character"
+    folded = _HFS_IGNORED.sub("", part)
+    if _NTFS_GIT.fullmatch(part) or folded.lower() == ".git":
+        return "gitgrid does not write inside .git (git refuses this name in any spelling)"
+    if _NTFS_GITMODULES.fullmatch(part) or folded.lower() == ".gitmodules":
+        return (
+            "gitgrid does not write .gitmodules (git checks its content; a sweep has no submodules to change)"
+        )
+    return None
 
 
 def _follow_once(parts: list[str], tree: TreeReader, shown: str) -> list[str] | None:

@@ -3,20 +3,27 @@
 Undefined variables are errors: found before anything is written where they can be seen in the template
 (with the line), else when the point that reaches them is rendered. Templates and the templates they
 include are read from the base commit, not the working tree. Imported only by sweeps that use templates.
+
+A template comes from a repository, which may be someone else's (#9): it is rendered in Jinja's immutable
+sandbox (no ``__class__``, ``__globals__`` or other internals, no mutating calls), ``*``, ``**``, ``+``
+and ``%`` check the size of what they would build as ``where`` expressions do, and a point's output is
+capped at :data:`MAX_OUTPUT` bytes.
 """
 
 from __future__ import annotations
 
+import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import jinja2.meta
 import jinja2.nodes
+import jinja2.sandbox
 
-from gitgrid.errors import RewriteError
+from gitgrid.errors import RewriteError, excerpt
 from gitgrid.rewrite.files import PlannedFile
 from gitgrid.rewrite.paths import (
     EXECUTABLE,
@@ -27,9 +34,36 @@ from gitgrid.rewrite.paths import (
     read_file,
     resolve_path,
 )
+from gitgrid.spec.expression import BINARY_OPERATORS
 from gitgrid.spec.model import FileSpec, Spec
 
-__all__ = ["TemplateFile", "plan_template"]
+__all__ = ["MAX_OUTPUT", "TemplateFile", "plan_template"]
+
+MAX_OUTPUT = 64 << 20  # bytes of one rendered file: a parameter file, never a bomb's output
+
+
+class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, with the operators that can build huge values bounded."""
+
+    intercepted_binops = frozenset(BINARY_OPERATORS)
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            return _percent_format(left, right)
+        return BINARY_OPERATORS[operator](left, right)
+
+
+_PERCENT_WIDTHS = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _percent_format(text: str, args: Any) -> str:
+    """``"%.3f" % x`` as templates write it, refusing widths that would build a huge string."""
+    for match in _PERCENT_WIDTHS.finditer(text):
+        for number in match.groups():
+            if number is not None and (number == "*" or len(number) > 4 or int(number) > 1000):
+                raise ValueError(f"'%' format '{excerpt(text)}': widths and precisions are at most 1000")
+    formatted: str = text % args
+    return formatted
 
 
 @dataclass(frozen=True)
@@ -42,12 +76,23 @@ class TemplateFile(PlannedFile):
     def render_context(self, context: Mapping[str, Any]) -> bytes:
         assert self.template is not None
         try:
-            return self.template.render(context).encode("utf-8")
+            return _bounded(self.template.generate(context)).encode("utf-8")
         except Exception as exc:
             line = _template_line(exc, self.source)
             where = f"{self.source}:{line}" if line else self.source
             point = context["point"]
-            raise RewriteError(f"{where}: template failed for point {point.index}: {exc}") from None
+            message = "out of memory" if isinstance(exc, MemoryError) else excerpt(str(exc), 200)
+            raise RewriteError(f"{where}: template failed for point {point.index}: {message}") from None
+
+
+def _bounded(pieces: Iterator[str]) -> str:
+    out, size = [], 0
+    for piece in pieces:
+        size += len(piece)
+        if size > MAX_OUTPUT:
+            raise ValueError(f"output larger than {MAX_OUTPUT >> 20} MiB")
+        out.append(piece)
+    return "".join(out)
 
 
 def plan_template(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[PlannedFile, list[str]]:
@@ -110,11 +155,11 @@ def _environment(tree: TreeReader, newline: str) -> jinja2.Environment:
         return _decode(entry[1], path), path, lambda: True
 
     loader: Callable[[str], tuple[str, str, Callable[[], bool]]] = load
-    return jinja2.Environment(
+    return _Sandbox(
         loader=jinja2.FunctionLoader(loader),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        newline_sequence=newline,  # type: ignore[arg-type]
+        newline_sequence=newline,
         autoescape=False,
     )
 
