@@ -26,6 +26,12 @@ In node-local scratch (``$TMPDIR``)::
     gitgrid-<repo hash>/slot-<k>            a node's reusable checkout, with slot-<k>.lock
 
 Run directories are keyed by sweep, point index and commit, never by time, so two runs never collide.
+
+A cloned repository may commit a symlink where one of these places goes (``.gitgrid -> ../elsewhere``,
+``.gitgrid/runs/<sweep> -> /tmp/x``), to make gitgrid write outside it (#9). Every place built here is
+refused when any part of its path below the repository's top (or below the runs root) is a symlink; and a
+sweep name that could climb out (``..``, an absolute path) is refused as a path even though sweep names
+are checked where they are read.
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from gitgrid.errors import RunError
+from gitgrid.errors import RunError, excerpt
 
 __all__ = [
     "ENV_FILE",
@@ -52,12 +58,14 @@ __all__ = [
     "Submission",
     "attempt_number",
     "attempts_in",
+    "check_no_symlink",
     "claim_attempt",
     "node_checkout",
     "node_checkouts",
     "node_lock",
     "parse_point_dir",
     "point_dir",
+    "sweep_runs",
 ]
 
 HOME = ".gitgrid"
@@ -100,13 +108,18 @@ class Layout:
         root = runs_root or (Path(configured) if configured else home / "runs")
         if not root.is_absolute():
             root = (repo.root / root) if runs_root is None else root.resolve()
-        return cls(
+        layout = cls(
             home=home,
             runs_root=root,
             store=home / STORE,
             locks=home / "locks",
             worktrees=repo.git_dir / "gitgrid" / "worktrees",
         )
+        defaults = (layout.store, layout.locks, layout.runs_root) if root == home / "runs" else ()
+        for place in defaults or (layout.store, layout.locks):
+            check_no_symlink(repo.root, place)
+        check_no_symlink(repo.git_dir, layout.worktrees)
+        return layout
 
     @property
     def exclude_pattern(self) -> str:
@@ -126,7 +139,9 @@ class Layout:
 
     # locks and checkouts ----------------------------------------------------------------------------
     def sweep_lock(self, sweep: str) -> Path:
-        return self.locks / (sweep.replace("/", "%2F") + ".lock")
+        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".lock")
+        check_no_symlink(self.locks, lock)
+        return lock
 
     def worker_checkout(self, number: int) -> Path:
         return self.worktrees / f"w{number}"
@@ -140,7 +155,7 @@ class Layout:
     # under the runs root ----------------------------------------------------------------------------
     def sweep_runs(self, sweep: str) -> Path:
         """The folder of every run of ``sweep``."""
-        return self.runs_root / sweep
+        return sweep_runs(self.runs_root, sweep)
 
     def point_dir(self, sweep: str, index: int, commit: str, count: int) -> Path:
         return point_dir(self.runs_root, sweep, index, commit, count)
@@ -154,10 +169,14 @@ class Layout:
         probe.unlink()
 
     def setup_log(self, sweep: str, worker: int) -> Path:
-        return self.runs_root / sweep / "setup" / f"worker-{worker}.log"
+        log = self.sweep_runs(sweep) / "setup" / f"worker-{worker}.log"
+        check_no_symlink(self.runs_root, log)
+        return log
 
     def new_submission(self, sweep: str, stamp: str) -> Submission:
-        return Submission(self.runs_root / sweep / "submissions" / stamp)
+        folder = self.sweep_runs(sweep) / "submissions" / stamp
+        check_no_symlink(self.runs_root, folder)
+        return Submission(folder)
 
 
 @dataclass(frozen=True)
@@ -182,10 +201,49 @@ class Submission:
         return self.folder / f"manifest-{number}.jsonl"
 
 
+def sweep_runs(runs_root: Path, sweep: str) -> Path:
+    """The folder of every run of ``sweep`` under ``runs_root``; refused when a symlink is on the way."""
+    folder = runs_root / _sweep_part(sweep)
+    check_no_symlink(runs_root, folder)
+    return folder
+
+
 def point_dir(runs_root: Path, sweep: str, index: int, commit: str, count: int) -> Path:
     """The folder of one point's attempts: index zero-padded to the sweep's width, and the commit."""
     width = max(5, len(str(count - 1)))
-    return runs_root / sweep / f"{index:0{width}d}-{commit[:12]}"
+    folder = runs_root / _sweep_part(sweep) / f"{index:0{width}d}-{commit[:12]}"
+    check_no_symlink(runs_root, folder)
+    return folder
+
+
+def check_no_symlink(top: Path, place: Path) -> None:
+    """Refuse ``place`` when a part of its path below ``top`` that exists is a symlink.
+
+    ``top`` itself may be reached through symlinks (a runs root on ``/scratch -> /lustre/...`` is the
+    user's choice); what lies below it is gitgrid's, and a symlink there was put by someone else.
+    """
+    try:
+        parts = place.relative_to(top).parts
+    except ValueError:
+        return  # a place outside ``top`` (a runs root elsewhere): its own top is checked by its caller
+    current = top
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise RunError(
+                f"{current} is a symlink; gitgrid keeps its files only in real folders of the repository "
+                "(a cloned repository may have committed it to make gitgrid write elsewhere): remove it"
+            )
+        if not current.exists():
+            return
+
+
+def _sweep_part(sweep: str) -> str:
+    """A sweep name as a relative path that stays where it is put: no '..', no absolute path."""
+    path = PurePosixPath(sweep)
+    if not path.parts or path.is_absolute() or any(p in ("..", ".") for p in path.parts) or "\\" in sweep:
+        raise RunError(f"'{excerpt(sweep)}' cannot name a folder of runs")
+    return sweep
 
 
 def parse_point_dir(name: str) -> tuple[int, str] | None:

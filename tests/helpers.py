@@ -197,3 +197,26 @@ with open(os.environ["GITGRID_SERIES"], "w") as series:
     series.write(json.dumps({{"step": 0, "</script><script>alert(5)</script>": params["n"]}}) + "\\n")
 """
 XSS_SPEC = f"files: [config.ini]\nparams:\n  label: {list(XSS)!r}\n  n: [1, 2]\n"
+
+
+def gitgrid_bounded(
+    repo: Path, *args: str, memory: int = 1 << 30, seconds: int = 60
+) -> subprocess.CompletedProcess[str]:
+    """``gitgrid -C repo args`` in a child process limited to ``memory`` bytes of address space.
+
+    Proves that hostile input is answered with bounded memory: a MemoryError or an endless computation
+    would show up as a traceback or a timeout (``seconds`` detects a hang, it is no speed target).
+    """
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [*gitgrid_command(), "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=seconds,
+        preexec_fn=limit,
+        check=False,
+    )

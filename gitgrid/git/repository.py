@@ -147,6 +147,18 @@ class Repository:
     def valid_branch_name(self, name: str) -> bool:
         return self._run(["check-ref-format", f"refs/heads/{name}"]).returncode == 0
 
+    def checked_out_branches(self) -> dict[str, Path]:
+        """Branch names checked out in any working tree of this repository, and where."""
+        out = self._check(["worktree", "list", "--porcelain"])
+        found: dict[str, Path] = {}
+        path: Path | None = None
+        for line in out.splitlines():
+            if line.startswith("worktree "):
+                path = Path(line.removeprefix("worktree "))
+            elif line.startswith("branch refs/heads/") and path is not None:
+                found[line.removeprefix("branch refs/heads/")] = path
+        return found
+
     def ref_exists(self, ref: str) -> bool:
         return self._run(["show-ref", "--verify", "--quiet", ref]).returncode == 0
 
@@ -159,7 +171,7 @@ class Repository:
 
     def rev_list(self, base: str, tip: str) -> list[str]:
         """Commits of ``base..tip``, oldest first (first-parent, so a chain comes out in order)."""
-        out = self._check(["rev-list", "--reverse", "--first-parent", f"{base}..{tip}"])
+        out = self._check(["rev-list", "--reverse", "--first-parent", "--end-of-options", f"{base}..{tip}"])
         return out.split()
 
     def log_trailers(self, base: str, tip: str, keys: Sequence[str]) -> Iterator[list[str]]:
@@ -173,6 +185,7 @@ class Repository:
             "--reverse",
             "--first-parent",
             f"--format=%H%x1f{atoms}%x1e",
+            "--end-of-options",
             f"{base}..{tip}",
         ]
         with self._popen(args) as proc:
@@ -248,13 +261,13 @@ class Repository:
     def add_worktree(self, path: Path, commit: str) -> None:
         """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``)."""
         self._run(["worktree", "prune"])
-        self._check(["worktree", "add", "--force", "--detach", "--quiet", str(path), commit])
+        self._check(["worktree", "add", "--force", "--detach", "--quiet", "--", str(path), commit])
 
     def export(self, commit: str, target: Path) -> None:
         """Write the files of ``commit`` into ``target`` (no .git): a plain copy of one point."""
         import tarfile
 
-        args = ["archive", "--format=tar", commit]
+        args = ["archive", "--format=tar", "--end-of-options", commit]
         with self._popen_bytes(args) as proc:
             assert proc.stdout is not None
             with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:

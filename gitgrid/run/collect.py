@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import RESULT, attempt_number, attempts_in, parse_point_dir
+from gitgrid.layout import RESULT, attempt_number, attempts_in, parse_point_dir, sweep_runs
 from gitgrid.run.contract import FINAL, Run, read_meta, read_result
 from gitgrid.run.series import Series, note_problem, read_series
 from gitgrid.run.store import Store, open_store
@@ -51,7 +51,7 @@ def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) 
     points = {p.index: p for p in list_points(repo, sweep)}
     store.sync_sweep(sweep, points.values())
     found = Collected()
-    folder = runs_root / sweep.name
+    folder = sweep_runs(runs_root, sweep.name)
     for point_folder in sorted(folder.iterdir()) if folder.is_dir() else []:
         parsed = parse_point_dir(point_folder.name)
         if parsed is None:

@@ -7,18 +7,28 @@ stream.
 
 from __future__ import annotations
 
-import json
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from gitgrid.errors import SpecError, SweepError
+from gitgrid.errors import GitgridWarning, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.values import Value
-from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, TRAILERS, PointRecord, Sweep
+from gitgrid.sweep.record import (
+    MESSAGE_HEAD,
+    TAG_PREFIX,
+    TAG_REFS,
+    TRAILERS,
+    PointRecord,
+    Sweep,
+    point_params,
+)
 
 __all__ = [
     "ParamSummary",
+    "SweepSummary",
+    "describe_sweep",
     "find_sweep",
     "list_commits",
     "list_points",
@@ -31,12 +41,19 @@ def list_sweeps(repo: Repository) -> list[Sweep]:
     """Every sweep recorded in ``repo``, newest first."""
     rows = repo.for_each_ref(TAG_REFS, ["refname", "contents", "objecttype"])
     sweeps = []
-    for _, contents, kind in rows:
+    for refname, contents, kind in rows:
         if kind == "tag" and contents.startswith(MESSAGE_HEAD):
+            tag = refname.removeprefix("refs/tags/")
             try:
-                sweeps.append(Sweep.from_message(contents))
-            except (ValueError, KeyError, TypeError):
-                continue  # a tag under gitgrid/ that gitgrid did not write
+                sweeps.append(Sweep.from_message(contents, tag))
+            except (ValueError, KeyError, TypeError) as exc:
+                # a record that does not hold what gitgrid writes: perhaps made to attack (#9)
+                warnings.warn(
+                    GitgridWarning(
+                        f"tag '{excerpt(tag)}' is not a valid sweep record, ignored: {excerpt(str(exc), 200)}"
+                    ),
+                    stacklevel=2,
+                )
     return sorted(sweeps, key=lambda s: (s.created, s.name), reverse=True)
 
 
@@ -61,9 +78,17 @@ def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Ite
     for commit, index, params_json in repo.log_trailers(sweep.base, sweep.tip, TRAILERS):
         if not index:
             continue  # a commit added to the branch by hand, not a point
-        params = json.loads(params_json)
+        try:
+            number = int(index) if index.isascii() and index.isdigit() and len(index) < 12 else -1
+            if number < 0:
+                raise ValueError(
+                    f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index"
+                )
+            params = point_params(params_json, sweep.params, commit)
+        except ValueError as exc:
+            raise SweepError(f"sweep '{sweep.name}': {exc}") from None
         if condition is None or _holds(condition, params):
-            yield PointRecord(int(index), commit, params)
+            yield PointRecord(number, commit, params)
 
 
 def list_commits(repo: Repository, sweep: Sweep) -> list[str]:
@@ -90,20 +115,46 @@ def _holds(condition: Expression, params: Mapping[str, Value]) -> bool:
 
 @dataclass(frozen=True)
 class ParamSummary:
-    """One param of a sweep as ``gitgrid show`` describes it."""
+    """One param of a sweep as ``gitgrid show`` describes it; ``zipped`` names the params it moves with."""
 
     name: str
     target: str
     kind: str
     size: int
     values: tuple[Value, ...]
+    zipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What ``gitgrid show`` says about a sweep's space: its params, and the filters that shaped it."""
+
+    params: tuple[ParamSummary, ...]
+    where: str | None
+    sample: str | None
 
 
 def summarize_params(sweep: Sweep, limit: int = 10) -> list[ParamSummary]:
     """Each param's kind, number of values and first ``limit`` values, from the recorded spec."""
+    return list(describe_sweep(sweep, limit).params)
+
+
+def describe_sweep(sweep: Sweep, limit: int = 10) -> SweepSummary:
+    """The recorded spec's params (with their zip groups), ``where`` and ``sample``."""
     from gitgrid.spec.reader import parse_spec
 
     spec = parse_spec(sweep.spec_text, source=f"{sweep.tag}:spec")
-    return [
-        ParamSummary(p.name, p.target, p.axis.kind, len(p.axis), tuple(p.axis[:limit])) for p in spec.params
-    ]
+    group = {name: g for g in spec.zip for name in g}
+    params = tuple(
+        ParamSummary(
+            p.name,
+            p.target,
+            p.axis.kind,
+            len(p.axis),
+            tuple(p.axis[:limit]),
+            tuple(n for n in group.get(p.name, ()) if n != p.name),
+        )
+        for p in spec.params
+    )
+    sample = f"random {spec.sample.size}, seed {spec.sample.seed}" if spec.sample else None
+    return SweepSummary(params, spec.where.text if spec.where else None, sample)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gitgrid._version import __version__
-from gitgrid.errors import RepoError, SweepError
+from gitgrid.errors import RepoError, SweepError, excerpt
 from gitgrid.git.repository import ZERO, Ident, RefUpdate, Repository, open_repository
 from gitgrid.rewrite.plan import Rewriter, plan_rewrites
 from gitgrid.spec.model import Spec
@@ -23,11 +23,22 @@ from gitgrid.spec.reader import load_spec
 from gitgrid.spec.space import Point, Space
 from gitgrid.spec.values import Value, canonical_json_encoder
 from gitgrid.sweep.commits import CommitWriter, open_commit_writer
+from gitgrid.sweep.names import name_problem
 from gitgrid.sweep.record import TAG_PREFIX, Sweep
 
-__all__ = ["DEFAULT_BRANCH", "Plan", "Preview", "create_sweep", "plan_sweep", "preview_sweep", "write_sweep"]
+__all__ = [
+    "DEFAULT_BRANCH",
+    "MAX_POINTS",
+    "Plan",
+    "Preview",
+    "create_sweep",
+    "plan_sweep",
+    "preview_sweep",
+    "write_sweep",
+]
 
 DEFAULT_BRANCH = "grid_search-{date}"
+MAX_POINTS = 10**8  # one commit each: beyond this a sweep is a typo, and git would not carry it anyway
 Progress = Callable[[int, int], None]
 _PROGRESS_EVERY = 512
 
@@ -81,6 +92,11 @@ def plan_sweep(
     count = space.count
     if count == 0:
         raise SweepError(f"{spec.source}: the space is empty: 'where' removed every point")
+    if count > MAX_POINTS:
+        raise SweepError(
+            f"{spec.source}: the space has {count:.3g} points; a sweep has at most {MAX_POINTS:.0e} "
+            "(one commit each): use fewer values, 'where' or 'sample'"
+        )
     committer, author = repo.ident("COMMITTER"), repo.ident("AUTHOR")
     chosen = _choose_name(repo, spec, name, force, committer)
     return Plan(repo, spec, space, rewriter, base_commit, base_ref, chosen, count, force, committer, author)
@@ -182,6 +198,7 @@ def _choose_name(repo: Repository, spec: Spec, name: str | None, force: bool, co
         _check_branch_name(repo, name)
         if _taken(repo, name) and not force:
             raise SweepError(f"branch or sweep '{name}' already exists: choose another --name, or --force")
+        _check_not_checked_out(repo, name)
         return name
     template = spec.branch or DEFAULT_BRANCH
     first = template.format(date=committer.when.strftime("%Y-%m-%d"))
@@ -205,8 +222,22 @@ def _taken(repo: Repository, name: str) -> bool:
 
 
 def _check_branch_name(repo: Repository, name: str) -> None:
-    if not repo.valid_branch_name(name):
-        raise SweepError(f"'{name}' is not a valid branch name")
+    """Refuse what git refuses and what would confuse refs or gitgrid's own namespace (#9)."""
+    problem = name_problem(name)
+    if problem is None and not repo.valid_branch_name(name):
+        problem = "git check-ref-format refuses it"
+    if problem is not None:
+        raise SweepError(f"'{excerpt(name)}' is not a valid branch name for a sweep: {problem}")
+
+
+def _check_not_checked_out(repo: Repository, name: str) -> None:
+    """Replacing a branch a working tree has checked out would move its HEAD under it: never."""
+    where = repo.checked_out_branches().get(name)
+    if where is not None:
+        raise SweepError(
+            f"branch '{name}' is checked out in {where}; --force would move that working tree's HEAD to the "
+            "sweep (gitgrid never touches a working tree): choose another --name"
+        )
 
 
 def _diff(plan: Plan, values: Sequence[Value]) -> str:

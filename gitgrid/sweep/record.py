@@ -3,18 +3,36 @@
 A sweep is a branch of one commit per point plus an annotated tag ``gitgrid/<name>`` on its last commit.
 The tag's message holds the record (base, count, params, the spec as written) as JSON, so a plain
 ``git clone`` carries it. Each point commit carries its own index and params in trailers.
+
+A record in a repository someone else made is untrusted input (#9): every field is checked when it is
+read (a name that is a valid sweep name and matches its tag, object ids that are object ids, printable
+text), so no field can become a path outside the repository, an option to git or an escape sequence on
+a terminal.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gitgrid.spec.values import Value
+from gitgrid.errors import excerpt
+from gitgrid.spec.reader import name_problem as param_name_problem
+from gitgrid.spec.values import Value, check_value
+from gitgrid.sweep.names import name_problem
 
-__all__ = ["MESSAGE_HEAD", "TAG_PREFIX", "TAG_REFS", "TRAILERS", "PointRecord", "Sweep"]
+__all__ = [
+    "MESSAGE_HEAD",
+    "TAG_PREFIX",
+    "TAG_REFS",
+    "TRAILERS",
+    "PointRecord",
+    "Sweep",
+    "check_object_id",
+    "point_params",
+]
 
 TAG_PREFIX = "gitgrid/"
 TAG_REFS = "refs/tags/" + TAG_PREFIX
@@ -52,13 +70,79 @@ class Sweep:
         return f"{head}\n\n{json.dumps(record, indent=2, ensure_ascii=False)}\n"
 
     @classmethod
-    def from_message(cls, message: str) -> Sweep:
+    def from_message(cls, message: str, tag: str | None = None) -> Sweep:
+        """The record in a tag's message; ``ValueError`` saying why when any field is not what gitgrid
+        writes. ``tag`` is the tag's name (``gitgrid/<name>``), which the record's name must match."""
         _, _, body = message.partition("\n\n")
-        record: dict[str, Any] = json.loads(body)
+        try:
+            record = json.loads(body)
+        except RecursionError:
+            raise ValueError("the record is nested too deeply") from None
+        if not isinstance(record, dict):
+            raise ValueError("the record is not a JSON object")
         known = set(cls.__dataclass_fields__)
         record = {k: v for k, v in record.items() if k in known}
+        missing = sorted(known - set(record) - {"spec_path", "spec_text", "gitgrid_version"})
+        if missing:
+            raise ValueError(f"the record lacks {', '.join(missing)}")
+        _check_record(record, tag)
         record["params"] = tuple(record["params"])
         return cls(**record)
+
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MAX_COUNT = 10**9
+
+
+def check_object_id(value: object, what: str) -> str:
+    """``value`` when it is a full lower-case object id, so that git can never read it as an option."""
+    if not isinstance(value, str) or not _OBJECT_ID.fullmatch(value):
+        raise ValueError(f"{what} '{excerpt(value)}' is not a commit id")
+    return value
+
+
+def _check_record(record: dict[str, Any], tag: str | None) -> None:
+    problem = name_problem(record["name"])
+    if problem is not None:
+        raise ValueError(f"name '{excerpt(record['name'])}' is not a valid sweep name: {problem}")
+    if tag is not None and tag != TAG_PREFIX + record["name"]:
+        raise ValueError(f"its name '{excerpt(record['name'])}' does not match the tag '{excerpt(tag)}'")
+    check_object_id(record["base"], "base")
+    check_object_id(record["tip"], "tip")
+    count = record["count"]
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= _MAX_COUNT:
+        raise ValueError(f"count '{excerpt(count)}' is not a number of points")
+    params = record["params"]
+    if not isinstance(params, list) or len(set(map(str, params))) != len(params):
+        raise ValueError("params is not a list of distinct names")
+    for name in params:
+        problem = param_name_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
+    for key in ("base_ref", "created", "spec_path", "gitgrid_version"):
+        value = record.get(key, "")
+        if not isinstance(value, str) or len(value) > 1000 or not value.isprintable():
+            raise ValueError(f"{key} '{excerpt(value)}' is not one line of printable text")
+    text = record.get("spec_text", "")
+    if not isinstance(text, str) or _TEXT_CONTROLS.search(text):
+        raise ValueError("spec_text holds control characters")
+
+
+def point_params(params_json: str, names: tuple[str, ...], commit: str) -> dict[str, Value]:
+    """The params of a point commit's ``Gitgrid-Params`` trailer: exactly the sweep's, each a value."""
+    try:
+        params = json.loads(params_json)
+    except (ValueError, RecursionError):
+        params = None
+    if not isinstance(params, dict) or set(params) != set(names):
+        raise ValueError(f"commit {commit[:12]}: its Gitgrid-Params trailer does not hold the sweep's params")
+    try:
+        for value in params.values():
+            check_value(value)
+    except TypeError as exc:
+        raise ValueError(f"commit {commit[:12]}: {exc}") from None
+    return params
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,34 @@
+"""The disk layout refuses symlinks below the places it owns, and sweep names that would climb out (#9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitgrid import open_repository
+from gitgrid.errors import RunError
+from gitgrid.layout import Layout, check_no_symlink, point_dir
+from tests.helpers import make_repo
+
+
+def test_a_runs_root_reached_through_a_symlink_is_the_users_choice(tmp_path: Path) -> None:
+    repo = open_repository(make_repo(tmp_path / "r", {"a": "a\n"}))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "scratch").symlink_to(tmp_path / "real")
+    layout = Layout.of(repo, tmp_path / "scratch" / "runs")
+    assert layout.sweep_runs("s").parent == layout.runs_root
+
+
+def test_a_symlink_below_a_place_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "s").mkdir(parents=True)
+    (tmp_path / "runs" / "s" / "00001-abc1234").symlink_to(tmp_path)
+    with pytest.raises(RunError, match=r"00001-abc1234 is a symlink"):
+        point_dir(tmp_path / "runs", "s", 1, "abc1234", 10)
+    check_no_symlink(tmp_path / "runs", tmp_path / "runs" / "s" / "new" / "deeper")  # absent parts are fine
+
+
+@pytest.mark.parametrize("sweep", ["../escape", "a/../../b", "/abs", "", ".", "a\\b"])
+def test_a_sweep_name_never_becomes_a_path_outside(tmp_path: Path, sweep: str) -> None:
+    with pytest.raises(RunError, match=r"cannot name a folder of runs"):
+        point_dir(tmp_path, sweep, 0, "abcdef1", 1)
