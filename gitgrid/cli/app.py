@@ -104,12 +104,26 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from gitgrid._version import __version__
+
+        print(f"gitgrid {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _options(
     ctx: typer.Context,
     directory: Annotated[
         Path, typer.Option("-C", help="Run as if started in DIR (like git -C).", metavar="DIR")
     ] = Path(),
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print gitgrid's version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = Context(directory)
 

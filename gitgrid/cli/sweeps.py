@@ -12,7 +12,7 @@ import typer
 
 from gitgrid.cli.app import SweepName, app, context_of, progress_bar, reported
 from gitgrid.cli.output import cell, write_rows
-from gitgrid.sweep.catalog import find_sweep, list_commits, list_points, list_sweeps, summarize_params
+from gitgrid.sweep.catalog import describe_sweep, find_sweep, list_commits, list_points, list_sweeps
 
 if TYPE_CHECKING:
     from gitgrid.sweep.create import Plan
@@ -127,9 +127,10 @@ def show(
 ) -> None:
     """Describe a sweep: base, point count, params and their values, and the spec it was made from."""
     chosen = find_sweep(context_of(ctx).repo(), sweep)
-    params = summarize_params(chosen)
+    summary = describe_sweep(chosen)
     if fmt is ShowFormat.json:
-        record = {**chosen.__dict__, "params": [p.__dict__ for p in params]}
+        params = [p.__dict__ for p in summary.params]
+        record = {**chosen.__dict__, "params": params, "where": summary.where, "sample": summary.sample}
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return
     print(f"sweep    {chosen.name}  (branch {chosen.branch}, tag {chosen.tag})")
@@ -138,11 +139,16 @@ def show(
     print(f"points   {chosen.count}")
     print(f"created  {chosen.created} by gitgrid {chosen.gitgrid_version}")
     print("params")
-    width = max(len(p.name) for p in params)
-    for p in params:
+    width = max(len(p.name) for p in summary.params)
+    for p in summary.params:
         shown = ", ".join(cell(v) for v in p.values) + (", ..." if p.size > len(p.values) else "")
         target = f"  -> {p.target}" if p.target != p.name else ""
-        print(f"  {p.name.ljust(width)}  {p.kind} of {p.size}: {shown}{target}")
+        zipped = f"  (zipped with {', '.join(p.zipped)})" if p.zipped else ""
+        print(f"  {p.name.ljust(width)}  {p.kind} of {p.size}: {shown}{target}{zipped}")
+    if summary.where is not None:
+        print(f"where    {summary.where}  (points kept: {chosen.count})")
+    if summary.sample is not None:
+        print(f"sample   {summary.sample}")
     print(f"spec     {chosen.spec_path}")
     print("".join(f"  | {line}\n" for line in chosen.spec_text.splitlines()), end="")
 

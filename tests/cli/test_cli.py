@@ -142,3 +142,24 @@ def test_every_command_has_help_and_a_docs_entry() -> None:
         assert command.help, f"{name} has no help"
         assert f"## gitgrid {name}" in docs, f"docs/cli.md does not document {name}"
         assert cli(name, "--help").exit_code == 0
+
+
+def test_show_marks_zipped_params_and_the_where_filter(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"m.py": "dt = 1\nrate = 1\nn = 1\n"})
+    spec = "files: [m.py]\nparams:\n  dt: [0.1, 0.05]\n  n: [1, 2, 3]\n  rate: [10, 20]\nzip: [[dt, rate]]\nwhere: n < 3\n"
+    (repo / "spec.yaml").write_text(spec)
+    assert cli("create", "spec.yaml", repo=repo).exit_code == 0
+    shown = cli("show", repo=repo).stdout.splitlines()
+    assert "  dt    values of 2: 0.1, 0.05  (zipped with rate)" in shown
+    assert "  n     values of 3: 1, 2, 3" in shown
+    assert "  rate  values of 2: 10, 20  (zipped with dt)" in shown
+    assert "where    n < 3  (points kept: 4)" in shown
+    record = json.loads(cli("show", "-f", "json", repo=repo).stdout)
+    assert record["where"] == "n < 3" and [p["zipped"] for p in record["params"]] == [["rate"], [], ["dt"]]
+
+
+def test_version() -> None:
+    from gitgrid import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout == f"gitgrid {__version__}\n"
