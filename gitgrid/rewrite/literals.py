@@ -30,6 +30,7 @@ _WORD = rb"[A-Za-z_]\w*|[+-]?(?i:inf|infinity|nan)|\.(?i:true|false|t|f)\.(?:_\w
 _CODE = re.compile(rb"(?:" + _NUMBER + rb"|" + _STRING + rb"|" + _WORD + rb")")
 _SHELL = re.compile(rb"(?:" + _STRING + rb"|[^\s'\"`$;&|<>()\\]+)")
 _DATA = re.compile(rb"(?:" + _STRING + rb"|(?![\[{&*!|>@`])[^\[\]{}\r\n]+)")
+_PARENTHESISED = re.compile(rb"\([ \t]*([^()]*?)[ \t]*\)")
 _DOUBLE_QUOTE_SUFFIXES = frozenset(".f .f77 .f90 .f95 .f03 .f08 .for .ftn .nml .m".split())
 _DATA_SUFFIXES = frozenset(".yaml .yml .ini .cfg .conf .properties".split())
 _SHELL_SUFFIXES = frozenset(".sh .bash .zsh .env".split())
@@ -139,6 +140,9 @@ def scan_value(data: bytes, start: int, language: Language) -> Scanned:
     end = _value_end(data, start, line_end, language.markers)
     while end > start and data[end - 1 : end] in (b" ", b"\t", b"\r"):
         end -= 1
+    inner = _PARENTHESISED.fullmatch(data, start, end)
+    if inner is not None and language.literal.fullmatch(inner.group(1)):  # `#define DT (0.1)`: the 0.1
+        start, end = inner.span(1)
     token = data[start:end]
     literal = language.literal.fullmatch(token) is not None
     spelling = None

@@ -252,6 +252,19 @@ def test_anything_but_one_literal_is_an_error(expression: str) -> None:
     assert one("m.py", f"x = {expression}  # c\n", "x: {values: [7], replace: expression}") == "x = 7  # c\n"
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("#define DT (0.1)\n", "#define DT (7)\n"),
+        ("const double DT = ( 1e-3 );\n", "const double DT = ( 7 );\n"),
+    ],
+)
+def test_a_parenthesised_literal_keeps_its_parentheses(before: str, after: str) -> None:
+    assert one("m.h", before, "DT: 7") == after
+    with pytest.raises(RewriteError, match=r"'\(0.1 \* 2\)' is not a single literal"):
+        one("m.h", "#define DT (0.1 * 2)\n", "DT: 7")
+
+
 def test_the_canonical_styles_are_byte_identical() -> None:
     text = "        self.weightEE = 3.\n        self.param1 = 1.0  # weight E->E\n"
     spec = "files: [m.py]\nparams:\n  weightEE: 3.\n  param1: 3.0\n"

@@ -44,6 +44,7 @@ def one(path: str, before: str, param: str = "x: 0.5") -> str:
     return render_first(spec, {path: before.encode()})[path].decode()
 
 
+@pytest.mark.filterwarnings("ignore:.*double-precision literal:gitgrid.errors.GitgridWarning")
 @pytest.mark.parametrize(
     ("path", "before", "after"),
     [

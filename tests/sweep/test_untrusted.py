@@ -225,6 +225,7 @@ def test_names_that_would_corrupt_refs_are_refused(repo: Path, name: str) -> Non
     result = cli("create", "--name", name, "spec.yaml", repo=repo)
     assert result.exit_code == 2 and "is not a valid branch name for a sweep" in result.stderr, result.output
     assert refs(repo) == before
+    fsck(repo)
 
 
 def test_a_checked_out_branch_is_never_replaced(repo: Path, tmp_path: Path) -> None:
@@ -239,6 +240,7 @@ def test_a_checked_out_branch_is_never_replaced(repo: Path, tmp_path: Path) -> N
     assert result.exit_code == 2 and "branch 'side' is checked out in" in result.stderr
     assert refs(repo) == before and git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "status", "--porcelain") == status
+    fsck(repo)
 
 
 def test_force_still_replaces_a_branch_nobody_has_checked_out(repo: Path) -> None:
