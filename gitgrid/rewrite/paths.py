@@ -38,6 +38,7 @@ class TreeReader(Protocol):
 
 
 def read_file(path: str, tree: TreeReader, shown: str) -> tuple[str, bytes]:
+    shown = excerpt(shown, 200)
     entry = tree.read(path)
     if entry is None:
         raise RewriteError(f"{shown}: no such file in the base commit")
@@ -65,7 +66,7 @@ def resolve_path(path: str, tree: TreeReader) -> str:
         if resolved is None:
             return "/".join(parts)
         parts = resolved
-    raise RewriteError(f"{path}: too many levels of symbolic links")
+    raise RewriteError(f"{excerpt(path, 200)}: too many levels of symbolic links")
 
 
 def normalise(path: str) -> str:
@@ -74,6 +75,7 @@ def normalise(path: str) -> str:
 
 
 def _normalise(path: str, shown: str) -> list[str]:
+    shown = excerpt(shown, 200)
     if not path or PurePosixPath(path).is_absolute() or path.startswith("~"):
         raise RewriteError(f"{shown}: paths in a spec are relative to the repository's top")
     parts: list[str] = []
@@ -124,15 +126,15 @@ def _follow_once(parts: list[str], tree: TreeReader, shown: str) -> list[str] | 
         if entry is None or entry[0] != SYMLINK:
             continue
         link = entry[1].decode("utf-8", "surrogateescape")
+        outside = RewriteError(
+            f"{excerpt(shown, 200)}: goes through symlink {excerpt('/'.join(parts[:depth]), 200)} -> "
+            f"{excerpt(link, 200)}, outside the repository"
+        )
         if PurePosixPath(link).is_absolute():
-            raise RewriteError(
-                f"{shown}: goes through symlink {'/'.join(parts[:depth])} -> {link}, outside the repository"
-            )
+            raise outside
         joined = "/".join([*parts[: depth - 1], link, *parts[depth:]])
         try:
             return _normalise(joined, shown)
         except RewriteError:
-            raise RewriteError(
-                f"{shown}: goes through symlink {'/'.join(parts[:depth])} -> {link}, outside the repository"
-            ) from None
+            raise outside from None
     return None

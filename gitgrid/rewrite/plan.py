@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitgrid.errors import RewriteError
+from gitgrid.errors import RewriteError, excerpt
 from gitgrid.rewrite.files import LineFile, PlannedFile, Rendered, TemplatePoint
 from gitgrid.rewrite.paths import TreeReader
 from gitgrid.rewrite.targets import plan_lines
@@ -35,7 +35,10 @@ class Rewriter:
         try:
             return [format_value(v, p.format) for v, p in zip(values, self.spec.params, strict=True)]
         except Exception as exc:
-            raise RewriteError(f"a param's format cannot write the values {list(values)!r}: {exc}") from None
+            shown = excerpt(list(values), 200)
+            raise RewriteError(
+                f"a param's format cannot write the values {shown}: {excerpt(str(exc))}"
+            ) from None
 
     def render(self, index: int, count: int, values: Sequence[Value], texts: Sequence[str]) -> list[Rendered]:
         """Every planned file for the point at ``index``; ``texts`` from :meth:`texts`."""
@@ -69,7 +72,8 @@ class Rewriter:
     def _encode(self, position: int, text: str) -> bytes:
         if position in self._line_params and ("\n" in text or "\r" in text):
             name = self.spec.params[position].name
-            raise RewriteError(f"param '{name}': value {text!r} would put a line break into a rewritten line")
+            shown = excerpt(text, quote=True)
+            raise RewriteError(f"param '{name}': value {shown} would put a line break into a rewritten line")
         return text.encode("utf-8")
 
     def _context(

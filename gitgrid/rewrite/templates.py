@@ -111,15 +111,17 @@ def plan_template(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[Pl
         variables = _variables(env, source_path, set())
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.name or source_path}:{exc.lineno}"
-        raise RewriteError(f"{where}: template syntax error: {exc.message}") from None
+        raise RewriteError(f"{where}: template syntax error: {excerpt(exc.message or '', 200)}") from None
     except jinja2.TemplateNotFound as exc:
-        raise RewriteError(f"{source_path}: includes '{exc.name}', which is not in the base commit") from None
+        raise RewriteError(
+            f"{source_path}: includes '{excerpt(exc.name)}', which is not in the base commit"
+        ) from None
     allowed = set(spec.names) | {"point"} | set(env.globals)
     for variable, (path, line) in sorted(variables.items()):
         if variable not in allowed:
-            known = ", ".join(["point", *spec.names])
+            known = excerpt(", ".join(["point", *spec.names]), 300)
             raise RewriteError(
-                f"{path}:{line}: template uses undefined variable '{variable}' (defined: {known})"
+                f"{path}:{line}: template uses undefined variable '{excerpt(variable)}' (defined: {known})"
             )
     used = list(spec.names) if "point" in variables else [n for n in spec.names if n in variables]
     mode = existing[0] if existing is not None else REGULAR

@@ -27,6 +27,7 @@ FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "
 RESERVED_NAMES = frozenset({"point"}) | FIXED_COLUMNS
 MAX_SPEC_BYTES = 4 << 20  # a spec is typed by a person; more is a mistake (or /dev/zero), not a spec
 _MAX_NAME = 100
+_MAX_PATH = 4096  # PATH_MAX: a longer path names no file
 _TOP_KEYS = ("base", "branch", "files", "params", "zip", "where", "sample")
 _AXIS_KINDS = ("values", *RANGE_KINDS)
 _PARAM_KEYS = (*_AXIS_KINDS, "target", "format", "all", "after", "line", "replace")
@@ -119,7 +120,9 @@ class _SpecReader:
         for key in mapping:
             if key not in allowed:
                 expected = ", ".join(allowed)
-                raise self.error(mapping.line_of(key), f"unknown {what} '{key}' (expected: {expected})")
+                raise self.error(
+                    mapping.line_of(key), f"unknown {what} '{excerpt(key)}' (expected: {expected})"
+                )
 
     def optional_str(self, raw: LineDict, key: str) -> str | None:
         value = raw.get(key)
@@ -155,8 +158,8 @@ class _SpecReader:
             raise ValueError(f"give exactly one of {', '.join(_AXIS_KINDS)} (got {len(kinds)})")
         axis = self.read_axis(kinds[0], value[kinds[0]])
         target = value.get("target", name)
-        if not isinstance(target, str) or not target.strip() or not target.isprintable():
-            raise ValueError("'target' must be a non-empty single-line string")
+        if not isinstance(target, str) or not target.strip() or not target.isprintable() or len(target) > 200:
+            raise ValueError("'target' must be a non-empty single-line string of at most 200 characters")
         fmt = value.get("format")
         if fmt is not None:
             _check_format(fmt, axis)
@@ -217,9 +220,13 @@ class _SpecReader:
         for key in entry:
             if key != "comment" and (not isinstance(entry[key], str) or not entry[key]):
                 raise self.error(entry.line_of(key), f"'{key}' must be a non-empty string")
+            if key != "comment" and len(entry[key]) > _MAX_PATH:
+                raise self.error(entry.line_of(key), f"'{key}' is longer than {_MAX_PATH} characters")
         if kind == "template":
             if "output" not in entry:
-                raise self.error(entry.line, f"template '{entry['template']}' needs an 'output' path")
+                raise self.error(
+                    entry.line, f"template '{excerpt(entry['template'])}' needs an 'output' path"
+                )
             return FileSpec(path=entry["output"], template=entry["template"], line=entry.line)
         pattern = entry.get("pattern")
         if pattern is not None:
@@ -231,8 +238,9 @@ class _SpecReader:
             raise self.error(line, "a 'pattern' must contain the placeholder {target}")
         try:
             compiled = re.compile(pattern.replace("{target}", "x"))
-        except re.error as exc:
-            raise self.error(line, f"'pattern' is not a valid regular expression: {exc}") from None
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            message = excerpt(str(exc), 200)
+            raise self.error(line, f"'pattern' is not a valid regular expression: {message}") from None
         if "value" not in compiled.groupindex:
             raise self.error(line, "a 'pattern' must have a named group (?P<value>...)")
 
