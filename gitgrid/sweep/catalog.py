@@ -75,6 +75,7 @@ def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:
     """The sweep's points in index order, params read from each commit's trailers."""
     condition = _compile_where(where, sweep) if where else None
+    names = frozenset(sweep.params)
     for commit, index, params_json in repo.log_trailers(sweep.base, sweep.tip, TRAILERS):
         if not index:
             continue  # a commit added to the branch by hand, not a point
@@ -84,7 +85,7 @@ def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Ite
                 raise ValueError(
                     f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index"
                 )
-            params = point_params(params_json, sweep.params, commit)
+            params = point_params(params_json, names, commit)
         except ValueError as exc:
             raise SweepError(f"sweep '{sweep.name}': {exc}") from None
         if condition is None or _holds(condition, params):

@@ -60,7 +60,7 @@ def _ref_format_problem(name: str) -> str | None:
 def _gitgrid_problem(name: str) -> str | None:
     if _PSEUDO_REF.fullmatch(name):
         return f"'{name}' is one of git's own names (HEAD, FETCH_HEAD, ...)"
-    if name.split("/", 1)[0] in _RESERVED_FIRST:
+    if "/" in name and name.split("/", 1)[0] in _RESERVED_FIRST:
         return (
             "names starting with refs/, heads/, tags/, remotes/ or gitgrid/ would be mistaken for other refs"
         )
