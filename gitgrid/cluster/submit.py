@@ -54,6 +54,7 @@ class SubmitOptions:
     options: tuple[tuple[str, str], ...] = ()
     retry_failed: bool = False
     runs_root: Path | None = None
+    build: str | None = None  # shell command each task runs in its checkout before every point
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def submit_sweep(
         raise SubmitError("no command given: gitgrid submit [SWEEP] -- CMD [ARGS...]")
     if options.chunk < 1 or (options.array_limit is not None and options.array_limit < 1):
         raise SubmitError("--chunk and --array-limit must be at least 1")
+    if options.build is not None and not options.build.strip():
+        raise SubmitError("--build: empty command")
     _check_options(options.options)
     scheduler = get_scheduler(options.scheduler)
     if not dry_run:
@@ -239,7 +242,7 @@ def _write(
     record = {
         "sweep": plan.sweep.name, "count": plan.sweep.count, "chunk": plan.chunk, "scheduler": plan.scheduler,
         "repo": str(repo.git_dir), "runs_root": str(layout.runs_root), "command": list(command),
-        "scratch": dict(options.options).get("scratch"), "created": time.time(),
+        "scratch": dict(options.options).get("scratch"), "created": time.time(), "build": options.build,
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
 

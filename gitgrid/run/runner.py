@@ -17,7 +17,6 @@ import math
 import os
 import queue
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +32,7 @@ from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
@@ -55,6 +54,7 @@ class RunOptions:
     jobs: int | None = None  # default: the number of cores
     where: str | None = None
     setup: str | None = None
+    build: str | None = None  # shell command run in the checkout before every point
     timeout: float | None = None
     retry_failed: bool = False
     rerun: bool = False
@@ -62,6 +62,7 @@ class RunOptions:
     watch: str | None = None
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
+    halt_after: int | None = None  # stop starting points after this many failures
 
 
 @dataclass
@@ -77,6 +78,8 @@ class RunState:
     interrupted: int = 0
     running: int = 0
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
+    first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
+    halted: bool = False  # --halt-after was reached: no new point was started after that
 
     @property
     def done(self) -> int:
@@ -131,6 +134,17 @@ def run_sweep(
         store.close()
 
 
+def _check_options(options: RunOptions) -> None:
+    timeout = options.timeout
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
+    if options.halt_after is not None and options.halt_after < 1:
+        raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
+    for name, command in (("--setup", options.setup), ("--build", options.build)):
+        if command is not None and not command.strip():
+            raise RunError(f"{name}: empty command")
+
+
 @contextmanager
 def _sweep_lock(layout: Layout, sweep: str) -> Iterator[None]:
     """Hold the sweep's run lock; a second runner is refused, naming the first one's pid."""
@@ -181,7 +195,7 @@ class _Runner:
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
-                timeout=self.options.timeout, rerun=rerun,
+                timeout=self.options.timeout, rerun=rerun, build=self.options.build,
             )  # fmt: skip
             with worker_checkouts(self.repo, self.layout, jobs) as checkouts, self._signals():
                 self._supervise(checkouts, work, on_progress)
@@ -258,20 +272,20 @@ class _Runner:
         extra = {"GITGRID_WORKER": str(checkout.number)}
         how = replace(self.how, extra_env=extra)
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not self.state.halted:
                 try:
                     request = work.get_nowait()
                 except queue.Empty:
                     return
                 if self.options.setup and not self._setup(checkout):
                     return
-                if self.stop.is_set():
+                if self.stop.is_set() or self.state.halted:
                     return
                 after = self.attempts.get(request.index, 0)
                 execute_point(request, checkout, how, self.table, self, after)
         except BaseException as exc:
             if not self.stop.is_set():  # a git call cut short by Ctrl-C is not an error of its own
-                self.error = self.error or exc
+                self.error = self.error or _runs_root_error(exc, self.layout.runs_root)
             self.stop.set()
 
     def _setup(self, checkout: Checkout) -> bool:
@@ -299,15 +313,17 @@ class _Runner:
     def ended(self, run: Run) -> None:
         series = read_series(Path(run.run_dir))
         run = note_problem(run, series)
-        write_meta(run)
-        run_id = self._ids.pop(run.run_dir, None)
-        if run_id is None:  # it never started (checkout failed, command not found)
-            run_id = self.store.add_run(run)
-        else:
-            with self._lock:
-                self.state.running -= 1
-        self.store.finish_run(run_id, run, series.rows)
-        self._count(run)
+        try:
+            write_meta(run)
+        finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
+            run_id = self._ids.pop(run.run_dir, None)
+            if run_id is None:  # it never started (checkout failed, command not found)
+                run_id = self.store.add_run(run)
+            else:
+                with self._lock:
+                    self.state.running -= 1
+            self.store.finish_run(run_id, run, series.rows)
+            self._count(run)
 
     def _count(self, run: Run) -> None:
         with self._lock:
@@ -315,12 +331,21 @@ class _Runner:
             if run.status == "success":
                 state.succeeded += 1
                 self._watch(run)
-            elif run.status == "timeout":
-                state.timed_out += 1
             elif run.status == "interrupted":
                 state.interrupted += 1
             else:
-                state.failed += 1
+                state.timed_out += run.status == "timeout"
+                state.failed += run.status != "timeout"
+                self._failure(run)
+
+    def _failure(self, run: Run) -> None:
+        """Keep the first failure's reason; halt (finish what runs, start nothing) after ``halt_after``."""
+        state = self.state
+        if state.first_failure is None:
+            state.first_failure = (run.index, run.reason or run.status)
+        limit = self.options.halt_after
+        if limit is not None and state.failed + state.timed_out >= limit:
+            state.halted = True
 
     def _watch(self, run: Run) -> None:
         name = self.options.watch
@@ -354,6 +379,17 @@ class _Runner:
                     signal.signal(signum, handler)
 
 
+def _runs_root_error(exc: BaseException, runs_root: Path) -> BaseException:
+    """A failure to write under the runs root (full, read-only, gone), as the one line it deserves."""
+    if not isinstance(exc, OSError):
+        return exc
+    where = f"{exc.filename}" if exc.filename else str(runs_root)
+    return RunError(
+        f"cannot write {where}: {exc.strerror or exc}; the run stopped (finished points are kept): "
+        f"free space in {runs_root} (or choose another with --runs-root) and run again"
+    )
+
+
 def _read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text())
@@ -366,14 +402,10 @@ def _run_setup(
 ) -> bool:
     """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", command], cwd=checkout.path, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, process_group=0,
-        )  # fmt: skip
+    process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
     table.add(process, None)
     code = process.wait()
-    if table.remove(process) is not None:
+    if table.finish(process) is not None:
         return False
     if code != 0:
         raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
