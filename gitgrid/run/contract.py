@@ -190,13 +190,20 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "special file")
 
 
+class _NotJson(ValueError):
+    """Bytes a run wrote that do not parse as JSON (the message says why, briefly)."""
+
+
 def _load_json(data: bytes) -> Any:
-    """JSON from bytes a run wrote; ``ValueError`` for anything that is not (including nesting so deep
-    that the parser gives up)."""
+    """JSON from bytes a run wrote; :class:`_NotJson` for anything that is not, including nesting so deep
+    that the parser gives up and integers too long to convert."""
     try:
         return json.loads(data)
     except RecursionError:
-        raise ValueError("nested too deeply") from None
+        raise _NotJson("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int digit limit
+        message = str(exc)
+        raise _NotJson(message if len(message) <= 120 else message[:117] + "...") from None
 
 
 def read_meta(run_dir: Path, /, **defaults: Any) -> Run | None:
@@ -217,8 +224,10 @@ def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float],
         data = _load_json(read_run_file(run_dir / RESULT))
     except FileNotFoundError:
         return {}, None
-    except (UnicodeDecodeError, ValueError) as exc:
-        return {}, f"{RESULT} is not valid JSON: {exc}" if _is_parse_error(exc) else f"{RESULT} {exc}"
+    except _NotJson as exc:
+        return {}, f"{RESULT} is not valid JSON: {exc}"
+    except ValueError as exc:
+        return {}, f"{RESULT} {exc}"
     if not isinstance(data, dict):
         return {}, f"{RESULT} must hold a JSON object of metrics, not {type(data).__name__}"
     seen: dict[str, str] = {}
@@ -231,10 +240,6 @@ def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float],
             return {}, f"{RESULT}: metrics '{seen[name.casefold()]}' and '{name}' differ only in case"
         seen[name.casefold()] = name
     return dict(data), None
-
-
-def _is_parse_error(exc: Exception) -> bool:
-    return isinstance(exc, json.JSONDecodeError | UnicodeDecodeError) or str(exc) == "nested too deeply"
 
 
 def host() -> str:
