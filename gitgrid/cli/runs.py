@@ -78,8 +78,9 @@ def run(
     describe = _describe(watch)
     with progress_bar(transient=False) as advance:
         summary = run_sweep(
-            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s))
-        )
+            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s)),
+            lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
+        )  # fmt: skip
     state = summary.state
     print(
         f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "

@@ -19,19 +19,21 @@ import queue
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
-from gitgrid.errors import RunError, SweepError
+from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
+from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
@@ -118,18 +120,26 @@ def run_sweep(
     repo: Repository | Path | str = ".",
     options: RunOptions = RunOptions(),
     on_progress: Callable[[RunState], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say."""
+    """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say.
+
+    Warnings found before the first point (a script the command names is not committed, say) go to
+    ``on_warning`` at once, or else are issued as :class:`~gitgrid.errors.GitgridWarning`.
+    """
     if not command or not command[0]:
         raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
     if options.jobs is not None and options.jobs < 1:
         raise RunError(f"-j {options.jobs}: at least one point at a time")
+    _check_options(options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
-            return _Runner(repo, chosen, layout, store, list(command), options).run(on_progress)
+            runner = _Runner(repo, chosen, layout, store, list(command), options)
+            runner.warn = on_warning or _warn
+            return runner.run(on_progress)
     finally:
         store.close()
 
@@ -176,6 +186,7 @@ class _Runner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+        self.warn: Callable[[str], None] = _warn
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
         points = list(list_points(self.repo, self.sweep))
@@ -188,6 +199,9 @@ class _Runner:
         self.state = RunState(total=len(todo), skipped=skipped)
         if todo:
             self._check_runs_root()
+            builds = bool(self.options.build or self.options.setup)
+            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
+                self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
             for request in run_requests(self.sweep, todo):
@@ -377,6 +391,10 @@ class _Runner:
             for signum, handler in previous.items():
                 with suppress(ValueError, TypeError):
                     signal.signal(signum, handler)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, GitgridWarning, stacklevel=3)
 
 
 def _runs_root_error(exc: BaseException, runs_root: Path) -> BaseException:
