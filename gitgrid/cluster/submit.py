@@ -33,6 +33,7 @@ from gitgrid.errors import GitgridWarning, SubmitError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.layout import Submission as SubmissionFiles
+from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
 from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.store import Job, Store, open_store
@@ -248,6 +249,7 @@ def _write(
         "sweep": plan.sweep.name, "count": plan.sweep.count, "chunk": plan.chunk, "scheduler": plan.scheduler,
         "repo": str(repo.git_dir), "runs_root": str(layout.runs_root), "command": list(command),
         "scratch": dict(options.options).get("scratch"), "created": time.time(), "build": options.build,
+        "files": list(sweep_files(plan.sweep)),
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
 

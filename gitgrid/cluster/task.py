@@ -76,7 +76,8 @@ class _Task:
         signal.signal(signal.SIGINT, self._on_signal)
         start = time.monotonic()
         failures = 0
-        with node_checkout_for(self.record["repo"], self.scratch) as checkout, self.table.ticking():
+        files = tuple(self.record.get("files") or ())
+        with node_checkout_for(self.record["repo"], self.scratch, files) as checkout, self.table.ticking():
             for request in self.requests:
                 if self.stopped is not None:
                     break

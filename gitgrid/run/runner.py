@@ -29,7 +29,7 @@ from types import FrameType
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
-from gitgrid.run.checkouts import Checkout, worker_checkouts
+from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
@@ -211,7 +211,8 @@ class _Runner:
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
             )  # fmt: skip
-            with worker_checkouts(self.repo, self.layout, jobs) as checkouts, self._signals():
+            files = sweep_files(self.sweep)
+            with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
                 self._supervise(checkouts, work, on_progress)
         if on_progress is not None:
             on_progress(self.state)
