@@ -3,7 +3,7 @@
 The points of a sweep differ from each other only in the files the sweep rewrites, known in advance.
 ``git checkout`` does not know that: it stats every tracked file (a 20,000-file repository costs it ~30 ms
 per point). :class:`Mover` writes just those files instead, then updates the index for them alone
-(``git update-index``) and HEAD, so the checkout's
+(``git update-index``, in a split index so that only a small file is rewritten) and HEAD, so the checkout's
 ``git status`` stays truthful: HEAD, index and files agree.
 
 It trusts nothing it has not checked: the target commit's trees are read (one persistent
@@ -32,6 +32,10 @@ __all__ = ["Mover", "tracked_files"]
 
 _REGULAR = {b"100644": 0o666, b"100755": 0o777}
 _ATTRIBUTES = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
+# A split index: each update rewrites a small file, not the whole index (10.9 -> 5.4 ms per move at
+# 20,000 files, measured); shared index files it replaced are removed at once (the checkout is
+# gitgrid's: nobody else keeps reading an old one), so they never pile up in the git dir.
+_SPLIT_INDEX = ("-c", "core.splitIndex=true", "-c", "splitIndex.sharedIndexExpire=now")
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ class Mover:
                     raise ValueError(f"{path} is not a file")
             _replace(self.worktree, path, data, _REGULAR[entry[0]] if entry else 0)
         if changed:
-            args = ["git", "update-index", "-q", "--add", "--remove", "--", *changed]
+            args = ["git", *_SPLIT_INDEX, "update-index", "-q", "--add", "--remove", "--", *changed]
             code = subprocess.call(
                 args, cwd=self.worktree, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, process_group=0,

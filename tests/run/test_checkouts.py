@@ -61,6 +61,8 @@ def test_moves_by_the_sweep_files_keep_git_status_truthful(checkout: tuple[Check
         truthful(held.path, commits[index])
     assert held.full_moves == 1  # only the first: every other move wrote the two files alone
     assert held.files == ("src/deep/model.py", "config.txt")
+    git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
+    assert len(list(git_dir.glob("sharedindex.*"))) == 1  # a split index, and no shared index left over
 
 
 def test_a_command_that_edits_another_tracked_file_gets_a_full_checkout_next(
