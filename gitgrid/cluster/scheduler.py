@@ -27,6 +27,7 @@ __all__ = [
     "TaskState",
     "directive_value",
     "expand_tasks",
+    "one_line",
     "query",
     "task_lines",
 ]

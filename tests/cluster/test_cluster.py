@@ -156,7 +156,11 @@ def test_cancel_stops_the_sweep(slurm: int, tmp_path: Path, monkeypatch: pytest.
     wait_for_jobs(done.job_ids, timeout=120)
     status = sweep_status(repo)
     assert status.counts.get("success", 0) == 0
-    assert status.counts.get("cancelled", 0) + status.counts.get("interrupted", 0) == 12, status.counts
+    assert status.counts.get("cancelled", 0) + status.counts.get("interrupted", 0) == 12, (
+        status.counts,
+        status.failures,
+        [m for m in metas(repo) if m["status"] == "failed"],
+    )
     blocked = cli("submit", "--", *sim(), repo=repo)
     assert blocked.exit_code == 0 and "submitted 12 points" in blocked.stdout  # cancelled points run again
     cli("cancel", repo=repo)
