@@ -17,6 +17,7 @@ import math
 import os
 import queue
 import signal
+import sqlite3
 import threading
 import time
 import warnings
@@ -300,7 +301,7 @@ class _Runner:
                 execute_point(request, checkout, how, self.table, self, after)
         except BaseException as exc:
             if not self.stop.is_set():  # a git call cut short by Ctrl-C is not an error of its own
-                self.error = self.error or _runs_root_error(exc, self.layout.runs_root)
+                self.error = self.error or _runs_root_error(exc, self.layout.runs_root, self.layout.store)
             self.stop.set()
 
     def _setup(self, checkout: Checkout) -> bool:
@@ -398,8 +399,14 @@ def _warn(message: str) -> None:
     warnings.warn(message, GitgridWarning, stacklevel=3)
 
 
-def _runs_root_error(exc: BaseException, runs_root: Path) -> BaseException:
-    """A failure to write under the runs root (full, read-only, gone), as the one line it deserves."""
+def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseException:
+    """A failure to write under the runs root or to the store (full, read-only, gone), as the one line it
+    deserves."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return RunError(
+            f"cannot write the results store {store}: {exc}; the run stopped (finished points are kept): "
+            f"free space there and run again"
+        )
     if not isinstance(exc, OSError):
         return exc
     where = f"{exc.filename}" if exc.filename else str(runs_root)

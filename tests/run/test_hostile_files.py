@@ -78,7 +78,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs (needs root, as in CI); skipped where mounting is not allowed."""
     mount = tmp_path / "small"
     mount.mkdir()
-    mounting = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]
+    mounting = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]
     done = subprocess.run(mounting, capture_output=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
@@ -118,3 +118,38 @@ def test_a_full_runs_root_stops_the_run_with_one_line(swept: Path, small_disk: P
         "run", "-j", "1", "--runs-root", str(runs), "--", sys.executable, str(swept / "fill.py"), repo=swept
     )
     assert "Traceback" not in again.stderr
+
+
+def test_a_full_disk_under_the_repository_and_its_store_stops_the_run_with_one_line(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(small_disk / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    (repo / "spec.yaml").write_text(SPEC)
+    create_sweep(repo / "spec.yaml", repo)
+    fill = tmp_path / "fill.py"
+    fill.write_text(
+        "import json, os\n"
+        f"if os.environ['GITGRID_INDEX'] == '2' and not os.path.exists({str(tmp_path / 'filled')!r}):\n"
+        f"    open({str(tmp_path / 'filled')!r}, 'w').close()\n"
+        "    with open(os.path.join(os.environ['GITGRID_RUN_DIR'], 'big'), 'wb') as out:\n"
+        "        try:\n"
+        "            while True:\n"
+        "                out.write(bytes(2**16))\n"
+        "                out.flush()\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "json.dump({'loss': 1.0}, open(os.environ['GITGRID_RESULT'], 'w'))\n"
+    )
+    result = cli("run", "-j", "1", "--", sys.executable, str(fill), repo=repo)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("gitgrid: error: cannot write ") and "Traceback" not in result.stderr
+    assert "free space" in result.stderr and "run again" in result.stderr
+    assert "No space left on device" in result.stderr or "disk is full" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list((repo / ".gitgrid/runs").rglob(".*.tmp"))
+    for big in (repo / ".gitgrid/runs").rglob("big"):
+        big.unlink()
+    again = cli("run", "-j", "1", "--", sys.executable, str(fill), repo=repo)
+    assert again.exit_code == 0, again.output
+    rows = results(repo, include_all=True).rows
+    assert not [r for r in rows if r["status"] == "running"]
