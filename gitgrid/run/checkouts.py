@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -44,8 +44,8 @@ class Checkout:
     head: str | None = None
     files: tuple[str, ...] = ()
     full_moves: int = 0  # full checkouts made (the others moved by the sweep's files alone)
-    _mover: Mover | None = None
-    _watch: TrackedWatch | None = None
+    _mover: Mover | None = field(default=None, init=False, repr=False)
+    _watch: TrackedWatch | None = field(default=None, init=False, repr=False)
 
     def move_to(self, commit: str) -> None:
         """Check out ``commit``, making the checkout on first use (or again if it was deleted).
@@ -59,10 +59,10 @@ class Checkout:
             self.head = commit
             return
         self.head = None
-        if self.full_moves == 0 and not ((self.path / ".git").exists() and head_of(self.path) is not None):
-            self.create(self.path, commit)
-        else:
+        if (self.path / ".git").exists() and head_of(self.path) is not None:
             checkout(self.path, commit)
+        else:  # first use, or a command deleted it
+            self.create(self.path, commit)
         self.full_moves += 1
         self.head = commit
         self._adopt(commit)

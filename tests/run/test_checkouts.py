@@ -143,3 +143,17 @@ def test_a_run_leaves_each_worker_checkout_truthful(repo: Path) -> None:
         truthful(worktree, head)
     listed = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True)
     assert listed.stdout.count("detached HEAD") == 2
+
+
+def test_a_checkout_a_command_deleted_is_made_again(checkout: tuple[Checkout, list[str]]) -> None:
+    import shutil
+
+    held, commits = checkout
+    held.move_to(commits[0])
+    held.move_to(commits[1])
+    shutil.rmtree(held.path)
+    held.move_to(commits[2])
+    truthful(held.path, commits[2])
+    held.move_to(commits[3])
+    truthful(held.path, commits[3])
+    assert held.full_moves == 2
