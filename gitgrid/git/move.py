@@ -126,21 +126,13 @@ class Mover:
 
     # comparing ------------------------------------------------------------------------------------------
     def _state(self, commit: str) -> _State:
-        kind, body = self._object(commit.encode())
-        if kind != b"commit" or not body.startswith(b"tree "):
-            raise ValueError(f"{commit} is not a commit")
+        """The commit's folders on the files' paths and the files' entries, in one round trip."""
+        names = [f"{commit}:{folder}" if folder else f"{commit}^{{tree}}" for folder in self._folders]
         trees: dict[str, _Tree] = {}
         entries: dict[str, dict[bytes, tuple[bytes, bytes]]] = {}
-        for folder in self._folders:
-            if folder == "":
-                oid = bytes.fromhex(body[5:45].decode())
-            else:
-                parent, _, name = folder.rpartition("/")
-                found = entries.get(parent, {}).get(name.encode())
-                if found is None or found[0] != b"40000":
-                    raise ValueError(f"{folder} is not a folder in {commit}")
-                oid = found[1]
-            kind, raw = self._object(oid.hex().encode())
+        for folder, (oid, kind, raw) in zip(self._folders, self._objects(names), strict=True):
+            if kind != b"tree":
+                raise ValueError(f"{folder or 'the top'} is not a folder in {commit}")
             listed = _parse_tree(raw)
             entries[folder] = {name: (mode, sha) for mode, name, sha in listed}
             on_paths = self._on_paths[folder]
@@ -168,7 +160,7 @@ class Mover:
             entry = target.files[path]
             data = None
             if entry is not None:
-                kind, data = self._object(entry[1].hex().encode())
+                _, kind, data = self._objects([entry[1].hex()])[0]
                 if kind != b"blob":
                     raise ValueError(f"{path} is not a file")
             _replace(self.worktree, path, data, _REGULAR[entry[0]] if entry else 0)
@@ -196,22 +188,24 @@ class Mover:
         values = result.stdout.split("\0")[2::3]
         return result.returncode == 0 and all(v == "unspecified" for v in values)
 
-    def _object(self, name: bytes) -> tuple[bytes, bytes]:
-        """Type and content of an object, from the persistent ``git cat-file --batch``."""
+    def _objects(self, names: list[str]) -> list[tuple[bytes, bytes, bytes]]:
+        """Id, type and content of objects, asked of the persistent ``git cat-file --batch`` at once."""
         if self._cat is None:
             self._cat = subprocess.Popen(
                 ["git", "cat-file", "--batch"], cwd=self.worktree, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, process_group=0,
             )  # fmt: skip
         assert self._cat.stdin is not None and self._cat.stdout is not None
-        self._cat.stdin.write(name + b"\n")
+        self._cat.stdin.write("".join(f"{name}\n" for name in names).encode())  # a few hundred bytes
         self._cat.stdin.flush()
-        header = self._cat.stdout.readline().split()
-        if len(header) != 3:
-            raise ValueError(f"object {name.decode()} is missing")
-        size = int(header[2])
-        data = self._cat.stdout.read(size + 1)[:size]
-        return header[1], data
+        found = []
+        for name in names:
+            header = self._cat.stdout.readline().split()
+            if len(header) != 3:
+                raise ValueError(f"object {name} is missing")
+            size = int(header[2])
+            found.append((header[0], header[1], self._cat.stdout.read(size + 1)[:size]))
+        return found
 
 
 def _quiet_git(worktree: Path, args: list[str]) -> int:

@@ -46,6 +46,9 @@ class Checkout:
     full_moves: int = 0  # full checkouts made (the others moved by the sweep's files alone)
     _mover: Mover | None = field(default=None, init=False, repr=False)
     _watch: TrackedWatch | None = field(default=None, init=False, repr=False)
+    _adopted: bool = field(
+        default=True, init=False, repr=False
+    )  # the watch began after the last full checkout
 
     def move_to(self, commit: str) -> None:
         """Check out ``commit``, making the checkout on first use (or again if it was deleted).
@@ -53,11 +56,19 @@ class Checkout:
         A checkout left by an earlier process is checked out again in any case: its last command may
         have edited tracked files.
         """
+        if self.head is not None and not self._adopted:
+            self._adopt(self.head)  # nothing ran here since the full checkout: watch from this state
         if self.head == commit:
             return
         if self.head is not None and self._fast(commit):
             self.head = commit
             return
+        self.place(commit)
+        self._adopt(commit)
+
+    def place(self, commit: str) -> None:
+        """A full checkout of ``commit`` (making the checkout if needed), before any command runs in it;
+        the watch and the mover start at the next :meth:`move_to`, in the thread that moves it."""
         self.head = None
         if (self.path / ".git").exists() and head_of(self.path) is not None:
             checkout(self.path, commit)
@@ -65,7 +76,7 @@ class Checkout:
             self.create(self.path, commit)
         self.full_moves += 1
         self.head = commit
-        self._adopt(commit)
+        self._adopted = False
 
     def _fast(self, commit: str) -> bool:
         """Move by the sweep's files alone, if nothing but those could differ; False if not done."""
@@ -80,6 +91,7 @@ class Checkout:
 
     def _adopt(self, commit: str) -> None:
         """After a full checkout: watch the tracked files and let the mover learn where it is."""
+        self._adopted = True
         if self._watch is not None:
             self._watch.close()
             self._watch = None

@@ -270,7 +270,7 @@ class _Runner:
         on_progress: Callable[[RunState], None] | None,
     ) -> None:
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
-            checkout.move_to(self.sweep.tip)
+            checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()

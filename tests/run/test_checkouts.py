@@ -157,3 +157,14 @@ def test_a_checkout_a_command_deleted_is_made_again(checkout: tuple[Checkout, li
     held.move_to(commits[3])
     truthful(held.path, commits[3])
     assert held.full_moves == 2
+
+
+def test_a_placed_checkout_is_watched_from_its_first_move(checkout: tuple[Checkout, list[str]]) -> None:
+    held, commits = checkout
+    held.place(commits[0])  # as the runner does for every worker, one after the other
+    held.move_to(commits[1])
+    truthful(held.path, commits[1])
+    assert held.full_moves == 1
+    (held.path / "README").write_text("edited by point 1\n")
+    held.move_to(commits[2])
+    assert (held.path / "README").read_text() == "a model\n" and held.full_moves == 2
