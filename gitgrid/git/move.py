@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gitgrid.git.repository import run_git
 
-__all__ = ["Mover", "tracked_files"]
+__all__ = ["SPLIT_FROM", "Mover", "tracked_files"]
 
 _REGULAR = {b"100644": 0o666, b"100755": 0o777}
 _ATTRIBUTES = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
@@ -37,6 +37,7 @@ _ATTRIBUTES = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding"
 # most entries in the split part); shared index files it replaced are removed at once (the checkout is
 # gitgrid's: nobody else keeps reading an old one), so they never pile up in the git dir.
 _SPLIT_INDEX = ("-c", "core.splitIndex=true", "-c", "splitIndex.sharedIndexExpire=now")
+SPLIT_FROM = 5_000  # tracked files from which the index is split (below, a whole index is as quick)
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,11 @@ class Mover:
         self._at: _State | None = None
         self._git_dir: Path | None = None
         self._index_stat: tuple[int, int, int] | None = None
+        self._split: tuple[str, ...] = ()
 
-    def adopt(self, commit: str) -> bool:
-        """After a full checkout of ``commit``: learn its state; False if moves cannot be made here."""
+    def adopt(self, commit: str, tracked: int = 0) -> bool:
+        """After a full checkout of ``commit`` (``tracked`` files): learn its state; False if moves
+        cannot be made here."""
         self._at = None
         if not self.usable:
             return False
@@ -82,7 +85,9 @@ class Mover:
             if self._git_dir is None or not self._plain_files():
                 self.usable = False
                 return False
-            _quiet_git(self.worktree, [*_SPLIT_INDEX, "update-index", "--split-index"])  # best effort
+            self._split = _SPLIT_INDEX if tracked >= SPLIT_FROM else ()
+            if self._split:
+                _quiet_git(self.worktree, [*self._split, "update-index", "--split-index"])  # best effort
             self._at = self._state(commit)
             self._index_stat = _stat(self._git_dir / "index")
         except (OSError, ValueError):
@@ -164,7 +169,7 @@ class Mover:
                 if kind != b"blob":
                     raise ValueError(f"{path} is not a file")
             _replace(self.worktree, path, data, _REGULAR[entry[0]] if entry else 0)
-        update = [*_SPLIT_INDEX, "update-index", "-q", "--add", "--remove", "--", *changed]
+        update = [*self._split, "update-index", "-q", "--add", "--remove", "--", *changed]
         if changed and _quiet_git(self.worktree, update):
             raise ValueError("git update-index failed")
 

@@ -105,7 +105,7 @@ class Checkout:
         except OSError:
             return
         self._watch = watch_checkout(self.path, tracked, self.files)
-        if self._watch is not None and not self._mover.adopt(commit):
+        if self._watch is not None and not self._mover.adopt(commit, len(tracked)):
             self._watch.close()
             self._watch = None
 

@@ -62,7 +62,26 @@ def test_moves_by_the_sweep_files_keep_git_status_truthful(checkout: tuple[Check
     assert held.full_moves == 1  # only the first: every other move wrote the two files alone
     assert held.files == ("src/deep/model.py", "config.txt")
     git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
-    assert len(list(git_dir.glob("sharedindex.*"))) == 1  # a split index, and no shared index left over
+    assert not list(git_dir.glob("sharedindex.*"))  # a small repository: a whole index, not split
+
+
+def test_a_large_checkout_gets_a_split_index_and_no_shared_index_piles_up(
+    checkout: tuple[Checkout, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitgrid.git.move
+
+    monkeypatch.setattr(gitgrid.git.move, "SPLIT_FROM", 3)
+    held, commits = checkout
+    for index in range(6):
+        held.move_to(commits[index])
+        (held.path / "README").write_text(f"edited {index}\n")  # every next move is a full checkout
+    held.move_to(commits[6])
+    for index in range(7, 12):
+        held.move_to(commits[index])
+        truthful(held.path, commits[index])
+    assert held.full_moves == 7
+    git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
+    assert len(list(git_dir.glob("sharedindex.*"))) == 1
 
 
 def test_a_command_that_edits_another_tracked_file_gets_a_full_checkout_next(
