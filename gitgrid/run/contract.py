@@ -149,9 +149,10 @@ def write_meta(run: Run) -> None:
         raise
 
 
-def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT) -> bytes:
+def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) -> bytes:
     """The bytes of a file a run wrote, read the way untrusted files must be: a regular file only (no
-    symlink followed, no FIFO or device opened, which could block or never end), at most ``limit`` bytes.
+    symlink followed, no FIFO or device opened, which could block or never end), at most ``limit`` bytes
+    (with ``cut``, a longer file gives its first ``limit + 1`` bytes instead of an error).
 
     Raises ``FileNotFoundError`` when it is absent, ``ValueError`` saying what is wrong otherwise.
     """
@@ -176,6 +177,8 @@ def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
+                if cut:
+                    return b"".join(chunks)[: limit + 1]
                 raise ValueError(f"is larger than {limit // 2**20} MiB")
         return b"".join(chunks)
     except OSError as exc:

@@ -60,6 +60,31 @@ def test_a_hostile_result_fails_its_point_and_nothing_else(swept: Path, kind: st
     assert REASONS[kind] in cli("status", repo=swept).stdout
 
 
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("fifo", "series.jsonl is not a regular file (a FIFO)"),
+        ("dev-zero", "series.jsonl is not a regular file (a symbolic link)"),
+        ("deep", "series.jsonl:1: not a JSON object: nested too deeply"),
+    ],
+)
+def test_a_hostile_series_is_named_and_never_blocks(swept: Path, kind: str, problem: str) -> None:
+    make = {
+        "fifo": "os.mkfifo(series)",
+        "dev-zero": "os.symlink('/dev/zero', series)",
+        "deep": "open(series, 'w').write('[' * 100_000 + ']' * 100_000 + '\\n')",
+    }[kind]
+    (swept / "bad.py").write_text(
+        "import json, os\nseries = os.environ['GITGRID_SERIES']\n"
+        f"if os.environ['GITGRID_INDEX'] == '4':\n    {make}\n"
+        "json.dump({'loss': 1.0}, open(os.environ['GITGRID_RESULT'], 'w'))\n"
+    )
+    began = time.monotonic()
+    summary = run_sweep([sys.executable, str(swept / "bad.py")], repo=swept, options=RunOptions(jobs=2))
+    assert time.monotonic() - began < 30 and summary.state.succeeded == 12
+    assert problem in cli("status", repo=swept).stdout
+
+
 def test_meta_and_logs_that_are_not_regular_files_are_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "meta.json")
     os.mkfifo(tmp_path / "stderr.log")
