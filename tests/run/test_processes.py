@@ -27,8 +27,11 @@ def swept(tmp_path: Path) -> Path:
 
 
 def stubborn(tag: int, then: str) -> list[str]:
-    """A shell that leaves a child ignoring SIGTERM in its group (``sleep <tag>``), then runs ``then``."""
-    return ["sh", "-c", f'(trap "" TERM; exec sleep {tag}) & {then}']
+    """A shell that leaves a child ignoring SIGTERM in its group (``sleep <tag>``), then runs ``then``
+    (once the child ignores SIGTERM: a signal before its ``trap`` would end it at once)."""
+    ready = '"$GITGRID_RUN_DIR/ready"'
+    wait = f"while [ ! -e {ready} ]; do sleep 0.01; done"
+    return ["sh", "-c", f'(trap "" TERM; : > {ready}; exec sleep {tag}) & {wait}; {then}']
 
 
 def alive(tag: int) -> list[str]:
