@@ -1,12 +1,15 @@
 """Benchmark of ``gitgrid run`` and ``gitgrid results``, with the baselines named in issue 3, in one run.
 
 Usage: python benchmarks/bench_run.py [--repeat N] [--points N] [--results N] [--dvc-points N]
+                                      [--large-files N]
 
 Figures printed (medians over ``--repeat`` runs):
   * per-point overhead of ``gitgrid run -j 2 -- true`` over a 500-point sweep of a ~200-file repository
     (every point checks out its commit, gets a run directory, meta file and store rows), warm worker
     checkouts (``--rerun``), and the first run with its checkouts made;
   * GNU parallel running ``true`` 500 times with ``-j 2`` (no git at all) and the ratio;
+  * the same per-point figure on a 20,000-file repository (``--large-files``), where moving a checkout
+    by ``git checkout`` alone would stat every file, with GNU parallel measured again beside it;
   * DVC's experiment queue on the same kind of points, when ``dvc`` is on PATH (else the column is skipped,
     saying so);
   * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results.
@@ -38,6 +41,23 @@ def timed(command: list[str], cwd: Path) -> float:
 
 def sweep_repo(work: Path, points: int) -> Path:
     repo = make_repo(work / "repo", "nested")
+    (repo / "spec.yaml").write_text(f"files: [src/model.py]\nparams:\n  param1: {{range: [1, {points}]}}\n")
+    subprocess.run([*GITGRID, "create", "spec.yaml"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    return repo
+
+
+def large_repo(work: Path, files: int, points: int) -> Path:
+    """A repository of ``files`` files in folders of 100, one of them ``src/model.py`` with the param."""
+    repo = work / "large"
+    for n in range(files - 1):
+        folder = repo / f"pkg{n // 100}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"module_{n % 100}.py").write_text(f"value = {n}\n")
+    (repo / "src").mkdir()
+    (repo / "src/model.py").write_text("param1 = 0\n")
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "large")
     (repo / "spec.yaml").write_text(f"files: [src/model.py]\nparams:\n  param1: {{range: [1, {points}]}}\n")
     subprocess.run([*GITGRID, "create", "spec.yaml"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
     return repo
@@ -110,6 +130,20 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     return [timed([*GITGRID, "results", "--format", "csv"], repo_path) for _ in range(repeat)]
 
 
+def bench_large(work: Path, files: int, points: int, repeat: int) -> None:
+    """The per-point figure on a large repository, against GNU parallel measured in turn with it."""
+    repo = large_repo(work, files, points)
+    _, warm = bench_gitgrid(repo, points, repeat)
+    ours = statistics.median(warm)
+    print(f"{files:,}-file repository: gitgrid run -- true {ours * 1e3:6.2f} ms/point", end="")
+    theirs = bench_parallel(points, repeat)
+    if theirs is None:
+        print("; GNU parallel skipped (not installed)")
+        return
+    base = statistics.median(theirs)
+    print(f"; GNU parallel {base * 1e3:.2f} ms/point; gitgrid/parallel = {ours / base:.2f}x (target <= 2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,6 +152,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=500)
     parser.add_argument("--results", type=int, default=100_000)
     parser.add_argument("--dvc-points", type=int, default=20)
+    parser.add_argument("--large-files", type=int, default=20_000)
     args = parser.parse_args()
     os.environ.update(
         GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="b@example.org",
@@ -141,6 +176,7 @@ def main() -> None:
             ratio = ours / base
             line = f"GNU parallel -j 2 true:   {base * 1e3:6.2f} ms/point"
             print(f"{line}; gitgrid/parallel = {ratio:.2f}x (target <= 1.5x)")
+        bench_large(work, args.large_files, args.points, args.repeat)
         dvc = bench_dvc(work, args.dvc_points)
         if dvc is None:
             print("DVC queue:                skipped (dvc is not installed)")

@@ -16,7 +16,8 @@ In the git dir, beside git's own bookkeeping::
 Under the runs root (on a cluster: storage every node reaches)::
 
     <sweep>/<index>-<commit12>/attempt-<n>/ a run directory (GITGRID_RUN_DIR): meta.json, result.json,
-                                            series.jsonl, stdout.log, stderr.log
+                                            series.jsonl, stdout.log, stderr.log, build.log (with
+                                            --build)
     <sweep>/setup/worker-<k>.log            output of --setup in worker k
     <sweep>/submissions/<stamp>/            one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
@@ -46,6 +47,7 @@ from typing import Protocol
 from gitgrid.errors import RunError, excerpt
 
 __all__ = [
+    "BUILD_LOG",
     "ENV_FILE",
     "META",
     "RESULT",
@@ -73,6 +75,7 @@ STORE = "results.db"
 RUNS_ROOT_KEY = "gitgrid.runsRoot"
 META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr.log"
 SERIES = "series.jsonl"  # metrics over time, one JSON object a line (GITGRID_SERIES)
+BUILD_LOG = "build.log"  # output of ``--build`` for this point, in its run directory
 SUBMISSION = "submission.json"
 ENV_FILE = "gitgrid.env"  # in a folder made by ``gitgrid prepare``: the contract, to ``source``
 

@@ -59,6 +59,10 @@ def submit(
         bool, typer.Option("--dry-run", help="Print the job script and commands; submit nothing.")
     ] = False,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    build: Annotated[
+        str | None,
+        typer.Option(help="Shell command each task runs in its checkout before every point (make)."),
+    ] = None,
 ) -> None:
     """Submit a sweep as array jobs (one per MaxArraySize points): gitgrid submit [SWEEP] -- CMD [ARGS...]."""
     from gitgrid.cluster.submit import SubmitOptions, submit_sweep
@@ -67,7 +71,7 @@ def submit(
     options = SubmitOptions(
         scheduler=scheduler.value, array_limit=array_limit, chunk=chunk,
         template=context.path(template) if template else None, options=parse_options(opt or []),
-        retry_failed=retry_failed, runs_root=context.path(runs_root) if runs_root else None,
+        retry_failed=retry_failed, runs_root=context.path(runs_root) if runs_root else None, build=build,
     )  # fmt: skip
     command = ctx.meta.get("gitgrid.command", [])
     done = submit_sweep(command, sweep, context.repo(), options, dry_run)

@@ -38,10 +38,24 @@ def run(
     where: Annotated[str | None, typer.Option(help="Only points where this holds.")] = None,
     setup: Annotated[
         str | None,
-        typer.Option(help="Shell command run once in each worker's checkout (again if the base changes)."),
+        typer.Option(
+            help="Shell command run once in each worker's checkout (again if the base changes): "
+            "for what no param changes (a venv, pip install -e ., data)."
+        ),
+    ] = None,
+    build: Annotated[
+        str | None,
+        typer.Option(
+            help="Shell command run in the checkout before every point, after its files changed "
+            "(make, cmake --build build, cargo build); a failing build fails the point."
+        ),
     ] = None,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
+    ] = None,
+    halt_after: Annotated[
+        int | None,
+        typer.Option(help="Start no new point after N failed or timed-out runs (running ones finish)."),
     ] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Run failed and timed-out points again.")
@@ -57,20 +71,28 @@ def run(
     context = context_of(ctx)
     command = ctx.meta.get("gitgrid.command", [])
     options = RunOptions(
-        jobs=jobs, where=where, setup=setup, timeout=timeout, retry_failed=retry_failed, rerun=rerun,
-        runs_root=context.path(runs_root) if runs_root else None, watch=watch, maximize=maximize,
+        jobs=jobs, where=where, setup=setup, build=build, timeout=timeout, retry_failed=retry_failed,
+        rerun=rerun, runs_root=context.path(runs_root) if runs_root else None, watch=watch,
+        maximize=maximize, halt_after=halt_after,
     )  # fmt: skip
     describe = _describe(watch)
     with progress_bar(transient=False) as advance:
         summary = run_sweep(
-            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s))
-        )
+            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s)),
+            lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
+        )  # fmt: skip
     state = summary.state
     print(
         f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
         f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
         file=sys.stderr,
     )
+    if state.halted:
+        print(f"halted after {halt_after} failed runs (--halt-after): points not started are left to run "
+              "later", file=sys.stderr)  # fmt: skip
+    if state.first_failure is not None:
+        index, reason = state.first_failure
+        print(f"first failure: point {index}: {reason}", file=sys.stderr)
     if state.best is not None:
         print(f"best {watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
     if summary.exit_code:

@@ -8,6 +8,7 @@ one, so that such a point never passes for a success.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +53,7 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
             continue
         run = latest.get(index)
         own = run if run is not None and run.job == f"{job_id}_{task}" else None  # the task's run of it
-        if own is not None and (own.status in FINAL - {"interrupted"} or found.state == DONE):
+        if own is not None and (found.state == DONE or _final(own, found.state)):
             continue  # a final record the task (or an earlier reconcile) wrote
         if own is None and run is not None and run.status in FINAL and (run.started or 0) >= since:
             continue  # run again since, elsewhere
@@ -110,3 +111,16 @@ def _record_verdict(
     write_meta(final)
     store.ingest(final)
     return status, reason
+
+
+def _final(run: Run, state: str) -> bool:
+    """Whether the task's own record of a run stands against the scheduler's ``state``.
+
+    SLURM signals every process of a cancelled or timed-out job at once, so the command may die of that
+    SIGTERM before the task has heard it: the run then reads "killed by signal 15", which is the
+    cancellation (or time limit), not a failure of the command.
+    """
+    if run.status == "interrupted":
+        return False
+    killed_by_scheduler = run.status == "failed" and run.exit_code == -signal.SIGTERM
+    return not (killed_by_scheduler and state in (CANCELLED, TIMEOUT))

@@ -27,6 +27,7 @@ __all__ = [
     "TaskState",
     "directive_value",
     "expand_tasks",
+    "one_line",
     "query",
     "task_lines",
 ]
@@ -98,7 +99,10 @@ class Scheduler:
             result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
         job_id = self.parse_job_id(result.stdout) if result.returncode == 0 else ""
         if not job_id:
-            why = (result.stderr or result.stdout).strip() or f"exit status {result.returncode}"
+            why = (
+                one_line(result.stderr or result.stdout, self.submit_program)
+                or f"exit status {result.returncode}"
+            )
             raise SubmitError(f"{self.submit_program} refused the job: {why}")
         return job_id
 
@@ -107,6 +111,13 @@ class Scheduler:
             result = subprocess.run(self.cancel_args(job_ids), capture_output=True, text=True, check=False)
             if result.returncode != 0 and "already completed" not in result.stderr.lower():
                 raise SubmitError(f"cancelling {' '.join(job_ids)} failed: {result.stderr.strip()}")
+
+
+def one_line(message: str, program: str) -> str:
+    """A scheduler's message on one line: its lines joined, each without the ``sbatch: error:`` prefix."""
+    prefix = re.compile(rf"^\s*{re.escape(program)}:\s*(error:\s*)?", re.IGNORECASE)
+    lines = [prefix.sub("", line).strip() for line in message.splitlines()]
+    return "; ".join(line for line in lines if line)
 
 
 def directive_value(value: str) -> str:

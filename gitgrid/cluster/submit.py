@@ -19,6 +19,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,11 +29,13 @@ import jinja2
 from gitgrid.cluster.reconcile import reconcile
 from gitgrid.cluster.scheduler import PENDING, RUNNING, Scheduler
 from gitgrid.cluster.schedulers import get_scheduler
-from gitgrid.errors import SubmitError
+from gitgrid.errors import GitgridWarning, SubmitError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.layout import Submission as SubmissionFiles
+from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
+from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.store import Job, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
@@ -54,6 +57,7 @@ class SubmitOptions:
     options: tuple[tuple[str, str], ...] = ()
     retry_failed: bool = False
     runs_root: Path | None = None
+    build: str | None = None  # shell command each task runs in its checkout before every point
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ def submit_sweep(
         raise SubmitError("no command given: gitgrid submit [SWEEP] -- CMD [ARGS...]")
     if options.chunk < 1 or (options.array_limit is not None and options.array_limit < 1):
         raise SubmitError("--chunk and --array-limit must be at least 1")
+    if options.build is not None and not options.build.strip():
+        raise SubmitError("--build: empty command")
     _check_options(options.options)
     scheduler = get_scheduler(options.scheduler)
     if not dry_run:
@@ -108,6 +114,9 @@ def submit_sweep(
     try:
         todo = _todo(repo, store, chosen, layout, options)
         plan = _plan(chosen, scheduler, layout, todo, options)
+        if plan.arrays:
+            for warning in command_file_warnings(repo, chosen, command, builds=options.build is not None):
+                warnings.warn(warning, GitgridWarning, stacklevel=2)
         if dry_run or not plan.arrays:
             return plan
         _write(plan, repo, layout, todo, command, options)
@@ -239,7 +248,8 @@ def _write(
     record = {
         "sweep": plan.sweep.name, "count": plan.sweep.count, "chunk": plan.chunk, "scheduler": plan.scheduler,
         "repo": str(repo.git_dir), "runs_root": str(layout.runs_root), "command": list(command),
-        "scratch": dict(options.options).get("scratch"), "created": time.time(),
+        "scratch": dict(options.options).get("scratch"), "created": time.time(), "build": options.build,
+        "files": list(sweep_files(plan.sweep)),
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -258,9 +268,11 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
                 plan.folder,
             )
             done.append(replace(array, job_id=job_id))
-    except BaseException:
+    except BaseException as exc:
         scheduler.cancel([a.job_id for a in done if a.job_id])
         shutil.rmtree(plan.folder, ignore_errors=True)
+        if isinstance(exc, SubmitError):
+            raise SubmitError(_naming_options(str(exc), options.options)) from None
         raise
     for array in done:
         assert array.job_id is not None
@@ -269,6 +281,15 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
         )
         store.add_job(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
     return replace(plan, arrays=tuple(done), submitted=True)
+
+
+def _naming_options(message: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """A scheduler's refusal, with the ``--opt`` it is most likely about (those its message mentions)."""
+    lowered = message.lower()
+    named = [f"--opt {k}={v}" for k, v in pairs if k.lower() in lowered or (v and v.lower() in lowered)]
+    if named:
+        return f"{message} (from {', '.join(named)})"
+    return message
 
 
 def cancel_sweep(repo: Repository | Path | str = ".", sweep: str | None = None) -> list[str]:

@@ -8,8 +8,10 @@ when it ends. It needs git and gitgrid on the node, and the repository and runs 
 can read and write; it never writes the results store (``gitgrid collect`` on the submitting side does),
 so SQLite is never shared over a network filesystem.
 
-SIGTERM (time limit, ``scancel``, preemption) stops the running command's process group and records the
-run as interrupted; the scheduler's own word (TIMEOUT, CANCELLED) is added by ``gitgrid status``.
+SIGTERM (time limit, ``scancel``, preemption) stops the running command's process group (SIGKILL to what
+is left of it after the grace period) and records the run as interrupted; the scheduler's own word
+(TIMEOUT, CANCELLED) is added by ``gitgrid status``. ``--build`` (from the submission) runs before every
+point, as with ``gitgrid run``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class _Task:
         self.scratch = Path(record.get("scratch") or os.environ.get("TMPDIR") or "/tmp")
         self.how = Execution(
             command=tuple(record["command"]), runs_root=Path(record["runs_root"]), host=host(),
-            base_env=dict(os.environ), job=self.job,
+            base_env=dict(os.environ), job=self.job, build=record.get("build"),
         )  # fmt: skip
 
     def run(self) -> int:
@@ -74,11 +76,19 @@ class _Task:
         signal.signal(signal.SIGINT, self._on_signal)
         start = time.monotonic()
         failures = 0
-        with node_checkout_for(self.record["repo"], self.scratch) as checkout:
+        files = tuple(self.record.get("files") or ())
+        with node_checkout_for(self.record["repo"], self.scratch, files) as checkout, self.table.ticking():
             for request in self.requests:
                 if self.stopped is not None:
                     break
-                run = execute_point(request, checkout, self.how, self.table, self)
+                try:
+                    run = execute_point(request, checkout, self.how, self.table, self)
+                except OSError as exc:  # the runs root cannot be written: no later point could be recorded
+                    print(
+                        f"gitgrid task {self.job}: cannot write {exc.filename}: {exc.strerror}",
+                        file=sys.stderr,
+                    )
+                    return 1
                 failures += run.status != "success"
         elapsed = time.monotonic() - start
         print(

@@ -1,8 +1,15 @@
 """Checkouts that points run in: a worker's git worktree (local runs) or a node's clone (cluster tasks).
 
-Each checkout is persistent and moved from point to point (:func:`gitgrid.git.checkout.checkout`), so
-only the files that differ are rewritten and untracked build products survive: ``make``, ``cmake`` or
-``pip install -e`` stay incremental. A checkout's lock keeps two runners or tasks from sharing it.
+Each checkout is persistent and moved from point to point, so only the files that differ are rewritten
+and untracked build products survive: ``make``, ``cmake`` or ``pip install -e`` stay incremental. A
+checkout's lock keeps two runners or tasks from sharing it.
+
+The first move in a process is a full ``git checkout --force`` (:func:`gitgrid.git.checkout.checkout`),
+which also resets whatever an earlier process left. Later moves write only the files the sweep rewrites
+(:class:`gitgrid.git.move.Mover`) while an inotify watch (:mod:`gitgrid.run.watch`) vouches that no
+point's command touched another tracked file; when it did, or anything else is in doubt, the move is a
+full checkout again. So a point never inherits a previous point's edits, and a large repository costs
+no more per point than a small one.
 """
 
 from __future__ import annotations
@@ -10,27 +17,38 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from gitgrid.git.checkout import checkout, clone_shared, head_of
+from gitgrid.git.move import Mover, tracked_files
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, node_checkout, node_checkouts, node_lock
 from gitgrid.run.locks import first_free
+from gitgrid.run.watch import TrackedWatch, watch_checkout
+from gitgrid.sweep.record import Sweep
 
-__all__ = ["Checkout", "node_checkout_for", "worker_checkouts"]
+__all__ = ["Checkout", "node_checkout_for", "sweep_files", "worker_checkouts"]
 
 
 @dataclass
 class Checkout:
-    """One checkout: its number, folder and lock, how to make it, and the commit it is at."""
+    """One checkout: its number, folder and lock, how to make it, the commit it is at, and the files the
+    sweep rewrites (empty: every move is a full checkout)."""
 
     number: int
     path: Path
     lock: IO[str]
     create: Callable[[Path, str], None]  # makes the checkout at ``path``, at a commit
     head: str | None = None
+    files: tuple[str, ...] = ()
+    full_moves: int = 0  # full checkouts made (the others moved by the sweep's files alone)
+    _mover: Mover | None = field(default=None, init=False, repr=False)
+    _watch: TrackedWatch | None = field(default=None, init=False, repr=False)
+    _adopted: bool = field(
+        default=True, init=False, repr=False
+    )  # the watch began after the last full checkout
 
     def move_to(self, commit: str) -> None:
         """Check out ``commit``, making the checkout on first use (or again if it was deleted).
@@ -38,29 +56,92 @@ class Checkout:
         A checkout left by an earlier process is checked out again in any case: its last command may
         have edited tracked files.
         """
-        if self.head is None:
-            if (self.path / ".git").exists() and head_of(self.path) is not None:
-                checkout(self.path, commit)
-            else:
-                self.create(self.path, commit)
-        elif self.head != commit:
+        if self.head is not None and not self._adopted:
+            self._adopt(self.head)  # nothing ran here since the full checkout: watch from this state
+        if self.head == commit:
+            return
+        if self.head is not None and self._fast(commit):
+            self.head = commit
+            return
+        self.place(commit)
+        self._adopt(commit)
+
+    def place(self, commit: str) -> None:
+        """A full checkout of ``commit`` (making the checkout if needed), before any command runs in it;
+        the watch and the mover start at the next :meth:`move_to`, in the thread that moves it."""
+        self.head = None
+        if (self.path / ".git").exists() and head_of(self.path) is not None:
             checkout(self.path, commit)
+        else:  # first use, or a command deleted it
+            self.create(self.path, commit)
+        self.full_moves += 1
         self.head = commit
+        self._adopted = False
+
+    def _fast(self, commit: str) -> bool:
+        """Move by the sweep's files alone, if nothing but those could differ; False if not done."""
+        if self._mover is None or self._watch is None:
+            return False
+        touched = self._watch.changes()  # what the last point's command (and build) changed
+        if touched is None:
+            return False
+        moved = self._mover.move(commit, rewrite=touched)
+        self._watch.changes()  # the events of gitgrid's own writes just now
+        return moved
+
+    def _adopt(self, commit: str) -> None:
+        """After a full checkout: watch the tracked files and let the mover learn where it is."""
+        self._adopted = True
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+        if not self.files:
+            return
+        self._mover = self._mover or Mover(self.path, self.files)
+        if not self._mover.usable:
+            return
+        try:
+            tracked = tracked_files(self.path)
+        except OSError:
+            return
+        self._watch = watch_checkout(self.path, tracked, self.files)
+        if self._watch is not None and not self._mover.adopt(commit, len(tracked)):
+            self._watch.close()
+            self._watch = None
 
     def release(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+        if self._mover is not None:
+            self._mover.close()
         self.lock.close()
 
 
+def sweep_files(sweep: Sweep) -> tuple[str, ...]:
+    """The files the sweep rewrites (all its points differ only in those), or () if its spec cannot
+    be read (every move is then a full checkout)."""
+    from gitgrid.spec.reader import parse_spec  # the YAML reader: only where a sweep's points are run
+
+    try:
+        return tuple(f.path for f in parse_spec(sweep.spec_text, source=sweep.tag).files)
+    except Exception:  # a record from another version or a damaged one: full checkouts are always right
+        return ()
+
+
 @contextmanager
-def worker_checkouts(repo: Repository, layout: Layout, count: int) -> Iterator[list[Checkout]]:
-    """Lock ``count`` free worker checkouts of ``repo`` (other runners may hold some)."""
+def worker_checkouts(
+    repo: Repository, layout: Layout, count: int, files: tuple[str, ...] = ()
+) -> Iterator[list[Checkout]]:
+    """Lock ``count`` free worker checkouts of ``repo`` (other runners may hold some), for points that
+    differ only in ``files``."""
     layout.worktrees.mkdir(parents=True, exist_ok=True)
     checkouts: list[Checkout] = []
     number = 0
     try:
         while len(checkouts) < count:
             number, lock = first_free(layout.worker_lock, number)
-            checkouts.append(Checkout(number, layout.worker_checkout(number), lock, repo.add_worktree))
+            path = layout.worker_checkout(number)
+            checkouts.append(Checkout(number, path, lock, repo.add_worktree, files=files))
             number += 1
         yield checkouts
     finally:
@@ -69,7 +150,7 @@ def worker_checkouts(repo: Repository, layout: Layout, count: int) -> Iterator[l
 
 
 @contextmanager
-def node_checkout_for(repo: str, scratch: Path) -> Iterator[Checkout]:
+def node_checkout_for(repo: str, scratch: Path, files: tuple[str, ...] = ()) -> Iterator[Checkout]:
     """A free checkout of the repository at ``repo`` (its git dir) in a node's scratch, locked.
 
     Only the first task on a node pays for a clone (``--shared``: no objects are copied); later ones
@@ -84,7 +165,7 @@ def node_checkout_for(repo: str, scratch: Path) -> Iterator[Checkout]:
         clone_shared(Path(repo), path)
         checkout(path, commit)
 
-    held = Checkout(number, node_checkout(folder, number), lock, create)
+    held = Checkout(number, node_checkout(folder, number), lock, create, files=files)
     try:
         yield held
     finally:

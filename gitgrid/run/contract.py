@@ -15,6 +15,7 @@ import json
 import os
 import re
 import socket
+import stat
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,12 +39,14 @@ __all__ = [
     "param_env_name",
     "read_meta",
     "read_result",
+    "read_run_file",
     "run_requests",
     "tail",
     "write_meta",
 ]
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
+RUN_FILE_LIMIT = 16 * 2**20  # bytes gitgrid reads of a result.json or meta.json at most
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,13 @@ class Run:
         return json.dumps(record, allow_nan=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, **defaults: Any) -> Run:
-        """Parse a ``meta.json``; ``defaults`` fill in fields a hand-written one may leave out."""
-        record: dict[str, Any] = {**defaults, **json.loads(text)}
+    def from_json(cls, text: str | bytes | dict[str, Any], **defaults: Any) -> Run:
+        """Parse a ``meta.json`` (its text, or the object it holds); ``defaults`` fill in fields a
+        hand-written one may leave out."""
+        loaded = json.loads(text) if isinstance(text, str | bytes) else text
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{META} must hold a JSON object")
+        record: dict[str, Any] = {**defaults, **loaded}
         known = set(cls.__dataclass_fields__)
         record = {k: v for k, v in record.items() if k in known}
         record["command"] = tuple(record.get("command", ()))
@@ -131,17 +138,81 @@ def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None
 
 
 def write_meta(run: Run) -> None:
-    """Replace ``meta.json`` of the run atomically."""
+    """Replace ``meta.json`` of the run atomically; on failure (a full disk) leave no temporary file."""
     path = Path(run.run_dir) / META
     temporary = path.with_name(f".{META}.{os.getpid()}.tmp")
-    temporary.write_text(run.to_json())
-    temporary.replace(path)
+    try:
+        temporary.write_text(run.to_json())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) -> bytes:
+    """The bytes of a file a run wrote, read the way untrusted files must be: a regular file only (no
+    symlink followed, no FIFO or device opened, which could block or never end), at most ``limit`` bytes
+    (with ``cut``, a longer file gives its first ``limit + 1`` bytes instead of an error).
+
+    Raises ``FileNotFoundError`` when it is absent, ``ValueError`` saying what is wrong otherwise.
+    """
+    try:
+        seen = os.lstat(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(seen.st_mode):
+        raise ValueError(f"is not a regular file (a {_kind(seen.st_mode)})")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror}") from None
+    try:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(opened.st_mode):
+            raise ValueError("was replaced while it was read")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                if cut:
+                    return b"".join(chunks)[: limit + 1]
+                raise ValueError(f"is larger than {limit // 2**20} MiB")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    kinds = [(stat.S_ISLNK, "symbolic link"), (stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO")]
+    kinds += [(stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")]
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
+class _NotJson(ValueError):
+    """Bytes a run wrote that do not parse as JSON (the message says why, briefly)."""
+
+
+def _load_json(data: bytes) -> Any:
+    """JSON from bytes a run wrote; :class:`_NotJson` for anything that is not, including nesting so deep
+    that the parser gives up and integers too long to convert."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise _NotJson("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int digit limit
+        message = str(exc)
+        raise _NotJson(message if len(message) <= 120 else message[:117] + "...") from None
 
 
 def read_meta(run_dir: Path, /, **defaults: Any) -> Run | None:
     """The run recorded in ``run_dir``, or None when there is no (readable) ``meta.json``."""
     try:
-        return Run.from_json((run_dir / META).read_text(), **defaults)
+        return Run.from_json(_load_json(read_run_file(run_dir / META)), **defaults)
     except (OSError, ValueError, TypeError):
         return None
 
@@ -152,13 +223,14 @@ def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float],
     No file means no metrics. Non-finite numbers are kept (stored as null); booleans, strings, lists and
     objects are not metrics; a metric named like a param would make the results ambiguous.
     """
-    path = run_dir / RESULT
-    if not path.exists():
-        return {}, None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = _load_json(read_run_file(run_dir / RESULT))
+    except FileNotFoundError:
+        return {}, None
+    except _NotJson as exc:
         return {}, f"{RESULT} is not valid JSON: {exc}"
+    except ValueError as exc:
+        return {}, f"{RESULT} {exc}"
     if not isinstance(data, dict):
         return {}, f"{RESULT} must hold a JSON object of metrics, not {type(data).__name__}"
     seen: dict[str, str] = {}
@@ -193,12 +265,17 @@ def outcome(run: Run, code: int, stopped: tuple[str, str] | None, run_dir: Path)
 
 
 def tail(path: Path, lines: int = 5) -> list[str]:
-    """The last ``lines`` lines of a log file (empty when missing)."""
+    """The last ``lines`` lines of a log file (empty when missing, or when it is not a regular file)."""
     try:
-        with path.open("rb") as log:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return []
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as log:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return []
             log.seek(0, os.SEEK_END)
             log.seek(max(0, log.tell() - 8192))
-            return log.read().decode(errors="replace").splitlines()[-lines:]
+            return log.read(8192).decode(errors="replace").splitlines()[-lines:]
     except OSError:
         return []
 

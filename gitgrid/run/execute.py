@@ -2,10 +2,11 @@
 :func:`execute_point`.
 
 The steps are always the same: claim the next attempt folder, move the checkout to the point's commit,
-start the command in its own process group under the ``GITGRID_*`` contract, wait, judge the outcome
-(exit status, stop reason, ``result.json``), and record the run as it starts and as it ends. What differs
-between the two places is only *where* runs are recorded (a :class:`Ledger`: the store and ``meta.json``
-locally, ``meta.json`` alone on a node) and who stops the processes (the :class:`ProcessTable` they share).
+build it (``--build``), start the command in its own process group under the ``GITGRID_*`` contract,
+wait until its whole group is gone, judge the outcome (exit status, stop reason, ``result.json``), and
+record the run as it starts and as it ends. What differs between the two places is only *where* runs are
+recorded (a :class:`Ledger`: the store and ``meta.json`` locally, ``meta.json`` alone on a node) and who
+stops the processes (the :class:`ProcessTable` they share).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import Protocol
 
 from gitgrid.errors import GitFailure
-from gitgrid.layout import claim_attempt, point_dir
+from gitgrid.layout import BUILD_LOG, STDERR, STDOUT, claim_attempt, point_dir
 from gitgrid.run.checkouts import Checkout
 from gitgrid.run.contract import Run, RunRequest, environment, outcome
-from gitgrid.run.processes import ProcessTable, spawn
+from gitgrid.run.processes import CannotStart, ProcessTable, spawn
 
 __all__ = ["Execution", "Ledger", "execute_point"]
 
@@ -44,6 +45,7 @@ class Execution:
     rerun: int = 0
     job: str | None = None  # the scheduler's job and task ("5_3") on a cluster
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    build: str | None = None  # shell command run in the checkout before every point (``--build``)
 
 
 def execute_point(
@@ -57,6 +59,8 @@ def execute_point(
     """Run one point as a new attempt and return its final record (already given to ``ledger``).
 
     ``after`` is the highest attempt the caller knows of (from the store), to save listing the folder.
+    ``OSError`` means the runs root cannot be written (full, read-only): nothing of this point is left
+    running, and the caller should stop.
     """
     folder = point_dir(how.runs_root, request.sweep, request.index, request.commit, request.count)
     attempt, run_dir = claim_attempt(folder, after)
@@ -65,23 +69,56 @@ def execute_point(
         run_dir=str(run_dir), params=request.params, rerun=how.rerun, host=how.host, started=time.time(),
         command=how.command, job=how.job,
     )  # fmt: skip
+    env = {**environment(request, run_dir, how.base_env), **how.extra_env}
+    problem = _prepare(request, checkout, how, processes, env, run_dir)
+    if problem is not None:
+        status, reason = problem
+        return _end(ledger, run.ending(status, reason=reason))
+    try:
+        process = spawn(how.command, checkout.path, env, run_dir / STDOUT, run_dir / STDERR)
+    except CannotStart as exc:
+        return _end(ledger, run.ending("failed", reason=str(exc)))
+    processes.add(process, how.timeout)
+    run = replace(run, pid=process.pid)
+    try:
+        ledger.started(run)  # with its pid: if gitgrid dies now, the next one finds the process and stops it
+    except BaseException:
+        processes.abandon(process)
+        raise
+    code = process.wait()
+    stopped = processes.finish(process)  # the whole group is gone: the checkout is free
+    return _end(ledger, outcome(run, code, stopped, run_dir))
+
+
+def _prepare(
+    request: RunRequest,
+    checkout: Checkout,
+    how: Execution,
+    processes: ProcessTable,
+    env: Mapping[str, str],
+    run_dir: Path,
+) -> tuple[str, str] | None:
+    """Move the checkout to the point and build it; the status and reason of a run that cannot go on."""
     try:
         checkout.move_to(request.commit)
     except GitFailure as exc:
-        status = "interrupted" if processes.stopping else "failed"
-        return _end(ledger, run.ending(status, reason=str(exc)))
-    env = {**environment(request, run_dir, how.base_env), **how.extra_env}
+        return ("interrupted" if processes.stopping else "failed", str(exc))
+    if how.build is None:
+        return None
+    log = run_dir / BUILD_LOG
     try:
-        process = spawn(how.command, checkout.path, env, run_dir)
-    except OSError as exc:
-        why = "command not found" if isinstance(exc, FileNotFoundError) else exc.strerror
-        return _end(ledger, run.ending("failed", reason=f"{why}: {how.command[0]}"))
-    processes.add(process, how.timeout)
-    run = replace(run, pid=process.pid)
-    ledger.started(run)  # with its pid: if gitgrid dies now, the next one finds the process and stops it
-    code = process.wait()
-    stopped = processes.remove(process)
-    return _end(ledger, outcome(run, code, stopped, run_dir))
+        build = spawn(["/bin/sh", "-c", how.build], checkout.path, env, log)
+    except CannotStart as exc:
+        return ("failed", f"build failed: {exc}")
+    processes.add(build, None)
+    code = build.wait()
+    stopped = processes.finish(build)
+    if stopped is not None:
+        return stopped
+    if code != 0:
+        why = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
+        return ("failed", f"build failed ({why}); its output is in {log}")
+    return None
 
 
 def _end(ledger: Ledger, run: Run) -> Run:

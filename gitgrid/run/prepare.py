@@ -42,6 +42,8 @@ def prepare_point(
 ) -> Prepared:
     """Materialise the point whose commit is ``commit`` (an id or a prefix) into the new folder ``folder``."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise RunError(f"{folder}: exists and is not a folder; prepare writes into a fresh folder")
     if folder.exists() and any(folder.iterdir()):
         raise RunError(f"{folder}: exists and is not empty; prepare writes into a fresh folder")
     full = repo.resolve_commit(commit)

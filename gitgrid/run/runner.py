@@ -17,23 +17,25 @@ import math
 import os
 import queue
 import signal
-import subprocess
+import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
-from gitgrid.errors import RunError, SweepError
+from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
-from gitgrid.run.checkouts import Checkout, worker_checkouts
+from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.preflight import command_file_warnings
+from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
@@ -55,6 +57,7 @@ class RunOptions:
     jobs: int | None = None  # default: the number of cores
     where: str | None = None
     setup: str | None = None
+    build: str | None = None  # shell command run in the checkout before every point
     timeout: float | None = None
     retry_failed: bool = False
     rerun: bool = False
@@ -62,6 +65,7 @@ class RunOptions:
     watch: str | None = None
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
+    halt_after: int | None = None  # stop starting points after this many failures
 
 
 @dataclass
@@ -77,6 +81,8 @@ class RunState:
     interrupted: int = 0
     running: int = 0
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
+    first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
+    halted: bool = False  # --halt-after was reached: no new point was started after that
 
     @property
     def done(self) -> int:
@@ -115,20 +121,39 @@ def run_sweep(
     repo: Repository | Path | str = ".",
     options: RunOptions = RunOptions(),
     on_progress: Callable[[RunState], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say."""
+    """Run ``command`` once per point of ``sweep`` (default: the newest) as ``options`` say.
+
+    Warnings found before the first point (a script the command names is not committed, say) go to
+    ``on_warning`` at once, or else are issued as :class:`~gitgrid.errors.GitgridWarning`.
+    """
     if not command or not command[0]:
         raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
     if options.jobs is not None and options.jobs < 1:
         raise RunError(f"-j {options.jobs}: at least one point at a time")
+    _check_options(options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
-            return _Runner(repo, chosen, layout, store, list(command), options).run(on_progress)
+            runner = _Runner(repo, chosen, layout, store, list(command), options)
+            runner.warn = on_warning or _warn
+            return runner.run(on_progress)
     finally:
         store.close()
+
+
+def _check_options(options: RunOptions) -> None:
+    timeout = options.timeout
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
+    if options.halt_after is not None and options.halt_after < 1:
+        raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
+    for name, command in (("--setup", options.setup), ("--build", options.build)):
+        if command is not None and not command.strip():
+            raise RunError(f"{name}: empty command")
 
 
 @contextmanager
@@ -162,6 +187,7 @@ class _Runner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+        self.warn: Callable[[str], None] = _warn
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
         points = list(list_points(self.repo, self.sweep))
@@ -174,6 +200,9 @@ class _Runner:
         self.state = RunState(total=len(todo), skipped=skipped)
         if todo:
             self._check_runs_root()
+            builds = bool(self.options.build or self.options.setup)
+            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
+                self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
             for request in run_requests(self.sweep, todo):
@@ -181,9 +210,10 @@ class _Runner:
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
-                timeout=self.options.timeout, rerun=rerun,
+                timeout=self.options.timeout, rerun=rerun, build=self.options.build,
             )  # fmt: skip
-            with worker_checkouts(self.repo, self.layout, jobs) as checkouts, self._signals():
+            files = sweep_files(self.sweep)
+            with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
                 self._supervise(checkouts, work, on_progress)
         if on_progress is not None:
             on_progress(self.state)
@@ -240,7 +270,7 @@ class _Runner:
         on_progress: Callable[[RunState], None] | None,
     ) -> None:
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
-            checkout.move_to(self.sweep.tip)
+            checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()
@@ -258,20 +288,20 @@ class _Runner:
         extra = {"GITGRID_WORKER": str(checkout.number)}
         how = replace(self.how, extra_env=extra)
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not self.state.halted:
                 try:
                     request = work.get_nowait()
                 except queue.Empty:
                     return
                 if self.options.setup and not self._setup(checkout):
                     return
-                if self.stop.is_set():
+                if self.stop.is_set() or self.state.halted:
                     return
                 after = self.attempts.get(request.index, 0)
                 execute_point(request, checkout, how, self.table, self, after)
         except BaseException as exc:
             if not self.stop.is_set():  # a git call cut short by Ctrl-C is not an error of its own
-                self.error = self.error or exc
+                self.error = self.error or _runs_root_error(exc, self.layout.runs_root, self.layout.store)
             self.stop.set()
 
     def _setup(self, checkout: Checkout) -> bool:
@@ -299,15 +329,17 @@ class _Runner:
     def ended(self, run: Run) -> None:
         series = read_series(Path(run.run_dir))
         run = note_problem(run, series)
-        write_meta(run)
-        run_id = self._ids.pop(run.run_dir, None)
-        if run_id is None:  # it never started (checkout failed, command not found)
-            run_id = self.store.add_run(run)
-        else:
-            with self._lock:
-                self.state.running -= 1
-        self.store.finish_run(run_id, run, series.rows)
-        self._count(run)
+        try:
+            write_meta(run)
+        finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
+            run_id = self._ids.pop(run.run_dir, None)
+            if run_id is None:  # it never started (checkout failed, command not found)
+                run_id = self.store.add_run(run)
+            else:
+                with self._lock:
+                    self.state.running -= 1
+            self.store.finish_run(run_id, run, series.rows)
+            self._count(run)
 
     def _count(self, run: Run) -> None:
         with self._lock:
@@ -315,12 +347,21 @@ class _Runner:
             if run.status == "success":
                 state.succeeded += 1
                 self._watch(run)
-            elif run.status == "timeout":
-                state.timed_out += 1
             elif run.status == "interrupted":
                 state.interrupted += 1
             else:
-                state.failed += 1
+                state.timed_out += run.status == "timeout"
+                state.failed += run.status != "timeout"
+                self._failure(run)
+
+    def _failure(self, run: Run) -> None:
+        """Keep the first failure's reason; halt (finish what runs, start nothing) after ``halt_after``."""
+        state = self.state
+        if state.first_failure is None:
+            state.first_failure = (run.index, run.reason or run.status)
+        limit = self.options.halt_after
+        if limit is not None and state.failed + state.timed_out >= limit:
+            state.halted = True
 
     def _watch(self, run: Run) -> None:
         name = self.options.watch
@@ -354,6 +395,27 @@ class _Runner:
                     signal.signal(signum, handler)
 
 
+def _warn(message: str) -> None:
+    warnings.warn(message, GitgridWarning, stacklevel=3)
+
+
+def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseException:
+    """A failure to write under the runs root or to the store (full, read-only, gone), as the one line it
+    deserves."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return RunError(
+            f"cannot write the results store {store}: {exc}; the run stopped (finished points are kept): "
+            f"free space there and run again"
+        )
+    if not isinstance(exc, OSError):
+        return exc
+    where = f"{exc.filename}" if exc.filename else str(runs_root)
+    return RunError(
+        f"cannot write {where}: {exc.strerror or exc}; the run stopped (finished points are kept): "
+        f"free space in {runs_root} (or choose another with --runs-root) and run again"
+    )
+
+
 def _read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text())
@@ -366,14 +428,10 @@ def _run_setup(
 ) -> bool:
     """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", command], cwd=checkout.path, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, process_group=0,
-        )  # fmt: skip
+    process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
     table.add(process, None)
     code = process.wait()
-    if table.remove(process) is not None:
+    if table.finish(process) is not None:
         return False
     if code != 0:
         raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")

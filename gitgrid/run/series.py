@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitgrid.layout import SERIES
-from gitgrid.run.contract import Run
+from gitgrid.run.contract import Run, read_run_file
 
 __all__ = [
     "MAX_SERIES_BYTES",
@@ -57,13 +57,12 @@ class Series:
 def read_series(run_dir: Path, limit: int = MAX_SERIES_BYTES) -> Series:
     """The series in ``run_dir`` (none when the file is missing); see the module's docstring."""
     path = run_dir / SERIES
-    try:
-        with path.open("rb") as file:
-            data = file.read(limit + 1)
+    try:  # a file the run wrote: a regular file only, never blocking (not a FIFO), capped
+        data = read_run_file(path, limit, cut=True)
     except FileNotFoundError:
         return Series()
-    except OSError as exc:
-        return Series(problem=f"{path}: cannot be read: {exc.strerror}")
+    except ValueError as exc:
+        return Series(problem=f"{path} {exc}")
     too_long = len(data) > limit
     lines = data[:limit].split(b"\n")
     rows: list[tuple[str, int, float | None]] = []
@@ -87,8 +86,10 @@ def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]
     """One line's step and metrics; ValueError saying what is wrong with it."""
     try:
         record = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a JSON object: {exc}") from None
+    except RecursionError:
+        raise ValueError("not a JSON object: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int digit limit
+        raise ValueError(f"not a JSON object: {str(exc)[:120]}") from None
     if not isinstance(record, dict):
         raise ValueError(f"not a JSON object but {type(record).__name__}")
     step = record.pop("step", None)

@@ -1,0 +1,73 @@
+"""Reconciling the store with a scheduler's word, with a fake scheduler (the real one is in
+test_cluster.py): the cases whose timing a real cluster cannot be made to show on demand."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from gitgrid import create_sweep, list_points, open_repository
+from gitgrid.cluster import reconcile as reconcile_module
+from gitgrid.cluster.scheduler import CANCELLED, TIMEOUT, Scheduler, TaskState
+from gitgrid.layout import Layout, claim_attempt
+from gitgrid.run.contract import Run
+from gitgrid.run.store import Job, open_store
+
+
+class FakeScheduler(Scheduler):
+    name = "slurm"
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def states(self, job_ids: Sequence[str]) -> dict[tuple[str, int], TaskState]:
+        return {("77", 0): TaskState(self.state, self.state.upper())}
+
+
+@pytest.mark.parametrize(("state", "expected"), [(CANCELLED, "cancelled"), (TIMEOUT, "timeout")])
+def test_a_command_killed_by_the_schedulers_sigterm_is_the_schedulers_verdict(
+    sim_repo: Path, monkeypatch: pytest.MonkeyPatch, state: str, expected: str
+) -> None:
+    """SLURM signals every process of a cancelled job at once: the command may die of that SIGTERM
+    before the task hears it and record "killed by signal 15". That is the cancellation, not a failure."""
+    sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
+    repo = open_repository(sim_repo)
+    layout, store = open_store(repo)
+    point = next(iter(list_points(repo, sweep)))
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
+    attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
+    killed = Run(
+        sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params, started=time.time(),
+        ended=time.time(), exit_code=-signal.SIGTERM, reason="killed by signal 15", job="77_0",
+    )  # fmt: skip
+    store.ingest(killed)
+    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(state))
+    states = reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))
+    assert states[0][0] == expected and "ended" in states[0][1]
+    store.close()
+
+
+def test_a_command_that_failed_on_its_own_stays_failed(
+    sim_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
+    repo = open_repository(sim_repo)
+    layout, store = open_store(repo)
+    point = next(iter(list_points(repo, sweep)))
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
+    attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
+    failed = Run(
+        sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params, started=time.time(),
+        ended=time.time(), exit_code=3, reason="exit status 3", job="77_0",
+    )  # fmt: skip
+    store.ingest(failed)
+    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(CANCELLED))
+    states = reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))
+    assert states[0] == ("failed", "exit status 3")
+    store.close()

@@ -1,0 +1,189 @@
+"""Worker checkouts moved by the sweep's files alone: git status stays truthful (HEAD, index and files
+agree), a command's edits to other tracked files never reach the next point, and anything in doubt falls
+back to a full checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gitgrid import create_sweep, find_sweep, list_points, open_repository
+from gitgrid.layout import Layout
+from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
+from gitgrid.run.runner import RunOptions, run_sweep
+from tests.helpers import git, make_repo
+
+FILES = {
+    "src/deep/model.py": "a = 0.0\n",
+    "config.txt": "b = 0\n",
+    "data/table.csv": "x,y\n1,2\n",
+    "README": "a model\n",
+}
+SPEC = "files: [src/deep/model.py, config.txt]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 10]}\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    made = make_repo(tmp_path / "r", FILES)
+    (made / "spec.yaml").write_text(SPEC)
+    create_sweep(made / "spec.yaml", made)
+    return made
+
+
+@pytest.fixture
+def checkout(repo: Path) -> Iterator[tuple[Checkout, list[str]]]:
+    opened = open_repository(repo)
+    sweep = find_sweep(opened)
+    commits = [p.commit for p in list_points(opened, sweep)]
+    with worker_checkouts(opened, Layout.of(opened), 1, sweep_files(sweep)) as (held,):
+        yield held, commits
+
+
+def truthful(path: Path, commit: str) -> None:
+    """HEAD is ``commit``, and the index and the tracked files are exactly its tree."""
+    assert git(path, "rev-parse", "HEAD").strip() == commit
+    # --no-optional-locks: status must not refresh the index, which would look like a change to gitgrid
+    assert git(path, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(path, "diff-index", "--cached", "HEAD") == ""  # the index is HEAD's tree
+    for name in ("src/deep/model.py", "config.txt"):
+        assert (path / name).read_bytes() == git(path, "show", f"{commit}:{name}").encode()
+
+
+def test_moves_by_the_sweep_files_keep_git_status_truthful(checkout: tuple[Checkout, list[str]]) -> None:
+    held, commits = checkout
+    order = [0, 5, 1, 11, 0, 7, 7, 3, 0]  # back and forth, and to the same point
+    for index in order:
+        held.move_to(commits[index])
+        truthful(held.path, commits[index])
+    assert held.full_moves == 1  # only the first: every other move wrote the two files alone
+    assert held.files == ("src/deep/model.py", "config.txt")
+    git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
+    assert not list(git_dir.glob("sharedindex.*"))  # a small repository: a whole index, not split
+
+
+def test_a_large_checkout_gets_a_split_index_and_no_shared_index_piles_up(
+    checkout: tuple[Checkout, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitgrid.git.move
+
+    monkeypatch.setattr(gitgrid.git.move, "SPLIT_FROM", 3)
+    held, commits = checkout
+    for index in range(6):
+        held.move_to(commits[index])
+        (held.path / "README").write_text(f"edited {index}\n")  # every next move is a full checkout
+    held.move_to(commits[6])
+    for index in range(7, 12):
+        held.move_to(commits[index])
+        truthful(held.path, commits[index])
+    assert held.full_moves == 7
+    git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
+    assert len(list(git_dir.glob("sharedindex.*"))) == 1
+
+
+def test_a_command_that_edits_another_tracked_file_gets_a_full_checkout_next(
+    checkout: tuple[Checkout, list[str]],
+) -> None:
+    held, commits = checkout
+    held.move_to(commits[0])
+    (held.path / "data/table.csv").write_text("edited by a point\n")
+    held.move_to(commits[1])
+    assert (held.path / "data/table.csv").read_text() == "x,y\n1,2\n"
+    truthful(held.path, commits[1])
+    assert held.full_moves == 2
+    (held.path / "README").unlink()
+    held.move_to(commits[2])
+    assert (held.path / "README").read_text() == "a model\n"
+    (held.path / "src/deep/model.py").write_text("a = 99\n")  # a swept file: rewritten anyway
+    held.move_to(commits[3])
+    truthful(held.path, commits[3])
+    assert held.full_moves == 3
+    (held.path / "build").mkdir()
+    (held.path / "build/out.o").write_text("untracked output\n")
+    (held.path / "src/deep/cache.pyc").write_text("untracked output\n")
+    held.move_to(commits[4])
+    truthful(held.path, commits[4])
+    assert held.full_moves == 3 and (held.path / "build/out.o").exists()  # untracked files stay
+
+
+def test_a_command_that_moves_head_or_the_index_gets_a_full_checkout_next(
+    checkout: tuple[Checkout, list[str]],
+) -> None:
+    held, commits = checkout
+    held.move_to(commits[0])
+    git(held.path, "checkout", "-q", "--detach", commits[6])
+    held.move_to(commits[1])
+    truthful(held.path, commits[1])
+    assert held.full_moves == 2
+    (held.path / "new.txt").write_text("staged\n")
+    git(held.path, "add", "new.txt")
+    held.move_to(commits[2])
+    assert held.full_moves == 3 and git(held.path, "diff", "--cached", "--name-only") == ""
+
+
+def test_files_git_would_convert_are_always_checked_out_fully(tmp_path: Path) -> None:
+    made = make_repo(tmp_path / "r", {**FILES, ".gitattributes": "config.txt eol=crlf\n"})
+    (made / "spec.yaml").write_text(SPEC)
+    create_sweep(made / "spec.yaml", made)
+    opened = open_repository(made)
+    sweep = find_sweep(opened)
+    commits = [p.commit for p in list_points(opened, sweep)]
+    with worker_checkouts(opened, Layout.of(opened), 1, sweep_files(sweep)) as (held,):
+        for commit in commits[:3]:
+            held.move_to(commit)
+            assert git(held.path, "status", "--porcelain", "--untracked-files=no") == ""
+        assert held.full_moves == 3
+        assert (held.path / "config.txt").read_bytes().endswith(b"\r\n")
+
+
+def test_paths_outside_the_checkout_are_never_written(checkout: tuple[Checkout, list[str]]) -> None:
+    from gitgrid.git.move import Mover
+
+    held, commits = checkout
+    for bad in ("../escape.txt", ".git/config", "src/../../x", "/etc/passwd", ".GIT/hooks/x"):
+        assert not Mover(held.path, (bad, "config.txt")).usable
+    held.move_to(commits[0])
+    (held.path / "src/deep").rename(held.path / "moved")
+    (held.path / "src/deep").symlink_to(held.path.parent / "elsewhere")
+    held.move_to(commits[1])  # the watch saw the folder go: full checkout, nothing written through the link
+    assert not (held.path.parent / "elsewhere").exists()
+    truthful(held.path, commits[1])
+
+
+def test_a_run_leaves_each_worker_checkout_truthful(repo: Path) -> None:
+    script = "import os; p = 'src/deep/model.py'; assert open(p).read() == 'a = %s\\n' % os.environ['GITGRID_PARAM_A']"
+    summary = run_sweep([sys.executable, "-c", script], repo=repo, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 12
+    for worktree in sorted((repo / ".git/gitgrid/worktrees").glob("w?")):
+        head = git(worktree, "rev-parse", "HEAD").strip()
+        truthful(worktree, head)
+    listed = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True)
+    assert listed.stdout.count("detached HEAD") == 2
+
+
+def test_a_checkout_a_command_deleted_is_made_again(checkout: tuple[Checkout, list[str]]) -> None:
+    import shutil
+
+    held, commits = checkout
+    held.move_to(commits[0])
+    held.move_to(commits[1])
+    shutil.rmtree(held.path)
+    held.move_to(commits[2])
+    truthful(held.path, commits[2])
+    held.move_to(commits[3])
+    truthful(held.path, commits[3])
+    assert held.full_moves == 2
+
+
+def test_a_placed_checkout_is_watched_from_its_first_move(checkout: tuple[Checkout, list[str]]) -> None:
+    held, commits = checkout
+    held.place(commits[0])  # as the runner does for every worker, one after the other
+    held.move_to(commits[1])
+    truthful(held.path, commits[1])
+    assert held.full_moves == 1
+    (held.path / "README").write_text("edited by point 1\n")
+    held.move_to(commits[2])
+    assert (held.path / "README").read_text() == "a model\n" and held.full_moves == 2
