@@ -54,6 +54,8 @@ class Sweep:
     spec_path: str = ""
     spec_text: str = ""
     gitgrid_version: str = ""
+    # gitgrid optimize: its settings and, once finished, its answer (gitgrid.optimize.session)
+    optimize: Mapping[str, Any] | None = field(default=None, hash=False)
 
     @property
     def tag(self) -> str:
