@@ -8,6 +8,7 @@ again, nor run again if the store has its result. Only what is missing is writte
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from gitgrid.cluster.scheduler import PENDING, RUNNING
 from gitgrid.cluster.submit import SubmitOptions, submit_sweep
 from gitgrid.errors import OptimizeError
 from gitgrid.git.repository import Repository
-from gitgrid.optimize.history import Request, finite
+from gitgrid.optimize.history import Request
 from gitgrid.optimize.search import Search
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions, run_sweep
@@ -176,10 +177,11 @@ class CommitEvaluator:
             if not any(self.metric in r.metrics for r in runs.values()):
                 raise MetricMissing(f"--metric {self.metric}: the command reported no '{self.metric}' "
                                     f"(it reported: {reported})")  # fmt: skip
-            raise OptimizeError(
-                f"evaluation {run.index} reported no '{self.metric}' (it reported: {reported})"
-            )
-        return finite(run.metrics[self.metric], f"evaluation {run.index} ({self.metric})")
+            raise _bad(f"evaluation {run.index} reported no '{self.metric}' (it reported: {reported})")
+        value = run.metrics[self.metric]
+        if not math.isfinite(value):
+            raise _bad(f"evaluation {run.index} reported {self.metric} = {value}: not a number to optimise")
+        return value
 
     # running --------------------------------------------------------------------------------------
     def _run(self, indices: Sequence[int]) -> None:
@@ -227,9 +229,14 @@ class CommitEvaluator:
 def _failed(sweep: str, index: int, run: Run | None) -> OptimizeError:
     status = run.status if run is not None else "never ran"
     reason = f" ({run.reason})" if run is not None and run.reason else ""
-    error = OptimizeError(
+    return _bad(
         f"evaluation {index} of '{sweep}' {status}{reason}: see 'gitgrid status {sweep}'; "
         "fix the cause and run the same command again to retry it and continue"
     )
+
+
+def _bad(message: str) -> OptimizeError:
+    """An evaluation that gave no usable value: not bad input but a failed run (exit status 1)."""
+    error = OptimizeError(message)
     error.exit_code = 1
     return error

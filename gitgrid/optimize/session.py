@@ -90,6 +90,8 @@ class OptimizeOptions:
                 f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
                 f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
             )
+        if self.timeout is not None and self.scheduler != "local":
+            raise OptimizeError("--timeout stops local runs; on a cluster give its limit: --opt time=...")
         if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":
             raise OptimizeError("--ftol and --param-tol stop SPSA; the other methods use the whole budget")
 
@@ -153,7 +155,7 @@ def plan_optimize(
     options.check()
     spec = spec if isinstance(spec, Spec) else load_spec(Path(spec))
     search = search_space(spec)
-    method_steps(options.method, search.box, search.start, options.budget, 0)  # refuses what it cannot do
+    next(method_steps(options.method, search.box, search.start, options.budget, 0))  # checks, runs nothing
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     base = repo.resolve_commit(options.base or spec.base or repo.head_ref())
     existing = _existing(repo, spec, base, options)

@@ -188,6 +188,8 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
             "use --method random or optuna-tpe or optuna-cmaes",
         ),
         (SPEC + "where: x > 0\n", (), "'where' shapes a grid"),
+        (SPEC, ("--scheduler", "slurm", "--timeout", "5"), "--timeout stops local runs"),
+        (SPEC, ("--method", "random", "--ftol", "0.1"), "--ftol and --param-tol stop SPSA"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_is_created(
