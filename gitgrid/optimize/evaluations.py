@@ -27,7 +27,7 @@ from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import open_store
 from gitgrid.spec.values import Value, canonical_json
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
-from gitgrid.sweep.record import Sweep
+from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep
 
 __all__ = [
     "ITERATION",
@@ -40,7 +40,7 @@ __all__ = [
     "recorded",
 ]
 
-ITERATION, ROLE = "Gitgrid-Iteration", "Gitgrid-Role"
+ITERATION, ROLE = OPTIMIZE_TRAILERS
 
 
 class Stopped(Exception):
@@ -71,7 +71,7 @@ def recorded(repo: Repository, sweep: Sweep | None, search: Search) -> list[Reco
     if sweep is None:
         return []
     return [
-        Recorded(index, commit, search.searched(params), int(rest[0] or 0), rest[1])
+        Recorded(index, commit, search.searched(params), _number(rest[0]), rest[1])
         for index, commit, params, rest in point_trailers(repo, sweep, (ITERATION, ROLE))
     ]
 
@@ -224,6 +224,11 @@ class CommitEvaluator:
         options = SubmitOptions(scheduler=r.scheduler, options=r.submit, runs_root=r.runs_root)
         submit_sweep(r.command, self.sweep.name, self.grower.repo, options)
         self._submitted_at = time.time()
+
+
+def _number(text: str) -> int:
+    """An iteration trailer as a number (-1 when it is none: the replay then stops, saying where)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else -1
 
 
 def _failed(sweep: str, index: int, run: Run | None) -> OptimizeError:

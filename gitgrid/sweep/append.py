@@ -9,7 +9,6 @@ concurrent writer leaves the sweep as it was, and the points can simply be writt
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from gitgrid._version import __version__
-from gitgrid.errors import RepoError, SweepError
+from gitgrid.errors import RepoError, SweepError, excerpt
 from gitgrid.git.repository import ZERO, Ident, RefUpdate, Repository
 from gitgrid.rewrite.plan import Rewriter, plan_rewrites
 from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json_encoder
 from gitgrid.sweep.commits import open_commit_writer
 from gitgrid.sweep.create import point_message
-from gitgrid.sweep.record import TRAILERS, Sweep
+from gitgrid.sweep.record import TRAILERS, Sweep, point_params
 
 __all__ = ["Grower", "NewPoint", "append_points", "delete_sweep", "plan_growth", "point_trailers", "retag"]
 
@@ -116,9 +115,16 @@ def point_trailers(
     repo: Repository, sweep: Sweep, keys: Sequence[str]
 ) -> Iterator[tuple[int, str, dict[str, Value], list[str]]]:
     """Each point of ``sweep`` in index order: index, commit, params and the values of trailers ``keys``."""
+    names = frozenset(sweep.params)
     for commit, index, params, *rest in repo.log_trailers(sweep.base, sweep.tip, (*TRAILERS, *keys)):
-        if index:
-            yield int(index), commit, json.loads(params), rest
+        if not index:
+            continue  # a commit added to the branch by hand, not a point
+        if not (index.isascii() and index.isdigit() and len(index) < 12):
+            raise SweepError(f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index")
+        try:
+            yield int(index), commit, point_params(params, names, commit), rest
+        except ValueError as exc:
+            raise SweepError(f"sweep '{sweep.name}': {exc}") from None
 
 
 def _move(repo: Repository, tagger: Ident, sweep: Sweep, old_tip: str | None) -> None:
