@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench cluster cluster-stop clean
+.PHONY: demo test lint format bench bench-optimize cluster cluster-stop clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -34,6 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_create.py
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_report.py
+
+# gitgrid's SPSA against Nevergrad, Nelder-Mead, CMA and Optuna (about 5 minutes on 2 cores)
+bench-optimize: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_optimize.py
 
 # A real single-node SLURM for the cluster tests (root; installs Debian packages). Without it they skip.
 cluster:

@@ -2,7 +2,8 @@
 
 A *spec* describes a *space* of *points* (param values); ``create_sweep`` writes one commit per point on a
 new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point and
-``results`` reads what they reported. The vocabulary is defined in ``docs/concepts.md``, the layout of the
+``results`` reads what they reported; ``optimize_sweep`` and ``spsa`` choose points instead of
+gridding them. The vocabulary is defined in ``docs/concepts.md``, the layout of the
 package in ``docs/architecture.md``. What ``__all__`` lists is the public API; the modules of the
 subpackages are internal.
 """
@@ -17,6 +18,7 @@ from gitgrid.errors import (
     GitFailure,
     GitgridError,
     GitgridWarning,
+    OptimizeError,
     RepoError,
     ReportError,
     RewriteError,
@@ -25,10 +27,14 @@ from gitgrid.errors import (
     StoreError,
     SubmitError,
     SweepError,
+    WorkerLost,
 )
 
 if TYPE_CHECKING:
     from gitgrid.git.repository import Repository, open_repository
+    from gitgrid.optimize.minimize import minimize, spsa
+    from gitgrid.optimize.session import OptimizeOptions, OptimizeSummary, optimize_sweep
+    from gitgrid.optimize.sharded import Sharded
     from gitgrid.report.data import ViewOptions
     from gitgrid.report.write import Report, write_report
     from gitgrid.results.query import ResultTable, results, results_frame
@@ -47,6 +53,9 @@ if TYPE_CHECKING:
 # The API is loaded on first use (PEP 562): ``gitgrid list`` should not pay for Jinja, YAML and GitPython.
 _LAZY = {
     **dict.fromkeys(["Repository", "open_repository"], "git.repository"),
+    **dict.fromkeys(["minimize", "spsa"], "optimize.minimize"),
+    **dict.fromkeys(["OptimizeOptions", "OptimizeSummary", "optimize_sweep"], "optimize.session"),
+    **dict.fromkeys(["Sharded"], "optimize.sharded"),
     **dict.fromkeys(["ViewOptions"], "report.data"),
     **dict.fromkeys(["Report", "write_report"], "report.write"),
     **dict.fromkeys(["ResultTable", "results", "results_frame"], "results.query"),
@@ -79,6 +88,9 @@ __all__ = [
     "GitFailure",
     "GitgridError",
     "GitgridWarning",
+    "OptimizeError",
+    "OptimizeOptions",
+    "OptimizeSummary",
     "Plan",
     "Point",
     "PointRecord",
@@ -95,6 +107,7 @@ __all__ = [
     "RunState",
     "RunSummary",
     "Series",
+    "Sharded",
     "Space",
     "Spec",
     "SpecError",
@@ -104,6 +117,7 @@ __all__ = [
     "Sweep",
     "SweepError",
     "ViewOptions",
+    "WorkerLost",
     "__version__",
     "collect_runs",
     "create_sweep",
@@ -112,7 +126,9 @@ __all__ = [
     "list_points",
     "list_sweeps",
     "load_spec",
+    "minimize",
     "open_repository",
+    "optimize_sweep",
     "parse_spec",
     "plan_sweep",
     "prepare_point",
@@ -121,6 +137,7 @@ __all__ = [
     "results",
     "results_frame",
     "run_sweep",
+    "spsa",
     "summarize_params",
     "sweep_status",
     "write_report",

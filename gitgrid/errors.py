@@ -12,6 +12,9 @@ Library code raises these and never exits; ``gitgrid.cli`` turns any of them int
      +-- StoreError              the results store cannot be used (e.g. written by a newer gitgrid)
      +-- SubmitError             a scheduler is missing or refused a job
      +-- ReportError             a report cannot be written, the dashboard cannot listen
+     +-- OptimizeError           an optimisation cannot start or go on: bad bounds, budget, start, metric;
+          |                      an evaluation that failed (exit 1)
+          +-- WorkerLost         a worker process of ``Sharded`` died (exit 1)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "GitFailure",
     "GitgridError",
     "GitgridWarning",
+    "OptimizeError",
     "RepoError",
     "ReportError",
     "RewriteError",
@@ -30,6 +34,7 @@ __all__ = [
     "StoreError",
     "SubmitError",
     "SweepError",
+    "WorkerLost",
     "excerpt",
 ]
 
@@ -76,6 +81,16 @@ class SubmitError(GitgridError):
 
 class ReportError(GitgridError):
     """A report cannot be written where asked, or the dashboard cannot listen where asked."""
+
+
+class OptimizeError(GitgridError):
+    """An optimisation cannot start as asked (exit 2), or cannot go on (``exit_code`` 1 where set)."""
+
+
+class WorkerLost(OptimizeError):
+    """A worker process died (killed, out of memory, crashed): its loaded data is gone with it."""
+
+    exit_code = 1
 
 
 class GitgridWarning(UserWarning):

@@ -5,6 +5,7 @@ In the repository (the *home*, excluded from git)::
     .gitgrid/
         results.db                          the results store (SQLite)
         locks/<sweep>.lock                  held while a runner runs that sweep
+        locks/<sweep>.optimize.lock         held while ``gitgrid optimize`` grows that sweep
         runs/                               the default runs root (``--runs-root``, ``gitgrid.runsRoot``)
 
 In the git dir, beside git's own bookkeeping::
@@ -145,6 +146,9 @@ class Layout:
         lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".lock")
         check_no_symlink(self.locks, lock)
         return lock
+
+    def optimize_lock(self, sweep: str) -> Path:
+        return self.locks / (sweep.replace("/", "%2F") + ".optimize.lock")
 
     def worker_checkout(self, number: int) -> Path:
         return self.worktrees / f"w{number}"

@@ -33,6 +33,12 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
     to), then asks the scheduler about the rest."""
     jobs = store.jobs(sweep.name)
     roots = {job.job_id: _runs_root(job.submission, layout) for job in jobs}
+    tasks = {}  # asked before collecting: a task that ended by now left its final record to collect
+    by_scheduler: dict[str, list[str]] = {}
+    for job in jobs:
+        by_scheduler.setdefault(job.scheduler, []).append(job.job_id)
+    for name, job_ids in by_scheduler.items():
+        tasks.update(get_scheduler(name).states(job_ids))
     for root in {layout.runs_root, *roots.values()}:
         collect_into(store, repo, sweep, root)
     latest = {row.run.index: row.run for row in store.runs(sweep.name, None, latest_only=True)}
@@ -40,12 +46,6 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
     submitted = store.job_points(sweep.name)
     if not submitted:
         return states
-    tasks = {}
-    by_scheduler: dict[str, list[str]] = {}
-    for job in jobs:
-        by_scheduler.setdefault(job.scheduler, []).append(job.job_id)
-    for name, job_ids in by_scheduler.items():
-        tasks.update(get_scheduler(name).states(job_ids))
     commits = {index: commit for index, (commit, _) in store.points(sweep.name).items()}
     for index, (job_id, task, since) in submitted.items():
         found = tasks.get((job_id, task))

@@ -276,6 +276,11 @@ class Repository:
                 err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
                 raise GitFailure(f"git archive {commit[:12]} failed: {err}")
 
+    def maintain(self) -> None:
+        """``git gc --auto``, in the foreground: ``gitgrid optimize`` writes a small pack per batch, and
+        git packs them together once there are many (gc.autoPackLimit)."""
+        self._run(["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
+
     def config(self, key: str) -> str | None:
         """A git config value (repository, user or system), or None."""
         result = self._run(["config", "--get", key])

@@ -16,8 +16,9 @@ from typing import Any
 from gitgrid.git.repository import Repository
 from gitgrid.results import views
 from gitgrid.run.store import Store
+from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
-from gitgrid.sweep.record import Sweep
+from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep
 
 __all__ = [
     "ViewOptions",
@@ -88,7 +89,26 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
         "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
         "best": {m: finite([v])[0] for m, v in seen.best.items()}, "spent": seen.spent,
         "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
+        "optimize": _optimization(repo, sweep),
     }  # fmt: skip
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None  # a trailer: untrusted
+
+
+def _optimization(repo: Repository, sweep: Sweep) -> dict[str, Any] | None:
+    """For a sweep ``gitgrid optimize`` grows: its settings, answer, and each point's iteration and role
+    (lists by point index), for the views of progress and of the path through parameter space."""
+    if not sweep.optimize:
+        return None
+    iterations: list[int | None] = [None] * sweep.count
+    roles: list[str | None] = [None] * sweep.count
+    for index, _, _, (iteration, role) in point_trailers(repo, sweep, OPTIMIZE_TRAILERS):
+        if index < sweep.count:
+            iterations[index], roles[index] = _number(iteration), role
+    settings, answer = sweep.optimize.get("settings", {}), sweep.optimize.get("answer")
+    return {"settings": settings, "answer": answer, "iteration": iterations, "role": roles}
 
 
 def _log_params(sweep: Sweep) -> list[str]:

@@ -156,26 +156,21 @@ class Store:
         row = self._db.execute("SELECT tip FROM sweeps WHERE name = ?", (sweep.name,)).fetchone()
         if row is not None and row[0] == sweep.tip:
             return
+        points = list(points)
+        commits = {p.index: p.commit for p in points}
         columns = self._param_columns(sweep.params)
         names = ", ".join(_quoted(c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         with self._transaction() as db:
-            if row is not None:  # re-created under the same name (create --force): keep the old runs apart
+            kept = dict(db.execute("SELECT idx, commit_id FROM points WHERE sweep = ?", (sweep.name,)))
+            if any(commits.get(i) != c for i, c in kept.items()):  # re-created (create --force), not grown
                 archive = f"{sweep.name}@{row[0][:12]}"
                 for table in ("runs", "jobs", "job_points", "sweep_metrics"):
                     db.execute(f"UPDATE {table} SET sweep = ? WHERE sweep = ?", (archive, sweep.name))
-            db.execute("DELETE FROM points WHERE sweep = ?", (sweep.name,))
-            db.execute(
-                "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    sweep.name,
-                    sweep.base,
-                    sweep.tip,
-                    sweep.count,
-                    json.dumps(list(sweep.params)),
-                    sweep.created,
-                ),
-            )
+                db.execute("DELETE FROM points WHERE sweep = ?", (sweep.name,))
+                kept = {}
+            record = (sweep.name, sweep.base, sweep.tip, sweep.count, json.dumps(list(sweep.params)))
+            db.execute("INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?)", (*record, sweep.created))
             db.executemany(
                 f"INSERT INTO points (sweep, idx, commit_id, params, {names}) VALUES (?, ?, ?, ?, {marks})",
                 (
@@ -187,6 +182,7 @@ class Store:
                         *(p.params.get(n) for n in sweep.params),
                     )
                     for p in points
+                    if p.index not in kept  # points added to a grown sweep (gitgrid optimize)
                 ),
             )
 
@@ -411,6 +407,13 @@ class Store:
         """Rows of a read-only query: the results layer's aggregates and pages (``gitgrid.results``)."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def forget_sweep(self, sweep: str) -> None:
+        """Delete every row of ``sweep``: for an optimisation undone before it produced anything."""
+        with self._transaction() as db:
+            for table in ("runs", "jobs", "job_points", "sweep_metrics", "points"):
+                db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep,))
+            db.execute("DELETE FROM sweeps WHERE name = ?", (sweep,))
 
     def points(self, sweep: str) -> dict[int, tuple[str, dict[str, Any]]]:
         """Each point of a sweep: (commit, params)."""

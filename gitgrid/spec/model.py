@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gitgrid.spec.axes import Axis
 from gitgrid.spec.expression import Expression
+from gitgrid.spec.values import Value
 
 __all__ = ["FileSpec", "ParamSpec", "SampleSpec", "Spec"]
 
@@ -34,6 +35,7 @@ class ParamSpec:
     after: str | None = None
     at_line: int | None = None
     replace: str = "literal"
+    start: Value | None = None  # where ``gitgrid optimize`` starts; grids ignore it
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ _MAX_NAME = 100
 _MAX_PATH = 4096  # PATH_MAX: a longer path names no file
 _TOP_KEYS = ("base", "branch", "files", "params", "zip", "where", "sample")
 _AXIS_KINDS = ("values", *RANGE_KINDS)
-_PARAM_KEYS = (*_AXIS_KINDS, "target", "format", "all", "after", "line", "replace")
+_PARAM_KEYS = (*_AXIS_KINDS, "target", "format", "all", "after", "line", "replace", "start")
 _REPLACE = ("literal", "expression")
 _FILE_KEYS = {"path": ("path", "pattern", "comment"), "template": ("template", "output")}
 
@@ -167,14 +167,17 @@ class _SpecReader:
         if not isinstance(every, bool):
             raise ValueError("'all' must be true or false")
         after, at_line, replace = _read_choice(value, every)
-        return ParamSpec(name, axis, target, fmt, every, "target" in value, line, after, at_line, replace)
+        start = check_value(value["start"]) if "start" in value else None
+        return ParamSpec(
+            name, axis, target, fmt, every, "target" in value, line, after, at_line, replace, start
+        )
 
     def check_param_keys(self, value: LineDict) -> None:
         for key in value:
             if key not in _PARAM_KEYS:
                 raise ValueError(
                     f"unknown range kind or key '{excerpt(key)}' (expected one of {', '.join(_AXIS_KINDS)}, "
-                    "and optionally target, format, all, after, line, replace)"
+                    "and optionally target, format, all, after, line, replace, start)"
                 )
 
     def read_axis(self, kind: str, args: Any) -> Axis:

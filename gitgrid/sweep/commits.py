@@ -49,20 +49,22 @@ def open_commit_writer(
     committer: Ident,
     writer: str = "auto",
     count: int = 0,
+    parent: str | None = None,
 ) -> CommitWriter:
     """The pack writer where it applies (``auto``), or the one named: ``pack`` or ``fast-import``.
 
     For ``count`` points or more the pack writer runs in a forked process (:class:`ForkedCommits`).
+    ``parent`` (default ``base``) is where the chain hangs: an existing sweep's tip, to add points to it.
     """
     if writer == "auto":
         writer = "pack"
     if writer == "pack":
-        packer = PackCommits(repo, base, files, author, committer)
+        packer = PackCommits(repo, base, files, author, committer, parent)
         if count >= _FORK_FROM and "fork" in multiprocessing.get_all_start_methods():
             return ForkedCommits(packer)
         return packer
     if writer == "fast-import":
-        return FastImportCommits(repo, base, author, committer)
+        return FastImportCommits(repo, parent or base, author, committer)
     raise ValueError(f"unknown writer {writer!r} (expected auto, pack or fast-import)")
 
 
@@ -83,9 +85,15 @@ class PackCommits:
     """
 
     def __init__(
-        self, repo: Repository, base: str, files: Sequence[PlannedFile], author: Ident, committer: Ident
+        self,
+        repo: Repository,
+        base: str,
+        files: Sequence[PlannedFile],
+        author: Ident,
+        committer: Ident,
+        parent: str | None = None,
     ) -> None:
-        self._parent = base
+        self._parent = parent or base
         self._files = tuple(files)
         self._people = (author, committer)
         self._trees = TreePlan(repo.read_object, repo.root_tree(base), [(f.path, f.mode) for f in files])

@@ -33,6 +33,7 @@ __all__ = [
     "Preview",
     "create_sweep",
     "plan_sweep",
+    "point_message",
     "preview_sweep",
     "write_sweep",
 ]
@@ -168,12 +169,12 @@ def _write_points(plan: Plan, commits: CommitWriter, progress: Progress | None) 
     for index, values in enumerate(plan.space.rows()):
         texts = rewriter.texts(values)
         files = rewriter.render(index, count, values, texts)
-        commits.add(files, _message(names, index, to_json(values), texts, trailers).encode("utf-8"))
+        commits.add(files, point_message(names, index, to_json(values), texts, trailers).encode("utf-8"))
         if progress is not None and (index % _PROGRESS_EVERY == 0 or index == count - 1):
             progress(index + 1, count)
 
 
-def _message(
+def point_message(
     names: Sequence[str], index: int, params: str, texts: Sequence[str], trailers: tuple[str, str]
 ) -> str:
     """Subject with the values as written; trailers with index, count, sweep, base and params as JSON."""

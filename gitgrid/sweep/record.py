@@ -25,6 +25,7 @@ from gitgrid.sweep.names import name_problem
 
 __all__ = [
     "MESSAGE_HEAD",
+    "OPTIMIZE_TRAILERS",
     "TAG_PREFIX",
     "TAG_REFS",
     "TRAILERS",
@@ -37,6 +38,7 @@ __all__ = [
 TAG_PREFIX = "gitgrid/"
 TAG_REFS = "refs/tags/" + TAG_PREFIX
 TRAILERS = ("Gitgrid-Index", "Gitgrid-Params")
+OPTIMIZE_TRAILERS = ("Gitgrid-Iteration", "Gitgrid-Role")  # what gitgrid optimize adds to a point's
 MESSAGE_HEAD = "gitgrid sweep "
 
 
@@ -54,6 +56,8 @@ class Sweep:
     spec_path: str = ""
     spec_text: str = ""
     gitgrid_version: str = ""
+    # gitgrid optimize: its settings and, once finished, its answer (gitgrid.optimize.session)
+    optimize: Mapping[str, Any] | None = field(default=None, hash=False)
 
     @property
     def tag(self) -> str:
@@ -82,7 +86,7 @@ class Sweep:
             raise ValueError("the record is not a JSON object")
         known = set(cls.__dataclass_fields__)
         record = {k: v for k, v in record.items() if k in known}
-        missing = sorted(known - set(record) - {"spec_path", "spec_text", "gitgrid_version"})
+        missing = sorted(known - set(record) - {"spec_path", "spec_text", "gitgrid_version", "optimize"})
         if missing:
             raise ValueError(f"the record lacks {', '.join(missing)}")
         _check_record(record, tag)
@@ -127,6 +131,8 @@ def _check_record(record: dict[str, Any], tag: str | None) -> None:
     text = record.get("spec_text", "")
     if not isinstance(text, str) or _TEXT_CONTROLS.search(text):
         raise ValueError("spec_text holds control characters")
+    if not isinstance(record.get("optimize") or {}, dict):
+        raise ValueError("optimize is not a JSON object")
 
 
 def point_params(params_json: str, names: frozenset[str], commit: str) -> dict[str, Value]:

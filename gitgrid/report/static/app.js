@@ -10,6 +10,7 @@
     home: [], D: null, metric: null, colour: null, xParam: "", repeat: "",
     heat: { x: "", y: "", agg: "mean", fixed: {} }, brushes: {}, filters: {}, sort: { key: "c:index", desc: false },
     page: 0, seriesName: "", seriesColour: null, other: "", otherD: null, sel: new Int32Array(0), timings: {},
+    path: { x: "", y: "" },
   };
   window.gitgrid = S; // for the benchmark's timings and for a curious user's console
 
@@ -142,7 +143,7 @@
     renderSummary();
     renderParcoords();
     renderTable();
-    await Promise.all([renderScatter(), renderHeatmap(), renderSeries(), renderCompare()]);
+    await Promise.all([renderScatter(), renderHeatmap(), renderSeries(), renderCompare(), renderProgress(), renderPath()]);
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
     S.timings.render = performance.now() - t0;
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
@@ -424,6 +425,60 @@
     return plot(div, traces, { xaxis: { title: { text: `${esc(S.metric)} in ${esc(D.name)}` } }, yaxis: { title: { text: `${esc(S.metric)} in ${esc(O.name)}` } } });
   }
 
+  // ---- an optimisation (gitgrid optimize): progress over evaluations, the path through parameter space ----
+  const searched = (D) => D.varying.filter((p) => D.points.params[p].every((v) => v === null || isNum(v)));
+  function optimizing(div) { // the sweep's optimisation, or null (then the section is hidden and the plot empty)
+    const O = S.D.optimize;
+    $("optimize").hidden = !O;
+    if (!O || !S.metric) { div.dataset.points = "0"; Plotly.purge(div); return null; }
+    return O;
+  }
+  function renderProgress() {
+    const D = S.D, div = $("progress-plot"), O = optimizing(div);
+    if (!O) return null;
+    const idx = D.points.columns.index, ys = column(D, `m:${S.metric}`), ks = [...S.sel].filter((k) => isNum(ys[k]));
+    const roles = distinct(ks.map((k) => O.role[idx[k]] || "?"));
+    const traces = roles.map((r, i) => { const g = ks.filter((k) => (O.role[idx[k]] || "?") === r); return { type: "scattergl", mode: "markers", name: esc(r), x: g.map((k) => idx[k]), y: g.map((k) => ys[k]),
+      customdata: g.map((k) => idx[k]), hovertemplate: `point %{customdata}<br>${esc(S.metric)}=%{y}<extra>${esc(r)}</extra>`, marker: { color: PALETTE[i % PALETTE.length], size: 6 } }; });
+    const means = new Map(); // iteration -> [last point index, sum, count], over its perturbed pairs or trials
+    for (const k of ks) { const it = O.iteration[idx[k]], r = O.role[idx[k]]; if (r === "start" || r === "check") continue; const m = means.get(it) || [0, 0, 0]; means.set(it, [Math.max(m[0], idx[k]), m[1] + ys[k], m[2] + 1]); }
+    const line = [...means.values()].sort((a, b) => a[0] - b[0]);
+    traces.push({ type: "scatter", mode: "lines", name: "iteration mean", x: line.map((m) => m[0]), y: line.map((m) => m[1] / m[2]), line: { color: "#333", width: 1.5 }, hoverinfo: "x+y+name" });
+    div.dataset.points = String(ks.length);
+    $("optimize-note").textContent = `${O.settings.method || ""}, ${O.settings.budget || "?"} evaluations at most, ${esc(O.settings.metric || "")} ${O.settings.maximize ? "maximised" : "minimised"}` +
+      (O.answer ? ` · answer: point ${O.answer.index}, ${fmt(O.answer.value)} (stopped by ${O.answer.stopped})` : " · running or interrupted");
+    return plot(div, traces, { xaxis: { title: { text: "evaluation (point index)" }, zeroline: false }, yaxis: { title: { text: esc(S.metric) } } });
+  }
+  function renderPath() {
+    const D = S.D, div = $("path-plot"), O = optimizing(div);
+    if (!O) return null;
+    const idx = D.points.columns.index, P = D.points.params, ys = column(D, `m:${S.metric}`), [px, py] = [S.path.x, S.path.y];
+    if (!px) { div.dataset.points = "0"; return Plotly.purge(div); }
+    const ks = [...S.sel].sort((a, b) => idx[a] - idx[b]), at = (k) => [P[px][k], py ? P[py][k] : O.iteration[idx[k]]];
+    const nodes = []; // SPSA: each iteration's centre (the iterate); the others: each better point found
+    if (O.settings.method === "spsa") {
+      const centres = new Map();
+      for (const k of ks) { const r = O.role[idx[k]]; if (r !== "theta+" && r !== "theta-") continue; const it = O.iteration[idx[k]], c = centres.get(it) || [0, 0, 0], [x, y] = at(k); centres.set(it, [c[0] + x, c[1] + y, c[2] + 1]); }
+      const start = ks.find((k) => O.role[idx[k]] === "start");
+      if (start !== undefined) nodes.push(at(start));
+      for (const [, c] of [...centres.entries()].sort((a, b) => a[0] - b[0])) nodes.push([c[0] / c[2], py ? c[1] / c[2] : c[1] / c[2]]);
+    } else {
+      let best = null;
+      for (const k of ks) if (isNum(ys[k]) && (best === null || (D.maximize || O.settings.maximize ? ys[k] > best : ys[k] < best))) { best = ys[k]; nodes.push(at(k)); }
+    }
+    const traces = [
+      { type: "scattergl", mode: "markers", name: "evaluations", x: ks.map((k) => at(k)[0]), y: ks.map((k) => at(k)[1]), customdata: ks.map((k) => idx[k]),
+        hovertemplate: "point %{customdata}<extra></extra>", marker: { color: "#bbb", size: 4 } },
+      { type: "scatter", mode: "lines+markers", name: O.settings.method === "spsa" ? "iterates" : "better points", x: nodes.map((n) => n[0]), y: nodes.map((n) => n[1]), line: { color: PALETTE[0] }, marker: { size: 5 } },
+    ];
+    if (O.answer && O.answer.params) traces.push({ type: "scatter", mode: "markers", name: "answer", x: [O.answer.params[px]], y: [py ? O.answer.params[py] : O.iteration[O.answer.index]],
+      marker: { symbol: "star", size: 14, color: PALETTE[3] } });
+    div.dataset.points = String(ks.length);
+    div.dataset.steps = String(nodes.length);
+    const axis = (p, title) => ({ title: { text: esc(title) }, type: p && D.log_params.includes(p) ? "log" : "linear" });
+    return plot(div, traces, { xaxis: axis(px, px), yaxis: axis(py, py || "iteration") });
+  }
+
   // ---- one point ----------------------------------------------------------------------------------
   async function openDetail(index) {
     const panel = $("detail");
@@ -483,6 +538,9 @@
     }));
     S.seriesName = options($("series-name"), D.series_names, S.seriesName || D.series_names[0]);
     S.seriesColour = options($("series-colour"), ["", ...params], S.seriesColour ?? (varying[0] || ""), ["none", ...params]);
+    const numeric = searched(D);
+    S.path.x = options($("path-x"), numeric, S.path.x || numeric[0]);
+    S.path.y = options($("path-y"), ["", ...numeric], S.path.y || numeric[1] || "", ["iteration", ...numeric]);
     const others = S.home.map((s) => s.name).filter((n) => n !== D.name);
     S.other = options($("compare-with"), ["", ...others], S.other, ["—", ...others]);
   }
@@ -498,6 +556,8 @@
     on("heat-agg", (v) => { S.heat.agg = v; });
     on("series-name", async (v) => { S.seriesName = v; await loadSeries(); });
     on("series-colour", (v) => { S.seriesColour = v; });
+    on("path-x", (v) => { S.path.x = v; });
+    on("path-y", (v) => { S.path.y = v; });
     on("compare-with", async (v) => { S.other = v; S.otherD = v ? prepare(await source.sweep(v)) : null; });
     $("clear").addEventListener("click", () => { S.brushes = {}; S.filters = {}; for (const input of document.querySelectorAll(".filters input")) input.value = ""; renderAll(); });
     $("table-prev").addEventListener("click", () => { S.page = Math.max(0, S.page - 1); renderTable(); });
@@ -511,6 +571,13 @@
     try {
       const u = await get("api/updates", { sweep: D.name, after: D.cursor, watch: D.running.join(","), series: S.seriesName });
       const P = D.points, C = u.points.columns;
+      if (C.index.some((index) => !D.pos.has(index))) { // the sweep grew (gitgrid optimize): read it again
+        S.D = prepare(await source.sweep(D.name)); // with its own cursor, taken before its points were read
+        controls();
+        await renderAll();
+        setTimeout(poll, 1000);
+        return;
+      }
       for (let i = 0; i < C.index.length; i++) {
         const k = D.pos.get(C.index[i]);
         if (k === undefined) continue;
@@ -572,6 +639,9 @@
         el("div", { id: "series-plot", class: "plot" })),
       el("section", { id: "table", class: "wide" }, el("h2", {}, "Points"), el("div", { class: "scroll" }, el("table", {}, el("thead", { id: "table-head" }), el("tbody", { id: "table-body" }))),
         el("div", { class: "pager" }, el("button", { id: "table-prev" }, "‹"), el("span", { id: "table-pager-text" }), el("button", { id: "table-next" }, "›"))),
+      el("section", { id: "optimize", class: "wide", hidden: "" }, el("h2", {}, "Optimisation"), el("p", { id: "optimize-note", class: "note" }),
+        el("div", { class: "controls" }, el("label", {}, "path x ", el("select", { id: "path-x" })), el("label", {}, "y ", el("select", { id: "path-y" }))),
+        el("div", { id: "progress-plot", class: "plot" }), el("div", { id: "path-plot", class: "plot" })),
       el("section", { id: "compare", class: "wide" }, el("h2", {}, "Compare two sweeps"), el("div", { class: "controls" }, el("label", {}, "with ", el("select", { id: "compare-with" })), el("span", { id: "compare-note", class: "note" })),
         el("div", { id: "compare-plot", class: "plot" }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...["point", "params", "this sweep", "other sweep", "difference"].map((h) => el("th", {}, h)))), el("tbody", { id: "compare-body" }))))),
     el("aside", { id: "detail", hidden: "" }, el("button", { id: "detail-close" }, "close"), el("div", { id: "detail-body" })));

@@ -1,0 +1,137 @@
+"""The ``optimize`` command: parses, calls the library, prints.
+
+Progress goes to stderr, one line per batch; the answer to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, app, context_of, reported
+from gitgrid.cli.cluster import parse_options
+
+if TYPE_CHECKING:
+    from gitgrid.optimize.session import OptimizePlan, OptimizeSummary
+
+__all__ = ["Method", "Where", "optimize"]
+
+
+class Method(StrEnum):
+    spsa = "spsa"
+    random = "random"
+    optuna_tpe = "optuna-tpe"
+    optuna_cmaes = "optuna-cmaes"
+
+
+class Where(StrEnum):
+    local = "local"
+    slurm = "slurm"
+    pbs = "pbs"
+    lsf = "lsf"
+
+
+@app.command(cls=CommandAfterDashes)
+@reported
+def optimize(
+    ctx: typer.Context,
+    spec: Annotated[Path, typer.Argument(help="The spec: its params give the bounds and start.")],
+    metric: Annotated[str, typer.Option(help="The metric to minimise (or --maximize).", show_default=False)],
+    maximize: Annotated[bool, typer.Option("--maximize", help="Higher is better.")] = False,
+    method: Annotated[Method, typer.Option(help="How points are chosen.")] = Method.spsa,
+    budget: Annotated[int, typer.Option(help="Evaluations (commits) at most, calibration included.")] = 100,
+    parallel: Annotated[
+        int, typer.Option(help="SPSA: gradient samples per iteration (x2 runs at once); others: trials.")
+    ] = 1,
+    scheduler: Annotated[Where, typer.Option(help="Run evaluations here, or as array jobs.")] = Where.local,
+    seed: Annotated[int | None, typer.Option(help="Seed of the method (default: chosen, recorded).")] = None,
+    ftol: Annotated[float | None, typer.Option(help="SPSA: stop when the value settles within this.")] = None,
+    param_tol: Annotated[
+        float | None,
+        typer.Option(help="SPSA: stop when no param moves more than this fraction of its range."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Branch (default: optimize-DATE).")] = None,
+    branch: Annotated[str | None, typer.Option("--branch", "-b", help="Base ref (default: HEAD).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds before an evaluation is stopped.")] = None,
+    opt: Annotated[
+        list[str] | None, typer.Option("--opt", help="Scheduler option KEY=VALUE (partition, time, ...).")
+    ] = None,
+    poll: Annotated[float, typer.Option(help="Seconds between looks at the scheduler.")] = 5.0,
+    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
+    ] = False,
+) -> None:
+    """Choose points by SPSA, random search or Optuna: optimize SPEC --metric NAME -- CMD [ARGS].
+
+    Every evaluation is a commit on an optimize-DATE sweep, run like a grid's points; running the same
+    command again continues an interrupted optimisation.
+    """
+    from gitgrid.optimize.session import OptimizeOptions, plan_optimize, run_optimize
+
+    context = context_of(ctx)
+    options = OptimizeOptions(
+        metric=metric, maximize=maximize, method=method.value, budget=budget, parallel=parallel,
+        scheduler=scheduler.value, seed=seed, ftol=ftol, param_tol=param_tol, name=name, base=branch,
+        runs_root=context.path(runs_root) if runs_root else None, timeout=timeout,
+        submit=parse_options(opt or []), poll=poll,
+    )  # fmt: skip
+    plan = plan_optimize(context.path(spec), ctx.meta.get("gitgrid.command", []), options, context.repo())
+    if dry_run:
+        _print_plan(plan)
+        return
+    summary = run_optimize(plan, _progress(plan.name, metric))
+    _print_summary(summary)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+def _progress(name: str, metric: str) -> Any:
+    def show(done: int, budget: int, batch: Sequence[Any], values: Sequence[float]) -> None:
+        first = batch[0]
+        mean = sum(values) / len(values)
+        print(
+            f"{name}: {done}/{budget} evaluations · iteration {first.iteration} {first.role} · "
+            f"mean {metric} {mean:.6g}",
+            file=sys.stderr,
+        )
+
+    return show
+
+
+def _print_plan(plan: OptimizePlan) -> None:
+    what = "continue" if plan.existing is not None else "start"
+    options = plan.options
+    goal = "maximised" if options.maximize else "minimised"
+    seed = plan.seed if options.seed is not None or plan.existing is not None else "new, recorded"
+    print(f"would {what} {plan.name} on {plan.grower.base_ref} ({plan.grower.base[:10]}): {options.method}, "
+          f"budget {options.budget}, {options.metric} {goal}, seed {seed}")  # fmt: skip
+    if plan.existing is not None:
+        print(f"  {plan.existing.count} evaluations recorded")
+    for dim, start in zip(plan.search.box.dims, plan.search.start, strict=True):
+        if dim.categorical:
+            print(f"  {dim.name}: one of {list(dim.choices)}, from {start!r}")
+        else:
+            scale = " (log scale)" if dim.log else " (integers)" if dim.integer else ""
+            print(f"  {dim.name}: [{dim.low}, {dim.high}]{scale}, from {start!r}")
+    for param, value in plan.search.fixed.items():
+        print(f"  {param} = {value!r} (fixed)")
+
+
+def _print_summary(summary: OptimizeSummary) -> None:
+    if summary.signal is not None:
+        print(f"{summary.sweep}: stopped after {summary.evaluations} evaluations ({summary.ran} run now); "
+              "run the same command again to continue", file=sys.stderr)  # fmt: skip
+        return
+    before = " (finished before)" if summary.finished_before else ""
+    answer = summary.answer or {}
+    print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
+          f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
+    params = " ".join(f"{k}={v!r}" for k, v in answer.get("params", {}).items())
+    print(f"{summary.metric} {answer.get('value')!r} at {params} (point {answer.get('index')}, "
+          f"commit {str(answer.get('commit'))[:12]})")  # fmt: skip

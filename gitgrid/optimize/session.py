@@ -1,0 +1,312 @@
+"""``gitgrid optimize``: an optimisation whose every evaluation is a commit on its own sweep.
+
+The sweep (branch ``optimize-<date>``, or ``--name``) grows by one batch of commits per iteration, each
+run like a grid's points, so ``results``, ``status``, ``list`` and ``report`` read it as they read any
+sweep. Its record (the tag) holds the optimisation's settings and, once it finished, its answer.
+
+Running the same command again continues the newest unfinished optimisation with the same spec, base
+and settings (an unseeded one was given a seed when it started, which is recorded): the method is
+replayed from the recorded values, and only evaluations without a result are run (see
+:mod:`gitgrid.optimize.evaluations`). A lock refuses a second ``optimize`` of the same sweep while one
+runs. Every check of the input comes before anything is written; a metric the command never reports is
+only known once the first runs ended, so then the branch, its tag, its rows in the store and its run
+folders are removed again.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitgrid.errors import OptimizeError, SweepError
+from gitgrid.git.repository import Repository, open_repository
+from gitgrid.layout import Layout
+from gitgrid.optimize.evaluations import CommitEvaluator, MetricMissing, Runner, Stopped, recorded
+from gitgrid.optimize.history import Request, Result, drive
+from gitgrid.optimize.methods import METHODS, method_steps, smallest_budget
+from gitgrid.optimize.search import Search, search_space
+from gitgrid.optimize.stochastic import SpsaSettings
+from gitgrid.run.locks import Held, hold
+from gitgrid.run.store import open_store
+from gitgrid.spec.model import Spec
+from gitgrid.spec.reader import load_spec
+from gitgrid.spec.values import Value
+from gitgrid.sweep.append import Grower, delete_sweep, plan_growth, retag
+from gitgrid.sweep.catalog import list_sweeps
+from gitgrid.sweep.record import Sweep
+
+__all__ = [
+    "SCHEDULERS",
+    "OptimizeOptions",
+    "OptimizePlan",
+    "OptimizeSummary",
+    "Progress",
+    "optimize_sweep",
+    "plan_optimize",
+    "run_optimize",
+]
+
+SCHEDULERS = ("local", "slurm", "pbs", "lsf")
+MAX_BUDGET = 100_000  # run folders are numbered in five digits up to here
+Progress = Callable[[int, int, Sequence[Request], Sequence[float]], None]  # done, budget, batch, values
+
+
+@dataclass(frozen=True)
+class OptimizeOptions:
+    """How to optimise; the CLI's options, one for one."""
+
+    metric: str
+    maximize: bool = False
+    method: str = "spsa"
+    budget: int = 100
+    parallel: int = 1  # SPSA: gradient samples per iteration (2x as many evaluations); others: trials
+    scheduler: str = "local"
+    seed: int | None = None
+    ftol: float | None = None
+    param_tol: float | None = None
+    name: str | None = None
+    base: str | None = None
+    runs_root: Path | None = None
+    timeout: float | None = None
+    submit: tuple[tuple[str, str], ...] = ()  # scheduler options (--opt KEY=VALUE)
+    poll: float = 5.0  # seconds between looks at the scheduler
+
+    def check(self) -> None:
+        if not self.metric:
+            raise OptimizeError("--metric: name the metric to optimise")
+        if self.method not in METHODS:
+            raise OptimizeError(f"--method {self.method}: unknown (known: {', '.join(METHODS)})")
+        if self.scheduler not in SCHEDULERS:
+            raise OptimizeError(f"--scheduler {self.scheduler}: unknown (known: {', '.join(SCHEDULERS)})")
+        if self.parallel < 1:
+            raise OptimizeError(f"--parallel {self.parallel}: at least 1")
+        least = smallest_budget(self.method, self.parallel, self.spsa())
+        if not least <= self.budget <= MAX_BUDGET:
+            raise OptimizeError(
+                f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
+                f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
+            )
+        if self.timeout is not None and self.scheduler != "local":
+            raise OptimizeError("--timeout stops local runs; on a cluster give its limit: --opt time=...")
+        if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":
+            raise OptimizeError("--ftol and --param-tol stop SPSA; the other methods use the whole budget")
+
+    def spsa(self) -> SpsaSettings:
+        return SpsaSettings(gradient_samples=self.parallel, ftol=self.ftol, param_tol=self.param_tol)
+
+    def settings(self, seed: int) -> dict[str, Any]:
+        """What makes two optimisations the same one (with the spec and the base)."""
+        keys = ("metric", "maximize", "method", "budget", "parallel", "ftol", "param_tol")
+        return {**{k: getattr(self, k) for k in keys}, "seed": seed}
+
+
+@dataclass(frozen=True)
+class OptimizeSummary:
+    """What a call of :func:`optimize_sweep` did, and the answer once there is one."""
+
+    sweep: str
+    metric: str
+    evaluations: int
+    ran: int  # evaluations run by this call
+    answer: Mapping[str, Any] | None = None  # params, value, index, commit, stopped, iterations
+    finished_before: bool = False
+    signal: int | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal if self.signal is not None else 0
+
+
+@dataclass(frozen=True)
+class OptimizePlan:
+    """Everything decided before the first evaluation: the search, the sweep, the seed."""
+
+    grower: Grower
+    search: Search
+    options: OptimizeOptions
+    command: tuple[str, ...]
+    seed: int
+    existing: Sweep | None  # the optimisation this continues, if any
+
+    @property
+    def name(self) -> str:
+        return self.grower.name
+
+    @property
+    def finished(self) -> bool:
+        return self.existing is not None and bool((self.existing.optimize or {}).get("answer"))
+
+
+def plan_optimize(
+    spec: Spec | Path | str,
+    command: Sequence[str],
+    options: OptimizeOptions,
+    repo: Repository | Path | str = ".",
+) -> OptimizePlan:
+    """Check everything (options, spec, targets, method, budget, start) and choose the sweep; writes
+    nothing."""
+    if not command or not command[0]:
+        raise OptimizeError("no command given: gitgrid optimize SPEC --metric NAME -- CMD [ARGS...]")
+    options.check()
+    spec = spec if isinstance(spec, Spec) else load_spec(Path(spec))
+    search = search_space(spec)
+    next(method_steps(options.method, search.box, search.start, options.budget, 0))  # checks, runs nothing
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    base = repo.resolve_commit(options.base or spec.base or repo.head_ref())
+    existing = _existing(repo, spec, base, options)
+    name = existing.name if existing is not None else options.name or _new_name(repo)
+    grower = plan_growth(repo, spec, name, options.budget, options.base)
+    return OptimizePlan(grower, search, options, tuple(command), _seed(options, existing), existing)
+
+
+def optimize_sweep(
+    spec: Spec | Path | str,
+    command: Sequence[str],
+    options: OptimizeOptions,
+    repo: Repository | Path | str = ".",
+    on_batch: Progress | None = None,
+) -> OptimizeSummary:
+    """Optimise ``options.metric`` of ``command`` over the params of ``spec`` (see the module)."""
+    return run_optimize(plan_optimize(spec, command, options, repo), on_batch)
+
+
+def run_optimize(plan: OptimizePlan, on_batch: Progress | None = None) -> OptimizeSummary:
+    """Carry out ``plan``: continue or start the optimisation, under its lock, until it has an answer."""
+    if plan.existing is not None and plan.finished:
+        return _summary(plan.existing, plan.existing.count, 0, finished_before=True)
+    layout = Layout.of(plan.grower.repo, plan.options.runs_root)
+    layout.locks.mkdir(parents=True, exist_ok=True)
+    try:
+        with hold(layout.optimize_lock(plan.name)):
+            return _optimize(plan.grower, plan.search, plan.command, plan.options, plan.seed, on_batch)
+    except Held as held:
+        raise OptimizeError(
+            f"'{plan.name}' is already being optimised by gitgrid (pid {held.holder}); "
+            "wait for it or stop it, then run again: finished evaluations are kept"
+        ) from None
+
+
+def _optimize(
+    grower: Grower,
+    search: Search,
+    command: Sequence[str],
+    options: OptimizeOptions,
+    seed: int,
+    on_batch: Progress | None,
+) -> OptimizeSummary:
+    repo = grower.repo
+    sweep = next((s for s in list_sweeps(repo) if s.name == grower.name), None)  # again, under the lock
+    record = {"settings": options.settings(seed)}
+    jobs = options.parallel * (2 if options.method == "spsa" else 1)
+    runner = Runner(tuple(command), options.scheduler, jobs, options.runs_root, options.timeout,
+                    options.submit, options.poll)  # fmt: skip
+    evaluator = CommitEvaluator(grower, search, options.metric, runner, sweep, record)
+    steps = method_steps(
+        options.method, search.box, search.start, options.budget, seed, parallel=options.parallel,
+        settings=options.spsa(), maximize=options.maximize, replay=[r.x for r in evaluator.held],
+    )  # fmt: skip
+
+    def evaluate(batch: Sequence[Request]) -> list[float]:
+        values = evaluator(batch)
+        if on_batch is not None:
+            on_batch(evaluator.done, options.budget, batch, values)
+        return values
+
+    try:
+        result = drive(steps, evaluate)
+    except MetricMissing as exc:
+        _undo(repo, evaluator.sweep, options.runs_root)
+        raise MetricMissing(f"{exc}; nothing was kept") from None
+    except Stopped as stop:
+        assert evaluator.sweep is not None
+        return _summary(evaluator.sweep, evaluator.done, evaluator.ran, signal=stop.signum)
+    assert evaluator.sweep is not None
+    answer = _answer(repo, evaluator.sweep, search, result)
+    finished = retag(repo, evaluator.sweep, {**record, "answer": answer})
+    repo.maintain()
+    return _summary(finished, finished.count, evaluator.ran)
+
+
+def _existing(repo: Repository, spec: Spec, base: str, options: OptimizeOptions) -> Sweep | None:
+    """The optimisation to continue: ``--name``'s, or the newest one with the same spec, base and
+    settings (any seed, unless one is given)."""
+    sweeps = list_sweeps(repo)
+    if options.name is not None:
+        named = next((s for s in sweeps if s.name == options.name), None)
+        if named is not None and not _same(named, spec, base, options):
+            raise SweepError(
+                f"sweep '{options.name}' exists and is not this optimisation (other spec, base or settings); "
+                "choose another --name"
+            )
+        return named
+    return next((s for s in sweeps if _same(s, spec, base, options)), None)
+
+
+def _same(sweep: Sweep, spec: Spec, base: str, options: OptimizeOptions) -> bool:
+    if not sweep.optimize or sweep.spec_text != spec.text or sweep.base != base:
+        return False
+    recorded_settings = dict(sweep.optimize.get("settings", {}))
+    seed = recorded_settings.get("seed")
+    if not isinstance(seed, int):
+        return False
+    wanted = options.settings(seed if options.seed is None else options.seed)
+    return bool(recorded_settings == wanted)
+
+
+def _seed(options: OptimizeOptions, existing: Sweep | None) -> int:
+    if options.seed is not None:
+        return options.seed
+    if existing is not None and existing.optimize:
+        return int(existing.optimize["settings"]["seed"])
+    return secrets.randbelow(2**31)  # recorded, so that the optimisation can be replayed to continue
+
+
+def _new_name(repo: Repository) -> str:
+    first = "optimize-" + repo.ident("COMMITTER").when.strftime("%Y-%m-%d")
+    taken = {s.name for s in list_sweeps(repo)}
+    for number in range(1, 10_000):
+        name = first if number == 1 else f"{first}-{number}"
+        if name not in taken and not repo.ref_exists(f"refs/heads/{name}"):
+            return name
+    raise SweepError(f"too many sweeps named {first}-N: choose one with --name")  # pragma: no cover
+
+
+def _answer(repo: Repository, sweep: Sweep, search: Search, result: Result) -> dict[str, Any]:
+    """The answer as recorded: its params, value, and the first evaluation of it (its commit)."""
+    position = next(
+        i
+        for i, e in enumerate(result.history)
+        if e.x == result.x and (e.role == "check" or e.value == result.value)
+    )
+    held = recorded(repo, sweep, search)[position]
+    params: dict[str, Value] = dict(zip(search.spec.names, search.values(result.x), strict=True))
+    return {
+        "params": params, "value": result.value, "index": held.index, "commit": held.commit,
+        "stopped": result.stopped, "iterations": result.iterations, "method": dict(result.settings),
+    }  # fmt: skip
+
+
+def _summary(sweep: Sweep, evaluations: int, ran: int, finished_before: bool = False,
+             signal: int | None = None) -> OptimizeSummary:  # fmt: skip
+    optimize = dict(sweep.optimize or {})
+    settings = optimize.get("settings", {})
+    return OptimizeSummary(sweep.name, settings.get("metric", ""), evaluations, ran, optimize.get("answer"),
+                           finished_before, signal, settings)  # fmt: skip
+
+
+def _undo(repo: Repository, sweep: Sweep | None, runs_root: Path | None) -> None:
+    """Remove an optimisation that never produced a value: branch and tag, store rows, run folders."""
+    if sweep is None:
+        return
+    delete_sweep(repo, sweep)
+    layout, store = open_store(repo, runs_root)
+    try:
+        store.forget_sweep(sweep.name)
+    finally:
+        store.close()
+    shutil.rmtree(layout.sweep_runs(sweep.name), ignore_errors=True)

@@ -1,0 +1,36 @@
+"""gitgrid optimize on the real test SLURM cluster: each batch one array job, results through the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from gitgrid import find_sweep, open_repository
+from tests.cluster.test_cluster import slurm  # noqa: F401 (the fixture: the cluster is up)
+from tests.helpers import cli, make_repo
+from tests.optimize.test_session import OPT_SIM, SPEC, TOLERANCE, sim
+
+BUDGET = 40  # each batch waits for the scheduler (about 3 s here): a smaller budget than the local test's
+
+
+def test_spsa_on_slurm_converges_with_one_array_job_per_batch(slurm: int, tmp_path: Path) -> None:  # noqa: F811
+    repo = make_repo(tmp_path / "opt", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": OPT_SIM})
+    (repo / "spec.yaml").write_text(
+        SPEC.replace("start: -2.0", "start: 0.5").replace("start: 1.5", "start: 0.0")
+    )
+    result = cli(
+        "optimize", "spec.yaml", "--metric", "loss", "--budget", str(BUDGET), "--seed", "3",
+        "--scheduler", "slurm", "--poll", "0.3", "--opt", "time=0:05:00", "--", *sim(), repo=repo,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    sweep = find_sweep(open_repository(repo))
+    answer = sweep.optimize["answer"] if sweep.optimize else {}
+    assert sweep.count == BUDGET
+    assert abs(answer["params"]["x"] - 1.2) < TOLERANCE and abs(answer["params"]["y"] + 0.7) < TOLERANCE
+    with sqlite3.connect(repo / ".gitgrid/results.db") as db:
+        runs = db.execute("SELECT idx, status, job FROM runs ORDER BY idx").fetchall()
+        jobs = db.execute("SELECT job_id, tasks FROM jobs ORDER BY submitted").fetchall()
+    assert [(i, s) for i, s, _ in runs] == [(i, "success") for i in range(BUDGET)]  # each once, on a node
+    assert all(job for *_, job in runs)
+    assert [tasks for _, tasks in jobs][:2] == [4, 2]  # the start's four at once, then one pair per iteration
+    assert len(jobs) == 1 + (BUDGET - 4 - 1) // 2 + 1  # start, iterations, the check (with the spare run)
