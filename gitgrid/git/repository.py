@@ -9,9 +9,10 @@ the optimiser) must do. Refs, config and worktrees go through short ``git`` call
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,9 +27,19 @@ _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 if TYPE_CHECKING:
     import git
 
-__all__ = ["ZERO", "CommitTree", "Ident", "RefUpdate", "Repository", "open_repository", "run_git"]
+__all__ = [
+    "CHAIN_SEGMENT",
+    "ZERO",
+    "CommitTree",
+    "Ident",
+    "RefUpdate",
+    "Repository",
+    "open_repository",
+    "run_git",
+]
 
 ZERO = "0" * 40
+CHAIN_SEGMENT = 1 << 16  # commits per git process in walk_chain
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,60 @@ class Repository:
         out = self._check(["rev-list", "--reverse", "--first-parent", "--end-of-options", f"{base}..{tip}"])
         return out.split()
 
+    def walk_chain(
+        self, tip: str, until: str, limit: int, fields: Sequence[str] = ()
+    ) -> Iterator[list[tuple[str, ...]]]:
+        """``tip`` and its first parents, newest first, to ``until`` (included if met) or ``limit`` commits.
+
+        A record is a commit id followed by the value of each pretty-format field (``%(trailers:...)``);
+        without fields, ``git rev-list`` gives ids alone. The chain comes in segments of
+        :data:`CHAIN_SEGMENT` commits, each read by its own git process, started as soon as the previous
+        segment is in: git's memory stays bounded (one walk keeps every commit it saw, 170 MiB per million)
+        and the caller works on a segment while git reads the next.
+        """
+        start, left = tip, limit
+        proc: subprocess.Popen[bytes] | None = self._chain_segment(start, min(left, CHAIN_SEGMENT), fields)
+        try:
+            while proc is not None:
+                records = self._chain_records(proc, len(fields) + 1)
+                size = min(left, CHAIN_SEGMENT)
+                segment, following = records[:size], records[size : size + 1]
+                met = next((n for n, record in enumerate(segment) if record[0] == until), None)
+                if met is not None:
+                    del segment[met + 1 :]
+                left -= len(segment)
+                proc = None
+                if met is None and following and left > 0:
+                    proc = self._chain_segment(following[0][0], min(left, CHAIN_SEGMENT), fields)
+                yield segment
+        finally:
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+
+    def _chain_segment(self, start: str, size: int, fields: Sequence[str]) -> subprocess.Popen[bytes]:
+        """A git process listing ``size`` commits from ``start``, and one more: where the next one starts."""
+        if fields:
+            fmt = "%x00".join(["%H", *fields])
+            args = ["log", "--first-parent", "-z", f"-n{size + 1}", f"--format={fmt}"]
+        else:
+            args = ["rev-list", "--first-parent", f"-n{size + 1}"]
+        # GIT_FLUSH=0: git flushes after every commit when writing to a pipe, waking the reader each time
+        return self._popen_bytes([*args, "--end-of-options", start], env={**os.environ, "GIT_FLUSH": "0"})
+
+    @staticmethod
+    def _chain_records(proc: subprocess.Popen[bytes], width: int) -> list[tuple[str, ...]]:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            command = "log" if width > 1 else "rev-list"
+            raise GitFailure(f"git {command} failed: {err.decode(errors='replace').strip()}")
+        text = out.decode("utf-8", "replace")
+        if width == 1:
+            return [(commit,) for commit in text.split()]
+        fields = text.split("\0")
+        fields.pop()  # after the last record's terminator
+        return list(zip(*[iter(fields)] * width, strict=True))
+
     def log_trailers(self, base: str, tip: str, keys: Sequence[str]) -> Iterator[list[str]]:
         """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``.
 
@@ -296,8 +361,12 @@ class Repository:
             ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
-    def _popen_bytes(self, args: Sequence[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def _popen_bytes(
+        self, args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
 
     @staticmethod
     def _wait(proc: subprocess.Popen[str], args: Sequence[str]) -> None:
