@@ -1,20 +1,19 @@
 """Sweeps already in a repository: finding them, reading their points, describing them.
 
 Sweeps are found by their record tags (:mod:`gitgrid.sweep.record`), so ``gitgrid list`` and ``show`` work
-on a cluster's fresh clone; a sweep's points are read from their commits' trailers in one ``git log``
-stream.
+on a cluster's fresh clone; a sweep's points are read from their commits' trailers, by segments of the
+chain whatever its length (:mod:`gitgrid.sweep.chain`).
 """
 
 from __future__ import annotations
 
-import pickle
+import marshal  # rows of str, int, float, bool and dict, read back by this same process
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from gitgrid.errors import GitgridWarning, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
-from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
@@ -69,8 +68,8 @@ def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
 
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:
     """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`)."""
-    for block in point_blocks(repo, sweep, _pickled, _where(where, sweep)):
-        for index, commit, params in pickle.loads(block):
+    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep)):
+        for index, commit, params in marshal.loads(block):
             yield PointRecord(index, commit, params)
 
 
@@ -94,29 +93,24 @@ def list_commits(repo: Repository, sweep: Sweep) -> Iterator[str]:
     return (commit for block in blocks for commit in block)
 
 
-def _pickled(rows: list[PointRow]) -> bytes:
-    return pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
-
-
 def _where(where: str | None, sweep: Sweep) -> Callable[[Mapping[str, Value]], bool] | None:
+    """``--where`` as a test of a point's params; errors name the option."""
     if not where:
         return None
-    condition = _compile_where(where, sweep)
-    return lambda params: _holds(condition, params)
+    from gitgrid.spec.expression import ExpressionError, compile_expression  # ast: start-up time
 
-
-def _compile_where(where: str, sweep: Sweep) -> Expression:
     try:
-        return compile_expression(where, sweep.params)
+        condition = compile_expression(where, sweep.params)
     except ExpressionError as exc:
         raise SpecError(f"--where: {exc}") from None
 
+    def holds(params: Mapping[str, Value]) -> bool:
+        try:
+            return bool(condition(params))
+        except ExpressionError as exc:
+            raise SpecError(f"--where: {exc}") from None
 
-def _holds(condition: Expression, params: Mapping[str, Value]) -> bool:
-    try:
-        return bool(condition(params))
-    except ExpressionError as exc:
-        raise SpecError(f"--where: {exc}") from None
+    return holds
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ record edited by hand, a rewritten history): the points are then read as before,
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
@@ -45,6 +44,8 @@ class Spill:
     def push(self, block: bytes) -> None:
         if self._last is not None:
             if self._file is None:
+                import tempfile  # only for sweeps of several segments: start-up time
+
                 self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by popped())
             self._spans.append((self._file.tell(), len(self._last)))
             self._file.write(self._last)
