@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench cluster cluster-stop clean
+.PHONY: demo test lint format bench bench-scale cluster cluster-stop clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -34,6 +34,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_create.py
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_report.py
+
+# Issue 10's figures at 10^4, 10^5 and 10^6 points (the last takes the better part of an hour).
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py
 
 # A real single-node SLURM for the cluster tests (root; installs Debian packages). Without it they skip.
 cluster:
