@@ -110,13 +110,14 @@ class PackCommits:
             for sealed in self._sealed:
                 sealed.discard()
 
-    def _open_pack(self) -> None:
+    def _open_pack(self) -> PackWriter:
         """Start a pack with the delta bases every point's blobs and trees refer to."""
         self._pack = pack = PackWriter(self._pack_dir)
         self._trees.write_bases(pack)
         self._base_offsets = [
             pack.add_base(BLOB, f.base) if isinstance(f, LineFile) else -1 for f in self._files
         ]
+        return pack
 
     def add(self, files: Sequence[Rendered], message: bytes) -> None:
         self.write(self.prepare([rendered.payload for rendered in files]), message)
@@ -137,6 +138,9 @@ class PackCommits:
         """Store one point's blobs (from :meth:`prepare`), its trees and its commit."""
         pack = self._pack
         assert pack is not None, "use PackCommits as a context manager"
+        if pack.full:  # checked before a point, not after: the last pack is never one of bases alone
+            self._sealed.append(pack.seal())
+            pack = self._open_pack()
         blob_ids = [
             pack.add(BLOB, blob) if isinstance(blob, bytes) else pack.add_prepared(blob, base)
             for blob, base in zip(blobs, self._base_offsets, strict=True)
@@ -144,9 +148,6 @@ class PackCommits:
         tree = self._trees.write_point(pack, blob_ids).hex()
         commit = _commit_object(tree, self._parent, *self._people, message)
         self._parent = pack.add_unique(COMMIT, commit).hex()
-        if pack.full:
-            self._sealed.append(pack.seal())
-            self._open_pack()
 
     def finish(self) -> str:
         """Seal the last pack and publish them all, each pack before the index by which git finds it."""
