@@ -2,10 +2,10 @@
 
 git walks history from the newest commit: asked for the oldest first over a range (``git log --reverse
 base..tip``), it holds every commit of the range before printing one, 600 MiB per million points. So the
-chain is read newest first, in segments (:meth:`~gitgrid.git.repository.Repository.walk_chain`, one short
-git process per 65,536 commits); each segment is reversed, filtered and rendered while git reads the next
-one, and the rendered blocks wait in a temporary file (:class:`Spill`) to be handed out last block first.
-Memory is one segment; the time is git's single pass, with the rendering done alongside it.
+chain is read newest first (:meth:`~gitgrid.git.repository.Repository.walk_chain`, one short git process
+per 65,536 commits); as git prints them, the commits are filtered and rendered by blocks of 4,096, each
+block oldest first, and the blocks wait in a temporary file (:class:`Spill`) to be handed out last block
+first. Memory is a block and what the pipe holds; the time is git's one pass, the rendering done meanwhile.
 
 The sweep's record says where its chain starts (base), ends (tip) and how long it is (count). When the walk
 from the tip does not meet the base within ``count`` commits, the chain is not the line gitgrid wrote (a
@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
 from gitgrid.errors import GitgridError, SweepError, excerpt
-from gitgrid.git.repository import CHAIN_SEGMENT, Repository
+from gitgrid.git.repository import Repository
 from gitgrid.spec.values import Value
 from gitgrid.sweep.record import TRAILERS, Sweep, point_params
 
-__all__ = ["PointRow", "Spill", "commit_blocks", "point_blocks"]
+__all__ = ["BLOCK", "PointRow", "Spill", "commit_blocks", "point_blocks"]
 
 PointRow = tuple[int, str, dict[str, Value]]  # index, commit, params: a point as its trailers give it
 Record = tuple[str, ...]  # a commit id and the fields git printed for it
 _TRAILER_FIELDS = [f"%(trailers:key={key},valueonly,separator=%x1d)" for key in TRAILERS]
+BLOCK = 4096  # commits rendered at a time: about 20 ms of work, while git reads on
 
 
 class Spill:
@@ -128,8 +129,9 @@ def commit_blocks(repo: Repository, sweep: Sweep) -> Iterator[list[str]] | None:
 def _walk(
     repo: Repository, sweep: Sweep, render: Callable[[list[Record]], bytes], fields: Iterable[str]
 ) -> tuple[Spill, int | None]:
-    """Each segment of the chain from the tip, oldest first, rendered into a spill; and the number of
-    commits above the base, or None when the walk did not meet the base within ``count`` commits.
+    """The chain from the tip rendered into a spill by blocks of :data:`BLOCK` commits, oldest first
+    within each; and the number of commits above the base, or None when the walk did not meet the base
+    within ``count`` commits.
 
     A commit that cannot be read as a point stops the listing only if it turns out to be in the sweep: a
     walk that misses the base may have gone past the sweep's commits.
@@ -138,17 +140,28 @@ def _walk(
     length: int | None = None
     seen = 0
     failure: Exception | None = None
-    for segment in repo.walk_chain(sweep.tip, sweep.base, max(sweep.count, 0) + 1, list(fields)):
-        if segment and segment[-1][0] == sweep.base:
-            segment.pop()
-            length = seen + len(segment)
-        seen += len(segment)
-        segment.reverse()
+    block: list[Record] = []
+
+    def push() -> None:
+        nonlocal failure
+        block.reverse()
         try:
             if failure is None:
-                spill.push(render(segment))
+                spill.push(render(block))
         except (ValueError, TypeError, GitgridError) as exc:
             failure = exc
+        block.clear()
+
+    for chunk in repo.walk_chain(sweep.tip, sweep.base, max(sweep.count, 0) + 1, list(fields)):
+        if chunk and chunk[-1][0] == sweep.base:
+            chunk.pop()
+            length = seen + len(chunk)
+        seen += len(chunk)
+        block += chunk
+        if len(block) >= BLOCK:
+            push()
+    if block:
+        push()
     if length is None or failure is not None:
         spill.close()
     if failure is not None and length is not None:
@@ -157,11 +170,11 @@ def _walk(
 
 
 def _by_range(records: Iterator[list[str]], render: Callable[[list[Record]], bytes]) -> Iterator[bytes]:
-    """Records already oldest first (``git log --reverse``), rendered by blocks of a segment's size."""
+    """Records already oldest first (``git log --reverse``), rendered by blocks of :data:`BLOCK`."""
     block: list[Record] = []
     for record in records:
         block.append(tuple(record))
-        if len(block) == CHAIN_SEGMENT:
+        if len(block) == BLOCK:
             yield render(block)
             block = []
     if block:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from gitgrid import create_sweep, list_commits, list_points, open_repository
 from gitgrid.cli.output import write_tuples
 from gitgrid.errors import SweepError
 from gitgrid.git import repository
+from gitgrid.sweep import chain
 from gitgrid.sweep.chain import Spill
 from gitgrid.sweep.record import PointRecord, Sweep
 from tests.helpers import cli, git, make_repo
@@ -23,8 +26,10 @@ SPEC = "files: [m.py]\nparams:\n  a: {range: [1, 30]}\n  b: {values: ['x', 'y, \
 
 @pytest.fixture
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Segments of 16 commits, so that a 90-point sweep takes six git processes and a spill."""
+    """Segments of 16 commits and blocks of 5, so that a 90-point sweep takes six git processes and a
+    spill of 18 blocks."""
     monkeypatch.setattr(repository, "CHAIN_SEGMENT", 16)
+    monkeypatch.setattr(chain, "BLOCK", 5)
     return 16
 
 
@@ -113,19 +118,28 @@ def test_a_commit_past_a_base_never_met_does_not_stop_the_listing(
         list(list_points(open_repository(path), dataclasses.replace(sweep, base=root, count=92)))
 
 
-def test_walk_chain_gives_segments_newest_first_down_to_the_base(
-    swept: tuple[Path, Sweep], small_segments: int
+def test_walk_chain_reads_segments_newest_first_down_to_the_base(
+    swept: tuple[Path, Sweep], small_segments: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, sweep = swept
     repo = open_repository(path)
     chain = git(path, "rev-list", "--first-parent", sweep.tip).split()
-    segments = list(repo.walk_chain(sweep.tip, sweep.base, 1000))
-    assert [len(s) for s in segments] == [16, 16, 16, 16, 16, 11]  # 90 points, then the base itself
-    assert [r[0] for s in segments for r in s] == chain[:91] and chain[90] == sweep.base
-    limited = list(repo.walk_chain(sweep.tip, sweep.base, 20, ["%s"]))
-    assert [len(s) for s in limited] == [16, 4]
+    started: list[tuple[str, int]] = []
+    segment = repo._chain_segment
+
+    def recorded(start: str, size: int, fields: Sequence[str]) -> subprocess.Popen[bytes]:
+        started.append((start, size))
+        return segment(start, size, fields)
+
+    monkeypatch.setattr(repo, "_chain_segment", recorded)
+    records = [r for chunk in repo.walk_chain(sweep.tip, sweep.base, 1000) for r in chunk]
+    assert [r[0] for r in records] == chain[:91] and chain[90] == sweep.base  # 90 points, then the base
+    assert started == [(chain[i], 16) for i in range(0, 96, 16)]  # one git process per 16 commits
+    started.clear()
+    limited = [r for chunk in repo.walk_chain(sweep.tip, sweep.base, 20, ["%s"]) for r in chunk]
     subjects = git(path, "log", "--first-parent", "-n20", "--format=%s", sweep.tip).splitlines()
-    assert [r for s in limited for r in s] == list(zip(chain[:20], subjects, strict=True))
+    assert limited == list(zip(chain[:20], subjects, strict=True))
+    assert started == [(chain[0], 16), (chain[16], 4)]
 
 
 def test_spill_hands_blocks_back_last_first() -> None:
