@@ -34,7 +34,7 @@ BLOCK = 4096  # commits rendered at a time: about 20 ms of work, while git reads
 class Spill:
     """Blocks of bytes kept in an unnamed temporary file (``$TMPDIR``), handed back last block first.
 
-    The last block pushed stays in memory, so a sweep of one segment never touches the disk.
+    The last block pushed stays in memory, so a sweep of one block never touches the disk.
     """
 
     def __init__(self) -> None:
@@ -45,7 +45,7 @@ class Spill:
     def push(self, block: bytes) -> None:
         if self._last is not None:
             if self._file is None:
-                import tempfile  # only for sweeps of several segments: start-up time
+                import tempfile  # only for sweeps of several blocks: start-up time
 
                 self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by popped())
             self._spans.append((self._file.tell(), len(self._last)))
