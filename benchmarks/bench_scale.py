@@ -215,7 +215,9 @@ def fill_store(repo_path: Path) -> float:
     start = time.perf_counter()
     subset = "param1 == 1 and param2 <= 2.0"  # points 0-199
     command = [*GITGRID, "run", "-j", "2", "--where", subset, "bench", "--", "sh", "-c", RESULT]
-    subprocess.run(command, cwd=repo_path, check=True, stdout=subprocess.DEVNULL)
+    ran = subprocess.run(command, cwd=repo_path, capture_output=True, text=True, check=False)
+    if ran.returncode != 0:
+        raise SystemExit(f"gitgrid run failed while filling the store: {ran.stderr.strip()}")
     repo = open_repository(repo_path)
     sweep = find_sweep(repo, "bench")
     layout, store = open_store(repo)
