@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-optimize cluster cluster-stop clean
+.PHONY: demo test lint format bench bench-optimize bench-scale cluster cluster-stop clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -39,6 +39,10 @@ bench: $(STAMP)
 bench-optimize: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_optimize.py
+
+# Issue 10's figures at 10^4, 10^5 and 10^6 points (the last takes the better part of an hour).
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py
 
 # A real single-node SLURM for the cluster tests (root; installs Debian packages). Without it they skip.
 cluster:

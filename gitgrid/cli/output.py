@@ -8,12 +8,13 @@ written empty (tsv, csv, table) or ``null`` (json).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["FORMATS", "cell", "write_rows", "write_tuples"]
+__all__ = ["FORMATS", "cell", "render_rows", "write_blocks", "write_rows", "write_tuples"]
 
 FORMATS = ("tsv", "csv", "json", "table")
 
@@ -57,12 +58,54 @@ def _write_json(rows: Iterable[Sequence[Any]], columns: Sequence[str], out: Text
     out.write("[")
     for n, row in enumerate(rows):
         out.write(",\n " if n else "\n ")
-        record = {
-            c: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for c, v in zip(columns, row, strict=True)
-        }
-        out.write(json.dumps(record, ensure_ascii=False))
+        out.write(_json_record(columns, row))
     out.write("\n]\n")
+
+
+def _json_record(columns: Sequence[str], row: Sequence[Any]) -> str:
+    record = {
+        c: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for c, v in zip(columns, row, strict=True)
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+def render_rows(rows: Iterable[Sequence[Any]], columns: Sequence[str], fmt: str) -> str:
+    """Rows as one block of text for :func:`write_blocks`: a format's rows without its header or brackets.
+
+    For output made by blocks as they come (``gitgrid list`` of a large sweep); ``write_blocks`` of these
+    blocks writes exactly what :func:`write_tuples` writes (tested).
+    """
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        return buffer.getvalue()
+    if fmt == "tsv":
+        return "".join(["\t".join([_tsv(value) for value in row]) + "\n" for row in rows])
+    if fmt == "json":
+        return "".join([_JSON_NEXT + _json_record(columns, row) for row in rows])
+    raise ValueError(f"unknown format {fmt!r} for blocks (expected tsv, csv or json)")
+
+
+_JSON_NEXT = ",\n "  # before each JSON row; the first row of all goes without the comma
+
+
+def write_blocks(blocks: Iterable[str], columns: Sequence[str], fmt: str, out: TextIO) -> None:
+    """Blocks from :func:`render_rows` in format ``fmt``, with its header (tsv, csv) or brackets (json)."""
+    if fmt == "json":
+        out.write("[")
+        first = True
+        for block in blocks:
+            if block:
+                out.write(block[1:] if first else block)
+                first = False
+        out.write("\n]\n")
+        return
+    if fmt == "csv":
+        csv.writer(out, lineterminator="\n").writerow(columns)
+    else:
+        out.write("\t".join(columns) + "\n")
+    out.writelines(blocks)
 
 
 def _write_table(rows: list[Sequence[Any]], columns: Sequence[str], out: TextIO) -> None:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gitgrid.cli.app import SweepName, app, context_of, progress_bar, reported
-from gitgrid.cli.output import cell, write_rows
-from gitgrid.sweep.catalog import describe_sweep, find_sweep, list_commits, list_points, list_sweeps
+from gitgrid.cli.output import cell, render_rows, write_blocks, write_rows
+from gitgrid.sweep.catalog import describe_sweep, find_sweep, list_commits, list_sweeps, render_points
 
 if TYPE_CHECKING:
+    from gitgrid.sweep.chain import PointRow
     from gitgrid.sweep.create import Plan
 
 __all__ = ["ListFormat", "ShowFormat", "Writer", "create", "list_", "show", "sweeps"]
@@ -108,14 +109,21 @@ def list_(
     chosen = find_sweep(repo, sweep)
     width = 12 if short else 40
     if fmt is ListFormat.hash and where is None:
-        sys.stdout.write("".join(c[:width] + "\n" for c in list_commits(repo, chosen)))
+        sys.stdout.writelines(c[:width] + "\n" for c in list_commits(repo, chosen))
         return
-    points = list_points(repo, chosen, where)
     if fmt is ListFormat.hash:
-        sys.stdout.write("".join(p.commit[:width] + "\n" for p in points))
+        sys.stdout.writelines(
+            render_points(repo, chosen, lambda rows: "".join([c[:width] + "\n" for _, c, _ in rows]), where)
+        )
         return
-    rows = ({"index": p.index, "commit": p.commit[:width], **p.params} for p in points)
-    write_rows(rows, ["index", "commit", *chosen.params], fmt.value, sys.stdout)
+    columns, names = ["index", "commit", *chosen.params], chosen.params
+
+    def render(rows: list[PointRow]) -> str:
+        return render_rows(
+            [(i, c[:width], *[p.get(n) for n in names]) for i, c, p in rows], columns, fmt.value
+        )
+
+    write_blocks(render_points(repo, chosen, render, where), columns, fmt.value, sys.stdout)
 
 
 @app.command()

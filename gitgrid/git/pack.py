@@ -11,9 +11,9 @@ complete. Objects are byte-for-byte what git writes, so commit ids equal those o
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
+import itertools
 import os
 import struct
 import zlib
@@ -24,7 +24,18 @@ from typing import BinaryIO
 
 from gitgrid.splice import Splice
 
-__all__ = ["BLOB", "COMMIT", "TREE", "Delta", "PackWriter", "TreePlan", "object_id", "prepare_delta"]
+__all__ = [
+    "BLOB",
+    "COMMIT",
+    "MAX_OBJECTS",
+    "TREE",
+    "Delta",
+    "PackWriter",
+    "SealedPack",
+    "TreePlan",
+    "object_id",
+    "prepare_delta",
+]
 
 COMMIT, TREE, BLOB, OFS_DELTA = 1, 2, 3, 6
 _OBJECT_HEADER = {COMMIT: b"commit %d\0", TREE: b"tree %d\0", BLOB: b"blob %d\0"}
@@ -98,13 +109,37 @@ def prepare_delta(kind: int, data: bytes, delta: bytes) -> Delta:
 
 
 _OFFSET_CRC = struct.Struct(">QI").pack
+_RECORD = 32  # index record: id (20 bytes), offset (8), CRC (4), big-endian so that bytes order is id order
+MAX_OBJECTS = 1 << 20  # objects per pack: what bounds the memory of a sweep's writer (see PackWriter)
+
+
+@dataclass(frozen=True)
+class SealedPack:
+    """A complete pack and its index under temporary names: invisible to git until :meth:`publish`."""
+
+    pack: Path
+    index: Path
+    digest: bytes
+
+    def publish(self) -> Path:
+        """Give the pack, then its index, their final names (git finds packs by their index)."""
+        final = self.pack.replace(self.pack.parent / f"pack-{self.digest.hex()}.pack")
+        self.index.replace(final.with_suffix(".idx"))
+        return final
+
+    def discard(self) -> None:
+        self.pack.unlink(missing_ok=True)
+        self.index.unlink(missing_ok=True)
 
 
 class PackWriter:
-    """Appends objects to a temporary pack; :meth:`finish` indexes it and gives it its final name.
+    """Appends objects to a temporary pack; :meth:`seal` writes its index, both still under temporary names.
 
-    For the index it keeps one 32-byte record per object (id, offset, CRC, big-endian), so sorting the
-    records sorts the index and its columns are slices: about 90 bytes of memory per object in all.
+    Memory is what bounds a pack: per object, a 32-byte index record (kept in 256 byte strings by the id's
+    first byte, the index's fan-out, so each is sorted alone at the end) and, for blobs and trees, which
+    may repeat between points, its id in the set that stores each object once (about 90 bytes). A sweep's
+    writer therefore starts a new pack every :data:`MAX_OBJECTS` objects (``full``); git is content with
+    an object being in two packs, never twice in one.
     """
 
     def __init__(self, pack_dir: Path) -> None:
@@ -113,11 +148,17 @@ class PackWriter:
         self.path = pack_dir / f"tmp_pack_gitgrid_{token}"
         self._index_path = pack_dir / f"tmp_idx_gitgrid_{token}"
         self._file: BinaryIO = self.path.open("w+b", buffering=1 << 20)
-        self._file.write(b"PACK" + struct.pack(">II", 2, 0))  # the count is filled in by finish()
+        self._file.write(b"PACK" + struct.pack(">II", 2, 0))  # the count is filled in by seal()
         self._offset = 12
-        self._records: list[bytes] = []
+        self._count = 0
+        self._buckets = [bytearray() for _ in range(256)]  # index records by the id's first byte
         self._seen: set[bytes] = set()  # ids of blobs and trees, which may repeat between points
         self._bases: dict[bytes, int] = {}
+
+    @property
+    def full(self) -> bool:
+        """Whether this pack holds :data:`MAX_OBJECTS` objects: time to seal it and start another."""
+        return self._count >= MAX_OBJECTS
 
     def add_base(self, kind: int, data: bytes) -> int:
         """Store a delta base whole; returns its offset in the pack."""
@@ -155,23 +196,22 @@ class PackWriter:
         if oid not in self._seen:
             self._seen.add(oid)
             offset = self._offset
-            entry = b"".join((_entry_header(OFS_DELTA, size), _ofs(offset - base_offset), stored))
-            self._records.append(oid + _OFFSET_CRC(offset, zlib.crc32(entry)))
-            self._file.write(entry)
-            self._offset = offset + len(entry)
+            self._write(oid, b"".join((_entry_header(OFS_DELTA, size), _ofs(offset - base_offset), stored)))
         return oid
 
     def _write(self, oid: bytes, entry: bytes) -> None:
-        self._records.append(oid + _OFFSET_CRC(self._offset, zlib.crc32(entry)))
+        self._buckets[oid[0]] += oid + _OFFSET_CRC(self._offset, zlib.crc32(entry))
         self._file.write(entry)
         self._offset += len(entry)
+        self._count += 1
 
-    def finish(self) -> Path:
-        """Seal the pack (count, checksum), write its index, and move both to their final names."""
-        self._file.seek(8)
-        self._file.write(struct.pack(">I", len(self._records)))
-        self._file.flush()
+    def seal(self) -> SealedPack:
+        """Complete the pack (count, checksum) and write its index; both keep their temporary names."""
         self._seen.clear()
+        self._bases.clear()
+        self._file.seek(8)
+        self._file.write(struct.pack(">I", self._count))
+        self._file.flush()
         digest = _checksum(self.path)
         self._file.seek(0, os.SEEK_END)
         self._file.write(digest)
@@ -181,9 +221,7 @@ class PackWriter:
         self._write_index(digest)
         self.path.chmod(0o444)
         self._index_path.chmod(0o444)
-        final = self.path.replace(self.pack_dir / f"pack-{digest.hex()}.pack")
-        self._index_path.replace(final.with_suffix(".idx"))  # last: git finds packs by their index
-        return final
+        return SealedPack(self.path, self._index_path, digest)
 
     def abort(self) -> None:
         """Drop the temporary files: nothing of them was ever visible to git."""
@@ -192,18 +230,24 @@ class PackWriter:
         self._index_path.unlink(missing_ok=True)
 
     def _write_index(self, pack_digest: bytes) -> None:
-        """Write the version-2 pack index: fan-out, sorted ids, CRCs, offsets, checksums."""
-        records = self._records
-        records.sort()
-        fanout = [bisect.bisect_right(records, bytes((i,)) + b"\xff" * 31) for i in range(256)]
-        parts = [b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout)]
-        parts.append(b"".join([r[:20] for r in records]))
-        parts.append(b"".join([r[28:] for r in records]))
-        if self._offset < 1 << 31:
-            parts.append(b"".join([r[24:28] for r in records]))
-        else:
-            parts += _large_offsets([int.from_bytes(r[20:28], "big") for r in records])
-        parts.append(pack_digest)
+        """Write the version-2 pack index: fan-out, sorted ids, CRCs, offsets, checksums.
+
+        Each bucket is sorted alone and its columns appended, so the index costs 28 bytes per object on
+        top of the records, whose buckets are dropped as they are done.
+        """
+        fanout = list(itertools.accumulate(len(bucket) // _RECORD for bucket in self._buckets))
+        large = self._offset >= 1 << 31  # offsets need 8 bytes: a second table (_large_offsets)
+        ids, crcs, offsets = bytearray(), bytearray(), bytearray()
+        for number, bucket in enumerate(self._buckets):
+            data = bytes(bucket)
+            self._buckets[number] = bytearray()
+            records = sorted([data[i : i + _RECORD] for i in range(0, len(data), _RECORD)])
+            ids += b"".join([r[:20] for r in records])
+            crcs += b"".join([r[28:] for r in records])
+            offsets += b"".join([r[20:28] if large else r[24:28] for r in records])
+        tables = _large_offsets(struct.unpack(f">{len(offsets) // 8}Q", offsets)) if large else [offsets]
+        header = b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout)
+        parts = [header, ids, crcs, *tables, pack_digest]
         checksum = hashlib.sha1()
         with self._index_path.open("wb") as out:
             for part in parts:
@@ -212,7 +256,7 @@ class PackWriter:
             out.write(checksum.digest())
 
 
-def _large_offsets(offsets: list[int]) -> list[bytes]:
+def _large_offsets(offsets: Sequence[int]) -> list[bytes]:
     """Offset tables of a pack over 2 GiB: large offsets move to a table of 8-byte entries."""
     small: list[int] = []
     large: list[int] = []

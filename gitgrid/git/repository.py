@@ -8,10 +8,13 @@ the optimiser) must do. Refs, config and worktrees go through short ``git`` call
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,9 +29,19 @@ _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 if TYPE_CHECKING:
     import git
 
-__all__ = ["ZERO", "CommitTree", "Ident", "RefUpdate", "Repository", "open_repository", "run_git"]
+__all__ = [
+    "CHAIN_SEGMENT",
+    "ZERO",
+    "CommitTree",
+    "Ident",
+    "RefUpdate",
+    "Repository",
+    "open_repository",
+    "run_git",
+]
 
 ZERO = "0" * 40
+CHAIN_SEGMENT = 1 << 16  # commits per git process in walk_chain
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,47 @@ class Repository:
         out = self._check(["rev-list", "--reverse", "--first-parent", "--end-of-options", f"{base}..{tip}"])
         return out.split()
 
+    def walk_chain(
+        self, tip: str, until: str, limit: int, fields: Sequence[str] = ()
+    ) -> Iterator[list[tuple[str, ...]]]:
+        """``tip`` and its first parents, newest first, to ``until`` (included if met) or ``limit`` commits.
+
+        A record is a commit id followed by the value of each pretty-format field (``%(trailers:...)``);
+        without fields, ``git rev-list`` gives ids alone. Records come in chunks as git prints them, so
+        the caller works while git reads on. Each segment of :data:`CHAIN_SEGMENT` commits is read by its
+        own git process, which keeps git's memory bounded: one walk keeps every commit it saw (170 MiB
+        per million).
+        """
+        start: str | None = tip
+        while start is not None and limit > 0:
+            size, following = min(limit, CHAIN_SEGMENT), None
+            proc = self._chain_segment(start, size, fields)
+            try:
+                for chunk in _records(proc, len(fields) + 1):
+                    if len(chunk) > size:  # the commit after the segment: where the next one starts
+                        following = chunk[size][0]
+                        del chunk[size:]
+                    size, limit = size - len(chunk), limit - len(chunk)
+                    met = next((n for n, record in enumerate(chunk) if record[0] == until), None)
+                    yield chunk if met is None else chunk[: met + 1]
+                    if met is not None:
+                        return
+            finally:
+                _end(proc)
+            start = following
+
+    def _chain_segment(self, start: str, size: int, fields: Sequence[str]) -> subprocess.Popen[bytes]:
+        """A git process listing ``size`` commits from ``start``, and one more: where the next one starts."""
+        if fields:
+            fmt = "%x00".join(["%H", *fields])
+            args = ["log", "--first-parent", "-z", f"-n{size + 1}", f"--format={fmt}"]
+        else:
+            args = ["rev-list", "--first-parent", f"-n{size + 1}"]
+        # GIT_FLUSH=0: git flushes after every commit when writing to a pipe, waking the reader each time
+        proc = self._popen_bytes([*args, "--end-of-options", start], env={**os.environ, "GIT_FLUSH": "0"})
+        _widen(proc)
+        return proc
+
     def log_trailers(self, base: str, tip: str, keys: Sequence[str]) -> Iterator[list[str]]:
         """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``.
 
@@ -301,14 +355,64 @@ class Repository:
             ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
-    def _popen_bytes(self, args: Sequence[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def _popen_bytes(
+        self, args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
 
     @staticmethod
     def _wait(proc: subprocess.Popen[str], args: Sequence[str]) -> None:
         if proc.wait() != 0:
             err = proc.stderr.read().strip() if proc.stderr else ""
             raise GitFailure(f"git {args[0]} failed: {err}")
+
+
+def _records(proc: subprocess.Popen[bytes], width: int) -> Iterator[list[tuple[str, ...]]]:
+    """Records of ``width`` fields as ``git log -z`` (each field ended by NUL) or ``git rev-list`` (one id
+    a line) prints them, by chunks of what the pipe holds; a git failure raises :class:`GitFailure`."""
+    end = b"\0" if width > 1 else b"\n"
+    stdout = proc.stdout
+    assert stdout is not None
+    pending = b""
+    while data := os.read(stdout.fileno(), _READ):
+        pending += data
+        ends = pending.count(end)
+        complete = ends - ends % width  # fields of whole records
+        if not complete:
+            continue
+        cut = len(pending)
+        for _ in range(ends - complete + 1):  # back to the end of the last whole record
+            cut = pending.rindex(end, 0, cut)
+        fields = pending[:cut].decode("utf-8", "replace").split(end.decode())
+        pending = pending[cut + 1 :]
+        yield [(f,) for f in fields] if width == 1 else list(zip(*[iter(fields)] * width, strict=True))
+    if proc.wait() != 0 or pending:
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        raise GitFailure(f"git {'log' if width > 1 else 'rev-list'} failed: {err or 'incomplete output'}")
+
+
+_READ = 1 << 20
+_PIPE = 1 << 20  # git runs this far ahead of the reader (the default pipe holds 64 KiB)
+
+
+def _widen(proc: subprocess.Popen[bytes]) -> None:
+    """Let git write ``_PIPE`` bytes ahead of its reader where Linux allows it (else keep the default)."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None and proc.stdout is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(proc.stdout.fileno(), setsize, _PIPE)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc`` if the reader left early, and release it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 class CommitTree:

@@ -18,15 +18,12 @@ from gitgrid.spec.axes import RANGE_KINDS, Axis, ValuesAxis
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.loader import LineDict, YamlError, load_yaml
 from gitgrid.spec.model import FileSpec, ParamSpec, SampleSpec, Spec
+from gitgrid.spec.names import name_problem
 from gitgrid.spec.values import check_format, check_value
 
-__all__ = ["FIXED_COLUMNS", "MAX_SPEC_BYTES", "RESERVED_NAMES", "load_spec", "name_problem", "parse_spec"]
+__all__ = ["MAX_SPEC_BYTES", "load_spec", "parse_spec"]
 
-# Columns ``gitgrid list`` and ``results`` show beside the params: a param of that name would replace one.
-FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "reason", "rerun"})
-RESERVED_NAMES = frozenset({"point"}) | FIXED_COLUMNS
 MAX_SPEC_BYTES = 4 << 20  # a spec is typed by a person; more is a mistake (or /dev/zero), not a spec
-_MAX_NAME = 100
 _MAX_PATH = 4096  # PATH_MAX: a longer path names no file
 _TOP_KEYS = ("base", "branch", "files", "params", "zip", "where", "sample")
 _AXIS_KINDS = ("values", *RANGE_KINDS)
@@ -54,28 +51,6 @@ def load_spec(path: Path) -> Spec:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
     return parse_spec(text, source=str(path))
-
-
-def name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be a param's name, or None when it can.
-
-    Names travel through commit trailers, sweep records, table headers and store columns: they must be
-    short printable text (no line break or other control character) and must not replace a fixed column.
-    """
-    if not isinstance(name, str) or not name:
-        return f"param name {excerpt(name)} must be a non-empty string"
-    if len(name) > _MAX_NAME:
-        return f"param name '{excerpt(name)}' is longer than {_MAX_NAME} characters"
-    if not name.isprintable():
-        return f"param name '{excerpt(name)}' holds a line break or another control character"
-    if name.lower() in FIXED_COLUMNS:
-        return (
-            f"param name '{name}' is a fixed column of 'gitgrid list' and 'results'; give the param another "
-            f"name and point it at the file's name with 'target: {name}'"
-        )
-    if name in RESERVED_NAMES:
-        return f"param name '{name}' is reserved (templates use it)"
-    return None
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:

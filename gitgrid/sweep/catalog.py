@@ -1,29 +1,22 @@
 """Sweeps already in a repository: finding them, reading their points, describing them.
 
 Sweeps are found by their record tags (:mod:`gitgrid.sweep.record`), so ``gitgrid list`` and ``show`` work
-on a cluster's fresh clone; a sweep's points are read from their commits' trailers in one ``git log``
-stream.
+on a cluster's fresh clone; a sweep's points are read from their commits' trailers, by segments of the
+chain whatever its length (:mod:`gitgrid.sweep.chain`).
 """
 
 from __future__ import annotations
 
+import marshal  # rows of str, int, float, bool and dict, read back by this same process
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from gitgrid.errors import GitgridWarning, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
-from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.values import Value
-from gitgrid.sweep.record import (
-    MESSAGE_HEAD,
-    TAG_PREFIX,
-    TAG_REFS,
-    TRAILERS,
-    PointRecord,
-    Sweep,
-    point_params,
-)
+from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
+from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
 
 __all__ = [
     "ParamSummary",
@@ -33,6 +26,7 @@ __all__ = [
     "list_commits",
     "list_points",
     "list_sweeps",
+    "render_points",
     "summarize_params",
 ]
 
@@ -73,45 +67,50 @@ def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
 
 
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:
-    """The sweep's points in index order, params read from each commit's trailers."""
-    condition = _compile_where(where, sweep) if where else None
-    names = frozenset(sweep.params)
-    for commit, index, params_json in repo.log_trailers(sweep.base, sweep.tip, TRAILERS):
-        if not index:
-            continue  # a commit added to the branch by hand, not a point
-        try:
-            number = int(index) if index.isascii() and index.isdigit() and len(index) < 12 else -1
-            if number < 0:
-                raise ValueError(
-                    f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index"
-                )
-            params = point_params(params_json, names, commit)
-        except ValueError as exc:
-            raise SweepError(f"sweep '{sweep.name}': {exc}") from None
-        if condition is None or _holds(condition, params):
-            yield PointRecord(number, commit, params)
+    """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`)."""
+    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep)):
+        for index, commit, params in marshal.loads(block):
+            yield PointRecord(index, commit, params)
 
 
-def list_commits(repo: Repository, sweep: Sweep) -> list[str]:
+def render_points(
+    repo: Repository, sweep: Sweep, render: Callable[[list[PointRow]], str], where: str | None = None
+) -> Iterator[str]:
+    """The sweep's points in index order as text, by blocks of ``(index, commit, params)`` rows given to
+    ``render``, which runs while git reads on: the fast way to print a large sweep."""
+    blocks = point_blocks(repo, sweep, lambda rows: render(rows).encode(), _where(where, sweep))
+    return (block.decode() for block in blocks)
+
+
+def list_commits(repo: Repository, sweep: Sweep) -> Iterator[str]:
     """Commit ids of the sweep's points in index order: the fast path of ``gitgrid list``."""
-    commits = repo.rev_list(sweep.base, sweep.tip)
-    if len(commits) != sweep.count:
-        return [p.commit for p in list_points(repo, sweep)]
-    return commits
+    blocks = commit_blocks(repo, sweep)
+    if blocks is None:
+        commits = repo.rev_list(sweep.base, sweep.tip)  # not the chain gitgrid wrote: as before
+        if len(commits) != sweep.count:
+            return (p.commit for p in list_points(repo, sweep))
+        return iter(commits)
+    return (commit for block in blocks for commit in block)
 
 
-def _compile_where(where: str, sweep: Sweep) -> Expression:
+def _where(where: str | None, sweep: Sweep) -> Callable[[Mapping[str, Value]], bool] | None:
+    """``--where`` as a test of a point's params; errors name the option."""
+    if not where:
+        return None
+    from gitgrid.spec.expression import ExpressionError, compile_expression  # ast: start-up time
+
     try:
-        return compile_expression(where, sweep.params)
+        condition = compile_expression(where, sweep.params)
     except ExpressionError as exc:
         raise SpecError(f"--where: {exc}") from None
 
+    def holds(params: Mapping[str, Value]) -> bool:
+        try:
+            return bool(condition(params))
+        except ExpressionError as exc:
+            raise SpecError(f"--where: {exc}") from None
 
-def _holds(condition: Expression, params: Mapping[str, Value]) -> bool:
-    try:
-        return bool(condition(params))
-    except ExpressionError as exc:
-        raise SpecError(f"--where: {exc}") from None
+    return holds
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from gitgrid.errors import GitFailure
 from gitgrid.git.fastimport import quote_path
-from gitgrid.git.pack import BLOB, COMMIT, Delta, PackWriter, TreePlan, prepare_delta
+from gitgrid.git.pack import BLOB, COMMIT, Delta, PackWriter, SealedPack, TreePlan, prepare_delta
 from gitgrid.git.repository import Ident, Repository
 from gitgrid.rewrite.files import LineFile, PlannedFile, Rendered
 
@@ -78,10 +78,13 @@ Blob = Delta | bytes  # a rewritten file's prepared delta, or a template output'
 
 
 class PackCommits:
-    """Writes every object of the sweep into one new pack (see :mod:`gitgrid.git.pack`).
+    """Writes every object of the sweep into new packs (see :mod:`gitgrid.git.pack`).
 
-    The base trees are read when it is made; the pack file is only opened on ``__enter__``, so that a
-    forked process can own it.
+    A pack is sealed and another started every :data:`~gitgrid.git.pack.MAX_OBJECTS` objects, which is
+    what keeps memory flat however many points a sweep has; each pack stores the delta bases again (a few
+    KiB). The packs keep temporary names until :meth:`finish` has sealed the last, so a failed or
+    killed create never leaves a pack git can see. The base trees are read when it is made; the first
+    pack is only opened on ``__enter__``, so that a forked process can own it.
     """
 
     def __init__(
@@ -99,21 +102,30 @@ class PackCommits:
         self._trees = TreePlan(repo.read_object, repo.root_tree(base), [(f.path, f.mode) for f in files])
         self._pack_dir = repo.git_dir / "objects" / "pack"
         self._pack: PackWriter | None = None
+        self._sealed: list[SealedPack] = []
         self._base_offsets: list[int] = []
 
     def __enter__(self) -> PackCommits:
-        self._pack = pack = PackWriter(self._pack_dir)
-        self._trees.write_bases(pack)
-        self._base_offsets = [
-            pack.add_base(BLOB, f.base) if isinstance(f, LineFile) else -1 for f in self._files
-        ]
+        self._open_pack()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if kind is not None and self._pack is not None:
-            self._pack.abort()
+        if kind is not None:
+            if self._pack is not None:
+                self._pack.abort()
+            for sealed in self._sealed:
+                sealed.discard()
+
+    def _open_pack(self) -> PackWriter:
+        """Start a pack with the delta bases every point's blobs and trees refer to."""
+        self._pack = pack = PackWriter(self._pack_dir)
+        self._trees.write_bases(pack)
+        self._base_offsets = [
+            pack.add_base(BLOB, f.base) if isinstance(f, LineFile) else -1 for f in self._files
+        ]
+        return pack
 
     def add(self, files: Sequence[Rendered], message: bytes) -> None:
         self.write(self.prepare([rendered.payload for rendered in files]), message)
@@ -134,6 +146,9 @@ class PackCommits:
         """Store one point's blobs (from :meth:`prepare`), its trees and its commit."""
         pack = self._pack
         assert pack is not None, "use PackCommits as a context manager"
+        if pack.full:  # checked before a point, not after: the last pack is never one of bases alone
+            self._sealed.append(pack.seal())
+            pack = self._open_pack()
         blob_ids = [
             pack.add(BLOB, blob) if isinstance(blob, bytes) else pack.add_prepared(blob, base)
             for blob, base in zip(blobs, self._base_offsets, strict=True)
@@ -143,8 +158,12 @@ class PackCommits:
         self._parent = pack.add_unique(COMMIT, commit).hex()
 
     def finish(self) -> str:
+        """Seal the last pack and publish them all, each pack before the index by which git finds it."""
         assert self._pack is not None
-        self._pack.finish()
+        self._sealed.append(self._pack.seal())
+        self._pack = None
+        for sealed in self._sealed:
+            sealed.publish()
         return self._parent
 
 

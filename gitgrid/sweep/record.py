@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitgrid.errors import excerpt
-from gitgrid.spec.reader import name_problem as param_name_problem
+from gitgrid.spec.names import name_problem as param_name_problem
 from gitgrid.spec.values import INT_RANGE, Value, check_value
 from gitgrid.sweep.names import name_problem
 

@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from gitgrid import create_sweep, list_points, open_repository
 from gitgrid.errors import RewriteError
+from gitgrid.git import pack
 from gitgrid.git.pack import _large_offsets
 from gitgrid.splice import Splice, varint
 from gitgrid.sweep.create import plan_sweep, write_sweep
@@ -54,8 +56,15 @@ def repo_with(tmp_path: Path, name: str) -> Path:
     return repo
 
 
-@pytest.mark.parametrize("points", [2, 700])  # 700 * 12 points goes through the forked writer
-def test_pack_and_fast_import_write_the_same_commits(tmp_path: Path, points: int) -> None:
+@pytest.mark.parametrize(
+    ("points", "per_pack"),
+    [(2, pack.MAX_OBJECTS), (700, pack.MAX_OBJECTS), (700, 5000)],  # 700 * 12 points: the forked writer
+)
+def test_pack_and_fast_import_write_the_same_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, points: int, per_pack: int
+) -> None:
+    several = per_pack < pack.MAX_OBJECTS
+    monkeypatch.setattr(pack, "MAX_OBJECTS", per_pack)
     tips = {}
     for writer in ("pack", "fast-import"):
         repo = repo_with(tmp_path, writer)
@@ -67,6 +76,12 @@ def test_pack_and_fast_import_write_the_same_commits(tmp_path: Path, points: int
         )
     assert tips["pack"] == tips["fast-import"]
     assert len(tips["pack"][1]) == points * 12
+    written = list((tmp_path / "pack/.git/objects/pack").glob("pack-*.idx"))
+    for idx in written:  # valid, and none of delta bases alone
+        assert " commit " in git(tmp_path / "pack", "verify-pack", "-v", str(idx))
+    counts = [int.from_bytes(idx.read_bytes()[1028:1032], "big") for idx in written]  # fan-out's last
+    assert sum(counts) >= points * 12 * 4 and max(counts) < per_pack + 16
+    assert len(written) > sum(counts) / (per_pack + 16) if several else len(written) == 1
 
 
 def test_pack_is_valid_and_trees_are_sorted(tmp_path: Path) -> None:
@@ -120,6 +135,28 @@ def test_killed_forked_writer_cleans_up(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert not list(pack_dir.glob("tmp_*")), "the writer process left its temporary pack"
     assert "grid_search" not in refs(repo)
+
+
+def test_a_create_killed_after_sealing_packs_leaves_none(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"m.py": "a = 0\nb = 0\n"})
+    (repo / "spec.yaml").write_text(
+        "files: [m.py]\nparams:\n  a: {range: [1, 3000]}\n  b: {range: [1, 100]}\n"
+    )
+    pack_dir = repo / ".git/objects/pack"
+    before = refs(repo), sorted(pack_dir.iterdir())
+    small_packs = (
+        "import sys; import gitgrid.git.pack as p; p.MAX_OBJECTS = 2000; from gitgrid.cli import main; main()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", small_packs, "-C", str(repo), "create", "spec.yaml"])
+    deadline = time.monotonic() + 60
+    while len(list(pack_dir.glob("tmp_idx_gitgrid_*"))) < 3:  # three packs sealed, waiting for the end
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    while list(pack_dir.glob("tmp_*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (refs(repo), sorted(pack_dir.iterdir())) == before
 
 
 def apply_delta(base: bytes, delta: bytes) -> bytes:

@@ -1,0 +1,38 @@
+"""What a param may be called: the one rule, for specs and for the sweep records read back from git.
+
+Kept apart from the spec reader so that checking a record (every ``gitgrid list``) does not load YAML and
+the expression compiler: start-up time (#10).
+"""
+
+from __future__ import annotations
+
+from gitgrid.errors import excerpt
+
+__all__ = ["FIXED_COLUMNS", "RESERVED_NAMES", "name_problem"]
+
+# Columns ``gitgrid list`` and ``results`` show beside the params: a param of that name would replace one.
+FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "reason", "rerun"})
+RESERVED_NAMES = frozenset({"point"}) | FIXED_COLUMNS
+_MAX_NAME = 100
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a param's name, or None when it can.
+
+    Names travel through commit trailers, sweep records, table headers and store columns: they must be
+    short printable text (no line break or other control character) and must not replace a fixed column.
+    """
+    if not isinstance(name, str) or not name:
+        return f"param name {excerpt(name)} must be a non-empty string"
+    if len(name) > _MAX_NAME:
+        return f"param name '{excerpt(name)}' is longer than {_MAX_NAME} characters"
+    if not name.isprintable():
+        return f"param name '{excerpt(name)}' holds a line break or another control character"
+    if name.lower() in FIXED_COLUMNS:
+        return (
+            f"param name '{name}' is a fixed column of 'gitgrid list' and 'results'; give the param another "
+            f"name and point it at the file's name with 'target: {name}'"
+        )
+    if name in RESERVED_NAMES:
+        return f"param name '{name}' is reserved (templates use it)"
+    return None
