@@ -33,7 +33,7 @@ def test_demo_runs_the_canonical_study(tmp_path: Path) -> None:
     assert "grid_search-" in result.stdout and ": 36 points on master" in result.stdout
     assert "param3  range of 6: -5.0, -10.0, -15.0, -20.0, -25.0, -30.0" in result.stdout
     assert ": 36 succeeded, 0 failed" in result.stderr
-    header = "index commit param1 param2 param3 loss rate status attempt duration".split()
+    header = "index commit param1 param2 param3 rate loss status attempt duration_s".split()
     assert any(line.split() == header for line in result.stdout.splitlines())
     assert "  success      36" in result.stdout
     listed = subprocess.run(

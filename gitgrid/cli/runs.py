@@ -6,7 +6,7 @@ Each command parses, calls one library function and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +22,7 @@ from gitgrid.cli.app import (
     progress_bar,
     reported,
 )
-from gitgrid.cli.output import write_tuples
+from gitgrid.cli.output import DIGITS, write_tuples
 
 __all__ = ["ResultFormat", "collect_runs", "prepare_point", "results", "run", "status"]
 
@@ -132,18 +132,26 @@ def results(
     best: Annotated[int | None, typer.Option(help="Only the first N rows (after sorting).")] = None,
     include_all: Annotated[bool, typer.Option("--all", help="Also points without a successful run.")] = False,
     all_attempts: Annotated[bool, typer.Option("--all-attempts", help="One row per attempt.")] = False,
+    digits: Annotated[
+        int, typer.Option(min=1, max=17, help="Significant digits of numbers in tables (csv/tsv/json: all).")
+    ] = DIGITS,
 ) -> None:
     """Params and metrics of a sweep, one row per point (its latest successful run)."""
-    from gitgrid.results.query import results as query
+    from gitgrid.results.query import stream_results
 
-    table = query(
+    with stream_results(
         context_of(ctx).repo(), sweep, where=where, sort=sort, descending=desc, best=best,
         include_all=include_all, all_attempts=all_attempts,
-    )  # fmt: skip
-    rows = table.tuples
-    if fmt is ResultFormat.table:
-        rows = [(index, commit[:12], *rest) for index, commit, *rest in rows]
-    write_tuples(rows, table.columns, fmt.value, sys.stdout)
+    ) as found:  # fmt: skip
+        for note in found.notes:
+            print(f"gitgrid: {note}", file=sys.stderr)
+        if fmt is ResultFormat.json:
+            rows: Iterable[tuple[Any, ...]] = iter(found)  # NaN as null
+        elif fmt is ResultFormat.table:
+            rows = ((index, commit[:12], *rest) for index, commit, *rest in found.raw)
+        else:
+            rows = found.raw  # NaN as "nan", as Python writes it
+        write_tuples(rows, found.columns, fmt.value, sys.stdout, digits)
 
 
 @app.command()
@@ -151,18 +159,29 @@ def results(
 def status(
     ctx: typer.Context,
     sweep: SweepName = None,
+    lines: Annotated[int, typer.Option(min=0, help="Last lines of stderr shown per failure.")] = 5,
 ) -> None:
-    """How many points succeeded, failed, timed out, ... and the failed ones with the end of their stderr."""
+    """How many points succeeded, failed, timed out, ... and the failures, grouped, with their stderr."""
     from gitgrid.results.status import sweep_status
 
-    report = sweep_status(context_of(ctx).repo(), sweep)
+    report = sweep_status(context_of(ctx).repo(), sweep, lines)
+    for message in report.messages:
+        print(f"gitgrid: {message}", file=sys.stderr)
     print(f"{report.sweep.name}: {report.sweep.count} points")
     for state, count in sorted(report.counts.items()):
         if count:
             print(f"  {state:<12} {count}")
-    for index, state, reason, lines in report.failures:
-        print(f"point {index}: {state}: {reason or ''}")
-        print("".join(f"    | {line}\n" for line in lines), end="")
+    for group in report.failures:
+        if group.count == 1:
+            print(f"point {group.points}: {group.status}: {group.reason}")
+        else:
+            print(f"{group.count} points: {group.status}: {group.reason} (points {group.points})")
+        if group.stderr is not None and (group.errors or group.tail):
+            print(f"    {group.stderr}")
+        print("".join(f"    | {line}\n" for line in group.errors), end="")
+        if group.errors and group.tail:
+            print("    | ...")
+        print("".join(f"    | {line}\n" for line in group.tail), end="")
     for index, note in report.notes:
         print(f"point {index}: success, but {note}")
 
@@ -173,14 +192,28 @@ def collect_runs(
     ctx: typer.Context,
     sweep: SweepName = None,
     runs_root: Annotated[Path | None, typer.Argument(help=RUNS_ROOT_HELP, show_default=False)] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Make a new store from the run directories of every sweep (a damaged store)."
+        ),
+    ] = False,
 ) -> None:
     """Store the finished runs found in run directories made elsewhere (cluster jobs, prepare), once each."""
-    from gitgrid.run.collect import collect_runs
+    from gitgrid.run.collect import collect_runs, rebuild_store
 
     context = context_of(ctx)
-    found = collect_runs(context.repo(), sweep, context.path(runs_root) if runs_root else None)
+    root = context.path(runs_root) if runs_root else None
+    if rebuild:
+        if sweep is not None:
+            raise typer.BadParameter("--rebuild rebuilds the store for every sweep: give no SWEEP")
+        found = rebuild_store(context.repo(), root)
+    else:
+        found = collect_runs(context.repo(), sweep, root)
     for problem in found.problems:
         print(f"gitgrid: warning: {problem}", file=sys.stderr)
+    if found.moved is not None:
+        print(f"the old store was kept as {found.moved}", file=sys.stderr)
     print(f"stored {found.stored} new runs ({found.known} already known, {len(found.pending)} not finished)")
 
 

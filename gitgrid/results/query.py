@@ -1,36 +1,51 @@
 """Reading results back: one row per point with its params and metrics, filtered, sorted, exported.
 
 By default a row is a point's latest *successful* attempt; ``include_all`` adds points without one
-(with their latest state), ``all_attempts`` gives one row per attempt. Rows are plain dicts, so the
-same data goes to a table, CSV, JSON or a pandas DataFrame.
+(with their latest state), ``all_attempts`` gives one row per attempt. SQLite filters, sorts and cuts the
+rows (:mod:`gitgrid.run.store.rows`) and :func:`stream_results` hands them out one by one, so a million
+rows cost no more memory than ten; :func:`results` collects them into a :class:`ResultTable` whose rows
+are plain dicts, for a table, CSV, JSON or a pandas DataFrame. Before answering, finished run
+directories under the runs root are collected (:func:`gitgrid.run.collect.refresh`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitgrid.errors import SpecError, StoreError
+from gitgrid.errors import GitgridWarning, SpecError, StoreError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
-from gitgrid.run.store import Store
-from gitgrid.spec.expression import ExpressionError, compile_expression
-from gitgrid.sweep.catalog import find_sweep
+from gitgrid.run.collect import refresh
+from gitgrid.run.store import REBUILD, Store, runs_without_store
+from gitgrid.run.store.progress import rerun_share
+from gitgrid.run.store.rows import NAN, RUN_COLUMNS, ResultQuery, result_rows
+from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["RUN_COLUMNS", "ResultTable", "open_results", "results", "results_frame"]
-
-RUN_COLUMNS = ("status", "attempt", "duration")
+__all__ = [
+    "RUN_COLUMNS",
+    "ResultStream",
+    "ResultTable",
+    "open_results",
+    "refreshed",
+    "results",
+    "results_frame",
+    "stream_results",
+]
 
 
 @dataclass(frozen=True)
 class ResultTable:
     """Results: column names and one tuple per row (index, commit, params, metrics, status, attempt,
-    duration); :attr:`rows` gives the same as dicts."""
+    duration_s, and rerun once the sweep was rerun); :attr:`rows` gives the same as dicts. A NaN metric
+    is ``float('nan')``, a missing one None."""
 
     sweep: Sweep
     columns: tuple[str, ...]
@@ -42,13 +57,89 @@ class ResultTable:
         return [dict(zip(self.columns, row, strict=True)) for row in self.tuples]
 
 
+@dataclass
+class ResultStream:
+    """Rows as they come out of the store. Iterating gives rows with NaN as ``float('nan')``; ``raw``
+    gives them with NaN as the text ``nan`` (what CSV and tables print anyway, without a Python step
+    per row). ``notes`` are things worth telling (runs just collected, a rerun that is not finished)."""
+
+    sweep: Sweep
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    raw: Iterator[tuple[Any, ...]]
+    notes: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        start = self.columns.index("commit") + 1 + len(self.sweep.params)
+        end = start + len(self.metrics)
+        for row in self.raw:
+            if NAN in row[start:end]:
+                yield (*row[:start], *(math.nan if v == NAN else v for v in row[start:end]), *row[end:])
+            else:
+                yield row
+
+
 def open_results(repo: Repository | Path | str, runs_root: Path | None = None) -> tuple[Repository, Store]:
     """The repository and its store, which must exist already: reading results never creates one."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     layout = Layout.of(repo, runs_root)
     if not layout.store.exists():
+        if found := runs_without_store(layout):
+            raise StoreError(
+                f"{layout.store}: the results store is missing but {found} holds run directories; "
+                f"rebuild it from them with '{REBUILD}'"
+            )
         raise StoreError(f"no results yet in {repo.root}: run a sweep first ('gitgrid run -- CMD')")
     return repo, Store.open(layout.store)
+
+
+def refreshed(store: Store, repo: Repository, sweep: Sweep) -> list[str]:
+    """Bring the store up to date for ``sweep`` (its points at its tip, finished run directories
+    collected) before a query; notes to show. Collecting is skipped, with a warning, while another
+    process holds the store: a query never waits for a writer."""
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    try:
+        with store.waiting(1.0):
+            found = refresh(store, repo, sweep, Layout.of(repo).runs_root)
+    except StoreError as exc:
+        warnings.warn(GitgridWarning(f"finished run directories were not collected: {exc}"), stacklevel=2)
+        return []
+    return [f"stored {found.stored} new runs found in run directories"] if found.stored else []
+
+
+@contextmanager
+def stream_results(
+    repo: Repository | Path | str = ".",
+    sweep: str | None = None,
+    *,
+    where: str | None = None,
+    sort: str | None = None,
+    descending: bool = False,
+    best: int | None = None,
+    include_all: bool = False,
+    all_attempts: bool = False,
+) -> Iterator[ResultStream]:
+    """The results of ``sweep`` (default: the newest), streamed; the store stays open inside."""
+    if best is not None and (isinstance(best, bool) or not isinstance(best, int) or best < 1):
+        raise SpecError(f"--best {best}: give the number of rows to show, 1 or more")
+    mode = "attempts" if all_attempts else "all" if include_all else "success"
+    repo, store = open_results(repo)
+    try:
+        chosen = find_sweep(repo, sweep)
+        notes = refreshed(store, repo, chosen)
+        info = store.sweep_info(chosen.name)
+        query = ResultQuery(mode, where, sort, descending, best)
+        found = result_rows(store, info, query)
+        share = rerun_share(store, chosen.name)
+        if share is not None:
+            rerun, rows, total = share
+            notes.append(
+                f"{rows} of {total} rows come from rerun {rerun}, the others from earlier runs (column "
+                "'rerun'); if that rerun was interrupted, 'gitgrid run --rerun' finishes it"
+            )
+        yield ResultStream(chosen, found.columns, found.metrics, found.rows, notes)
+    finally:
+        store.close()
 
 
 def results(
@@ -62,52 +153,12 @@ def results(
     include_all: bool = False,
     all_attempts: bool = False,
 ) -> ResultTable:
-    """The results of ``sweep`` (default: the newest)."""
-    repo, store = open_results(repo)
-    mode = "attempts" if all_attempts else "all" if include_all else "success"
-    try:
-        chosen = find_sweep(repo, sweep)
-        columns, rows = store.result_rows(chosen.name, chosen.params, mode)
-    finally:
-        store.close()
-    metrics = columns[2 + len(chosen.params) : -len(RUN_COLUMNS)]
-    if where:
-        rows = _filter(rows, columns, where)
-    if sort:
-        if sort not in columns:
-            raise SpecError(f"--sort {sort}: no such metric or param (known: {', '.join(columns)})")
-        rows = _sorted(rows, columns.index(sort), descending)
-    if best is not None:
-        rows = rows[:best]
-    return ResultTable(chosen, columns, rows, metrics)
-
-
-def _filter(rows: list[tuple[Any, ...]], columns: Sequence[str], where: str) -> list[tuple[Any, ...]]:
-    try:
-        condition = compile_expression(where, columns[2:])
-    except ExpressionError as exc:
-        raise SpecError(f"--where: {exc}") from None
-    kept = []
-    for row in rows:
-        try:
-            if condition(dict(zip(columns, row, strict=True))):
-                kept.append(row)
-        except ExpressionError:
-            continue  # a row without that metric (a null) does not match
-    return kept
-
-
-def _sorted(rows: list[tuple[Any, ...]], column: int, descending: bool) -> list[tuple[Any, ...]]:
-    """Sorted by one column; rows where it is null or NaN go last."""
-
-    def missing(row: tuple[Any, ...]) -> bool:
-        value = row[column]
-        return value is None or (isinstance(value, float) and math.isnan(value))
-
-    present = [r for r in rows if not missing(r)]
-    absent = [r for r in rows if missing(r)]
-    # numbers before strings, so a column of mixed values sorts instead of failing
-    return sorted(present, key=lambda r: (isinstance(r[column], str), r[column]), reverse=descending) + absent
+    """The results of ``sweep`` (default: the newest), as :func:`stream_results` gives them."""
+    with stream_results(
+        repo, sweep, where=where, sort=sort, descending=descending, best=best, include_all=include_all,
+        all_attempts=all_attempts,
+    ) as stream:  # fmt: skip
+        return ResultTable(stream.sweep, stream.columns, list(stream), stream.metrics)
 
 
 def results_frame(repo: Repository | Path | str = ".", sweep: str | None = None, **query: Any) -> Any:

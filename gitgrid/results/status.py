@@ -1,4 +1,10 @@
-"""A sweep's state: its points counted by the state of their latest attempt, and its failed points.
+"""A sweep's state: its points counted by the state of their latest attempt, and its failures, grouped.
+
+Counts come from one aggregate over the store's index of point states, so they cost the same for ten
+points and for a million. Failed, timed-out and cancelled points are grouped by what went wrong (their
+status, reason, and the lines of their stderr that look like an error), so eighteen points that failed the
+same way make one entry with their index ranges. Only the first :data:`STDERR_READ` failures' logs are
+read; later ones are grouped by status and reason alone.
 
 For a submitted sweep the store is first reconciled with the scheduler
 (:func:`gitgrid.cluster.reconcile.reconcile`), so queued and running points are counted as such and dead
@@ -7,70 +13,157 @@ tasks never pass for successes.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitgrid.cluster.reconcile import reconcile
+from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import STDERR, Layout
-from gitgrid.results.query import open_results
-from gitgrid.run.contract import tail
+from gitgrid.results.query import open_results, refreshed
 from gitgrid.run.store import Store
+from gitgrid.run.store.progress import Failure, failures, state_counts
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["Status", "sweep_status"]
+__all__ = [
+    "ERROR_LINE",
+    "STDERR_READ",
+    "FailureGroup",
+    "Status",
+    "error_lines",
+    "group_failures",
+    "sweep_status",
+]
+
+STDERR_READ = 1000  # failures whose stderr is read, at most
+ERROR_LINE = re.compile(
+    r"error|exception|traceback|fatal|panic|abort|segmentation fault|assert|^at line \d+ of file"
+    r"|killed|out of memory|not found|no such file|permission denied|stop\b",
+    re.IGNORECASE,
+)
+_WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
+_RANGES = 20  # index ranges kept per group (the count says how many points there are)
+
+
+@dataclass
+class FailureGroup:
+    """Points whose latest attempt ended the same way: status, reason and the error lines of stderr."""
+
+    status: str
+    reason: str
+    errors: tuple[str, ...]  # lines above the tail that look like the error
+    tail: tuple[str, ...]  # the last lines of the first point's stderr
+    stderr: Path | None  # the first point's stderr.log
+    count: int = 0
+    ranges: list[list[int]] = field(default_factory=list)  # [first, last] index ranges, the first few
+
+    def add(self, index: int) -> None:
+        self.count += 1
+        if self.ranges and self.ranges[-1][1] == index - 1:
+            self.ranges[-1][1] = index
+        elif len(self.ranges) < _RANGES:
+            self.ranges.append([index, index])
+
+    def indexes(self) -> list[int]:
+        """The points of the ranges kept (all of them unless :attr:`count` is larger)."""
+        return [index for a, b in self.ranges for index in range(a, b + 1)]
+
+    @property
+    def points(self) -> str:
+        """``0-17, 20, 31-33``, with ``...`` when there are more than the ranges kept."""
+        text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in self.ranges)
+        shown = sum(b - a + 1 for a, b in self.ranges)
+        return text + (", ..." if shown < self.count else "")
 
 
 @dataclass(frozen=True)
 class Status:
-    """A sweep's points by the state of their latest attempt, and its failed points."""
+    """A sweep's points by the state of their latest attempt, and its failures grouped by cause."""
 
     sweep: Sweep
     counts: dict[str, int]
-    failures: list[tuple[int, str, str | None, list[str]]]  # index, status, reason, stderr tail
+    failures: list[FailureGroup]
     notes: list[tuple[int, str]] = field(default_factory=list)  # succeeded points' problems (series)
+    messages: tuple[str, ...] = ()  # e.g. runs just collected from run directories
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
-    """Counts by state, and each failed, timed-out or cancelled point with the end of its stderr."""
+    """Counts by state, and the failed, timed-out or cancelled points grouped, with their stderr."""
+    if isinstance(lines, bool) or lines < 0:
+        raise SpecError(f"--lines {lines}: give a number of lines, 0 or more")
     repo, store = open_results(repo)
     try:
         chosen = find_sweep(repo, sweep)
-        states = _states(repo, store, chosen)
-        failed = (
-            store.runs(chosen.name, ["failed", "timeout", "cancelled"])
-            if store.has_sweep(chosen.name)
-            else []
-        )
+        messages = refreshed(store, repo, chosen)
+        if store.jobs(chosen.name):
+            states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
+            counts = _count(states.values(), chosen.count - len(states))
+            failed: Iterable[Failure] = (
+                f for f in failures(store, chosen.name) if states.get(f.index) == f.status
+            )
+        else:
+            counts, failed = state_counts(store, chosen.name), failures(store, chosen.name)
+            counts.setdefault("never run", 0)
+        groups = group_failures(failed, lines)
         notes = _notes(store, chosen.name)
     finally:
         store.close()
-    counts: dict[str, int] = {}
-    for state, _ in states.values():
-        counts[state] = counts.get(state, 0) + 1
-    counts["never run"] = chosen.count - len(states)
-    failures = [
-        (row.run.index, row.run.status, row.run.reason, tail(Path(row.run.run_dir) / STDERR, lines))
-        for row in failed
-        if states.get(row.run.index, ("", ""))[0] == row.run.status
-    ]
-    return Status(chosen, counts, failures, notes)
+    return Status(chosen, counts, groups, notes, tuple(messages))
 
 
 def _notes(store: Store, sweep: str, limit: int = 100) -> list[tuple[int, str]]:
-    """Points whose latest run succeeded with a problem noted (a bad line in its series)."""
+    """Points whose latest run succeeded with a problem noted (a bad line in its series); read through
+    the store's small index of such runs, not by scanning the sweep."""
     rows = store.query(
-        "SELECT r.idx, r.reason FROM points p JOIN runs r ON r.id = p.latest_run "
-        "WHERE p.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
+        "SELECT r.idx, r.reason FROM runs r INDEXED BY runs_noted JOIN points p "
+        "ON p.sweep = r.sweep AND p.idx = r.idx AND p.latest_run = r.id "
+        "WHERE r.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
         (sweep, limit),
     )
     return [(int(index), str(reason)) for index, reason in rows]
 
 
-def _states(repo: Repository, store: Store, sweep: Sweep) -> dict[int, tuple[str, str]]:
-    if not store.has_sweep(sweep.name):
-        return {}
-    if store.jobs(sweep.name):
-        return reconcile(repo, sweep, store, Layout.of(repo))
-    return {idx: (status, "") for idx, (status, _) in store.latest(sweep.name).items()}
+def _count(states: Iterable[str], never: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    counts["never run"] = never
+    return counts
+
+
+def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
+    """Failures grouped by status, reason and error lines, in the order of their first point."""
+    groups: dict[tuple[str, str, tuple[str, ...] | None], FailureGroup] = {}
+    for read, failure in enumerate(failed):
+        reason = failure.reason or ""
+        stderr = Path(failure.run_dir) / STDERR if failure.run_dir else None
+        errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
+        key = (failure.status, reason, errors if read < STDERR_READ else None)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = FailureGroup(failure.status, reason, errors, tail, stderr)
+        group.add(failure.index)
+    return list(groups.values())
+
+
+def error_lines(path: Path, lines: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The lines near the end of a log that look like an error (above its tail), and its last ``lines``
+    lines. The log is read as a regular file only, its last 64 KiB at most."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return (), ()
+    with os.fdopen(fd, "rb") as log:
+        size = os.fstat(fd)
+        if not stat.S_ISREG(size.st_mode):
+            return (), ()
+        log.seek(max(0, size.st_size - _WINDOW))
+        text = log.read(_WINDOW).decode(errors="replace").splitlines()
+    cut = max(0, len(text) - lines)
+    above = [line.strip()[:300] for line in text[:cut] if ERROR_LINE.search(line)]
+    return tuple(dict.fromkeys(above[-5:])), tuple(line[:300] for line in text[cut:])

@@ -3,34 +3,54 @@
 Anything that writes the run-directory layout of :mod:`gitgrid.layout` under a runs root can be collected;
 collecting is idempotent (an attempt already stored is not stored again). An attempt is taken only once
 it is complete: its ``meta.json`` has a final status, or, for a folder made by ``gitgrid prepare``, its
-``result.json`` exists and parses. Until then it is counted as pending and nothing of it is stored. Its
+``result.json`` exists and parses. Until then it is counted as pending and nothing of it is stored. Every
+field of those files is checked (:mod:`gitgrid.run.intake`): a bad one makes a failed run saying why. Its
 series (:mod:`gitgrid.run.series`) are stored with it.
+
+Three ways in: :func:`collect_runs` (``gitgrid collect``) looks at every folder; :func:`refresh`, which
+``status`` and ``results`` call first, looks only at folders changed since it last looked (by their
+modification time) and at the attempts ``gitgrid prepare`` handed out; :func:`rebuild_store` makes a new
+store from every run directory, for a store that was lost or damaged.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import os
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from gitgrid.errors import RunError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import RESULT, attempt_number, attempts_in, parse_point_dir, sweep_runs
-from gitgrid.run.contract import FINAL, Run, read_meta, read_result
-from gitgrid.run.series import Series, note_problem, read_series
-from gitgrid.run.store import Store, open_store
-from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.layout import SUBMISSION, Layout, attempts_in, parse_point_dir
+from gitgrid.run.contract import FINAL, Run, read_meta
+from gitgrid.run.intake import read_attempt, read_small_json
+from gitgrid.run.locks import Held, hold
+from gitgrid.run.series import note_problem, read_series
+from gitgrid.run.store import SeriesRows, Store, open_store
+from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Collected", "collect_into", "collect_runs", "unfinished_runs"]
+__all__ = ["Collected", "collect_into", "collect_runs", "rebuild_store", "refresh", "unfinished_runs"]
+
+_BATCH = 500  # runs stored per transaction
+_SETTLE_NS = 2_000_000_000  # a folder changed this recently may change again within its clock tick
 
 
 @dataclass
 class Collected:
-    """What a collect found: newly stored attempts, ones already known, incomplete ones, and problems."""
+    """What a collect found: newly stored attempts, ones already known, incomplete ones, and problems;
+    after a rebuild, where the old store was put."""
 
     stored: int = 0
     known: int = 0
     pending: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    moved: Path | None = None
 
 
 def collect_runs(
@@ -47,61 +67,51 @@ def collect_runs(
 
 
 def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
-    """:func:`collect_runs` with the store and sweep already at hand."""
-    points = {p.index: p for p in list_points(repo, sweep)}
-    store.sync_sweep(sweep, points.values())
+    """:func:`collect_runs` with the store and sweep already at hand: every folder is looked at."""
+    store.sync_sweep(sweep, list_points(repo, sweep))
     found = Collected()
-    folder = sweep_runs(runs_root, sweep.name)
-    for point_folder in sorted(folder.iterdir()) if folder.is_dir() else []:
-        parsed = parse_point_dir(point_folder.name)
-        if parsed is None:
-            continue
-        index, commit = parsed
-        point = points.get(index)
-        if point is None or not point.commit.startswith(commit):
-            found.problems.append(f"{point_folder}: not a point of sweep '{sweep.name}'")
-            continue
-        for attempt_folder in attempts_in(point_folder):
-            _take(store, _complete_run(attempt_folder, point, sweep.name), attempt_folder, found)
+    with _taker(store, sweep.name, found) as take:
+        _scan(store, sweep.name, runs_root, take, cheap=False)
+    found.problems.sort()
     return found
 
 
-def _take(store: Store, run: Run | None, folder: Path, found: Collected) -> None:
-    if run is None:
-        found.pending.append(str(folder))
-        return
-    known = store.query("SELECT status FROM runs WHERE run_dir = ?", (run.run_dir,))
-    series = read_series(folder) if not known or known[0][0] not in FINAL else Series()
-    if store.ingest(note_problem(run, series), series.rows):
-        found.stored += 1
-    else:
-        found.known += 1
+def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
+    """Bring the store up to date cheaply before answering a query: the sweep at its tip, the attempts
+    handed out by ``gitgrid prepare``, and point folders changed since the last look."""
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    found = Collected()
+    with _taker(store, sweep.name, found) as take:
+        for run_dir, index in store.pending(sweep.name):
+            point = store.point(sweep.name, index)
+            if point is not None and Path(run_dir).is_dir():
+                take.attempt(Path(run_dir), point)
+            else:
+                store.drop_pending(run_dir)
+        _scan(store, sweep.name, runs_root, take, cheap=True)
+    return found
 
 
-def _complete_run(folder: Path, point: PointRecord, sweep: str) -> Run | None:
-    """The finished run recorded in ``folder``, or None while it is incomplete.
-
-    Where the run is (sweep, point, commit, attempt) comes from the folder, whatever the file says.
-    """
-    attempt = attempt_number(folder.name) or 0
-    blank = Run(sweep, point.index, point.commit, attempt, "unknown", str(folder), params=point.params)
-    meta = read_meta(folder, **{k: v for k, v in asdict(blank).items() if k != "duration"}) or blank
-    meta = replace(
-        meta, sweep=sweep, index=point.index, commit=point.commit, attempt=attempt, run_dir=str(folder)
-    )
-    params = list(point.params)
-    if meta.status in FINAL:
-        if meta.status == "success" and not meta.metrics and (folder / RESULT).exists():
-            metrics, problem = read_result(folder, params)
-            return (
-                replace(meta, metrics=metrics) if problem is None else meta.ending("failed", reason=problem)
-            )
-        return meta
-    if meta.status == "prepared" and (folder / RESULT).exists():
-        metrics, problem = read_result(folder, params)
-        if problem is None:
-            return replace(meta, status="success", metrics=metrics, ended=(folder / RESULT).stat().st_mtime)
-    return None
+def rebuild_store(repo: Repository | Path | str = ".", runs_root: Path | None = None) -> Collected:
+    """A new store made from the run directories of every sweep (the old file is kept beside it)."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    layout = Layout.of(repo, runs_root)
+    layout.ensure()
+    sweeps = list_sweeps(repo)
+    found = Collected()
+    with _holding(layout, sweeps):
+        found.moved = _move_aside(layout.store)
+        store = Store.open(layout.store)
+        try:
+            for sweep in sweeps:
+                for root in _roots(layout, sweep.name):
+                    part = collect_into(store, repo, sweep, root)
+                    found.stored, found.known = found.stored + part.stored, found.known + part.known
+                    found.pending += part.pending
+                    found.problems += part.problems
+        finally:
+            store.close()
+    return found
 
 
 def unfinished_runs(point_folder: Path) -> list[Run]:
@@ -112,3 +122,139 @@ def unfinished_runs(point_folder: Path) -> list[Run]:
         if meta is not None and meta.status not in FINAL:
             found.append(meta)
     return found
+
+
+class _Taker:
+    """Takes attempt folders in, storing finished runs in batches."""
+
+    def __init__(self, store: Store, sweep: str, found: Collected) -> None:
+        self.store, self.sweep, self.found = store, sweep, found
+        self.batch: list[tuple[Run, SeriesRows]] = []
+        self.waiting: list[tuple[str, str, int]] = []
+
+    def point_folder(self, folder: Path, index: int, commit: str, changed: int | None) -> None:
+        point = self.store.point(self.sweep, index)
+        if point is None or not point.commit.startswith(commit):
+            self.found.problems.append(f"{folder}: not a point of sweep '{self.sweep}'")
+            return
+        if changed is not None and self._made_here(folder, index, changed):
+            return
+        for attempt in attempts_in(folder):
+            if attempt.is_symlink():
+                self.found.problems.append(f"{attempt}: a symbolic link, not a run directory: skipped")
+            else:
+                self.attempt(attempt, point)
+
+    def _made_here(self, folder: Path, index: int, changed: int) -> bool:
+        """Whether the folder's newest attempt is the point's latest stored run and nothing came after
+        (a local runner's folder: no need to list it)."""
+        row = self.store.query(
+            "SELECT r.run_dir, r.started FROM points p JOIN runs r ON r.id = p.latest_run "
+            "WHERE p.sweep = ? AND p.idx = ?",
+            (self.sweep, index),
+        )
+        if not row or row[0][1] is None:
+            return False
+        run_dir, started = row[0]
+        return str(run_dir).startswith(f"{folder}{os.sep}") and started * 1e9 >= changed
+
+    def attempt(self, folder: Path, point: PointRecord) -> None:
+        if self.store.is_final(str(folder)):
+            self.found.known += 1
+            return
+        intake = read_attempt(folder, point, self.sweep)
+        if intake.problem is not None:
+            self.found.problems.append(f"{folder}: {intake.problem}")
+        if intake.run is None:
+            self.found.pending.append(str(folder))
+            self.waiting.append((str(folder), self.sweep, point.index))
+        else:
+            series = read_series(folder)
+            self.batch.append((note_problem(intake.run, series), series.rows))
+        if len(self.batch) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            stored = sum(self.store.ingest_many(self.batch))
+            self.found.stored += stored
+            self.found.known += len(self.batch) - stored
+            self.batch = []
+        if self.waiting:
+            self.store.add_pending(self.waiting)
+            self.waiting = []
+
+
+@contextmanager
+def _taker(store: Store, sweep: str, found: Collected) -> Iterator[_Taker]:
+    take = _Taker(store, sweep, found)
+    yield take
+    take.flush()
+
+
+def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> None:
+    """Take in the point folders of ``root/sweep``; ``cheap``: only those changed since the last scan."""
+    folder = root / sweep
+    try:
+        info = folder.lstat()
+    except OSError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        take.found.problems.append(f"{folder}: not a folder (a symbolic link?): not collected")
+        return
+    mark = store.scan_mark(root, sweep) if cheap else None
+    if mark is not None and info.st_mtime_ns <= mark:
+        return
+    started, newest = time.time_ns(), info.st_mtime_ns
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            parsed = parse_point_dir(entry.name)
+            if parsed is None or not entry.is_dir(follow_symlinks=False):
+                continue
+            changed = entry.stat(follow_symlinks=False).st_mtime_ns
+            newest = max(newest, changed)
+            if mark is None or changed > mark:
+                take.point_folder(Path(entry.path), *parsed, changed if cheap else None)
+    take.flush()
+    store.set_scan_mark(root, sweep, min(newest, started - _SETTLE_NS))
+
+
+@contextmanager
+def _holding(layout: Layout, sweeps: list[Sweep]) -> Iterator[None]:
+    """Hold every sweep's run lock: no runner may write the store while it is rebuilt."""
+    with ExitStack() as stack:
+        for sweep in sweeps:
+            try:
+                stack.enter_context(hold(layout.sweep_lock(sweep.name)))
+            except Held as held:
+                raise RunError(
+                    f"sweep '{sweep.name}' is being run by gitgrid (pid {held.holder}): let it finish or "
+                    "stop it, then rebuild the store"
+                ) from None
+        yield
+
+
+def _move_aside(store: Path) -> Path | None:
+    """Rename the old store (and its WAL) to ``<name>.damaged-<time>``; None when there is none."""
+    if not store.exists():
+        return None
+    aside = store.with_name(f"{store.name}.damaged-{datetime.now().strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{store}{suffix}")
+        if source.exists():
+            source.replace(f"{aside}{suffix}")
+    return aside
+
+
+def _roots(layout: Layout, sweep: str) -> list[Path]:
+    """The runs roots a sweep's runs may be under: the repository's, and those its submissions used."""
+    roots = [layout.runs_root]
+    submissions = layout.sweep_runs(sweep) / "submissions"
+    for record in sorted(submissions.glob(f"*/{SUBMISSION}")) if submissions.is_dir() else []:
+        try:
+            root = (read_small_json(record) or {}).get("runs_root")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(root, str) and Path(root).is_absolute() and Path(root) not in roots:
+            roots.append(Path(root))
+    return roots

@@ -55,15 +55,18 @@ def prepare_point(
         )
     point = run_requests(chosen, [record])[0]
     layout, store = open_store(repo, runs_root)
-    store.close()
-    folder.mkdir(parents=True, exist_ok=True)
-    repo.export(full, folder)
-    attempt, run_dir = claim_attempt(layout.point_dir(chosen.name, point.index, full, chosen.count))
-    run = Run(
-        chosen.name, point.index, full, attempt, "prepared", str(run_dir), params=point.params, host=host(),
-        started=time.time(),
-    )  # fmt: skip
-    write_meta(run)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        repo.export(full, folder)
+        attempt, run_dir = claim_attempt(layout.point_dir(chosen.name, point.index, full, chosen.count))
+        run = Run(
+            chosen.name, point.index, full, attempt, "prepared", str(run_dir), params=point.params,
+            host=host(), started=time.time(),
+        )  # fmt: skip
+        write_meta(run)
+        store.add_pending([(str(run_dir), chosen.name, point.index)])  # status and results collect it
+    finally:
+        store.close()
     env_file = folder / ENV_FILE
     contract = environment(point, run_dir, base={})
     env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in contract.items()))

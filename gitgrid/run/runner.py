@@ -33,11 +33,13 @@ from gitgrid.layout import Layout
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
+from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
+from gitgrid.run.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -190,14 +192,18 @@ class _Runner:
         self.warn: Callable[[str], None] = _warn
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
-        points = list(list_points(self.repo, self.sweep))
-        if not points:
+        if not self.store.sync_sweep(self.sweep, list_points(self.repo, self.sweep)):  # git read once per tip
             raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
-        self.store.sync_sweep(self.sweep, points)
         self._close_orphans()
-        self.attempts = self.store.attempts(self.sweep.name)
-        todo, rerun, skipped = self._todo(points)
+        options = self.options
+        plan = plan_run(
+            self.store, self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
+        )
+        todo, rerun, skipped = plan.points, plan.rerun, plan.skipped
+        self.attempts = self.store.attempts(self.sweep.name, (p.index for p in todo))
         self.state = RunState(total=len(todo), skipped=skipped)
+        if options.watch:  # the best so far over the whole sweep, earlier runs included
+            self.state.best = best(self.store, self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
@@ -221,28 +227,6 @@ class _Runner:
             raise self.error
         return RunSummary(self.sweep.name, self.state, self.signal)
 
-    # what to run ----------------------------------------------------------------------------------
-    def _todo(self, points: list[PointRecord]) -> tuple[list[PointRecord], int, int]:
-        """The points to run now, the rerun they count in, and how many are skipped."""
-        options = self.options
-        chosen = points
-        if options.where:
-            keep = {p.index for p in list_points(self.repo, self.sweep, options.where)}
-            chosen = [p for p in points if p.index in keep]
-        rerun = self.store.max_rerun(self.sweep.name)
-        if options.rerun:
-            statuses = self.store.in_rerun(self.sweep.name, rerun)
-            finished = rerun > 0 and all(statuses.get(p.index) in FINAL - {"interrupted"} for p in chosen)
-            if rerun == 0 or finished:
-                rerun, statuses = rerun + 1, {}
-        else:
-            statuses = {idx: status for idx, (status, _) in self.store.latest(self.sweep.name).items()}
-        wanted = {None, "interrupted", "cancelled"} | (
-            {"failed", "timeout"} if options.retry_failed else set()
-        )
-        todo = [p for p in chosen if statuses.get(p.index) in wanted]
-        return todo, rerun, len(chosen) - len(todo)
-
     def _check_runs_root(self) -> None:
         try:
             self.layout.check_writable(self.sweep.name)
@@ -254,6 +238,12 @@ class _Runner:
         for run_id, run in self.store.running(self.sweep.name):
             if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
+            point = self.store.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
+            finished = read_attempt(Path(run.run_dir), point, run.sweep).run
+            if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
+                series = read_series(Path(run.run_dir))
+                self.store.finish_run(run_id, note_problem(finished, series), series.rows)
+                continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
             self.store.finish_run(run_id, ended)
             meta = read_meta(Path(run.run_dir))

@@ -110,7 +110,7 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
     wait_for_jobs(first.job_ids, timeout=400)
     status = sweep_status(repo)
     assert status.counts["success"] == 10 and status.counts["failed"] == 1 and status.counts["timeout"] == 1
-    reasons = {index: (state, reason) for index, state, reason, _ in status.failures}
+    reasons = {index: (g.status, g.reason) for g in status.failures for index in g.indexes()}
     assert reasons[3][0] == "failed" and "exit status 3" in (reasons[3][1] or "")
     assert reasons[5][0] == "timeout" and "TIMEOUT" in (reasons[5][1] or "")
     report = cli("status", repo=repo).stdout

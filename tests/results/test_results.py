@@ -30,7 +30,7 @@ def ran(tmp_path: Path) -> Path:
 
 def test_results_in_every_format(ran: Path) -> None:
     table = cli("results", repo=ran).stdout.splitlines()
-    assert table[0].split() == ["index", "commit", "a", "b", "loss", "rate", "status", "attempt", "duration"]
+    assert table[0].split() == ["index", "commit", "a", "b", "loss", "rate", "status", "attempt", "duration_s"]
     assert len(table) == 2 + 9 and table[2].split()[:6] == [
         "0",
         table[2].split()[1],
@@ -139,7 +139,7 @@ def test_collect_hand_made_run_dirs(ran: Path, tmp_path: Path) -> None:
     again = cli("collect", name, str(root), repo=ran)
     assert "stored 0 new runs (2 already known, 2 not finished)" in again.stdout
     row = next(r for r in results(ran).rows if r["index"] == 3)
-    assert (row["loss"], row["duration"]) == (60.0, 2.5)
+    assert (row["loss"], row["duration_s"]) == (60.0, 2.5)
     failed = next(r for r in results(ran, include_all=True).rows if r["index"] == 7)
     assert failed["status"] == "failed"
     (root / name / f"00009-{points[9]['commit'][:12]}" / "attempt-1" / "result.json").write_text(

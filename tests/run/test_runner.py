@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -40,7 +41,7 @@ def test_twelve_points_two_workers_every_metric(swept: Path) -> None:
     for row in table.rows:
         assert row["loss"] == row["a"] * row["b"] and row["rate"] == row["a"] + row["b"]
         assert row["status"] == "success" and row["attempt"] == 1
-    assert table.columns == ("index", "commit", "a", "b", "loss", "rate", "status", "attempt", "duration")
+    assert table.columns == ("index", "commit", "a", "b", "loss", "rate", "status", "attempt", "duration_s")
     # each point ran in its own commit: run dirs keyed by index and commit, logs kept
     listed = cli("list", repo=swept).stdout.split()
     for index, commit in enumerate(listed):
@@ -337,7 +338,7 @@ def test_bad_options_and_nan_metrics(swept: Path) -> None:
     )
     assert summary.state.best == (1.0, 1)
     rows = results(swept, sort="loss").rows
-    assert rows[0]["loss"] == 1.0 and rows[-1]["index"] == 0 and rows[-1]["loss"] is None
+    assert rows[0]["loss"] == 1.0 and rows[-1]["index"] == 0 and math.isnan(rows[-1]["loss"])
 
 
 def test_a_finished_live_run_collected_meanwhile_keeps_its_id(swept: Path) -> None:

@@ -1,0 +1,80 @@
+"""The results store: one SQLite file per repository holding sweeps, points, runs, metrics and series.
+
+Written after each run in one short transaction, in WAL mode, so readers (``gitgrid results`` in another
+terminal) never wait for the runner, and a killed runner loses nothing that had finished. The schema
+carries a version (``PRAGMA user_version``): a store of schema 1 is migrated when first opened, one
+written by a newer gitgrid is refused, and a damaged one is an error that says how to rebuild it from the
+run directories (``gitgrid collect --rebuild``). Tables (schema 2)::
+
+    sweeps  (name, base, tip, count, params, columns, kinds, created): each sweep at the tip last seen
+    points  (sweep, idx, commit_id, params JSON, latest_run, success_run, state, and one typed column
+             per param name): one row per point, pointing at its latest and latest successful run
+    runs    (id, sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended,
+             duration, host, run_dir, pid, job): every attempt
+    metrics (run_id, name, value): each run's metrics, one row each (NaN kept as null)
+    point_metrics (sweep, idx, name, value): the metrics of each point's latest successful run, indexed
+             by value
+    sweep_metrics (sweep, name, position): each sweep's metric names in the order first reported
+    series  (run_id, name, step, value): metrics over time
+    jobs, job_points: array jobs submitted and which task runs which point
+    scans, pending: what collecting has already looked at, and attempt folders it waits for
+
+The modules: ``schema`` (tables, opening, migrating), ``guard`` (errors as one line), ``points`` (sweeps
+and per-point pointers), ``core`` (the :class:`Store`), ``where`` (``--where`` as SQL), ``rows`` (result
+rows), ``progress`` (states, failures, what to run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitgrid.errors import StoreError
+from gitgrid.git.repository import Repository
+from gitgrid.layout import Layout, parse_point_dir
+from gitgrid.run.store.core import Job, RunRow, SeriesRows, Store, SweepInfo
+from gitgrid.run.store.guard import REBUILD
+from gitgrid.run.store.points import param_columns
+from gitgrid.run.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "REBUILD",
+    "SCHEMA_VERSION",
+    "Job",
+    "RunRow",
+    "SeriesRows",
+    "Store",
+    "SweepInfo",
+    "open_store",
+    "param_columns",
+    "runs_without_store",
+]
+
+
+def open_store(repo: Repository, runs_root: Path | None = None) -> tuple[Layout, Store]:
+    """The repository's layout (its places created on first use) and its results store.
+
+    A store that is missing while run directories exist is not started afresh (every point would run
+    again): that is an error saying how to rebuild it from them.
+    """
+    layout = Layout.of(repo, runs_root)
+    layout.ensure()
+    repo.exclude(layout.exclude_pattern)
+    if not layout.store.exists() and (found := runs_without_store(layout)):
+        raise StoreError(
+            f"{layout.store}: the results store is missing but {found} holds run directories; rebuild it "
+            f"from them with '{REBUILD}' (or move them away to start afresh)"
+        )
+    return layout, Store.open(layout.store)
+
+
+def runs_without_store(layout: Layout) -> Path | None:
+    """A sweep folder under the runs root that holds a point's run directories, if any."""
+    try:
+        sweeps = [p for p in layout.runs_root.iterdir() if p.is_dir() and not p.is_symlink()]
+        for folder in sweeps:
+            with_points = (parse_point_dir(e.name) is not None for e in folder.iterdir())
+            if any(with_points):
+                return folder
+    except OSError:
+        return None
+    return None

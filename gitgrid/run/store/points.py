@@ -1,0 +1,197 @@
+"""A sweep's points in the store, and each point's pointers to its latest and latest successful run.
+
+Every function here runs inside the caller's write transaction. A point row carries ``latest_run``,
+``success_run`` and ``state`` (the latest run's status) so that results and ``status`` read one row per
+point; ``point_metrics`` holds the success run's metrics as rows (indexed by value, for ``--sort
+METRIC --best N``). Both are recomputed from ``runs`` whenever a run of the point changes, never patched.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from gitgrid.errors import StoreError
+from gitgrid.spec.values import canonical_json
+from gitgrid.sweep.record import PointRecord, Sweep
+
+__all__ = ["param_columns", "point_changed", "quoted", "store_metrics", "sync"]
+
+_RESERVED = {"sweep", "idx", "commit_id", "params", "latest_run", "success_run", "state"}
+_INT64 = range(-(2**63), 2**63)
+_LATEST = "SELECT id, status FROM runs WHERE sweep = ? AND idx = ?{} ORDER BY attempt DESC, id DESC LIMIT 1"
+_CHUNK = 500  # names per IN (...) list
+
+
+def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) -> None:
+    """Make the store's points of ``sweep`` those of its tip; the runs of a replaced sweep (``create
+    --force``) are kept apart under ``<name>@<old tip>``, never mixed into the new sweep's rows."""
+    row = db.execute("SELECT tip FROM sweeps WHERE name = ?", (sweep.name,)).fetchone()
+    if row is not None and row[0] == sweep.tip:
+        return  # synced meanwhile by another process
+    if row is not None:
+        archive = f"{sweep.name}@{row[0][:12]}"
+        for table in ("runs", "jobs", "job_points", "sweep_metrics"):
+            db.execute(f"UPDATE {table} SET sweep = ? WHERE sweep = ?", (archive, sweep.name))
+        for table in ("pending", "scans"):  # folders of the old points: not this sweep's
+            db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep.name,))
+    for table in ("points", "point_metrics"):
+        db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep.name,))
+    columns = param_columns(sweep.params)
+    _add_columns(db, columns, sweep.name)
+    kinds: dict[str, set[str]] = {name: set() for name in sweep.params}
+    names = ", ".join(quoted(c) for c in columns)
+    db.executemany(
+        f"INSERT INTO points (sweep, idx, commit_id, params{', ' if names else ''}{names}) "
+        f"VALUES (?, ?, ?, ?{', ?' * len(columns)})",
+        _point_rows(sweep, points, kinds),
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            sweep.name, sweep.base, sweep.tip, sweep.count, json.dumps(list(sweep.params)),
+            json.dumps(columns), json.dumps({n: _kind(k) for n, k in kinds.items()}), sweep.created,
+        ),
+    )  # fmt: skip
+    if db.execute("SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)).fetchone():
+        _recompute(db, sweep.name)  # runs kept from before (a store migrated from schema 1)
+
+
+def _point_rows(
+    sweep: Sweep, points: Iterable[PointRecord], kinds: dict[str, set[str]]
+) -> Iterator[tuple[Any, ...]]:
+    for point in points:
+        values = []
+        for name in sweep.params:
+            value = point.params.get(name)
+            if isinstance(value, bool):
+                value = int(value)  # as SQLite keeps it anyway
+            if isinstance(value, str):
+                kinds[name].add("text")
+            elif isinstance(value, int) and value not in _INT64:
+                kinds[name].add("other")  # beyond SQLite's integers: kept as text, compared in Python
+                value = str(value)
+            else:
+                kinds[name].add("num")
+            values.append(value)
+        yield (sweep.name, point.index, point.commit, canonical_json(point.params), *values)
+
+
+def _kind(kinds: set[str]) -> str:
+    if "other" in kinds:
+        return "other"
+    if kinds == {"num", "text"}:
+        return "mixed"
+    return "text" if kinds == {"text"} else "num"
+
+
+def _add_columns(db: sqlite3.Connection, columns: Sequence[str], sweep: str) -> None:
+    """Add the param columns ``points`` lacks (SQLite names ignore case, and so does this comparison)."""
+    present = {row[1].casefold() for row in db.execute("PRAGMA table_info(points)")}
+    for column in columns:
+        if column.casefold() in present:
+            continue
+        try:
+            db.execute(f"ALTER TABLE points ADD COLUMN {quoted(column)}")
+        except sqlite3.OperationalError as exc:
+            if "too many columns" not in str(exc):
+                raise
+            raise StoreError(
+                f"sweep '{sweep}': the results store keeps a column per param name of every sweep and "
+                f"SQLite allows 2000; param '{column}' does not fit"
+            ) from None
+        present.add(column.casefold())
+
+
+def _recompute(db: sqlite3.Connection, sweep: str) -> None:
+    """Every point's pointers, state and success metrics from ``runs``, and the sweep's metric names."""
+    latest = (
+        "(SELECT id FROM runs r WHERE r.sweep = points.sweep AND r.idx = points.idx{} "
+        "ORDER BY r.attempt DESC, r.id DESC LIMIT 1)"
+    )
+    success = latest.format(" AND r.status = 'success'")
+    db.execute(
+        f"UPDATE points SET latest_run = {latest.format('')}, success_run = {success} WHERE sweep = ?",
+        (sweep,),
+    )
+    db.execute(
+        "UPDATE points SET state = (SELECT status FROM runs WHERE id = points.latest_run) WHERE sweep = ?",
+        (sweep,),
+    )
+    db.execute(
+        "INSERT INTO point_metrics SELECT p.sweep, p.idx, m.name, m.value FROM points p "
+        "JOIN metrics m ON m.run_id = p.success_run WHERE p.sweep = ?",
+        (sweep,),
+    )
+    names = db.execute(
+        "SELECT m.name FROM runs r JOIN metrics m ON m.run_id = r.id WHERE r.sweep = ? "
+        "GROUP BY m.name ORDER BY MIN(r.id), m.name",
+        (sweep,),
+    )
+    _add_metric_names(db, sweep, [name for (name,) in names])
+
+
+def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]) -> None:
+    """A run's metrics as rows (NaN is kept as null), and the sweep's metric names in reported order."""
+    db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+    db.executemany("INSERT INTO metrics VALUES (?, ?, ?)", ((run_id, k, v) for k, v in metrics.items()))
+    _add_metric_names(db, sweep, list(metrics))
+
+
+def _add_metric_names(db: sqlite3.Connection, sweep: str, names: Sequence[str]) -> None:
+    known: set[str] = set()
+    for start in range(0, len(names), _CHUNK):
+        chunk = names[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT name FROM sweep_metrics WHERE sweep = ? AND name IN ({marks})", (sweep, *chunk)
+        )
+        known.update(name for (name,) in rows)
+    new = [name for name in names if name not in known]
+    if not new:
+        return
+    (base,) = db.execute(
+        "SELECT IFNULL(MAX(position), -1) + 1 FROM sweep_metrics WHERE sweep = ?", (sweep,)
+    ).fetchone()
+    db.executemany(
+        "INSERT INTO sweep_metrics VALUES (?, ?, ?)", ((sweep, n, base + i) for i, n in enumerate(new))
+    )
+
+
+def point_changed(db: sqlite3.Connection, sweep: str, index: int, run_id: int) -> None:
+    """Recompute one point's pointers, state and success metrics after run ``run_id`` of it changed."""
+    row = db.execute("SELECT success_run FROM points WHERE sweep = ? AND idx = ?", (sweep, index)).fetchone()
+    if row is None:
+        return  # a run of a point the store does not list (its sweep was never synced here)
+    latest = db.execute(_LATEST.format(""), (sweep, index)).fetchone()
+    success = db.execute(_LATEST.format(" AND status = 'success'"), (sweep, index)).fetchone()
+    success_id = success[0] if success else None
+    db.execute(
+        "UPDATE points SET latest_run = ?, success_run = ?, state = ? WHERE sweep = ? AND idx = ?",
+        (latest[0] if latest else None, success_id, latest[1] if latest else None, sweep, index),
+    )
+    if success_id != row[0] or success_id == run_id:
+        db.execute("DELETE FROM point_metrics WHERE sweep = ? AND idx = ?", (sweep, index))
+        db.execute(
+            "INSERT INTO point_metrics SELECT ?, ?, name, value FROM metrics WHERE run_id = ?",
+            (sweep, index, success_id),
+        )
+
+
+def param_columns(params: Sequence[str]) -> list[str]:
+    """The points-table column of each param: its name, unless it clashes (SQLite ignores case) with a
+    fixed column or an earlier param of the sweep; then a suffix keeps it apart."""
+    taken = {c.casefold() for c in _RESERVED}
+    columns = []
+    for position, name in enumerate(params):
+        column = name if name.casefold() not in taken else f"{name}__{position}"
+        taken.add(column.casefold())
+        columns.append(column)
+    return columns
+
+
+def quoted(column: str) -> str:
+    """A column name as an SQL identifier."""
+    return '"' + column.replace('"', '""') + '"'

@@ -1,0 +1,183 @@
+"""Result rows as SQL: one row per point (or per attempt), filtered, sorted and cut in SQLite and
+streamed, never a Python list of the sweep.
+
+Rows are ``index, commit, params..., metrics..., status, attempt, duration_s`` (and ``rerun`` once a
+sweep has been rerun). A metric that is NaN comes out as the text ``'nan'`` (SQLite keeps NaN as null,
+and a missing metric is null too): :data:`NAN` marks it, so callers tell the two apart.
+
+Sorting keeps the order Python's ``sorted`` gave: numbers before strings, ties in index order, rows whose
+value is null or NaN last. ``--sort METRIC`` over successful runs reads the metric's index
+(``point_metrics``) in order, so ``--best 10`` touches ten rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitgrid.errors import SpecError
+from gitgrid.run.store.core import Store, SweepInfo
+from gitgrid.run.store.points import quoted
+from gitgrid.run.store.where import Column, Condition, python_condition, where_sql
+from gitgrid.spec.expression import ExpressionError, compile_expression
+
+__all__ = ["NAN", "RUN_COLUMNS", "ResultQuery", "ResultRows", "result_rows"]
+
+NAN = "nan"
+RUN_COLUMNS = ("status", "attempt", "duration_s")
+_MAX_COLUMNS = 1900  # SQLite returns at most 2000 columns; wider sweeps read metrics row by row
+_FROM = {
+    "success": "points p JOIN runs r ON r.id = p.success_run",
+    "all": "points p LEFT JOIN runs r ON r.id = COALESCE(p.success_run, p.latest_run)",
+    "attempts": "points p LEFT JOIN runs r ON r.sweep = p.sweep AND r.idx = p.idx",
+}
+_METRIC = "+(SELECT value FROM metrics WHERE run_id = r.id AND name = :m{})"
+_SHOWN = "(SELECT IFNULL(value, 'nan') FROM metrics WHERE run_id = r.id AND name = :m{})"
+
+
+@dataclass(frozen=True)
+class ResultQuery:
+    """Which rows: ``mode`` ``success`` (each point's latest successful attempt), ``all`` (that, else its
+    latest attempt, else a never-run row) or ``attempts`` (every attempt); filter, sort and limit."""
+
+    mode: str = "success"
+    where: str | None = None
+    sort: str | None = None
+    descending: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class ResultRows:
+    """Column names, the metrics among them (in reported order), and the rows, streamed."""
+
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    rows: Iterator[tuple[Any, ...]]
+
+
+def result_rows(store: Store, info: SweepInfo, query: ResultQuery) -> ResultRows:
+    """The rows of ``query`` over the sweep ``info`` describes."""
+    rerun = store.max_rerun(info.name) > 0
+    builder = _Builder(store, info, query, rerun)
+    columns = builder.names()
+    if query.sort is not None and query.sort not in builder.sortable:
+        raise SpecError(f"--sort {query.sort}: no such metric or param (known: {', '.join(columns)})")
+    rows = builder.rows()
+    return ResultRows(columns, info.metrics, rows)
+
+
+class _Builder:
+    def __init__(self, store: Store, info: SweepInfo, query: ResultQuery, rerun: bool) -> None:
+        self.store, self.info, self.query, self.rerun = store, info, query, rerun
+        self.args: dict[str, Any] = {"sweep": info.name}
+        self.args.update({f"m{i}": name for i, name in enumerate(info.metrics)})
+        self.wide = len(info.params) + len(info.metrics) + 8 > _MAX_COLUMNS
+        nullable = query.mode != "success"
+        self.named: dict[str, Column] = {
+            name: Column(f"+p.{quoted(column)}", info.kinds.get(name, "other"))
+            for name, column in zip(info.params, info.columns, strict=True)
+        }
+        self.named.update({m: Column(_METRIC.format(i), "num", True) for i, m in enumerate(info.metrics)})
+        self.named.update(
+            status=Column("COALESCE(r.status, 'never run')", "text"),
+            attempt=Column("+r.attempt", "num", nullable),
+            duration_s=Column("ROUND(r.duration, 3)", "num", True),
+            duration=Column("ROUND(r.duration, 3)", "num", True),  # its name before issue 8
+            rerun=Column("+r.rerun", "num", nullable),
+        )
+        self.sortable = {"index": "p.idx", "commit": "p.commit_id"}
+        self.sortable.update({name: column.sql for name, column in self.named.items()})
+
+    def names(self) -> tuple[str, ...]:
+        fixed = {"index", "commit", *RUN_COLUMNS, "rerun"}
+        params = [f"param:{n}" if n in fixed else n for n in self.info.params]
+        taken = fixed | set(self.info.params)
+        metrics = [f"metric:{m}" if m in taken else m for m in self.info.metrics]
+        return ("index", "commit", *params, *metrics, *RUN_COLUMNS, *(("rerun",) if self.rerun else ()))
+
+    def select(self) -> str:
+        params = "".join(f", p.{quoted(c)}" for c in self.info.columns)
+        metrics = "".join(f", {_SHOWN.format(i)}" for i in range(len(self.info.metrics)))
+        tail = ", r.rerun" if self.rerun else ""
+        if self.wide:
+            metrics, tail = "", tail + ", r.id"
+        return (
+            f"SELECT p.idx, p.commit_id{params}{metrics}, COALESCE(r.status, 'never run'), r.attempt, "
+            f"ROUND(r.duration, 3){tail}"
+        )
+
+    def condition(self) -> str:
+        if not self.query.where:
+            return ""
+        return f" AND ({_condition(self.store, self.query.where, self.named, self.args)})"
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        base = "p.idx, r.attempt, r.id" if self.query.mode == "attempts" else "p.idx"
+        where = f"WHERE p.sweep = :sweep{self.condition()}"
+        sort, limit = self.query.sort, self.query.limit
+        rows: Iterator[tuple[Any, ...]]
+        if sort in self.info.metrics and self.query.mode == "success":
+            rows = self._by_metric(where, self.info.metrics.index(sort))
+        else:
+            order = base
+            if sort is not None:
+                key = self.sortable[sort]
+                order = f"({key}) IS NULL, {key}{' DESC' if self.query.descending else ''}, {base}"
+            cut = "" if limit is None else f" LIMIT {int(limit)}"
+            rows = self.store.stream(
+                f"{self.select()} FROM {_FROM[self.query.mode]} {where} ORDER BY {order}{cut}", self.args
+            )
+        return self._widen(rows) if self.wide else rows
+
+    def _by_metric(self, where: str, position: int) -> Iterator[tuple[Any, ...]]:
+        """Rows with a value in the metric's index order, then those where it is NaN or missing."""
+        limit = self.query.limit
+        direction = " DESC" if self.query.descending else ""
+        cut = "" if limit is None else f" LIMIT {int(limit)}"
+        ordered = (
+            f"{self.select()} FROM point_metrics s "
+            "CROSS JOIN points p ON p.sweep = s.sweep AND p.idx = s.idx "
+            f"JOIN runs r ON r.id = p.success_run {where} AND s.sweep = :sweep AND s.name = :m{position} "
+            f"AND s.value IS NOT NULL ORDER BY s.value{direction}, s.idx{cut}"
+        )
+        count = 0
+        for row in self.store.stream(ordered, self.args):
+            count += 1
+            yield row
+        if limit is not None and count >= limit:
+            return
+        cut = "" if limit is None else f" LIMIT {int(limit) - count}"
+        missing = f"{_METRIC.format(position)} IS NULL"
+        rest = f"{self.select()} FROM {_FROM['success']} {where} AND {missing} ORDER BY p.idx{cut}"
+        yield from self.store.stream(rest, self.args)
+
+    def _widen(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a sweep with too many metrics for SQLite's columns: each run's metrics read apart."""
+        split = 2 + len(self.info.params)
+        for row in rows:
+            *row_values, run_id = row
+            found = dict(
+                self.store.query("SELECT name, IFNULL(value, 'nan') FROM metrics WHERE run_id = ?", (run_id,))
+            )
+            metrics = tuple(found.get(m) for m in self.info.metrics)
+            yield (*row_values[:split], *metrics, *row_values[split:])
+
+
+def _condition(store: Store, where: str, named: Mapping[str, Column], args: dict[str, Any]) -> str:
+    """``where`` as SQL (1, 0 or NULL), compiled where SQL gives the same rows, else asked of Python."""
+    try:
+        expression = compile_expression(where, list(named))
+    except ExpressionError as exc:
+        raise SpecError(f"--where: {exc}") from None
+    compiled: Condition | None = where_sql(where, named, prefix="w")
+    if compiled is not None:
+        args.update(compiled.args)
+        return compiled.sql
+    used = sorted(expression.names)
+
+    def env(*values: Any) -> dict[str, Any]:
+        return dict(zip(used, values, strict=True))
+
+    return python_condition(store.connection(), expression, [named[n].sql for n in used], env)

@@ -1,0 +1,168 @@
+"""The store's tables, opening a store file safely, and the one migration (schema 1 to 2).
+
+A store is created whole (schema written to a temporary file, then linked into place), so a store file
+that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
+an error that says how to rebuild it, never a silent fresh start (which would rerun every point).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import suppress
+from pathlib import Path
+
+from gitgrid.errors import StoreError
+from gitgrid.run.store.guard import damaged, translated
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "connect"]
+
+SCHEMA_VERSION = 2
+_MAGIC = b"SQLite format 3\x00"
+TABLES = frozenset(
+    {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
+    | {"scans", "pending"}
+)
+# Schema 2. `points` gains one typed column per param name (added as sweeps need them); metrics are rows,
+# never columns, so a result may have any number of them.
+_TABLES = """
+CREATE TABLE sweeps (
+    name TEXT PRIMARY KEY, base TEXT NOT NULL, tip TEXT NOT NULL, count INTEGER NOT NULL,
+    params TEXT NOT NULL, columns TEXT NOT NULL, kinds TEXT NOT NULL, created TEXT
+);
+CREATE TABLE points (
+    sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL, params TEXT NOT NULL,
+    latest_run INTEGER, success_run INTEGER, state TEXT,
+    PRIMARY KEY (sweep, idx)
+);
+CREATE INDEX points_state ON points (sweep, state);
+CREATE TABLE sweep_metrics (
+    sweep TEXT NOT NULL, name TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (sweep, name)
+) WITHOUT ROWID;
+CREATE TABLE point_metrics (
+    sweep TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (sweep, idx, name)
+) WITHOUT ROWID;
+CREATE INDEX point_metrics_value ON point_metrics (sweep, name, value);
+CREATE TABLE scans (
+    root TEXT NOT NULL, sweep TEXT NOT NULL, mark INTEGER NOT NULL, PRIMARY KEY (root, sweep)
+) WITHOUT ROWID;
+CREATE TABLE pending (
+    run_dir TEXT PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+_KEPT = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL, rerun INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+    exit_code INTEGER, reason TEXT, started REAL, ended REAL, duration REAL, host TEXT, run_dir TEXT,
+    pid INTEGER, job TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_point ON runs (sweep, idx, attempt);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_dir ON runs (run_dir);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL,
+    step INTEGER NOT NULL, value REAL, PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT NOT NULL, scheduler TEXT NOT NULL, sweep TEXT NOT NULL, submission TEXT NOT NULL,
+    tasks INTEGER NOT NULL, chunk INTEGER NOT NULL, submitted REAL NOT NULL, cancelled INTEGER DEFAULT 0,
+    PRIMARY KEY (scheduler, job_id)
+);
+CREATE TABLE IF NOT EXISTS job_points (
+    job_id TEXT NOT NULL, task INTEGER NOT NULL, sweep TEXT NOT NULL, idx INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_points_point ON job_points (sweep, idx);
+CREATE INDEX IF NOT EXISTS runs_rerun ON runs (sweep, rerun);
+CREATE INDEX IF NOT EXISTS runs_open ON runs (sweep) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS runs_noted ON runs (sweep, idx) WHERE status = 'success' AND reason IS NOT NULL;
+"""
+# Schema 1 kept a copy of each metric as a column of `points` ("m.<name>"), which bounded the number
+# of metrics by SQLite's column limit. Its runs, metrics and jobs carry over unchanged; its points
+# and sweeps are derived data (from git and the runs), rebuilt when each sweep is next used.
+_FROM_1 = "DROP TABLE points; DROP TABLE sweeps; DROP TABLE sweep_metrics;"
+
+
+def connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """Open the store at ``path``, creating it whole on first use and migrating a schema-1 store."""
+    if not path.exists():
+        _create(path)
+    _check_file(path)
+    with translated(path):
+        db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
+        try:
+            _prepare(db, path)
+        except BaseException:
+            db.close()
+            raise
+    return db
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer gitgrid (store schema {version}, this gitgrid knows "
+            f"{SCHEMA_VERSION}); upgrade gitgrid to read it"
+        )
+    if version == 0:
+        raise damaged(path, "it holds no gitgrid tables")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    if version < SCHEMA_VERSION:
+        _migrate(db)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if missing := sorted(TABLES - tables):
+        raise damaged(path, f"table {missing[0]} is missing")
+
+
+def _create(path: Path) -> None:
+    """Write a new store beside ``path`` and link it into place (unless another process just did)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    temporary.unlink(missing_ok=True)
+    try:
+        with translated(path):
+            db = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(f"BEGIN; {_TABLES} {_KEPT} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            finally:
+                db.close()
+        with suppress(FileExistsError):  # created meanwhile by another gitgrid: use that one
+            os.link(temporary, path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the results store: {exc.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _check_file(path: Path) -> None:
+    try:
+        with path.open("rb") as file:
+            head = file.read(100)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the results store: {exc.strerror}") from None
+    if not head:
+        raise damaged(path, "it is empty (0 bytes)")
+    if not head.startswith(_MAGIC) or len(head) < 100:
+        raise damaged(path, "it is not an SQLite database")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Schema 1 to 2 in one transaction (another process may be doing the same: the first one wins)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] == 1:
+            for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
