@@ -6,7 +6,7 @@ Each command parses, calls one library function and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,19 +139,23 @@ def results(
     """Params and metrics of a sweep, one row per point (its latest successful run)."""
     from gitgrid.results.query import stream_results
 
+    text = fmt.value if fmt in (ResultFormat.csv, ResultFormat.tsv) else None
     with stream_results(
         context_of(ctx).repo(), sweep, where=where, sort=sort, descending=desc, best=best,
-        include_all=include_all, all_attempts=all_attempts,
+        include_all=include_all, all_attempts=all_attempts, as_text=text,
     ) as found:  # fmt: skip
         for note in found.notes:
             print(f"gitgrid: {note}", file=sys.stderr)
-        if fmt is ResultFormat.json:
-            rows: Iterable[tuple[Any, ...]] = iter(found)  # NaN as null
+        if found.text:  # lines made by SQLite
+            write_tuples([], found.columns, fmt.value, sys.stdout)
+            sys.stdout.writelines(found.lines())
+        elif fmt is ResultFormat.json:
+            write_tuples(found, found.columns, fmt.value, sys.stdout)  # NaN as null
         elif fmt is ResultFormat.table:
             rows = ((index, commit[:12], *rest) for index, commit, *rest in found.raw)
+            write_tuples(rows, found.columns, fmt.value, sys.stdout, digits)
         else:
-            rows = found.raw  # NaN as "nan", as Python writes it
-        write_tuples(rows, found.columns, fmt.value, sys.stdout, digits)
+            write_tuples(found.raw, found.columns, fmt.value, sys.stdout)  # NaN as "nan", as Python writes it
 
 
 @app.command()

@@ -68,6 +68,11 @@ class ResultStream:
     metrics: tuple[str, ...]
     raw: Iterator[tuple[Any, ...]]
     notes: list[str] = field(default_factory=list)
+    text: bool = False  # asked for as_text and got it: each raw row is one line of text
+
+    def lines(self) -> Iterator[str]:
+        """The rows as lines of text, when :attr:`text`."""
+        return (line for (line,) in self.raw)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         start = self.columns.index("commit") + 1 + len(self.sweep.params)
@@ -118,8 +123,11 @@ def stream_results(
     best: int | None = None,
     include_all: bool = False,
     all_attempts: bool = False,
+    as_text: str | None = None,
 ) -> Iterator[ResultStream]:
-    """The results of ``sweep`` (default: the newest), streamed; the store stays open inside."""
+    """The results of ``sweep`` (default: the newest), streamed; the store stays open inside.
+    ``as_text`` (``csv`` or ``tsv``) asks for each row as one line of text made by SQLite
+    (:attr:`ResultStream.text` says whether it could)."""
     if best is not None and (isinstance(best, bool) or not isinstance(best, int) or best < 1):
         raise SpecError(f"--best {best}: give the number of rows to show, 1 or more")
     mode = "attempts" if all_attempts else "all" if include_all else "success"
@@ -128,7 +136,7 @@ def stream_results(
         chosen = find_sweep(repo, sweep)
         notes = refreshed(store, repo, chosen)
         info = store.sweep_info(chosen.name)
-        query = ResultQuery(mode, where, sort, descending, best)
+        query = ResultQuery(mode, where, sort, descending, best, as_text)
         found = result_rows(store, info, query)
         share = rerun_share(store, chosen.name)
         if share is not None:
@@ -137,7 +145,12 @@ def stream_results(
                 f"{rows} of {total} rows come from rerun {rerun}, the others from earlier runs (column "
                 "'rerun'); if that rerun was interrupted, 'gitgrid run --rerun' finishes it"
             )
-        yield ResultStream(chosen, found.columns, found.metrics, found.rows, notes)
+        try:
+            yield ResultStream(chosen, found.columns, found.metrics, found.rows, notes, found.text)
+        finally:
+            close = getattr(found.rows, "close", None)
+            if close is not None:
+                close()  # ends the query's read transaction before the store closes
     finally:
         store.close()
 

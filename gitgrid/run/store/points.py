@@ -8,18 +8,30 @@ METRIC --best N``). Both are recomputed from ``runs`` whenever a run of the poin
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitgrid.errors import StoreError
+from gitgrid.run.store.schema import metric_names, number_text
 from gitgrid.spec.values import canonical_json
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["param_columns", "point_changed", "quoted", "store_metrics", "sync"]
+__all__ = [
+    "csv_cells",
+    "param_columns",
+    "point_changed",
+    "quoted",
+    "store_metrics",
+    "sync",
+    "tsv_cells",
+]
 
-_RESERVED = {"sweep", "idx", "commit_id", "params", "latest_run", "success_run", "state"}
+_RESERVED = {"sweep", "idx", "commit_id", "params", "csv", "tsv", "latest_run", "success_run", "state"}
 _INT64 = range(-(2**63), 2**63)
 _LATEST = "SELECT id, status FROM runs WHERE sweep = ? AND idx = ?{} ORDER BY attempt DESC, id DESC LIMIT 1"
 _CHUNK = 500  # names per IN (...) list
@@ -44,8 +56,8 @@ def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) ->
     kinds: dict[str, set[str]] = {name: set() for name in sweep.params}
     names = ", ".join(quoted(c) for c in columns)
     db.executemany(
-        f"INSERT INTO points (sweep, idx, commit_id, params{', ' if names else ''}{names}) "
-        f"VALUES (?, ?, ?, ?{', ?' * len(columns)})",
+        f"INSERT INTO points (sweep, idx, commit_id, params, csv, tsv{', ' if names else ''}{names}) "
+        f"VALUES (?, ?, ?, ?, ?, ?{', ?' * len(columns)})",
         _point_rows(sweep, points, kinds),
     )
     db.execute(
@@ -76,7 +88,22 @@ def _point_rows(
             else:
                 kinds[name].add("num")
             values.append(value)
-        yield (sweep.name, point.index, point.commit, canonical_json(point.params), *values)
+        texts = canonical_json(point.params), csv_cells(values), tsv_cells(values)
+        yield (sweep.name, point.index, point.commit, *texts, *values)
+
+
+def csv_cells(values: Sequence[Any]) -> str:
+    """Values as cells of a CSV line, as ``csv.writer`` writes them (kept per point, so that ``results
+    -f csv`` is assembled by SQLite without formatting a number in Python)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([*values, 0])
+    return buffer.getvalue()[: -len(",0\n")]
+
+
+def tsv_cells(values: Sequence[Any]) -> str:
+    """Values as cells of a TSV line: floats by ``repr``, null empty, tabs and newlines as spaces."""
+    texts = ("" if v is None else repr(v) if isinstance(v, float) else str(v) for v in values)
+    return "\t".join(t.replace("\t", " ").replace("\n", " ") for t in texts)
 
 
 def _kind(kinds: set[str]) -> str:
@@ -136,7 +163,13 @@ def _recompute(db: sqlite3.Connection, sweep: str) -> None:
 def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]) -> None:
     """A run's metrics as rows (NaN is kept as null), and the sweep's metric names in reported order."""
     db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
-    db.executemany("INSERT INTO metrics VALUES (?, ?, ?)", ((run_id, k, v) for k, v in metrics.items()))
+    texts = [number_text(None if math.isnan(v) else v) for v in metrics.values()]
+    rows = ((run_id, k, v, t) for (k, v), t in zip(metrics.items(), texts, strict=True))
+    db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
+    db.execute(  # all of them in one row: CSV and TSV read that when the run has the sweep's metrics
+        "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?",
+        (metric_names(metrics), ",".join(texts), run_id),
+    )
     _add_metric_names(db, sweep, list(metrics))
 
 
@@ -162,6 +195,9 @@ def _add_metric_names(db: sqlite3.Connection, sweep: str, names: Sequence[str]) 
 
 def point_changed(db: sqlite3.Connection, sweep: str, index: int, run_id: int) -> None:
     """Recompute one point's pointers, state and success metrics after run ``run_id`` of it changed."""
+    db.execute(  # the text results print, made once here rather than for every row of every query
+        "UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3)) WHERE id = ?", (run_id,)
+    )
     row = db.execute("SELECT success_run FROM points WHERE sweep = ? AND idx = ?", (sweep, index)).fetchone()
     if row is None:
         return  # a run of a point the store does not list (its sweep was never synced here)

@@ -53,7 +53,8 @@ def failures(store: Store, sweep: str) -> Iterator[Failure]:
     """Points whose latest attempt failed, timed out or was cancelled, in index order."""
     marks = ", ".join("?" * len(FAILED))
     rows = store.stream(
-        "SELECT p.idx, r.status, r.reason, r.run_dir FROM points p JOIN runs r ON r.id = p.latest_run "
+        "SELECT p.idx, r.status, r.reason, r.run_dir FROM points p INDEXED BY points_state "
+        "JOIN runs r ON r.id = p.latest_run "
         f"WHERE p.sweep = ? AND p.state IN ({marks}) ORDER BY p.idx",
         (sweep, *FAILED),
     )
@@ -96,7 +97,7 @@ def plan_run(store: Store, sweep: Sweep, where: str | None, *, rerun: bool, retr
     wanted = ["interrupted", "cancelled", *(["failed", "timeout"] if retry_failed else [])]
     marks = ", ".join(f":s{i}" for i in range(len(wanted)))
     args.update({f"s{i}": s for i, s in enumerate(wanted)})
-    state = f"(state IS NULL OR state IN ({marks}))"
+    states = [f"state IS NULL{chosen}", f"state IN ({marks}){chosen}"]  # each read from the state index
     if rerun:
         args["rerun"] = current
         in_rerun = (
@@ -110,13 +111,13 @@ def plan_run(store: Store, sweep: Sweep, where: str | None, *, rerun: bool, retr
             args,
         )[0][0]
         if current == 0 or not unfinished:
-            current, state = current + 1, "1"
+            current, states = current + 1, [f"1{chosen}"]
         else:
-            state = f"({in_rerun} IS NULL OR {in_rerun} IN ({marks}))"
-    rows = store.query(
-        f"SELECT idx, commit_id, params FROM points p WHERE sweep = :sweep{chosen} AND {state} ORDER BY idx",
-        args,
-    )
+            states = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"]
+    select = "SELECT idx, commit_id, params FROM points p{} WHERE sweep = :sweep AND {}"
+    index = " INDEXED BY points_state" if len(states) == 2 else ""
+    union = " UNION ALL ".join(select.format(index, state) for state in states)
+    rows = store.query(f"{union} ORDER BY idx", args)
     points = [PointRecord(idx, commit, json.loads(params)) for idx, commit, params in rows]
     total = store.query(f"SELECT COUNT(*) FROM points p WHERE sweep = :sweep{chosen}", args)[0][0]
     return Plan(points, current, int(total) - len(points))

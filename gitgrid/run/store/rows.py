@@ -19,6 +19,7 @@ from typing import Any
 from gitgrid.errors import SpecError
 from gitgrid.run.store.core import Store, SweepInfo
 from gitgrid.run.store.points import quoted
+from gitgrid.run.store.schema import metric_names
 from gitgrid.run.store.where import Column, Condition, python_condition, where_sql
 from gitgrid.spec.expression import ExpressionError, compile_expression
 
@@ -34,6 +35,7 @@ _FROM = {
 }
 _METRIC = "+(SELECT value FROM metrics WHERE run_id = r.id AND name = :m{})"
 _SHOWN = "(SELECT IFNULL(value, 'nan') FROM metrics WHERE run_id = r.id AND name = :m{})"
+_TEXT = "IFNULL((SELECT text FROM metrics WHERE run_id = r.id AND name = :m{}), '')"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ResultQuery:
     sort: str | None = None
     descending: bool = False
     limit: int | None = None
+    text: str | None = None  # "csv" or "tsv": each row one line of text, made by SQLite
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ResultRows:
     columns: tuple[str, ...]
     metrics: tuple[str, ...]
     rows: Iterator[tuple[Any, ...]]
+    text: bool = False  # each row is one line of text (``ResultQuery.text``)
 
 
 def result_rows(store: Store, info: SweepInfo, query: ResultQuery) -> ResultRows:
@@ -65,7 +69,7 @@ def result_rows(store: Store, info: SweepInfo, query: ResultQuery) -> ResultRows
     if query.sort is not None and query.sort not in builder.sortable:
         raise SpecError(f"--sort {query.sort}: no such metric or param (known: {', '.join(columns)})")
     rows = builder.rows()
-    return ResultRows(columns, info.metrics, rows)
+    return ResultRows(columns, info.metrics, rows, bool(query.text) and not builder.wide)
 
 
 class _Builder:
@@ -98,6 +102,8 @@ class _Builder:
         return ("index", "commit", *params, *metrics, *RUN_COLUMNS, *(("rerun",) if self.rerun else ()))
 
     def select(self) -> str:
+        if self.query.text and not self.wide:
+            return self._select_text("," if self.query.text == "csv" else "\t")
         params = "".join(f", p.{quoted(c)}" for c in self.info.columns)
         metrics = "".join(f", {_SHOWN.format(i)}" for i in range(len(self.info.metrics)))
         tail = ", r.rerun" if self.rerun else ""
@@ -107,6 +113,23 @@ class _Builder:
             f"SELECT p.idx, p.commit_id{params}{metrics}, COALESCE(r.status, 'never run'), r.attempt, "
             f"ROUND(r.duration, 3){tail}"
         )
+
+    def _select_text(self, separator: str) -> str:
+        """Each row as one line of CSV or TSV: params as the store keeps them written, metrics as
+        Python writes them, so no number is formatted per row in Python."""
+        parts = ["p.idx", "p.commit_id"]
+        if self.info.params:
+            parts.append(f"p.{self.query.text}")
+        if self.info.metrics:
+            each = f" || '{separator}' || ".join(_TEXT.format(i) for i in range(len(self.info.metrics)))
+            line = "r.metric_texts" if separator == "," else f"replace(r.metric_texts, ',', '{separator}')"
+            self.args["names"] = metric_names(self.info.metrics)
+            parts.append(f"(CASE WHEN r.metric_names = :names THEN {line} ELSE {each} END)")
+        parts += ["COALESCE(r.status, 'never run')", "IFNULL(r.attempt, '')"]
+        parts.append("IFNULL(r.duration_text, '')")
+        if self.rerun:
+            parts.append("IFNULL(r.rerun, '')")
+        return "SELECT " + f" || '{separator}' || ".join(parts) + " || char(10)"
 
     def condition(self) -> str:
         if not self.query.where:

@@ -7,15 +7,17 @@ an error that says how to rebuild it, never a silent fresh start (which would re
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
 from gitgrid.errors import StoreError
 from gitgrid.run.store.guard import damaged, translated
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "connect"]
+__all__ = ["SCHEMA_VERSION", "TABLES", "connect", "metric_names", "number_text"]
 
 SCHEMA_VERSION = 2
 _MAGIC = b"SQLite format 3\x00"
@@ -32,7 +34,7 @@ CREATE TABLE sweeps (
 );
 CREATE TABLE points (
     sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL, params TEXT NOT NULL,
-    latest_run INTEGER, success_run INTEGER, state TEXT,
+    csv TEXT NOT NULL, tsv TEXT NOT NULL, latest_run INTEGER, success_run INTEGER, state TEXT,
     PRIMARY KEY (sweep, idx)
 );
 CREATE INDEX points_state ON points (sweep, state);
@@ -56,13 +58,13 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL,
     attempt INTEGER NOT NULL, rerun INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
     exit_code INTEGER, reason TEXT, started REAL, ended REAL, duration REAL, host TEXT, run_dir TEXT,
-    pid INTEGER, job TEXT
+    pid INTEGER, job TEXT, duration_text TEXT, metric_names TEXT, metric_texts TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_point ON runs (sweep, idx, attempt);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_dir ON runs (run_dir);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL, value REAL,
-    PRIMARY KEY (run_id, name)
+    text TEXT, PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL,
@@ -82,9 +84,26 @@ CREATE INDEX IF NOT EXISTS runs_open ON runs (sweep) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS runs_noted ON runs (sweep, idx) WHERE status = 'success' AND reason IS NOT NULL;
 """
 # Schema 1 kept a copy of each metric as a column of `points` ("m.<name>"), which bounded the number
-# of metrics by SQLite's column limit. Its runs, metrics and jobs carry over unchanged; its points
-# and sweeps are derived data (from git and the runs), rebuilt when each sweep is next used.
-_FROM_1 = "DROP TABLE points; DROP TABLE sweeps; DROP TABLE sweep_metrics;"
+# of metrics by SQLite's column limit. Its runs, metrics and jobs carry over (each metric gains its text
+# as Python writes it; schema 1 kept NaN as null too); its points and sweeps are derived data (from git
+# and the runs), rebuilt when each sweep is next used.
+_FROM_1 = """
+DROP TABLE points; DROP TABLE sweeps; DROP TABLE sweep_metrics;
+ALTER TABLE metrics ADD COLUMN text TEXT; UPDATE metrics SET text = gitgrid_number_text(value);
+ALTER TABLE runs ADD COLUMN duration_text TEXT;
+UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3));
+ALTER TABLE runs ADD COLUMN metric_names TEXT; ALTER TABLE runs ADD COLUMN metric_texts TEXT;
+"""
+
+
+def number_text(value: float | None) -> str:
+    """A metric as CSV, TSV and JSON write it: Python's ``repr`` of the float; null is NaN."""
+    return "nan" if value is None else repr(float(value))
+
+
+def duration_text(value: float | None) -> str | None:
+    """A run's duration (rounded to the millisecond by SQLite) as Python writes it."""
+    return None if value is None else repr(float(value))
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
@@ -94,6 +113,8 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
     _check_file(path)
     with translated(path):
         db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
+        db.create_function("gitgrid_number_text", 1, number_text, deterministic=True)
+        db.create_function("gitgrid_duration_text", 1, duration_text, deterministic=True)
         try:
             _prepare(db, path)
         except BaseException:
@@ -153,6 +174,23 @@ def _check_file(path: Path) -> None:
         raise damaged(path, "it is not an SQLite database")
 
 
+def _metric_lines(db: sqlite3.Connection) -> None:
+    """Each run's metric names and texts in one row (see ``points.store_metrics``), for schema-1 runs."""
+    rows = db.execute("SELECT run_id, name, text FROM metrics ORDER BY run_id, name").fetchall()
+    runs: dict[int, list[tuple[str, str]]] = {}
+    for run_id, name, text in rows:
+        runs.setdefault(run_id, []).append((name, text))
+    db.executemany(
+        "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?",
+        ((metric_names(n for n, _ in m), ",".join(t for _, t in m), run_id) for run_id, m in runs.items()),
+    )
+
+
+def metric_names(names: Iterable[str]) -> str:
+    """A list of metric names as one text that no other list shares (JSON)."""
+    return json.dumps(list(names), ensure_ascii=False)
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Schema 1 to 2 in one transaction (another process may be doing the same: the first one wins)."""
     db.execute("BEGIN IMMEDIATE")
@@ -161,6 +199,7 @@ def _migrate(db: sqlite3.Connection) -> None:
             for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
                 if statement.strip():
                     db.execute(statement)
+            _metric_lines(db)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
