@@ -30,7 +30,17 @@ def ran(tmp_path: Path) -> Path:
 
 def test_results_in_every_format(ran: Path) -> None:
     table = cli("results", repo=ran).stdout.splitlines()
-    assert table[0].split() == ["index", "commit", "a", "b", "loss", "rate", "status", "attempt", "duration_s"]
+    assert table[0].split() == [
+        "index",
+        "commit",
+        "a",
+        "b",
+        "loss",
+        "rate",
+        "status",
+        "attempt",
+        "duration_s",
+    ]
     assert len(table) == 2 + 9 and table[2].split()[:6] == [
         "0",
         table[2].split()[1],

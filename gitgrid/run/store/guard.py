@@ -98,4 +98,5 @@ def _command(pid: int) -> str:
     except OSError:
         return ""
     text = " ".join(a.decode(errors="replace") for a in argv if a)
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())  # one line, no escapes
     return f": {text[:80]}" if text else ""
