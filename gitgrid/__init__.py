@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from gitgrid.optimize.sharded import Sharded
     from gitgrid.report.data import ViewOptions
     from gitgrid.report.write import Report, write_report
-    from gitgrid.results.query import ResultTable, results, results_frame
+    from gitgrid.results.query import ResultStream, ResultTable, results, results_frame, stream_results
     from gitgrid.results.status import Status, sweep_status
     from gitgrid.run.collect import Collected, collect_runs
     from gitgrid.run.prepare import Prepared, prepare_point
@@ -58,7 +58,9 @@ _LAZY = {
     **dict.fromkeys(["Sharded"], "optimize.sharded"),
     **dict.fromkeys(["ViewOptions"], "report.data"),
     **dict.fromkeys(["Report", "write_report"], "report.write"),
-    **dict.fromkeys(["ResultTable", "results", "results_frame"], "results.query"),
+    **dict.fromkeys(
+        ["ResultStream", "ResultTable", "results", "results_frame", "stream_results"], "results.query"
+    ),
     **dict.fromkeys(["Status", "sweep_status"], "results.status"),
     **dict.fromkeys(["Collected", "collect_runs"], "run.collect"),
     **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
@@ -100,6 +102,7 @@ __all__ = [
     "Report",
     "ReportError",
     "Repository",
+    "ResultStream",
     "ResultTable",
     "RewriteError",
     "RunError",
@@ -138,6 +141,7 @@ __all__ = [
     "results_frame",
     "run_sweep",
     "spsa",
+    "stream_results",
     "summarize_params",
     "sweep_status",
     "write_report",

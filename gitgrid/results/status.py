@@ -165,5 +165,11 @@ def error_lines(path: Path, lines: int) -> tuple[tuple[str, ...], tuple[str, ...
         log.seek(max(0, size.st_size - _WINDOW))
         text = log.read(_WINDOW).decode(errors="replace").splitlines()
     cut = max(0, len(text) - lines)
-    above = [line.strip()[:300] for line in text[:cut] if ERROR_LINE.search(line)]
-    return tuple(dict.fromkeys(above[-5:])), tuple(line[:300] for line in text[cut:])
+    above = [_shown(line.strip()) for line in text[:cut] if ERROR_LINE.search(line)]
+    return tuple(dict.fromkeys(above[-5:])), tuple(_shown(line) for line in text[cut:])
+
+
+def _shown(line: str) -> str:
+    """A log line as text for a terminal: at most 300 characters, control characters (an escape
+    sequence a run wrote) shown as ``\\xNN`` rather than obeyed."""
+    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line[:300])

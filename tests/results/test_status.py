@@ -97,3 +97,11 @@ def test_error_lines_read_a_regular_file_only(tmp_path: Path) -> None:
         "x\n" * 100_000 + "Traceback (most recent call last):\n  File 'a'\nValueError: bad\n"
     )
     assert error_lines(tmp_path / "log", 1) == (("Traceback (most recent call last):",), ("ValueError: bad",))
+
+
+def test_a_log_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    (tmp_path / "log").write_text("Error: \x1b[2J\x1b]0;owned\x07gone\nlast \x1b[31mred\n")
+    assert error_lines(tmp_path / "log", 1) == (
+        ("Error: \\x1b[2J\\x1b]0;owned\\x07gone",),
+        ("last \\x1b[31mred",),
+    )

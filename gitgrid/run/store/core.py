@@ -229,12 +229,14 @@ class Store:
 
     def attempts(self, sweep: str, indexes: Iterable[int] | None = None) -> dict[int, int]:
         """The highest attempt number stored for each point of a sweep (or of the points ``indexes``)."""
+        every = "SELECT idx, MAX(attempt) FROM runs WHERE sweep = ? GROUP BY idx"
         if indexes is None:
-            return dict(
-                self.query("SELECT idx, MAX(attempt) FROM runs WHERE sweep = ? GROUP BY idx", (sweep,))
-            )
+            return dict(self.stream(every, (sweep,)))
+        wanted = set(indexes)
+        if len(wanted) > 1000:  # one pass over the sweep's runs rather than a query per point
+            return {index: attempt for index, attempt in self.stream(every, (sweep,)) if index in wanted}
         found = {}
-        for index in indexes:
+        for index in sorted(wanted):
             row = self.query("SELECT MAX(attempt) FROM runs WHERE sweep = ? AND idx = ?", (sweep, index))
             if row[0][0] is not None:
                 found[index] = int(row[0][0])

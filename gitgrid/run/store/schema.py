@@ -17,7 +17,7 @@ from pathlib import Path
 from gitgrid.errors import StoreError
 from gitgrid.run.store.guard import damaged, translated
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "connect", "metric_names", "number_text"]
+__all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
 SCHEMA_VERSION = 2
 _MAGIC = b"SQLite format 3\x00"
