@@ -92,13 +92,15 @@ def metric_names(store: Store | None, sweep: str) -> list[str]:
     """The metrics a sweep's runs have reported, in the order first seen."""
     if store is None:
         return []
-    return [r[0] for r in store.query("SELECT name FROM sweep_metrics WHERE sweep = ?", (sweep,))]
+    rows = store.query("SELECT name FROM sweep_metrics WHERE sweep = ? ORDER BY position", (sweep,))
+    return [r[0] for r in rows]
 
 
 def _best(store: Store, sweep: str, metric: str, maximize: bool) -> float | None:
-    column = _quoted(f"m.{metric}")
     aggregate = "MAX" if maximize else "MIN"
-    row = store.query(f"SELECT {aggregate}({column}) FROM points WHERE sweep = ?", (sweep,))
+    row = store.query(
+        f"SELECT {aggregate}(value) FROM point_metrics WHERE sweep = ? AND name = ?", (sweep, metric)
+    )
     return None if row[0][0] is None else float(row[0][0])
 
 
@@ -138,13 +140,13 @@ def point_page(
     if store is None or not store.has_sweep(sweep.name):
         return _never_run_page(sweep, after, limit)
     params = ", ".join(f"p.{_quoted(c)}" for c in param_columns(sweep.params))
-    values = "".join(f", p.{_quoted('m.' + m)}" for m in metrics)
+    metric = ", (SELECT value FROM point_metrics m WHERE m.sweep = p.sweep AND m.idx = p.idx AND m.name = ?)"
     query = (
-        f"SELECT p.idx, p.commit_id, r.status, r.attempt, r.duration, r.id, {params}{values} FROM points p "
-        "LEFT JOIN runs r ON r.id = COALESCE(p.success_run, p.latest_run) "
+        f"SELECT p.idx, p.commit_id, r.status, r.attempt, r.duration, r.id, {params}{metric * len(metrics)} "
+        "FROM points p LEFT JOIN runs r ON r.id = COALESCE(p.success_run, p.latest_run) "
         f"WHERE p.sweep = ? AND p.idx > ? {where} ORDER BY p.idx LIMIT ?"
     )
-    rows = store.query(query, (sweep.name, after, *args, limit))
+    rows = store.query(query, (*metrics, sweep.name, after, *args, limit))
     return _as_page(rows, sweep, metrics, full=len(rows) == limit)
 
 

@@ -35,7 +35,15 @@ from gitgrid.run.store import SeriesRows, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Collected", "collect_into", "collect_runs", "rebuild_store", "refresh", "unfinished_runs"]
+__all__ = [
+    "Collected",
+    "catch_up",
+    "collect_into",
+    "collect_runs",
+    "rebuild_store",
+    "refresh",
+    "unfinished_runs",
+]
 
 _BATCH = 500  # runs stored per transaction
 _SETTLE_NS = 2_000_000_000  # a folder changed this recently may change again within its clock tick
@@ -59,7 +67,7 @@ def collect_runs(
     """Store every complete attempt found under ``runs_root`` (default: the repository's) for ``sweep``."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, runs_root)
+    layout, store = open_store(repo, runs_root, collecting=True)
     try:
         return collect_into(store, repo, chosen, layout.runs_root)
     finally:
@@ -82,13 +90,31 @@ def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Co
     store.sync_sweep(sweep, list_points(repo, sweep))
     found = Collected()
     with _taker(store, sweep.name, found) as take:
-        for run_dir, index in store.pending(sweep.name):
-            point = store.point(sweep.name, index)
-            if point is not None and Path(run_dir).is_dir():
-                take.attempt(Path(run_dir), point)
-            else:
-                store.drop_pending(run_dir)
+        _take_pending(store, sweep.name, take)
         _scan(store, sweep.name, runs_root, take, cheap=True)
+    return found
+
+
+def _take_pending(store: Store, sweep: str, take: _Taker) -> None:
+    for run_dir, index in store.pending(sweep):
+        point = store.point(sweep, index)
+        if point is not None and Path(run_dir).is_dir():
+            take.attempt(Path(run_dir), point)
+        else:
+            store.drop_pending(run_dir)
+
+
+def catch_up(store: Store, sweep: Sweep, runs_root: Path) -> Collected:
+    """What a runner collects before choosing what to run, so that no finished result runs again: the
+    attempts ``gitgrid prepare`` handed out and, for a sweep the store has neither runs of nor has looked
+    at (a store made afresh), every folder of the sweep under the runs root. Cheap otherwise."""
+    found = Collected()
+    with _taker(store, sweep.name, found) as take:
+        _take_pending(store, sweep.name, take)
+        if store.scan_mark(runs_root, sweep.name) is None and not store.query(
+            "SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)
+        ):
+            _scan(store, sweep.name, runs_root, take, cheap=False)
     return found
 
 

@@ -31,6 +31,7 @@ from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
+from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
@@ -195,6 +196,7 @@ class _Runner:
         if not self.store.sync_sweep(self.sweep, list_points(self.repo, self.sweep)):  # git read once per tip
             raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         self._close_orphans()
+        catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
         plan = plan_run(
             self.store, self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed

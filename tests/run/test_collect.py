@@ -153,3 +153,23 @@ def test_unchanged_folders_are_not_looked_at_again(ran: Path, monkeypatch: pytes
         assert len(results(ran).rows) == 10
         assert "success      10" in cli("status", repo=ran).stdout
     assert looked == []
+
+
+def test_run_never_runs_again_what_finished_elsewhere(ran: Path, tmp_path: Path) -> None:
+    """A point finished through 'prepare', and a sweep whose runs only its run directories remember (the
+    store made afresh by 'collect' of another sweep): 'gitgrid run' takes them in, runs the rest."""
+    commit = json.loads(cli("list", "-f", "json", repo=ran).stdout)[7]["commit"]
+    assert cli("prepare", commit, str(tmp_path / "job7"), repo=ran).exit_code == 0
+    script = f"cd {tmp_path / 'job7'} && . ./gitgrid.env && {sys.executable} sim.py"
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
+    summary = run_sweep(sim(), repo=ran, options=RunOptions(jobs=2))
+    assert (summary.state.succeeded, summary.state.skipped) == (2, 10)  # points 3 and 11 only
+    name = results(ran).sweep.name
+    (ran / "spec2.yaml").write_text(SPEC.replace("[1.5, 2.5, 3.5]", "[9.5]"))
+    create_sweep(ran / "spec2.yaml", ran, name="second")
+    for path in (ran / ".gitgrid").glob("results.db*"):
+        path.unlink()
+    assert cli("collect", "second", repo=ran).exit_code == 0  # makes a store holding only 'second'
+    again = run_sweep(sim(), repo=ran, sweep=name, options=RunOptions(jobs=2))
+    assert (again.state.total, again.state.skipped) == (0, 12)
+    assert len(results(ran, name).rows) == 12

@@ -50,16 +50,19 @@ __all__ = [
 ]
 
 
-def open_store(repo: Repository, runs_root: Path | None = None) -> tuple[Layout, Store]:
+def open_store(
+    repo: Repository, runs_root: Path | None = None, *, collecting: bool = False
+) -> tuple[Layout, Store]:
     """The repository's layout (its places created on first use) and its results store.
 
     A store that is missing while run directories exist is not started afresh (every point would run
-    again): that is an error saying how to rebuild it from them.
+    again): that is an error saying how to rebuild it from them, unless the caller is ``collecting``
+    those run directories into it.
     """
     layout = Layout.of(repo, runs_root)
     layout.ensure()
     repo.exclude(layout.exclude_pattern)
-    if not layout.store.exists() and (found := runs_without_store(layout)):
+    if not collecting and not layout.store.exists() and (found := runs_without_store(layout)):
         raise StoreError(
             f"{layout.store}: the results store is missing but {found} holds run directories; rebuild it "
             f"from them with '{REBUILD}' (or move them away to start afresh)"
