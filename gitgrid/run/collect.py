@@ -158,31 +158,36 @@ class _Taker:
         self.batch: list[tuple[Run, SeriesRows]] = []
         self.waiting: list[tuple[str, str, int]] = []
 
-    def point_folder(self, folder: Path, index: int, commit: str, changed: int | None) -> None:
+    def point_folders(self, folders: list[tuple[Path, int, str, int]], cheap: bool) -> None:
+        """Take in point folders ((folder, index, commit prefix, modification time) each), looked up in
+        the store together; ``cheap``: skip a folder whose newest attempt is its point's latest stored
+        run with nothing changed in the folder since that run started (a local runner's folder)."""
+        marks = ", ".join("?" * len(folders))
+        known = {
+            index: (commit, run_dir, started)
+            for index, commit, run_dir, started in self.store.query(
+                "SELECT p.idx, p.commit_id, r.run_dir, r.started FROM points p "
+                f"LEFT JOIN runs r ON r.id = p.latest_run WHERE p.sweep = ? AND p.idx IN ({marks})",
+                (self.sweep, *(index for _, index, _, _ in folders)),
+            )
+        }
+        for folder, index, prefix, changed in folders:
+            commit, run_dir, started = known.get(index, ("", None, None))
+            if not commit.startswith(prefix):
+                self.found.problems.append(f"{folder}: not a point of sweep '{self.sweep}'")
+            elif not (cheap and started is not None and started * 1e9 >= changed and
+                      str(run_dir).startswith(f"{folder}{os.sep}")):  # fmt: skip
+                self.point_folder(folder, index)
+
+    def point_folder(self, folder: Path, index: int) -> None:
         point = self.store.point(self.sweep, index)
-        if point is None or not point.commit.startswith(commit):
-            self.found.problems.append(f"{folder}: not a point of sweep '{self.sweep}'")
-            return
-        if changed is not None and self._made_here(folder, index, changed):
+        if point is None:
             return
         for attempt in attempts_in(folder):
             if attempt.is_symlink():
                 self.found.problems.append(f"{attempt}: a symbolic link, not a run directory: skipped")
             else:
                 self.attempt(attempt, point)
-
-    def _made_here(self, folder: Path, index: int, changed: int) -> bool:
-        """Whether the folder's newest attempt is the point's latest stored run and nothing came after
-        (a local runner's folder: no need to list it)."""
-        row = self.store.query(
-            "SELECT r.run_dir, r.started FROM points p JOIN runs r ON r.id = p.latest_run "
-            "WHERE p.sweep = ? AND p.idx = ?",
-            (self.sweep, index),
-        )
-        if not row or row[0][1] is None:
-            return False
-        run_dir, started = row[0]
-        return str(run_dir).startswith(f"{folder}{os.sep}") and started * 1e9 >= changed
 
     def attempt(self, folder: Path, point: PointRecord) -> None:
         if self.store.is_final(str(folder)):
@@ -232,6 +237,7 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
     if mark is not None and info.st_mtime_ns <= mark:
         return
     started, newest = time.time_ns(), info.st_mtime_ns
+    batch: list[tuple[Path, int, str, int]] = []
     with os.scandir(folder) as entries:
         for entry in entries:
             parsed = parse_point_dir(entry.name)
@@ -240,7 +246,11 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
             changed = entry.stat(follow_symlinks=False).st_mtime_ns
             newest = max(newest, changed)
             if mark is None or changed > mark:
-                take.point_folder(Path(entry.path), *parsed, changed if cheap else None)
+                batch.append((Path(entry.path), *parsed, changed))
+            if len(batch) == _BATCH:
+                take.point_folders(batch, cheap)
+                batch = []
+    take.point_folders(batch, cheap)
     take.flush()
     store.set_scan_mark(root, sweep, min(newest, started - _SETTLE_NS))
 
