@@ -26,7 +26,7 @@ from pathlib import Path
 
 from gitgrid.errors import RunError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import SUBMISSION, Layout, attempts_in, parse_point_dir
+from gitgrid.layout import SUBMISSION, Layout, attempts_in, parse_point_dir, sweep_runs
 from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
@@ -224,14 +224,15 @@ def _taker(store: Store, sweep: str, found: Collected) -> Iterator[_Taker]:
 
 
 def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> None:
-    """Take in the point folders of ``root/sweep``; ``cheap``: only those changed since the last scan."""
-    folder = root / sweep
+    """Take in the point folders of ``root/sweep``; ``cheap``: only those changed since the last scan.
+    A symlink on the way to the sweep's folder is refused (:func:`gitgrid.layout.sweep_runs`)."""
+    folder = sweep_runs(root, sweep)
     try:
         info = folder.lstat()
     except OSError:
         return
     if not stat.S_ISDIR(info.st_mode):
-        take.found.problems.append(f"{folder}: not a folder (a symbolic link?): not collected")
+        take.found.problems.append(f"{folder}: not a folder: not collected")
         return
     mark = store.scan_mark(root, sweep) if cheap else None
     if mark is not None and info.st_mtime_ns <= mark:
