@@ -148,6 +148,23 @@ class Store:
         row = self.query("SELECT tip FROM sweeps WHERE name = ?", (sweep.name,))
         return bool(row) and row[0][0] == sweep.tip
 
+    def forget_sweep(self, sweep: str) -> None:
+        """Delete every row of ``sweep``: for an optimisation undone before it produced anything."""
+        with self._transaction() as db:
+            tables = (
+                "runs",
+                "jobs",
+                "job_points",
+                "sweep_metrics",
+                "points",
+                "point_metrics",
+                "pending",
+                "scans",
+            )
+            for table in tables:  # a run's metrics and series go with it (ON DELETE CASCADE)
+                db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep,))
+            db.execute("DELETE FROM sweeps WHERE name = ?", (sweep,))
+
     def has_sweep(self, name: str) -> bool:
         return bool(self.query("SELECT 1 FROM sweeps WHERE name = ?", (name,)))
 

@@ -59,7 +59,11 @@ def translated(path: Path, started: float | None = None) -> Iterator[None]:
         if name in _CORRUPT or "no such table" in str(exc) or type(exc) is sqlite3.DatabaseError:
             raise damaged(path, str(exc)) from None
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith("SQLITE_ERROR"):
-            raise StoreError(f"{path}: the results store cannot be used: {exc}") from None
+            what = "free space there" if name == "SQLITE_FULL" else "check that disk and its permissions"
+            raise StoreError(
+                f"cannot write the results store {path}: {exc}; {what} and run again (finished results "
+                "are kept in their run directories)"
+            ) from None
         raise
 
 

@@ -38,28 +38,22 @@ _CHUNK = 500  # names per IN (...) list
 
 
 def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) -> None:
-    """Make the store's points of ``sweep`` those of its tip; the runs of a replaced sweep (``create
-    --force``) are kept apart under ``<name>@<old tip>``, never mixed into the new sweep's rows."""
+    """Make the store's points of ``sweep`` those of its tip. A sweep that grew (``gitgrid optimize``
+    appends points) keeps its points and runs and gains the new points; the runs of a replaced sweep
+    (``create --force``) are kept apart under ``<name>@<old tip>``, never mixed into the new sweep's rows."""
     row = db.execute("SELECT tip FROM sweeps WHERE name = ?", (sweep.name,)).fetchone()
     if row is not None and row[0] == sweep.tip:
         return  # synced meanwhile by another process
-    if row is not None:
-        archive = f"{sweep.name}@{row[0][:12]}"
-        for table in ("runs", "jobs", "job_points", "sweep_metrics"):
-            db.execute(f"UPDATE {table} SET sweep = ? WHERE sweep = ?", (archive, sweep.name))
-        for table in ("pending", "scans"):  # folders of the old points: not this sweep's
-            db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep.name,))
-    for table in ("points", "point_metrics"):
-        db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep.name,))
     columns = param_columns(sweep.params)
     _add_columns(db, columns, sweep.name)
     kinds: dict[str, set[str]] = {name: set() for name in sweep.params}
-    names = ", ".join(quoted(c) for c in columns)
-    db.executemany(
-        f"INSERT INTO points (sweep, idx, commit_id, params, csv, tsv{', ' if names else ''}{names}) "
-        f"VALUES (?, ?, ?, ?, ?, ?{', ?' * len(columns)})",
-        _point_rows(sweep, points, kinds),
-    )
+    names = ", ".join(["sweep", "idx", "commit_id", "params", "csv", "tsv", *(quoted(c) for c in columns)])
+    rows = _point_rows(sweep, points, kinds)
+    fresh = not db.execute("SELECT 1 FROM points WHERE sweep = ? LIMIT 1", (sweep.name,)).fetchone()
+    if fresh:
+        db.executemany(f"INSERT INTO points ({names}) VALUES ({', '.join('?' * (6 + len(columns)))})", rows)
+    else:
+        _replace_or_grow(db, sweep, row[0] if row else "", names, rows, 6 + len(columns))
     db.execute(
         "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -67,8 +61,40 @@ def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) ->
             json.dumps(columns), json.dumps({n: _kind(k) for n, k in kinds.items()}), sweep.created,
         ),
     )  # fmt: skip
-    if db.execute("SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)).fetchone():
-        _recompute(db, sweep.name)  # runs kept from before (a store migrated from schema 1)
+    if fresh and db.execute("SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)).fetchone():
+        _recompute(db, sweep.name)  # runs without points: a store migrated from schema 1
+
+
+def _replace_or_grow(
+    db: sqlite3.Connection,
+    sweep: Sweep,
+    old_tip: str,
+    names: str,
+    rows: Iterable[tuple[Any, ...]],
+    width: int,
+) -> None:
+    """The tip moved: the new points go to a temporary table first (streamed, not held in memory), and
+    the sweep grew if every point the store has is among them with its commit, else it was replaced."""
+    db.execute("DROP TABLE IF EXISTS temp.new_points")
+    db.execute(f"CREATE TEMP TABLE new_points AS SELECT {names} FROM points WHERE 0")
+    db.executemany(f"INSERT INTO temp.new_points VALUES ({', '.join('?' * width)})", rows)
+    db.execute("CREATE INDEX temp.new_points_idx ON new_points (idx, commit_id)")
+    replaced = db.execute(
+        "SELECT 1 FROM points p WHERE p.sweep = ? AND NOT EXISTS (SELECT 1 FROM temp.new_points n "
+        "WHERE n.idx = p.idx AND n.commit_id = p.commit_id) LIMIT 1",
+        (sweep.name,),
+    ).fetchone()
+    if replaced:
+        archive = f"{sweep.name}@{old_tip[:12]}"
+        for table in ("runs", "jobs", "job_points", "sweep_metrics"):
+            db.execute(f"UPDATE {table} SET sweep = ? WHERE sweep = ?", (archive, sweep.name))
+        for table in ("pending", "scans", "points", "point_metrics"):  # the old points and their folders
+            db.execute(f"DELETE FROM {table} WHERE sweep = ?", (sweep.name,))
+    db.execute(
+        f"INSERT INTO points ({names}) SELECT {names} FROM temp.new_points n WHERE NOT EXISTS "
+        "(SELECT 1 FROM points p WHERE p.sweep = n.sweep AND p.idx = n.idx)"
+    )
+    db.execute("DROP TABLE temp.new_points")
 
 
 def _point_rows(
