@@ -42,9 +42,9 @@ def test_a_replaced_sweep_keeps_its_old_runs_apart(tmp_path: Path) -> None:
     store.sync_sweep(sweep("1" * 40, 2), points(2))
     store.ingest(success(0, 3.0, points(2)[0].commit))
     store.sync_sweep(sweep("2" * 40, 2), points(2, prefix="f"))
-    assert [r[1][:1] + r[1][-1:] for r in table(store)] == ["f0", "f1"] and [r[2] for r in table(store)] == [
-        None
-    ] * 2
+    assert [str(r[1])[:1] + str(r[1])[-1:] for r in table(store)] == ["f0", "f1"] and [
+        r[2] for r in table(store)
+    ] == [None] * 2
     assert store.query("SELECT sweep FROM runs") == [(f"s@{'1' * 12}",)]
     assert store.query("SELECT COUNT(*) FROM point_metrics") == [(0,)]
 
