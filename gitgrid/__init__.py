@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from gitgrid.optimize.minimize import minimize, spsa
     from gitgrid.optimize.session import OptimizeOptions, OptimizeSummary, optimize_sweep
     from gitgrid.optimize.sharded import Sharded
+    from gitgrid.query.status import Status, sweep_status
+    from gitgrid.query.tables import ResultStream, ResultTable, results, results_frame, stream_results
     from gitgrid.report.data import ViewOptions
     from gitgrid.report.write import Report, write_report
-    from gitgrid.results.query import ResultStream, ResultTable, results, results_frame, stream_results
-    from gitgrid.results.status import Status, sweep_status
     from gitgrid.run.collect import Collected, collect_runs
     from gitgrid.run.prepare import Prepared, prepare_point
     from gitgrid.run.runner import RunOptions, RunState, RunSummary, run_sweep
@@ -59,9 +59,9 @@ _LAZY = {
     **dict.fromkeys(["ViewOptions"], "report.data"),
     **dict.fromkeys(["Report", "write_report"], "report.write"),
     **dict.fromkeys(
-        ["ResultStream", "ResultTable", "results", "results_frame", "stream_results"], "results.query"
+        ["ResultStream", "ResultTable", "results", "results_frame", "stream_results"], "query.tables"
     ),
-    **dict.fromkeys(["Status", "sweep_status"], "results.status"),
+    **dict.fromkeys(["Status", "sweep_status"], "query.status"),
     **dict.fromkeys(["Collected", "collect_runs"], "run.collect"),
     **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
     **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "run.runner"),

@@ -88,3 +88,14 @@ def test_the_documented_api_is_gitgrid_all() -> None:
 
 def test_the_package_ships_its_types() -> None:
     assert (PACKAGE / "py.typed").is_file()
+
+
+def test_no_module_shadows_a_public_name() -> None:
+    """Importing ``gitgrid.x.y`` sets ``gitgrid.x``: a subpackage named like an API function would replace
+    the function (``gitgrid.results`` once did)."""
+    children = {name.split(".")[1] for name in MODULES if name.count(".") >= 1}
+    assert not children & set(gitgrid.__all__)
+    for name in MODULES:
+        importlib.import_module(name)
+    assert all(not inspect.ismodule(getattr(gitgrid, name)) for name in gitgrid.__all__)
+    assert callable(gitgrid.results) and callable(gitgrid.sweep_status)

@@ -137,7 +137,7 @@ def results(
     ] = DIGITS,
 ) -> None:
     """Params and metrics of a sweep, one row per point (its latest successful run)."""
-    from gitgrid.results.query import stream_results
+    from gitgrid.query.tables import stream_results
 
     text = fmt.value if fmt in (ResultFormat.csv, ResultFormat.tsv) else None
     with stream_results(
@@ -166,7 +166,7 @@ def status(
     lines: Annotated[int, typer.Option(min=0, help="Last lines of stderr shown per failure.")] = 5,
 ) -> None:
     """How many points succeeded, failed, timed out, ... and the failures, grouped, with their stderr."""
-    from gitgrid.results.status import sweep_status
+    from gitgrid.query.status import sweep_status
 
     report = sweep_status(context_of(ctx).repo(), sweep, lines)
     for message in report.messages:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitgrid.git.repository import Repository
-from gitgrid.results import views
+from gitgrid.query import views
 from gitgrid.run.store import Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params

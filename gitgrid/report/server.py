@@ -3,7 +3,7 @@
 The standard library's HTTP server is enough: the page is one document, its data are a few small JSON
 answers, and updates are polled once a second (polling works through ``ssh -L`` and proxies, and needs no
 connection held per page, which server-sent events would). Each poll asks only for what changed since
-its cursor (:func:`gitgrid.results.views.changed_points`), so an answer costs milliseconds with 10^5
+its cursor (:func:`gitgrid.query.views.changed_points`), so an answer costs milliseconds with 10^5
 points in the store.
 
 Read-only: only GET; the store is opened with ``PRAGMA query_only`` and nothing is run, written or
@@ -26,10 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 from gitgrid.errors import ReportError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout
+from gitgrid.query import views
 from gitgrid.report import data
 from gitgrid.report.data import ViewOptions
 from gitgrid.report.page import render_page
-from gitgrid.results import views
 from gitgrid.run.store import Store
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep

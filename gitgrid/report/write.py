@@ -16,9 +16,9 @@ from pathlib import Path
 from gitgrid.errors import ReportError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
+from gitgrid.query.views import open_readonly
 from gitgrid.report.data import ViewOptions, report_data
 from gitgrid.report.page import render_page
-from gitgrid.results.views import open_readonly
 from gitgrid.sweep.catalog import find_sweep
 
 __all__ = ["Report", "write_report"]

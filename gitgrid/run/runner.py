@@ -17,7 +17,6 @@ import math
 import os
 import queue
 import signal
-import sqlite3
 import threading
 import time
 import warnings
@@ -394,11 +393,6 @@ def _warn(message: str) -> None:
 def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseException:
     """A failure to write under the runs root or to the store (full, read-only, gone), as the one line it
     deserves."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return RunError(
-            f"cannot write the results store {store}: {exc}; the run stopped (finished points are kept): "
-            f"free space there and run again"
-        )
     if not isinstance(exc, OSError):
         return exc
     where = f"{exc.filename}" if exc.filename else str(runs_root)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,23 +21,14 @@ from gitgrid.run.contract import Run, read_run_file
 
 __all__ = [
     "MAX_SERIES_BYTES",
-    "SERIES_TABLE",
     "Series",
     "SeriesRows",
-    "insert_series",
     "note_problem",
     "read_series",
 ]
 
 MAX_SERIES_BYTES = 256 * 1024 * 1024  # read no more of a file than this (bounded time and memory)
 SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value)
-# The store's table of series (see gitgrid.run.store), keyed so a point's steps read back in order.
-SERIES_TABLE = """
-CREATE TABLE IF NOT EXISTS series (
-    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, name TEXT NOT NULL,
-    step INTEGER NOT NULL, value REAL, PRIMARY KEY (run_id, name, step)
-) WITHOUT ROWID
-"""
 
 
 @dataclass(frozen=True)
@@ -111,8 +101,3 @@ def note_problem(run: Run, series: Series) -> Run:
         return run
     reason = series.problem if run.reason is None else f"{run.reason}; {series.problem}"
     return replace(run, reason=reason)
-
-
-def insert_series(db: sqlite3.Connection, run_id: int, rows: SeriesRows) -> None:
-    """Store a run's series (inside the store's transaction that records the run's end)."""
-    db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *row) for row in rows))

@@ -24,7 +24,7 @@ LOADED_ON_USE = {
     "gitgrid.rewrite": "create",
     "gitgrid.run": "run, collect",
     "gitgrid.cluster": "submit",
-    "gitgrid.results": "results, status",
+    "gitgrid.query": "results, status",
 }
 PROBE = """
 import sys

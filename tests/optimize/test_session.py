@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import find_sweep, open_repository
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from tests.helpers import cli, git, gitgrid_command, make_repo, refs
 
 # The optimum is at x = 1.2, y = -0.7; the noise (sd 0.01) is seeded by the point index, so that a run

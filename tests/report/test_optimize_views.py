@@ -15,7 +15,7 @@ import pytest
 
 from gitgrid import create_sweep, optimize_sweep
 from gitgrid.optimize.session import OptimizeOptions
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from tests.conftest import git_environment
 from tests.helpers import ARTEFACTS, SPEC, Watched, cli, gitgrid_command, make_repo
 from tests.optimize.test_session import OPT_SIM

@@ -4,6 +4,7 @@ opens them in Chromium)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import math
 import re
 import threading
@@ -20,7 +21,7 @@ from gitgrid.layout import Layout
 from gitgrid.report.data import ViewOptions, finite, point_detail, report_data, sweep_info
 from gitgrid.report.page import render_page, script_json
 from gitgrid.report.server import Dashboard, make_server
-from gitgrid.results import views
+from gitgrid.query import views
 from gitgrid.sweep.catalog import find_sweep
 from tests.helpers import SPEC, XSS, XSS_METRIC, XSS_SUBJECT, cli, make_repo
 
@@ -222,3 +223,24 @@ def test_log_spaced_params_get_log_axes(tmp_path: Path) -> None:
     sweep = create_sweep(repo / "spec.yaml", repo)
     info = sweep_info(open_repository(repo), None, sweep, ViewOptions())
     assert info["log_params"] == ["lr", "steps"]  # width doubles, but over less than two decades
+
+
+def test_a_damaged_or_older_store_is_refused_and_never_written(tmp_path: Path) -> None:
+    """The report and the dashboard read the store with the checks every command has, and never write
+    it: a damaged store is one line naming it; a schema-1 store is not migrated behind the user's back."""
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n"})
+    (repo / "spec.yaml").write_text(SPEC)
+    create_sweep(repo / "spec.yaml", repo)
+    store = repo / ".gitgrid/results.db"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    result = cli("report", "-o", str(tmp_path / "r.html"), repo=repo)
+    assert result.exit_code == 2 and "damaged" in result.stderr and "collect --rebuild" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and store.read_bytes() == b""
+    store.unlink()
+    with sqlite3.connect(store) as db:
+        db.executescript("CREATE TABLE sweeps (name TEXT); PRAGMA user_version = 1;")
+    before = store.read_bytes()
+    result = cli("report", "-o", str(tmp_path / "r.html"), repo=repo)
+    assert result.exit_code == 2 and "older gitgrid" in result.stderr
+    assert store.read_bytes() == before

@@ -16,7 +16,7 @@ import pytest
 
 from gitgrid import create_sweep, open_repository
 from gitgrid.errors import RunError, StoreError, SweepError
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import Store
 from tests.helpers import SIM, SPEC, cli, git, gitgrid_command, make_repo, sim

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep
-from gitgrid.results.query import open_results
+from gitgrid.query.tables import open_results
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.series import Series, note_problem, read_series

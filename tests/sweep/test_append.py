@@ -76,7 +76,7 @@ def test_the_store_keeps_the_runs_of_a_sweep_that_grew(repo: Path) -> None:
     append_points(grower, sweep, [NewPoint((3.5, 10))])
     summary = run_sweep(sim(), "grown", repo, RunOptions(jobs=1))
     assert (summary.state.succeeded, summary.state.skipped) == (1, 2)  # the first two are still done
-    from gitgrid.results.query import results
+    from gitgrid.query.tables import results
 
     table = results(repo, "grown")
     assert [(r["index"], r["loss"], r["attempt"]) for r in table.rows] == [

@@ -80,10 +80,10 @@ class Store:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, readonly: bool = False) -> Store:
         """Open (creating on first use) the store at ``path``; refuse a damaged one or one from a newer
-        gitgrid; migrate one of schema 1."""
-        return cls(connect(path, store_timeout()), path)
+        gitgrid; migrate one of schema 1. ``readonly`` opens an existing store that is never written."""
+        return cls(connect(path, store_timeout(), readonly), path)
 
     def close(self) -> None:
         with self._lock:

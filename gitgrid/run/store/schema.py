@@ -106,9 +106,13 @@ def duration_text(value: float | None) -> str | None:
     return None if value is None else repr(float(value))
 
 
-def connect(path: Path, timeout: float) -> sqlite3.Connection:
-    """Open the store at ``path``, creating it whole on first use and migrating a schema-1 store."""
-    if not path.exists():
+def connect(path: Path, timeout: float, readonly: bool = False) -> sqlite3.Connection:
+    """Open the store at ``path``, creating it whole on first use and migrating a schema-1 store.
+
+    ``readonly`` (the report and the dashboard) never writes: no creation, no migration, and SQLite is
+    told to refuse writes (``PRAGMA query_only``); the same checks for damage and newer schemas apply.
+    """
+    if not path.exists() and not readonly:
         _create(path)
     _check_file(path)
     with translated(path):
@@ -116,14 +120,16 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
         db.create_function("gitgrid_number_text", 1, number_text, deterministic=True)
         db.create_function("gitgrid_duration_text", 1, duration_text, deterministic=True)
         try:
-            _prepare(db, path)
+            if readonly:
+                db.execute("PRAGMA query_only=ON")
+            _prepare(db, path, readonly)
         except BaseException:
             db.close()
             raise
     return db
 
 
-def _prepare(db: sqlite3.Connection, path: Path) -> None:
+def _prepare(db: sqlite3.Connection, path: Path, readonly: bool) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -132,8 +138,14 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
         )
     if version == 0:
         raise damaged(path, "it holds no gitgrid tables")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    if readonly and version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by an older gitgrid (store schema {version}); any command that writes "
+            "(e.g. 'gitgrid status') upgrades it, then read it here"
+        )
+    if not readonly:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     if version < SCHEMA_VERSION:
         _migrate(db)

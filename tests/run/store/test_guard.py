@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store.guard import lock_holders
 from tests.helpers import SIM, SPEC, cli, gitgrid_command, make_repo, sim

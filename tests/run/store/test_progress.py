@@ -11,7 +11,7 @@ import pytest
 from gitgrid import create_sweep
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from tests.helpers import SIM, SPEC, cli, make_repo, sim
 

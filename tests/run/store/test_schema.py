@@ -12,7 +12,7 @@ import pytest
 
 from gitgrid import create_sweep
 from gitgrid.errors import StoreError
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import SCHEMA_VERSION, Store
 from tests.helpers import SIM, SPEC, cli, git, make_repo, sim

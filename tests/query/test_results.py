@@ -14,7 +14,7 @@ import pytest
 
 from gitgrid import create_sweep
 from gitgrid.errors import RunError, StoreError, SweepError
-from gitgrid.results.query import results, results_frame
+from gitgrid.query.tables import results, results_frame
 from gitgrid.run.runner import RunOptions, run_sweep
 from tests.helpers import SIM, SPEC, cli, make_repo, sim
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep
-from gitgrid.results.query import results
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from tests.helpers import SIM, SPEC, cli, git, make_repo, sim
 

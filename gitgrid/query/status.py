@@ -24,7 +24,7 @@ from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import STDERR, Layout
-from gitgrid.results.query import open_results, refreshed
+from gitgrid.query.tables import open_results, refreshed
 from gitgrid.run.store import Store
 from gitgrid.run.store.progress import Failure, failures, state_counts
 from gitgrid.sweep.catalog import find_sweep

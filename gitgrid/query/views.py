@@ -12,7 +12,6 @@ attempt. Opening the store here never writes it (``PRAGMA query_only``): the das
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -49,9 +48,7 @@ def open_readonly(path: Path) -> Store | None:
     """The store at ``path`` for reading only, or None when there is none yet (nothing has run)."""
     if not path.exists():
         return None
-    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA query_only=ON")
-    return Store(db, path)
+    return Store.open(path, readonly=True)
 
 
 @dataclass(frozen=True)
