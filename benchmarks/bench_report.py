@@ -35,8 +35,8 @@ from playwright.sync_api import sync_playwright
 
 from gitgrid import ViewOptions, create_sweep, find_sweep, open_repository, write_report
 from gitgrid.layout import Layout
-from gitgrid.report.server import Dashboard, make_server
 from gitgrid.query.tables import results  # not gitgrid.query: once imported, that is the subpackage
+from gitgrid.report.server import Dashboard, make_server
 from gitgrid.run.contract import Run
 from gitgrid.run.store import Store, open_store
 from gitgrid.sweep.catalog import list_points

@@ -21,8 +21,8 @@ import pytest
 from gitgrid import create_sweep
 from gitgrid.cluster.submit import SubmitOptions, submit_sweep
 from gitgrid.errors import SubmitError
-from gitgrid.query.tables import results
 from gitgrid.query.status import sweep_status
+from gitgrid.query.tables import results
 from tests.helpers import SIM, cli, make_repo, sim
 
 GOLDEN = Path(__file__).parent / "golden"

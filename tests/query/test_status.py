@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep
-from gitgrid.query.tables import results
 from gitgrid.query.status import error_lines, sweep_status
+from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from tests.helpers import SPEC, cli, make_repo
 

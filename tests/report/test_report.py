@@ -4,9 +4,9 @@ opens them in Chromium)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import math
 import re
+import sqlite3
 import threading
 import urllib.error
 import urllib.request
@@ -18,10 +18,10 @@ import pytest
 
 from gitgrid import create_sweep, open_repository
 from gitgrid.layout import Layout
+from gitgrid.query import views
 from gitgrid.report.data import ViewOptions, finite, point_detail, report_data, sweep_info
 from gitgrid.report.page import render_page, script_json
 from gitgrid.report.server import Dashboard, make_server
-from gitgrid.query import views
 from gitgrid.sweep.catalog import find_sweep
 from tests.helpers import SPEC, XSS, XSS_METRIC, XSS_SUBJECT, cli, make_repo
 
