@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import stat
 import time
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitgrid._version import __version__
 from gitgrid.layout import META, RESULT, SERIES
+from gitgrid.spec.names import param_env_name
 from gitgrid.spec.values import Value, canonical_json, format_value
 
 if TYPE_CHECKING:
@@ -31,16 +31,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINAL",
+    "NotJson",
     "Run",
     "RunRequest",
     "environment",
     "host",
+    "metrics_problem",
     "outcome",
     "param_env_name",
+    "read_json_file",
     "read_meta",
     "read_result",
     "read_run_file",
     "run_requests",
+    "shorten",
+    "shown",
     "tail",
     "write_meta",
 ]
@@ -113,11 +118,6 @@ class Run:
 
 
 _FIELDS = tuple(Run.__dataclass_fields__)
-
-
-def param_env_name(name: str) -> str:
-    """``GITGRID_PARAM_<NAME>``: upper-cased, anything but letters and digits turned into ``_``."""
-    return "GITGRID_PARAM_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -193,26 +193,33 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "special file")
 
 
-class _NotJson(ValueError):
-    """Bytes a run wrote that do not parse as JSON (the message says why, briefly)."""
+class NotJson(ValueError):
+    """Bytes a run wrote that do not parse as JSON (the message says why, briefly): junk, or a file
+    still being written."""
+
+
+def read_json_file(path: Path) -> Any:
+    """The JSON of a file a run wrote, read by :func:`read_run_file`: ``FileNotFoundError`` when it is
+    absent, :class:`NotJson` when its bytes are not JSON, ``ValueError`` when it is not a file to read."""
+    return _load_json(read_run_file(path))
 
 
 def _load_json(data: bytes) -> Any:
-    """JSON from bytes a run wrote; :class:`_NotJson` for anything that is not, including nesting so deep
+    """JSON from bytes a run wrote; :class:`NotJson` for anything that is not, including nesting so deep
     that the parser gives up and integers too long to convert."""
     try:
         return json.loads(data)
     except RecursionError:
-        raise _NotJson("nested too deeply") from None
+        raise NotJson("nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int digit limit
         message = str(exc)
-        raise _NotJson(message if len(message) <= 120 else message[:117] + "...") from None
+        raise NotJson(message if len(message) <= 120 else message[:117] + "...") from None
 
 
 def read_meta(run_dir: Path, /, **defaults: Any) -> Run | None:
     """The run recorded in ``run_dir``, or None when there is no (readable) ``meta.json``."""
     try:
-        return Run.from_json(_load_json(read_run_file(run_dir / META)), **defaults)
+        return Run.from_json(read_json_file(run_dir / META), **defaults)
     except (OSError, ValueError, TypeError):
         return None
 
@@ -224,25 +231,58 @@ def read_result(run_dir: Path, params: Sequence[str]) -> tuple[dict[str, float],
     objects are not metrics; a metric named like a param would make the results ambiguous.
     """
     try:
-        data = _load_json(read_run_file(run_dir / RESULT))
+        data = read_json_file(run_dir / RESULT)
     except FileNotFoundError:
         return {}, None
-    except _NotJson as exc:
+    except NotJson as exc:
         return {}, f"{RESULT} is not valid JSON: {exc}"
     except ValueError as exc:
         return {}, f"{RESULT} {exc}"
+    if (problem := metrics_problem(data, params)) is not None:
+        return {}, f"{RESULT}: {problem}"
+    return dict(data), None
+
+
+def metrics_problem(data: Any, params: Sequence[str]) -> str | None:
+    """Why ``data`` is not a mapping of metric names to numbers, if it is not. The one check of metrics
+    from a file a run wrote, wherever it is read (``gitgrid run``, a cluster task, ``gitgrid collect``).
+
+    NaN and infinities are metrics (stored as null); booleans, strings, lists and objects are not; an
+    integer must be one a float can hold (the store keeps floats: a ``1e400`` written as 400 digits
+    cannot be stored, and is refused rather than lost on the way); a metric named like a param would
+    make the results ambiguous.
+    """
     if not isinstance(data, dict):
-        return {}, f"{RESULT} must hold a JSON object of metrics, not {type(data).__name__}"
-    seen: dict[str, str] = {}
+        return f"metrics must be a JSON object, not {type(data).__name__}"
     for name, value in data.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return {}, f"{RESULT}: metric '{name}' is not a number: {value!r}"
+            return f"metric '{shorten(name)}' is not a number: {shown(value)}"
+        if isinstance(value, int) and not _fits_float(value):
+            return f"metric '{shorten(name)}' is too large a number: {shown(value)}"
         if name in params:
-            return {}, f"{RESULT}: metric '{name}' has the name of a param"
-        if name.casefold() in seen:  # they would share a column of the store, which ignores case
-            return {}, f"{RESULT}: metrics '{seen[name.casefold()]}' and '{name}' differ only in case"
-        seen[name.casefold()] = name
-    return dict(data), None
+            return f"metric '{shorten(name)}' has the name of a param"
+    return None
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def shown(value: Any) -> str:
+    """A short excerpt of a value for a message (a hostile file may hold megabytes)."""
+    try:
+        text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    except ValueError:  # an integer past Python's digit limit for text
+        text = f"an integer of {value.bit_length()} bits"
+    return shorten(text)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def host() -> str:

@@ -1,6 +1,7 @@
 """Reading a run directory that gitgrid may not have written: ``meta.json`` and ``result.json`` are
-untrusted, so they are read as small regular files only (never a FIFO, a device or a symlink; at most
-1 MiB), and every field is checked before anything is stored.
+untrusted, so they are read as regular files only (never a FIFO, a device or a symlink; at most
+16 MiB, as :mod:`gitgrid.run.contract` reads them for a local run), and every field is checked before
+anything is stored.
 
 A field that is wrong makes the attempt a ``failed`` run whose reason names the file and the field, so
 ``gitgrid status`` shows why; a file that is not (yet) valid JSON leaves the attempt pending, as a file
@@ -9,22 +10,19 @@ still being written would.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gitgrid.layout import META, RESULT, attempt_number
-from gitgrid.run.contract import FINAL, Run
+from gitgrid.run.contract import FINAL, NotJson, Run, metrics_problem, read_json_file, shown
 from gitgrid.sweep.record import PointRecord
 
-__all__ = ["MAX_FILE_BYTES", "Intake", "metrics_problem", "read_attempt", "read_small_json"]
+__all__ = ["Intake", "read_attempt", "read_small_json"]
 
-MAX_FILE_BYTES = 1 << 20
+_INT_LIMIT = 2**63  # what SQLite stores as an integer
 _STATUSES = (*sorted(FINAL), "running", "prepared")
 _NUMBER_FIELDS = ("started", "ended")
 _OPTIONAL_INTS = ("exit_code", "pid")
@@ -44,25 +42,18 @@ class _Bad(ValueError):
     """A file or a field that cannot be used; the message says which and why."""
 
 
-def read_small_json(path: Path, limit: int = MAX_FILE_BYTES) -> Any:
-    """The JSON in ``path``: None when there is no such file; :class:`ValueError` (with the reason) when
-    it is not a regular file, is too large, or is not valid JSON. Never blocks, never follows a link."""
+def read_small_json(path: Path) -> Any:
+    """The JSON in ``path``, read by :func:`~gitgrid.run.contract.read_json_file`: None when there is no
+    such file; :class:`ValueError` when it is not JSON (yet); :class:`_Bad` (the reason) when it is not a
+    file to read at all (a FIFO, a link, a device, too large)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        return read_json_file(path)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise _Bad(f"{path.name} cannot be read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _Bad(f"{path.name} is not a regular file")
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise _Bad(f"{path.name} is larger than {limit} bytes")
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise _Bad(f"{path.name} is nested too deeply") from None
+    except NotJson:
+        raise
+    except ValueError as exc:
+        raise _Bad(f"{path.name} {exc}") from None
 
 
 def read_attempt(folder: Path, point: PointRecord, sweep: str) -> Intake:
@@ -117,57 +108,44 @@ def _checked(meta: Any, blank: Run, params: Mapping[str, Any]) -> Run:
         raise _Bad(f"not a JSON object but {type(meta).__name__}")
     status = meta.get("status", "running")
     if status not in _STATUSES:
-        raise _Bad(f"'status' must be one of {', '.join(_STATUSES)}, not {_shown(status)}")
+        raise _Bad(f"'status' must be one of {', '.join(_STATUSES)}, not {shown(status)}")
     fields: dict[str, Any] = {"status": status}
     for name in _NUMBER_FIELDS:
         value = meta.get(name)
-        if value is not None and (_not_number(value) or not math.isfinite(value)):
-            raise _Bad(f"'{name}' must be a time in seconds since the epoch, not {_shown(value)}")
+        if value is not None and _not_time(value):
+            raise _Bad(f"'{name}' must be a time in seconds since the epoch, not {shown(value)}")
         fields[name] = value
     for name in _OPTIONAL_INTS:
         value = meta.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise _Bad(f"'{name}' must be an integer, not {_shown(value)}")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _INT_LIMIT
+        ):
+            raise _Bad(f"'{name}' must be an integer, not {shown(value)}")
         fields[name] = value
     for name in _OPTIONAL_TEXTS:
         value = meta.get(name)
         if value is not None and not isinstance(value, str):
-            raise _Bad(f"'{name}' must be a string, not {_shown(value)}")
+            raise _Bad(f"'{name}' must be a string, not {shown(value)}")
         fields[name] = value if value is not None or name != "host" else ""
     rerun = meta.get("rerun", 0)
     if isinstance(rerun, bool) or not isinstance(rerun, int) or not 0 <= rerun < 2**31:
-        raise _Bad(f"'rerun' must be a whole number, not {_shown(rerun)}")
+        raise _Bad(f"'rerun' must be a whole number, not {shown(rerun)}")
     command = meta.get("command", [])
     if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
-        raise _Bad(f"'command' must be a list of strings, not {_shown(command)}")
+        raise _Bad(f"'command' must be a list of strings, not {shown(command)}")
     metrics = meta.get("metrics", {})
     if (problem := metrics_problem(metrics, list(params))) is not None:
         raise _Bad(f"'metrics': {problem}")
     return replace(blank, **fields, rerun=rerun, command=tuple(command), metrics=dict(metrics), params=params)
 
 
-def metrics_problem(data: Any, params: Sequence[str]) -> str | None:
-    """Why ``data`` is not a mapping of metric names to numbers (NaN and infinities allowed), if it is
-    not: booleans, strings, lists and objects are not metrics; a metric named like a param would make the
-    results ambiguous."""
-    if not isinstance(data, dict):
-        return f"metrics must be a JSON object, not {type(data).__name__}"
-    for name, value in data.items():
-        if _not_number(value):
-            return f"metric '{_short(name)}' is not a number: {_shown(value)}"
-        if name in params:
-            return f"metric '{_short(name)}' has the name of a param"
-    return None
-
-
 def _not_number(value: Any) -> bool:
     return isinstance(value, bool) or not isinstance(value, int | float)
 
 
-def _shown(value: Any) -> str:
-    """A short excerpt of a value for a message (a hostile file may hold megabytes)."""
-    return _short(json.dumps(value) if not isinstance(value, float) else repr(value))
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _not_time(value: Any) -> bool:
+    return (
+        _not_number(value)
+        or (isinstance(value, int) and abs(value) >= _INT_LIMIT)
+        or not math.isfinite(value)
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitgrid.layout import SERIES
-from gitgrid.run.contract import Run, read_run_file
+from gitgrid.run.contract import Run, read_run_file, shorten, shown
 
 __all__ = [
     "MAX_SERIES_BYTES",
@@ -85,13 +85,18 @@ def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]
     step = record.pop("step", None)
     if isinstance(step, bool) or not isinstance(step, int):
         raise ValueError(f"'step' must be an integer, not {step!r}")
+    if abs(step) >= 2**63:  # what SQLite stores as an integer
+        raise ValueError(f"'step' must be below 2**63, not {shown(step)}")
     if last is not None and step <= last:
         raise ValueError(f"step {step} does not increase (the line before has step {last})")
     values: dict[str, float | None] = {}
     for name, value in record.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"'{name}' is not a number: {value!r}")
-        values[name] = None if value is None or not math.isfinite(value) else float(value)
+            raise ValueError(f"'{shorten(name)}' is not a number: {shown(value)}")
+        try:
+            values[name] = None if value is None or not math.isfinite(value) else float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ValueError(f"'{shorten(name)}' is too large a number: {shown(value)}") from None
     return step, values
 
 

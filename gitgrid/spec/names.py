@@ -6,9 +6,11 @@ the expression compiler: start-up time (#10).
 
 from __future__ import annotations
 
+import re
+
 from gitgrid.errors import excerpt
 
-__all__ = ["FIXED_COLUMNS", "RESERVED_NAMES", "name_problem"]
+__all__ = ["FIXED_COLUMNS", "RESERVED_NAMES", "env_clash", "name_problem", "param_env_name"]
 
 # Columns ``gitgrid list`` and ``results`` show beside the params: a param of that name would replace one.
 FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "reason", "rerun"})
@@ -36,3 +38,22 @@ def name_problem(name: object) -> str | None:
     if name in RESERVED_NAMES:
         return f"param name '{name}' is reserved (templates use it)"
     return None
+
+
+def param_env_name(name: str) -> str:
+    """``GITGRID_PARAM_<NAME>``, the variable a run reads the param from: upper-cased, anything but
+    ASCII letters and digits turned into ``_`` (shells and schedulers pass no other variable names)."""
+    return "GITGRID_PARAM_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def env_clash(name: str, earlier: dict[str, str]) -> str | None:
+    """Why ``name`` cannot join the params in ``earlier`` (variable name -> param), if it would share
+    their variable: one value would silently replace the other in every run's environment."""
+    variable = param_env_name(name)
+    other = earlier.setdefault(variable, name)
+    if other == name:
+        return None
+    return (
+        f"params '{excerpt(other)}' and '{excerpt(name)}' would both be ${variable} in a run's environment; "
+        f"give one another name and point it at the file's name with 'target: {excerpt(name)}'"
+    )

@@ -18,7 +18,7 @@ from gitgrid.spec.axes import RANGE_KINDS, Axis, ValuesAxis
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.loader import LineDict, YamlError, load_yaml
 from gitgrid.spec.model import FileSpec, ParamSpec, SampleSpec, Spec
-from gitgrid.spec.names import name_problem
+from gitgrid.spec.names import env_clash, name_problem
 from gitgrid.spec.values import check_format, check_value
 
 __all__ = ["MAX_SPEC_BYTES", "load_spec", "parse_spec"]
@@ -113,9 +113,10 @@ class _SpecReader:
         if not isinstance(params, LineDict) or not params:
             raise self.error(raw.line_of("params"), "'params' must map each param name to its values")
         result = []
+        variables: dict[str, str] = {}
         for name, value in params.items():
             line = params.line_of(name)
-            problem = name_problem(name)
+            problem = name_problem(name) or env_clash(name, variables)
             if problem is not None:
                 raise self.error(line, problem)
             try:

@@ -63,7 +63,7 @@ def fifo_result(folder: Path) -> None:
 
 
 def huge(folder: Path) -> None:
-    (folder / "meta.json").write_text(json.dumps({"status": "success", "host": "x" * (2 << 20)}))
+    (folder / "meta.json").write_text(json.dumps({"status": "success", "host": "x" * (17 << 20)}))
 
 
 @pytest.mark.parametrize(
@@ -88,8 +88,17 @@ def huge(folder: Path) -> None:
         (lambda f: meta(f, rerun=-1), "meta.json: 'rerun' must be a whole number, not -1"),
         (lambda f: meta(f, started=float("nan")), "meta.json: 'started' must be a time in seconds"),
         (fifo, "meta.json is not a regular file"),
-        (link_to_zero, "meta.json cannot be read: Too many levels of symbolic links"),
-        (huge, "meta.json is larger than 1048576 bytes"),
+        (link_to_zero, "meta.json is not a regular file (a symbolic link)"),
+        (huge, "meta.json is larger than 16 MiB"),
+        (
+            lambda f: meta(f, metrics={"loss": 10**400}),
+            "meta.json: 'metrics': metric 'loss' is too large a number: 1000000",
+        ),
+        (
+            lambda f: meta(f, exit_code=2**63),
+            "meta.json: 'exit_code' must be an integer, not 9223372036854775808",
+        ),
+        (lambda f: meta(f, started=10**400), "meta.json: 'started' must be a time in seconds since"),
         (bad_result, "result.json: metric 'loss'"),
         (fifo_result, "result.json is not a regular file"),
     ],

@@ -25,6 +25,7 @@ HOSTILE = {
     "folder": "os.mkdir(result)",
     "huge": "f = open(result, 'w'); f.truncate(17 * 2**20); f.close()",
     "huge-int": "open(result, 'w').write('{\"loss\": ' + '9' * 5000 + '}')",
+    "int-past-float": "open(result, 'w').write('{\"loss\": 1' + '0' * 400 + '}')",
 }
 REASONS = {
     "deep": "result.json is not valid JSON: nested too deeply",
@@ -33,6 +34,7 @@ REASONS = {
     "folder": "result.json is not a regular file (a directory)",
     "huge": "result.json is larger than 16 MiB",
     "huge-int": "result.json is not valid JSON: Exceeds the limit",
+    "int-past-float": "result.json: metric 'loss' is too large a number: 1000000",
 }
 
 
@@ -66,6 +68,8 @@ def test_a_hostile_result_fails_its_point_and_nothing_else(swept: Path, kind: st
         ("fifo", "series.jsonl is not a regular file (a FIFO)"),
         ("dev-zero", "series.jsonl is not a regular file (a symbolic link)"),
         ("deep", "series.jsonl:1: not a JSON object: nested too deeply"),
+        ("int-past-float", "series.jsonl:1: 'v' is too large a number: 1000000"),
+        ("step-past-sqlite", "series.jsonl:1: 'step' must be below 2**63, not 9223372036854775808"),
     ],
 )
 def test_a_hostile_series_is_named_and_never_blocks(swept: Path, kind: str, problem: str) -> None:
@@ -73,6 +77,8 @@ def test_a_hostile_series_is_named_and_never_blocks(swept: Path, kind: str, prob
         "fifo": "os.mkfifo(series)",
         "dev-zero": "os.symlink('/dev/zero', series)",
         "deep": "open(series, 'w').write('[' * 100_000 + ']' * 100_000 + '\\n')",
+        "int-past-float": "open(series, 'w').write('{\"step\": 1, \"v\": 1' + '0' * 400 + '}\\n')",
+        "step-past-sqlite": "open(series, 'w').write('{\"step\": 9223372036854775808, \"v\": 1}\\n')",
     }[kind]
     (swept / "bad.py").write_text(
         "import json, os\nseries = os.environ['GITGRID_SERIES']\n"
@@ -178,3 +184,14 @@ def test_a_full_disk_under_the_repository_and_its_store_stops_the_run_with_one_l
     assert again.exit_code == 0, again.output
     rows = results(repo, include_all=True).rows
     assert not [r for r in rows if r["status"] == "running"]
+
+
+def test_an_integer_metric_past_sqlite_integers_is_kept_as_a_float(swept: Path) -> None:
+    """2**63 does not fit SQLite's integers: stored as the float JSON readers would make of it, never a
+    crash that leaves the point running and the result unstored."""
+    (swept / "big.py").write_text(
+        "import os\nopen(os.environ['GITGRID_RESULT'], 'w').write('{\"loss\": 9223372036854775808}')\n"
+    )
+    summary = run_sweep([sys.executable, str(swept / "big.py")], repo=swept, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 12
+    assert {r["loss"] for r in results(swept).rows} == {9.223372036854776e18}

@@ -55,7 +55,7 @@ def test_a_half_written_last_line_is_ignored(tmp_path: Path) -> None:
         ('{"step": 1}\n{"v": 2}\n', "2: 'step' must be an integer, not None"),
         ('{"step": 1}\n{"step": 2.5}\n', "2: 'step' must be an integer, not 2.5"),
         ('{"step": 1}\n{"step": true}\n', "2: 'step' must be an integer, not True"),
-        ('{"step": 1}\n{"step": 2, "v": "x"}\n', "2: 'v' is not a number: 'x'"),
+        ('{"step": 1}\n{"step": 2, "v": "x"}\n', "2: 'v' is not a number: \"x\""),
         ('{"step": 1}\n[1, 2]\n', "2: not a JSON object but list"),
         ('{"step": 1}\n{"step": 2,\n{"step": 3}\n', "2: not a JSON object: "),
     ],
@@ -125,7 +125,7 @@ def test_the_runner_stores_every_points_series_and_status_names_a_bad_line(
     assert status.exit_code == 0
     line = next(x for x in status.stdout.splitlines() if x.startswith("point 4:"))
     assert line.startswith("point 4: success, but ") and line.endswith(
-        "series.jsonl:4: 'v' is not a number: 'high'"
+        "series.jsonl:4: 'v' is not a number: \"high\""
     )
     assert "point 3:" not in status.stdout
 

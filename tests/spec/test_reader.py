@@ -172,6 +172,15 @@ def test_load_spec_names_a_missing_file(tmp_path: Path) -> None:
             "files: []\nparams:\n  a: 1\nbranch: '{date:%Y}'\n",
             r"spec.yaml:4: 'branch' is not a valid name template",
         ),
+        (
+            "files: []\nparams:\n  lr: 1\n  LR: 2\n",
+            r"spec.yaml:4: params 'lr' and 'LR' would both be \$GITGRID_PARAM_LR in a run's environment",
+        ),
+        (
+            "files: []\nparams:\n  a.b: 1\n  a_b: 2\n",
+            r"spec.yaml:4: params 'a.b' and 'a_b' would both be \$GITGRID_PARAM_A_B",
+        ),
+        ("files: []\nparams:\n  α: 1\n  β: 2\n", r"spec.yaml:4: params 'α' and 'β' would both be"),
     ],
 )
 def test_mistakes_name_file_line_and_param(text: str, message: str) -> None:

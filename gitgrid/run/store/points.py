@@ -189,8 +189,9 @@ def _recompute(db: sqlite3.Connection, sweep: str) -> None:
 def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]) -> None:
     """A run's metrics as rows (NaN is kept as null), and the sweep's metric names in reported order."""
     db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
-    texts = [number_text(None if math.isnan(v) else v) for v in metrics.values()]
-    rows = ((run_id, k, v, t) for (k, v), t in zip(metrics.items(), texts, strict=True))
+    values = [float(v) for v in metrics.values()]  # an int past 2**63 is a float to SQLite too
+    texts = [number_text(None if math.isnan(v) else v) for v in values]
+    rows = ((run_id, k, v, t) for k, v, t in zip(metrics, values, texts, strict=True))
     db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
     db.execute(  # all of them in one row: CSV and TSV read that when the run has the sweep's metrics
         "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?",
