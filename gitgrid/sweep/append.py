@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from gitgrid._version import __version__
@@ -22,7 +21,7 @@ from gitgrid.rewrite.plan import Rewriter, plan_rewrites
 from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json_encoder
 from gitgrid.sweep.commits import open_commit_writer
-from gitgrid.sweep.create import point_message
+from gitgrid.sweep.create import check_branch_name, point_message, relative_spec_path
 from gitgrid.sweep.record import TRAILERS, Sweep, point_params
 
 __all__ = ["Grower", "NewPoint", "append_points", "delete_sweep", "plan_growth", "point_trailers", "retag"]
@@ -55,8 +54,7 @@ def plan_growth(repo: Repository, spec: Spec, name: str, capacity: int, base: st
     """Check ``spec`` against ``repo`` (every target found) before any point is written."""
     if repo.object_format() != "sha1":
         raise RepoError(f"{repo.root}: a SHA-256 repository; gitgrid writes SHA-1 repositories only, for now")
-    if not repo.valid_branch_name(name):
-        raise SweepError(f"'{name}' is not a valid branch name")
+    check_branch_name(repo, name)
     base_ref = base or spec.base or repo.head_ref()
     commit = repo.resolve_commit(base_ref)
     rewriter = plan_rewrites(spec, repo.tree(commit))
@@ -92,7 +90,8 @@ def append_points(
     record = sweep or Sweep(
         name=g.name, base=g.base, base_ref=g.base_ref, tip=g.base, count=0, params=names,
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
-        spec_path=_relative(g.spec.source, g.repo.root), spec_text=g.spec.text, gitgrid_version=__version__,
+        spec_path=relative_spec_path(g.spec.source, g.repo.root), spec_text=g.spec.text,
+        gitgrid_version=__version__,
     )  # fmt: skip
     grown = replace(record, tip=tip, count=start + len(points), optimize=optimize or record.optimize)
     _move(g.repo, g.committer, grown, old_tip=sweep.tip if sweep is not None else None)
@@ -137,10 +136,3 @@ def _move(repo: Repository, tagger: Ident, sweep: Sweep, old_tip: str | None) ->
         raise SweepError(
             f"sweep '{sweep.name}' changed while points were added to it ({exc}); run again to continue"
         ) from None
-
-
-def _relative(source: str, root: Path) -> str:
-    try:
-        return Path(source).resolve().relative_to(root).as_posix()
-    except (ValueError, OSError):
-        return source

@@ -23,7 +23,7 @@ from gitgrid.spec.reader import load_spec
 from gitgrid.spec.space import Point, Space
 from gitgrid.spec.values import Value, canonical_json_encoder
 from gitgrid.sweep.commits import CommitWriter, open_commit_writer
-from gitgrid.sweep.names import name_problem
+from gitgrid.sweep.names import check_name
 from gitgrid.sweep.record import TAG_PREFIX, Sweep
 
 __all__ = [
@@ -31,10 +31,12 @@ __all__ = [
     "MAX_POINTS",
     "Plan",
     "Preview",
+    "check_branch_name",
     "create_sweep",
     "plan_sweep",
     "point_message",
     "preview_sweep",
+    "relative_spec_path",
     "write_sweep",
 ]
 
@@ -136,7 +138,7 @@ def write_sweep(plan: Plan, progress: Progress | None = None, writer: str = "aut
         count=plan.count,
         params=plan.spec.names,
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
-        spec_path=_relative(plan.spec.source, plan.repo.root),
+        spec_path=relative_spec_path(plan.spec.source, plan.repo.root),
         spec_text=plan.spec.text,
         gitgrid_version=__version__,
     )
@@ -186,7 +188,7 @@ def _one_line(text: str) -> str:
     return repr(text) if "\n" in text or "\r" in text else text
 
 
-def _relative(source: str, root: Path) -> str:
+def relative_spec_path(source: str, root: Path) -> str:
     """The spec's path relative to the repository's top when it lies inside, as others will find it."""
     try:
         return Path(source).resolve().relative_to(root).as_posix()
@@ -196,14 +198,14 @@ def _relative(source: str, root: Path) -> str:
 
 def _choose_name(repo: Repository, spec: Spec, name: str | None, force: bool, committer: Ident) -> str:
     if name is not None:
-        _check_branch_name(repo, name)
+        check_branch_name(repo, name)
         if _taken(repo, name) and not force:
             raise SweepError(f"branch or sweep '{name}' already exists: choose another --name, or --force")
         _check_not_checked_out(repo, name)
         return name
     template = spec.branch or DEFAULT_BRANCH
     first = template.format(date=committer.when.strftime("%Y-%m-%d"))
-    _check_branch_name(repo, first)
+    check_branch_name(repo, first)
     for candidate in _numbered(first):
         if not _taken(repo, candidate):
             return candidate
@@ -222,13 +224,12 @@ def _taken(repo: Repository, name: str) -> bool:
     return repo.ref_exists(f"refs/heads/{name}") or repo.ref_exists(f"refs/tags/{TAG_PREFIX}{name}")
 
 
-def _check_branch_name(repo: Repository, name: str) -> None:
-    """Refuse what git refuses and what would confuse refs or gitgrid's own namespace (#9)."""
-    problem = name_problem(name)
-    if problem is None and not repo.valid_branch_name(name):
-        problem = "git check-ref-format refuses it"
-    if problem is not None:
-        raise SweepError(f"'{excerpt(name)}' is not a valid branch name for a sweep: {problem}")
+def check_branch_name(repo: Repository, name: str) -> None:
+    """Refuse what git refuses and what would confuse refs or gitgrid's own namespace (#9): for every
+    sweep, grid or optimisation, or its record could not be read back."""
+    check_name(name)
+    if not repo.valid_branch_name(name):
+        raise SweepError(f"'{excerpt(name)}' is not a valid sweep name: git check-ref-format refuses it")
 
 
 def _check_not_checked_out(repo: Repository, name: str) -> None:

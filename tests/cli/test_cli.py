@@ -112,7 +112,7 @@ def test_target_found_twice_names_lines(tmp_path: Path) -> None:
     [
         (["create", "--branch", "nope", "spec.yaml"], "unknown base ref 'nope'"),
         (["create", "missing.yaml"], "missing.yaml: spec file not found"),
-        (["create", "--name", "bad..name", "spec.yaml"], "'bad..name' is not a valid branch name"),
+        (["create", "--name", "bad..name", "spec.yaml"], "'bad..name' is not a valid sweep name"),
         (["list", "nope"], "no sweep named 'nope' (sweeps: grid_search-2026-11-18)"),
     ],
 )

@@ -190,6 +190,9 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
         (SPEC + "where: x > 0\n", (), "'where' shapes a grid"),
         (SPEC, ("--scheduler", "slurm", "--timeout", "5"), "--timeout stops local runs"),
         (SPEC, ("--method", "random", "--ftol", "0.1"), "--ftol and --param-tol stop SPSA"),
+        (SPEC, ("--name", "gitgrid/x"), "'gitgrid/x' is not a valid sweep name"),
+        (SPEC, ("--name", "HEAD"), "'HEAD' is not a valid sweep name"),
+        (SPEC, ("--name", "tags/x"), "'tags/x' is not a valid sweep name"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_is_created(

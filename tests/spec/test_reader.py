@@ -180,7 +180,10 @@ def test_load_spec_names_a_missing_file(tmp_path: Path) -> None:
             "files: []\nparams:\n  a.b: 1\n  a_b: 2\n",
             r"spec.yaml:4: params 'a.b' and 'a_b' would both be \$GITGRID_PARAM_A_B",
         ),
-        ("files: []\nparams:\n  α: 1\n  β: 2\n", r"spec.yaml:4: params 'α' and 'β' would both be"),
+        (
+            "files: []\nparams:\n  \u03b1: 1\n  \u03b2: 2\n",
+            r"spec.yaml:4: params '\u03b1' and '\u03b2' would both be",
+        ),
     ],
 )
 def test_mistakes_name_file_line_and_param(text: str, message: str) -> None:

@@ -223,7 +223,7 @@ def test_paths_git_would_refuse_are_refused(tmp_path: Path, output: str) -> None
 def test_names_that_would_corrupt_refs_are_refused(repo: Path, name: str) -> None:
     before = refs(repo)
     result = cli("create", "--name", name, "spec.yaml", repo=repo)
-    assert result.exit_code == 2 and "is not a valid branch name for a sweep" in result.stderr, result.output
+    assert result.exit_code == 2 and "is not a valid sweep name" in result.stderr, result.output
     assert refs(repo) == before
     fsck(repo)
 
