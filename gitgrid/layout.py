@@ -148,7 +148,9 @@ class Layout:
         return lock
 
     def optimize_lock(self, sweep: str) -> Path:
-        return self.locks / (sweep.replace("/", "%2F") + ".optimize.lock")
+        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".optimize.lock")
+        check_no_symlink(self.locks, lock)
+        return lock
 
     def worker_checkout(self, number: int) -> Path:
         return self.worktrees / f"w{number}"
@@ -181,9 +183,17 @@ class Layout:
         return log
 
     def new_submission(self, sweep: str, stamp: str) -> Submission:
-        folder = self.sweep_runs(sweep) / "submissions" / stamp
+        folder = self._submissions(sweep) / stamp
         check_no_symlink(self.runs_root, folder)
         return Submission(folder)
+
+    def submission_records(self, sweep: str) -> list[Path]:
+        """The ``submission.json`` of every submission of ``sweep`` under this runs root, oldest first."""
+        folder = self._submissions(sweep)
+        return sorted(folder.glob(f"*/{SUBMISSION}")) if folder.is_dir() else []
+
+    def _submissions(self, sweep: str) -> Path:
+        return self.sweep_runs(sweep) / "submissions"
 
 
 @dataclass(frozen=True)

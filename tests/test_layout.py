@@ -9,6 +9,7 @@ import pytest
 from gitgrid import open_repository
 from gitgrid.errors import RunError
 from gitgrid.layout import Layout, check_no_symlink, point_dir
+from gitgrid.run.locks import hold
 from tests.helpers import make_repo
 
 
@@ -32,3 +33,21 @@ def test_a_symlink_below_a_place_is_refused(tmp_path: Path) -> None:
 def test_a_sweep_name_never_becomes_a_path_outside(tmp_path: Path, sweep: str) -> None:
     with pytest.raises(RunError, match=r"cannot name a folder of runs"):
         point_dir(tmp_path, sweep, 0, "abcdef1", 1)
+
+
+@pytest.mark.parametrize("kind", ["sweep_lock", "optimize_lock"])
+def test_a_lock_committed_as_a_symlink_is_refused_and_its_target_untouched(tmp_path: Path, kind: str) -> None:
+    """A cloned repository may commit ``.gitgrid/locks/<name>.lock -> ~/somefile``: holding the lock
+    would empty that file and write a pid into it."""
+    victim = tmp_path / "precious.txt"
+    victim.write_text("precious data")
+    repo = open_repository(make_repo(tmp_path / "r", {"a": "a\n"}))
+    layout = Layout.of(repo)
+    layout.ensure()
+    suffix = ".lock" if kind == "sweep_lock" else ".optimize.lock"
+    (layout.locks / f"s{suffix}").symlink_to(victim)
+    with pytest.raises(RunError, match=r"is a symlink"):
+        getattr(layout, kind)("s")
+    with pytest.raises(OSError), hold(layout.locks / f"s{suffix}"):  # the lock itself never follows one
+        pass
+    assert victim.read_text() == "precious data"

@@ -7,7 +7,6 @@ one, so that such a point never passes for a success.
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from gitgrid.cluster.scheduler import CANCELLED, DONE, FAILED, PENDING, RUNNING,
 from gitgrid.cluster.schedulers import get_scheduler
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
-from gitgrid.run.collect import collect_into, unfinished_runs
+from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, write_meta
 from gitgrid.run.store import Store
 from gitgrid.sweep.record import Sweep
@@ -67,10 +66,7 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
 
 def _runs_root(submission: str, layout: Layout) -> Path:
     """The runs root a submission used (from its submission.json), or the repository's."""
-    try:
-        return Path(json.loads(Submission(Path(submission)).record.read_text())["runs_root"])
-    except (OSError, ValueError, KeyError):
-        return layout.runs_root
+    return submission_runs_root(Submission(Path(submission)).record) or layout.runs_root
 
 
 @dataclass(frozen=True)

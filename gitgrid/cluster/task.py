@@ -28,7 +28,7 @@ from typing import Any
 
 from gitgrid.layout import Submission
 from gitgrid.run.checkouts import node_checkout_for
-from gitgrid.run.contract import Run, RunRequest, host, write_meta
+from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
 
@@ -37,7 +37,7 @@ __all__ = ["run_task"]
 
 def run_task(submission: Path, manifest: Path, task: int | None = None) -> int:
     """Run the points of array task ``task`` (default: ``$GITGRID_TASK_ID``); the exit status to use."""
-    record: dict[str, Any] = json.loads(Submission(submission).record.read_text())
+    record: dict[str, Any] = read_json_file(Submission(submission).record)
     task = int(os.environ["GITGRID_TASK_ID"]) if task is None else task
     chunk = int(record["chunk"])
     with manifest.open() as lines:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from gitgrid.errors import RunError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import SUBMISSION, Layout, attempts_in, parse_point_dir, sweep_runs
+from gitgrid.layout import Layout, attempts_in, parse_point_dir, sweep_runs
 from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
@@ -42,6 +42,7 @@ __all__ = [
     "collect_runs",
     "rebuild_store",
     "refresh",
+    "submission_runs_root",
     "unfinished_runs",
 ]
 
@@ -286,12 +287,18 @@ def _move_aside(store: Path) -> Path | None:
 def _roots(layout: Layout, sweep: str) -> list[Path]:
     """The runs roots a sweep's runs may be under: the repository's, and those its submissions used."""
     roots = [layout.runs_root]
-    submissions = layout.sweep_runs(sweep) / "submissions"
-    for record in sorted(submissions.glob(f"*/{SUBMISSION}")) if submissions.is_dir() else []:
-        try:
-            root = (read_small_json(record) or {}).get("runs_root")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(root, str) and Path(root).is_absolute() and Path(root) not in roots:
-            roots.append(Path(root))
+    for record in layout.submission_records(sweep):
+        root = submission_runs_root(record)
+        if root is not None and root not in roots:
+            roots.append(root)
     return roots
+
+
+def submission_runs_root(record: Path) -> Path | None:
+    """The runs root a submission's ``submission.json`` names, when it names an absolute one. The file
+    lies under a runs root, so it is read as untrusted (never a FIFO, a link, a huge file)."""
+    try:
+        root = (read_small_json(record) or {}).get("runs_root")
+    except (ValueError, AttributeError):
+        return None
+    return Path(root) if isinstance(root, str) and Path(root).is_absolute() else None

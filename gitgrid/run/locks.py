@@ -27,8 +27,11 @@ class Held(Exception):
 
 
 def try_lock(path: Path) -> IO[str] | None:
-    """The open, locked file at ``path``, or None when another process holds it."""
-    handle: IO[str] = path.open("a+")
+    """The open, locked file at ``path``, or None when another process holds it. A symbolic link is
+    never followed (``ELOOP``): a lock in a cloned repository's ``.gitgrid`` could point anywhere, and
+    :func:`hold` empties the file it locks."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    handle: IO[str] = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -3,8 +3,10 @@ test_cluster.py): the cases whose timing a real cluster cannot be made to show o
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,3 +73,35 @@ def test_a_command_that_failed_on_its_own_stays_failed(
     states = reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))
     assert states[0] == ("failed", "exit status 3")
     store.close()
+
+
+def test_a_submission_record_that_is_a_fifo_never_blocks_status(
+    sim_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``submission.json`` lies under a runs root, which anything a run does can reach: read as an
+    untrusted file, so a FIFO there is ignored (the repository's runs root is used), never waited on."""
+    sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
+    repo = open_repository(sim_repo)
+    layout, store = open_store(repo)
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    os.mkfifo(folder / "submission.json")
+    store.add_job(Job("77", "slurm", sweep.name, str(folder), 1, 1, time.time() - 5), [(0, 0)])
+    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler("running"))
+    with ThreadPoolExecutor(1) as pool:  # a blocking open would never return: fail, do not hang
+        future = pool.submit(reconcile_module.reconcile, repo, sweep, store, Layout.of(repo))
+        try:
+            states = future.result(timeout=20)
+        finally:
+            _unblock(folder / "submission.json")
+    assert states[0][0] == "running"
+    store.close()
+
+
+def _unblock(fifo: Path) -> None:
+    """Open the writing end, so a reader blocked on the FIFO returns and the test can end."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # no reader waiting: nothing to unblock
+        pass
