@@ -3,11 +3,12 @@ test_cluster.py): the cases whose timing a real cluster cannot be made to show o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,7 @@ def test_a_submission_record_that_is_a_fifo_never_blocks_status(
     untrusted file, so a FIFO there is ignored (the repository's runs root is used), never waited on."""
     sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
     repo = open_repository(sim_repo)
-    layout, store = open_store(repo)
+    _, store = open_store(repo)
     store.sync_sweep(sweep, list_points(repo, sweep))
     folder = tmp_path / "submission"
     folder.mkdir()
@@ -101,7 +102,5 @@ def test_a_submission_record_that_is_a_fifo_never_blocks_status(
 
 def _unblock(fifo: Path) -> None:
     """Open the writing end, so a reader blocked on the FIFO returns and the test can end."""
-    try:
+    with contextlib.suppress(OSError):  # no reader waiting: nothing to unblock
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    except OSError:  # no reader waiting: nothing to unblock
-        pass
