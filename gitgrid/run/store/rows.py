@@ -95,10 +95,13 @@ class _Builder:
         self.sortable.update({name: column.sql for name, column in self.named.items()})
 
     def names(self) -> tuple[str, ...]:
-        fixed = {"index", "commit", *RUN_COLUMNS, "rerun"}
-        params = [f"param:{n}" if n in fixed else n for n in self.info.params]
-        taken = fixed | set(self.info.params)
-        metrics = [f"metric:{m}" if m in taken else m for m in self.info.metrics]
+        """The columns' names, each once: a param or metric named like a column before it is shown as
+        ``param:<name>`` or ``metric:<name>`` (with ``:2``, ``:3`` where even that is taken: metric
+        names come from run files), so a json row or a csv header never holds a name twice and no value
+        replaces another."""
+        taken = {"index", "commit", *RUN_COLUMNS, "rerun"}
+        params = [_unique(name, "param", taken) for name in self.info.params]
+        metrics = [_unique(name, "metric", taken) for name in self.info.metrics]
         return ("index", "commit", *params, *metrics, *RUN_COLUMNS, *(("rerun",) if self.rerun else ()))
 
     def select(self) -> str:
@@ -186,6 +189,15 @@ class _Builder:
             )
             metrics = tuple(found.get(m) for m in self.info.metrics)
             yield (*row_values[:split], *metrics, *row_values[split:])
+
+
+def _unique(name: str, kind: str, taken: set[str]) -> str:
+    shown = name if name not in taken else f"{kind}:{name}"
+    number = 2
+    while shown in taken:
+        shown, number = f"{kind}:{name}:{number}", number + 1
+    taken.add(shown)
+    return shown
 
 
 def _condition(store: Store, where: str, named: Mapping[str, Column], args: dict[str, Any]) -> str:

@@ -168,3 +168,21 @@ def test_unknown_sort_and_where_are_refused(store: Store) -> None:
         rows(store, sort="speed")
     with pytest.raises(SpecError, match=r"--where: .*unknown name 'speed'"):
         rows(store, where="speed > 1")
+
+
+def test_no_column_name_is_shown_twice_so_no_value_replaces_another(tmp_path: Path) -> None:
+    """Params named like a fixed column or like a prefixed name, metrics (from a run's file) named like
+    a fixed column or like the prefixed param: every value keeps its own column."""
+    params = ("duration_s", "metric:status")
+    sweep = Sweep("c", "b" * 40, "master", "c" * 40, 1, params, "2026-01-01")
+    store = Store.open(tmp_path / "results.db")
+    store.sync_sweep(sweep, [PointRecord(0, "0" * 40, {"duration_s": 111, "metric:status": 9})])
+    metrics = {"status": 42.0, "param:duration_s": 5.0, "metric:status": 7.0}
+    store.ingest(Run("c", 0, "0" * 40, 1, "success", "/runs/c/0", started=1.0, ended=2.0, metrics=metrics))
+    found = result_rows(store, store.sweep_info("c"), ResultQuery())
+    columns = found.columns
+    assert len(set(columns)) == len(columns)
+    row = dict(zip(columns, next(iter(found.rows)), strict=True))
+    assert row["param:duration_s"] == 111 and row["metric:status"] == 9
+    assert row["metric:status:2"] == 42.0 and row["metric:param:duration_s"] == 5.0
+    assert row["metric:metric:status"] == 7.0 and row["status"] == "success"
