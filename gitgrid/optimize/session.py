@@ -31,6 +31,7 @@ from gitgrid.optimize.methods import METHODS, method_steps, smallest_budget
 from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
+from gitgrid.run.runner import check_timeout
 from gitgrid.run.store import open_store
 from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
@@ -90,6 +91,7 @@ class OptimizeOptions:
                 f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
                 f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
             )
+        check_timeout(self.timeout)
         if self.timeout is not None and self.scheduler != "local":
             raise OptimizeError("--timeout stops local runs; on a cluster give its limit: --opt time=...")
         if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":

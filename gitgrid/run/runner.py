@@ -43,7 +43,7 @@ from gitgrid.run.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "run_sweep"]
+__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
 
 
 class SetupFailed(RunError):
@@ -147,10 +147,14 @@ def run_sweep(
         store.close()
 
 
-def _check_options(options: RunOptions) -> None:
-    timeout = options.timeout
+def check_timeout(timeout: float | None) -> None:
+    """Refuse a ``--timeout`` no run could have (NaN, infinite, zero or negative), before anything."""
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
+
+
+def _check_options(options: RunOptions) -> None:
+    check_timeout(options.timeout)
     if options.halt_after is not None and options.halt_after < 1:
         raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
     for name, command in (("--setup", options.setup), ("--build", options.build)):

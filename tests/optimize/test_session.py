@@ -190,6 +190,8 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
         (SPEC + "where: x > 0\n", (), "'where' shapes a grid"),
         (SPEC, ("--scheduler", "slurm", "--timeout", "5"), "--timeout stops local runs"),
         (SPEC, ("--method", "random", "--ftol", "0.1"), "--ftol and --param-tol stop SPSA"),
+        (SPEC, ("--timeout", "nan"), "--timeout nan: give a positive, finite number of seconds"),
+        (SPEC, ("--timeout", "-5"), "--timeout -5.0: give a positive, finite number of seconds"),
         (SPEC, ("--name", "gitgrid/x"), "'gitgrid/x' is not a valid sweep name"),
         (SPEC, ("--name", "HEAD"), "'HEAD' is not a valid sweep name"),
         (SPEC, ("--name", "tags/x"), "'tags/x' is not a valid sweep name"),
