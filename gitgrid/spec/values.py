@@ -74,6 +74,9 @@ def check_format(fmt: object) -> str:
     """
     if not isinstance(fmt, str):
         raise ValueError("'format' must be a string such as '{:.2f}'")
+    bad = _FORBIDDEN.search(fmt)
+    if bad is not None:
+        raise ValueError(f"a format holds the control character {bad.group()!r}, which a commit cannot carry")
     try:
         fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(fmt) if name is not None]
     except ValueError as exc:
@@ -87,6 +90,8 @@ def check_format(fmt: object) -> str:
             raise ValueError(
                 f"widths and precisions are at most {_MAX_FORMAT_NUMBER}, and fields do not nest"
             )
+        if spec.endswith("c"):  # a number as the character of that code: NUL, ESC, any control
+            raise ValueError("the 'c' type writes a character code, which may be a control character")
     return fmt
 
 

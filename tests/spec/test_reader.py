@@ -161,6 +161,14 @@ def test_load_spec_names_a_missing_file(tmp_path: Path) -> None:
             r"param 'a': format '\{:.2f\}' cannot write 'x'",
         ),
         (
+            "files: []\nparams:\n  a: {values: [0, 27], format: '{:c}'}\n",
+            r"param 'a': format '\{:c\}' cannot write 0: the 'c' type writes a character code",
+        ),
+        (
+            'files: []\nparams:\n  a: {values: [0], format: "\\0{}"}\n',
+            r"param 'a': format .* cannot write 0: a format holds the control character '\\x00'",
+        ),
+        (
             "files: []\nparams:\n  a: {values: [1], format: '{.x}'}\n",
             r"param 'a': format '\{.x\}' cannot write 1",
         ),
