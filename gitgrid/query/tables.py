@@ -128,8 +128,8 @@ def stream_results(
     """The results of ``sweep`` (default: the newest), streamed; the store stays open inside.
     ``as_text`` (``csv`` or ``tsv``) asks for each row as one line of text made by SQLite
     (:attr:`ResultStream.text` says whether it could)."""
-    if best is not None and (isinstance(best, bool) or not isinstance(best, int) or best < 1):
-        raise SpecError(f"--best {best}: give the number of rows to show, 1 or more")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, int) or not 1 <= best < 2**63):
+        raise SpecError(f"--best {best}: give the number of rows to show, 1 or more (below 2**63)")
     mode = "attempts" if all_attempts else "all" if include_all else "success"
     repo, store = open_results(repo)
     try:

@@ -66,13 +66,14 @@ def test_tables_are_readable_and_exports_exact(swept: Path) -> None:
     assert python.metrics == ("zeta", "alpha")  # the order the command reported them in
 
 
-@pytest.mark.parametrize("best", ["-1", "0"])
+@pytest.mark.parametrize("best", ["-1", "0", "9223372036854775808"])
 def test_best_must_be_a_positive_number_of_rows(swept: Path, best: str) -> None:
     run_sweep(sim(), repo=swept, options=RunOptions(jobs=2, where="b == 10"))
     done = cli("results", "--best", best, repo=swept)
     assert (
         done.exit_code == 2
-        and done.stderr == f"gitgrid: error: --best {best}: give the number of rows to show, 1 or more\n"
+        and done.stderr
+        == f"gitgrid: error: --best {best}: give the number of rows to show, 1 or more (below 2**63)\n"
     )
 
 
