@@ -18,7 +18,16 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-__all__ = ["Language", "Quoting", "Scanned", "Spelling", "language_for", "scan_value"]
+__all__ = [
+    "Language",
+    "Quoting",
+    "Scanned",
+    "Spelling",
+    "in_comment",
+    "is_constant",
+    "language_for",
+    "scan_value",
+]
 
 _NUMBER = (
     rb"[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+"
@@ -28,6 +37,11 @@ _NUMBER = (
 _STRING = rb"\"(?:[^\"\\\r\n]|\\.|\"\")*\"|'(?:[^'\\\r\n]|\\.|'')*'"
 _WORD = rb"[A-Za-z_]\w*|[+-]?(?i:inf|infinity|nan)|\.(?i:true|false|t|f)\.(?:_\w+)?"
 _CODE = re.compile(rb"(?:" + _NUMBER + rb"|" + _STRING + rb"|" + _WORD + rb")")
+# A value written out (a number, a quoted string, a bool, inf or nan), as opposed to a name passed on
+_CONSTANT = re.compile(
+    rb"(?:" + _NUMBER + rb"|" + _STRING + rb"|[+-]?(?i:inf|infinity|nan)|(?i:true|false)"
+    rb"|\.(?i:true|false|t|f)\.(?:_\w+)?)"
+)
 _SHELL = re.compile(rb"(?:" + _STRING + rb"|[^\s'\"`$;&|<>()\\]+)")
 _DATA = re.compile(rb"(?:" + _STRING + rb"|(?![\[{&*!|>@`])[^\[\]{}\r\n]+)")
 _PARENTHESISED = re.compile(rb"\([ \t]*([^()]*?)[ \t]*\)")
@@ -172,6 +186,24 @@ def _value_end(data: bytes, i: int, line_end: int, markers: tuple[bytes, ...]) -
             return i
         i += 1
     return line_end
+
+
+def is_constant(token: bytes) -> bool:
+    """Whether ``token`` writes a value out (``3.``, ``"hot"``, ``.true.``), not a name (``g``)."""
+    return _CONSTANT.fullmatch(token) is not None
+
+
+def in_comment(data: bytes, line_start: int, at: int, language: Language) -> bool:
+    """Whether ``at`` lies in a comment: one starts on its line before it, outside quotes."""
+    i = line_start
+    while i < at:
+        if data[i : i + 1] in (b'"', b"'"):
+            i = _string_end(data, i, at)
+            continue
+        if any(data.startswith(marker, i) for marker in language.markers):
+            return True
+        i += 1
+    return False
 
 
 def _string_end(data: bytes, i: int, line_end: int) -> int:

@@ -21,7 +21,15 @@ from pathlib import PurePosixPath
 from gitgrid.errors import GitgridWarning, RewriteError, excerpt
 from gitgrid.rewrite.choice import choose, line_of
 from gitgrid.rewrite.files import LineFile
-from gitgrid.rewrite.literals import Language, Scanned, Spelling, language_for, scan_value
+from gitgrid.rewrite.literals import (
+    Language,
+    Scanned,
+    Spelling,
+    in_comment,
+    is_constant,
+    language_for,
+    scan_value,
+)
 from gitgrid.rewrite.paths import TreeReader, read_file, resolve_path
 from gitgrid.spec.model import FileSpec, ParamSpec, Spec
 from gitgrid.splice import Splice
@@ -60,7 +68,7 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
             starts = choose(data, [start for start, _ in spans], param, path)
             holes.extend(_Hole(a, b, position, None) for a, b in spans if a in starts)
         else:
-            starts = choose(data, _value_starts(data, param, markers), param, path)
+            starts = choose(data, _value_starts(data, param, markers, language), param, path)
             holes.extend(_hole(data, start, position, param, language, path) for start in starts)
         if starts:
             used.append(param.name)
@@ -154,14 +162,37 @@ def _cut(path: str, mode: str, data: bytes, holes: list[_Hole], params: Sequence
     )
 
 
-def _value_starts(data: bytes, param: ParamSpec, markers: tuple[str, ...]) -> list[int]:
-    """Where the value of ``param``'s target starts, one per line, first matching style wins."""
+def _value_starts(data: bytes, param: ParamSpec, markers: tuple[str, ...], language: Language) -> list[int]:
+    """Where the value of ``param``'s target starts, one per line, first matching style wins.
+
+    Besides the forms that start a line, a keyword argument or a declarator after ``(`` or ``,``
+    (``run(n=2000, g=3.)``, ``int steps = 2, dt = 1;``, a namelist ``&p a=1, b=2 /``) is an assignment
+    when its value is one literal: skipping it would leave a value in the code that the sweep does not
+    record (#8). Passing a name through (``g=g``, ``alpha=None``) is not assigning a value, and is not
+    counted; nor is anything in a comment.
+    """
     by_line: dict[int, int] = {}
     for regex in _regexes(param.target, not param.explicit_target, markers):
         for match in regex.finditer(data):
             line_start = data.rfind(b"\n", 0, match.end()) + 1
             by_line.setdefault(line_start, match.end())
+    for match in _inline(param.target, markers).finditer(data):
+        line_start = data.rfind(b"\n", 0, match.start()) + 1
+        if line_start in by_line or in_comment(data, line_start, match.start(), language):
+            continue
+        value = scan_value(data, match.end(), language)
+        if value.literal and is_constant(value.text(data)):
+            by_line[line_start] = match.end()
     return sorted(by_line.values())
+
+
+def _inline(target: str, markers: tuple[str, ...]) -> re.Pattern[bytes]:
+    """A keyword argument or declarator inside a line: after ``(`` or ``,``, up to where its value starts."""
+    comment = b"|".join(re.escape(m.encode()) for m in markers) or rb"(?!)"
+    name = re.escape(target).encode()
+    return re.compile(
+        rb"(?<=[(,])[ \t]*(?<![\w.])" + name + rb"[ \t]*=(?!=)[ \t]*(?=[^\s;,)])(?!" + comment + rb")"
+    )
 
 
 def _pattern_spans(data: bytes, param: ParamSpec, pattern: str) -> list[tuple[int, int]]:

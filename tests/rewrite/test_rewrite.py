@@ -102,17 +102,46 @@ def test_a_value_that_is_not_one_literal_needs_the_opt_in(path: str, before: str
         "// x = 1\n",
         "if x == 1:\n",
         "y = x = 2\n",
-        "f(x=1)\n",
+        "f(x=y)\n",
+        "run(a, x = y)\n",
+        "f(a, xx=1, b.x=1)\n",
+        "f(a)  # call f(a, x=1)\n",
         "x += 1\n",
         "xx = 1\n",
         "x_y = 1\n",
-        "run(a, x = 1)\n",
-        "f(a, b, x = 1,\n",
+        "f(a, x == 1)\n",
     ],
 )
 def test_lines_that_do_not_assign_the_target_are_left_alone(line: str) -> None:
     with pytest.raises(RewriteError, match=r"param 'x': target 'x' not found in m.py"):
         one("m.py", line)
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after"),
+    [
+        ("m.py", "f(x=1)\n", "f(x=0.5)\n"),
+        ("m.py", "run(a, x = 1)\n", "run(a, x = 0.5)\n"),
+        ("m.py", "f(a, b, x = 1,\n", "f(a, b, x = 0.5,\n"),
+        ("m.py", "    n=2000, x=3.)\n", "    n=2000, x=0.5)\n"),
+        ("m.c", "int steps = 2, x = 1; // two\n", "int steps = 2, x = 0.5; // two\n"),
+        ("p.nml", "  n = 3, x = 1.0d0\n", "  n = 3, x = 0.5\n"),
+    ],
+)
+def test_a_literal_keyword_or_declarator_inside_a_line_is_an_assignment(
+    path: str, before: str, after: str
+) -> None:
+    """Left alone, it would keep a value in the code that the sweep does not record (#8)."""
+    assert one(path, before) == after
+
+
+def test_every_assignment_counts_so_all_true_misses_none_and_the_error_lists_each() -> None:
+    net = "def run(g=4.):\n    pass\nrun(\n    g=3.)\nrun(n=2000, g=3.)\nrun(n=1, g=g)\n"
+    with pytest.raises(RewriteError, match=r"assigned 3 times \(lines 1, 4, 5\)"):
+        one("net.py", net, "g: 2.5")
+    out = one("net.py", net, "g: {values: [2.5], all: true}")
+    assert out == "def run(g=2.5):\n    pass\nrun(\n    g=2.5)\nrun(n=2000, g=2.5)\nrun(n=1, g=g)\n"
+    assert one("net.py", net, "g: {values: [2.5], after: 'run(n=2000'}").count("g=2.5") == 1
 
 
 def test_crlf_and_non_utf8_bytes_survive() -> None:
