@@ -25,6 +25,7 @@ from gitgrid.errors import GitFailure, RepoError
 from gitgrid.git.fastimport import FastImport
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_ABBREVIATION = re.compile(r"[0-9a-fA-F]{4,39}")
 
 if TYPE_CHECKING:
     import git
@@ -159,6 +160,14 @@ class Repository:
 
     def valid_branch_name(self, name: str) -> bool:
         return self._run(["check-ref-format", f"refs/heads/{name}"]).returncode == 0
+
+    def abbreviated_object(self, name: str) -> str | None:
+        """The object ``name`` abbreviates, when it is 4-39 hex digits that git reads as an object id."""
+        if not _ABBREVIATION.fullmatch(name):
+            return None
+        result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{object}}"])
+        found = result.stdout.strip()
+        return found if result.returncode == 0 and found.startswith(name.lower()) else None
 
     def checked_out_branches(self) -> dict[str, Path]:
         """Branch names checked out in any working tree of this repository, and where."""

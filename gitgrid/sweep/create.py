@@ -230,6 +230,12 @@ def check_branch_name(repo: Repository, name: str) -> None:
     check_name(name)
     if not repo.valid_branch_name(name):
         raise SweepError(f"'{excerpt(name)}' is not a valid sweep name: git check-ref-format refuses it")
+    taken = repo.ref_exists(f"refs/heads/{name}")  # a sweep of that name already: --force replaces it
+    if not taken and (abbreviated := repo.abbreviated_object(name)) is not None:
+        raise SweepError(
+            f"'{name}' is not a valid sweep name: it abbreviates the object {abbreviated} of this "
+            "repository, so git would read it as either"
+        )
 
 
 def _check_not_checked_out(repo: Repository, name: str) -> None:

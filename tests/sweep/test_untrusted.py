@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,16 @@ def test_names_that_would_corrupt_refs_are_refused(repo: Path, name: str) -> Non
     assert result.exit_code == 2 and "is not a valid sweep name" in result.stderr, result.output
     assert refs(repo) == before
     fsck(repo)
+
+
+def test_a_name_that_abbreviates_an_object_of_the_repository_is_refused(repo: Path) -> None:
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    before = refs(repo)
+    result = cli("create", "--name", head[:7], "spec.yaml", repo=repo)
+    assert result.exit_code == 2 and f"it abbreviates the object {head}" in result.stderr, result.output
+    assert refs(repo) == before
 
 
 def test_a_checked_out_branch_is_never_replaced(repo: Path, tmp_path: Path) -> None:
