@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from typer.core import TyperCommand
+from typer._click import exceptions as click_errors  # typer 0.26-0.28 (pinned) carries its own click
+from typer.core import TyperCommand, TyperGroup
 
 from gitgrid.errors import GitgridError, GitgridWarning
 from gitgrid.git.repository import Repository, open_repository
@@ -34,8 +35,39 @@ __all__ = [
     "reported",
 ]
 
+
+class _OneLineErrors(TyperGroup):
+    """The group of every command: a usage error (an unknown option, a value out of range, a missing
+    argument) is one ``gitgrid: error:`` line and exit status 2, like every other bad input, instead of
+    click's boxed usage text. ``gitgrid`` alone still prints the help."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:  # the help is printed already
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            print(f"gitgrid: error: {_usage_error(exc)}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("gitgrid: interrupted", file=sys.stderr)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: click_errors.ClickException) -> str:
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if context is None:
+        return message
+    return f"{context.command_path}: {message} (see '{context.command_path} --help')"
+
+
 app = typer.Typer(
     name="gitgrid",
+    cls=_OneLineErrors,
     help="Turn a parameter study into git history: one commit per point, then list, run and compare.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -207,13 +207,13 @@ def collect_runs(
     from gitgrid.run.collect import collect_runs, rebuild_store
 
     context = context_of(ctx)
-    root = context.path(runs_root) if runs_root else None
-    if rebuild:
-        if sweep is not None:
+    if rebuild:  # every sweep: one argument is the runs root (`gitgrid collect --rebuild RUNS_ROOT`)
+        if sweep is not None and runs_root is not None:
             raise typer.BadParameter("--rebuild rebuilds the store for every sweep: give no SWEEP")
-        found = rebuild_store(context.repo(), root)
+        given = runs_root or (Path(sweep) if sweep is not None else None)
+        found = rebuild_store(context.repo(), context.path(given) if given else None)
     else:
-        found = collect_runs(context.repo(), sweep, root)
+        found = collect_runs(context.repo(), sweep, context.path(runs_root) if runs_root else None)
     for problem in found.problems:
         print(f"gitgrid: warning: {problem}", file=sys.stderr)
     if found.moved is not None:

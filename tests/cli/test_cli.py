@@ -121,6 +121,31 @@ def test_bad_arguments(swept: Path, args: list[str], message: str) -> None:
     assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["results", "--digits", "-1"],
+            "gitgrid results: Invalid value for '--digits': -1 is not in the range",
+        ),
+        (["status", "--lines", "-1"], "gitgrid status: Invalid value for '--lines'"),
+        (
+            ["list", "--format", "xml"],
+            "gitgrid list: Invalid value for '--format' / '-f': 'xml' is not one of",
+        ),
+        (["run", "--nope"], "gitgrid run: No such option: --nope (see 'gitgrid run --help')"),
+        (["optimize", "--method", "nope", "s.yaml", "--", "true"], "gitgrid optimize: Invalid value"),
+        (["create"], "gitgrid create: Missing argument 'spec'."),
+        (["nosuchcommand"], "gitgrid: No such command 'nosuchcommand'."),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(swept: Path, args: list[str], message: str) -> None:
+    """What the option parser refuses is bad input like any other: one line, no boxed usage text."""
+    result = cli(*args, repo=swept)
+    assert result.exit_code == 2 and result.stderr.startswith(f"gitgrid: error: {message}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_no_sweep_yet(sim_repo: Path) -> None:
     result = cli("show", repo=sim_repo)
     assert (

@@ -155,3 +155,17 @@ class _Root:
 
     def config(self, key: str) -> str | None:
         return None
+
+
+def test_the_rebuild_reads_a_runs_root_given_as_its_argument(tmp_path: Path) -> None:
+    """``gitgrid collect --rebuild RUNS_ROOT``, as docs/run.md writes it: runs kept outside the repository."""
+    repo = new_repo(tmp_path)
+    elsewhere = tmp_path / "scratch"
+    run_sweep(sim(), repo=repo, options=RunOptions(jobs=2, where="a == 1.5", runs_root=elsewhere))
+    before = results(repo).tuples
+    (repo / ".gitgrid/results.db").write_bytes(b"")
+    done = cli("collect", "--rebuild", str(elsewhere), repo=repo)
+    assert done.exit_code == 0 and "stored 4 new runs" in done.stdout, done.output
+    assert results(repo).tuples == before
+    both = cli("collect", "--rebuild", "SWEEP", str(elsewhere), repo=repo)
+    assert both.exit_code == 2 and "give no SWEEP" in both.stderr
