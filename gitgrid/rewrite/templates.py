@@ -6,12 +6,13 @@ include are read from the base commit, not the working tree. Imported only by sw
 
 A template comes from a repository, which may be someone else's (#9): it is rendered in Jinja's immutable
 sandbox (no ``__class__``, ``__globals__`` or other internals, no mutating calls), ``*``, ``**``, ``+``
-and ``%`` check the size of what they would build as ``where`` expressions do, and a point's output is
-capped at :data:`MAX_OUTPUT` bytes.
+and ``%`` check the size of what they would build as ``where`` expressions do, so do the filters that
+take a width or a count, and a point's output is capped at :data:`MAX_OUTPUT` bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -51,6 +52,31 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
         if operator == "%" and isinstance(left, str):
             return _percent_format(left, right)
         return BINARY_OPERATORS[operator](left, right)
+
+
+_MAX_WIDTH = 10_000  # a width, an indent or a count a filter is given: text for a parameter file
+_WIDTH_FILTERS = ("center", "indent", "wordwrap", "truncate", "slice", "batch")
+
+
+def _bounded_filters(filters: dict[str, Any]) -> None:
+    """Jinja's filters that build text or lists as large as a number they are given (``center(10**10)``,
+    ``indent``, ``wordwrap``, ``truncate``, ``slice``, ``batch``) refuse numbers past :data:`_MAX_WIDTH`,
+    and ``format`` checks its widths as ``%`` does. Jinja calls filters on constants while it compiles,
+    so an unbounded one would build its result before any output cap could see it."""
+    for name in _WIDTH_FILTERS:
+        filters[name] = _capped(filters[name], name)
+    filters["format"] = lambda value, *args, **kwargs: _percent_format(str(value), kwargs or args)
+
+
+def _capped(filter_: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(filter_)  # keeps Jinja's pass_environment mark
+    def capped(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_WIDTH:
+                raise ValueError(f"filter '{name}': {excerpt(value)} is more than {_MAX_WIDTH}")
+        return filter_(*args, **kwargs)
+
+    return capped
 
 
 _PERCENT_WIDTHS = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -157,13 +183,15 @@ def _environment(tree: TreeReader, newline: str) -> jinja2.Environment:
         return _decode(entry[1], path), path, lambda: True
 
     loader: Callable[[str], tuple[str, str, Callable[[], bool]]] = load
-    return _Sandbox(
+    env = _Sandbox(
         loader=jinja2.FunctionLoader(loader),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         newline_sequence=newline,
         autoescape=False,
     )
+    _bounded_filters(env.filters)
+    return env
 
 
 def _decode(raw: bytes, path: str) -> str:

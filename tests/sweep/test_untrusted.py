@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,28 @@ def test_a_template_runs_in_the_sandbox(tmp_path: Path) -> None:
             and "p.j2:1: template failed for point 0: access to attribute" in result.stderr
         )
     assert not marker.exists() and refs(repo) == before
+
+
+@pytest.mark.parametrize(
+    ("bomb", "message"),
+    [
+        ('{{ "ab"|center(3500000000) }}', "filter 'center': 3500000000 is more than 10000"),
+        ('{{ "a\nb"|indent(2000000000) }}', "filter 'indent': 2000000000 is more than 10000"),
+        ('{{ "a b"|wordwrap(2000000000) }}', "filter 'wordwrap': 2000000000 is more than 10000"),
+        ('{{ "%3500000000s"|format(1) }}', "widths and precisions are at most 1000"),
+        ("{{ [1]|slice(2000000000)|list }}", "filter 'slice': 2000000000 is more than 10000"),
+    ],
+)
+def test_a_template_filter_cannot_build_a_huge_value(tmp_path: Path, bomb: str, message: str) -> None:
+    """Jinja runs filters on constants while it compiles: bounded before anything is built (#9)."""
+    repo = make_repo(tmp_path / "r", {"p.j2": "{{ a }}" + bomb + "\n", "m.py": "a = 0\n"})
+    (repo / "spec.yaml").write_text("files:\n  - template: p.j2\n    output: out.txt\nparams:\n  a: 1\n")
+    before = refs(repo)
+    began = time.monotonic()
+    result = cli("create", "--dry-run", "spec.yaml", repo=repo)
+    assert time.monotonic() - began < 10
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert refs(repo) == before
 
 
 @pytest.mark.parametrize(
