@@ -23,7 +23,7 @@ from pathlib import Path
 from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
-from gitgrid.layout import STDERR, Layout
+from gitgrid.layout import BUILD_LOG, STDERR, Layout
 from gitgrid.query.tables import open_results, refreshed
 from gitgrid.run.store import Store
 from gitgrid.run.store.progress import Failure, failures, state_counts
@@ -58,7 +58,7 @@ class FailureGroup:
     reason: str
     errors: tuple[str, ...]  # lines above the tail that look like the error
     tail: tuple[str, ...]  # the last lines of the first point's stderr
-    stderr: Path | None  # the first point's stderr.log
+    stderr: Path | None  # the first point's stderr.log (its build.log when its build failed)
     count: int = 0
     ranges: list[list[int]] = field(default_factory=list)  # [first, last] index ranges, the first few
 
@@ -141,7 +141,8 @@ def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
     groups: dict[tuple[str, str, tuple[str, ...] | None], FailureGroup] = {}
     for read, failure in enumerate(failed):
         reason = failure.reason or ""
-        stderr = Path(failure.run_dir) / STDERR if failure.run_dir else None
+        log = BUILD_LOG if reason.startswith("build failed") else STDERR  # the log that says why
+        stderr = Path(failure.run_dir) / log if failure.run_dir else None
         errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
         key = (failure.status, reason, errors if read < STDERR_READ else None)
         group = groups.get(key)

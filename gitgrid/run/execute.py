@@ -117,7 +117,7 @@ def _prepare(
         return stopped
     if code != 0:
         why = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
-        return ("failed", f"build failed ({why}); its output is in {log}")
+        return ("failed", f"build failed ({why}); its output is in {BUILD_LOG}")
     return None
 
 

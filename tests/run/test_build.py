@@ -81,7 +81,10 @@ def test_a_failing_build_fails_that_point_with_its_log(tmp_path: Path) -> None:
     failed = [r for r in results(repo, include_all=True).rows if r["status"] == "failed"]
     assert sorted(r["N_EXC"] for r in failed) == [2, 2, 2, 2]
     report = cli("status", repo=repo).stdout
-    assert "failed: build failed (exit status 2); its output is in " in report
+    # one group, with the error from build.log (not the empty stderr.log of a command that never ran)
+    assert "4 points: failed: build failed (exit status 2); its output is in build.log (points " in report
+    assert report.count("build failed") == 1 and "    | no 2 here" in report
+    assert "/build.log" in report
     for run_dir in (repo / ".gitgrid/runs").glob("*/*/attempt-1"):
         meta = json.loads((run_dir / "meta.json").read_text())
         if meta["status"] == "failed":
