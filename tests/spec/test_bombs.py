@@ -202,3 +202,18 @@ def test_list_where_bombs(repo: Path, where: str) -> None:
     result = gitgrid_bounded(repo, "list", "--where", where)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr[-500:]
     assert result.stderr.startswith("gitgrid: error: --where: ")
+
+
+def test_where_tests_no_more_points_than_a_sweep_may_hold() -> None:
+    """10^9 tested points took about an hour before the limit said anything."""
+    from gitgrid.spec.space import Space
+
+    spec = parse_spec(
+        "files: []\nparams:\n  a: {range: [1, 1000]}\n  b: {range: [1, 1000]}\n  c: {range: [1, 1000]}\n"
+        "where: a < b\n",
+        "s.yaml",
+    )
+    with pytest.raises(
+        SpecError, match=r"the grid has 1e\+09 points, more than 'where' can test \(at most 1e\+08\)"
+    ):
+        Space(spec)
