@@ -83,7 +83,7 @@ def submit(
         print(done.script, end="" if done.script.endswith("\n") else "\n")
         for array in done.arrays:
             print(f"# {shlex.join(array.command)}")
-        print(f"# would submit {points} points in {len(done.arrays)} array job(s); nothing was written")
+        print(f"# would submit {points} points in {len(done.arrays)} array job(s); nothing was submitted")
         return
     ids = ", ".join(done.job_ids)
     print(f"{done.sweep.name}: submitted {points} points as {done.scheduler} job(s) {ids}")

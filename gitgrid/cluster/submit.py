@@ -97,7 +97,9 @@ def submit_sweep(
     dry_run: bool = False,
 ) -> Submission:
     """Submit ``command`` for the points that need it: those without a successful run, or with
-    ``retry_failed`` those that failed, timed out or were stopped. ``dry_run`` writes nothing."""
+    ``retry_failed`` those that failed, timed out or were stopped. ``dry_run`` submits nothing and
+    writes no submission; like ``gitgrid status`` it first brings the store up to date (runs that
+    finished, the scheduler's word on tasks that ended), so what it would submit is what needs it."""
     if not command or not command[0]:
         raise SubmitError("no command given: gitgrid submit [SWEEP] -- CMD [ARGS...]")
     if options.chunk < 1 or (options.array_limit is not None and options.array_limit < 1):

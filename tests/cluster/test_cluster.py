@@ -215,7 +215,7 @@ def test_dry_run_prints_the_script_and_submits_nothing(tmp_path: Path) -> None:
     assert re.search(
         r"^# sbatch --parsable --array=0-11%3 \S+/job.sh \S+/manifest-0.jsonl$", result.stdout, re.M
     )
-    assert "nothing was written" in result.stdout
+    assert "nothing was submitted" in result.stdout
     assert not (repo / ".gitgrid/runs/grid_search-2026-11-18/submissions").exists()
 
 
