@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +41,22 @@ class _OneLineErrors(TyperGroup):
     argument) is one ``gitgrid: error:`` line and exit status 2, like every other bad input, instead of
     click's boxed usage text. ``gitgrid`` alone still prints the help."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        parse = functools.partial(
+            super().main, args, prog_name, complete_var, False, windows_expand_args, **extra
+        )
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return parse()
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = parse()
         except click_errors.NoArgsIsHelpError as exc:  # the help is printed already
             sys.exit(exc.exit_code)
         except click_errors.ClickException as exc:

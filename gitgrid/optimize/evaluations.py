@@ -27,7 +27,7 @@ from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import open_store
 from gitgrid.spec.values import Value, canonical_json
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
-from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep
+from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
 __all__ = [
     "ITERATION",
@@ -228,7 +228,8 @@ class CommitEvaluator:
 
 def _number(text: str) -> int:
     """An iteration trailer as a number (-1 when it is none: the replay then stops, saying where)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else -1
+    number = trailer_number(text)
+    return -1 if number is None else number
 
 
 def _failed(sweep: str, index: int, run: Run | None) -> OptimizeError:

@@ -18,7 +18,7 @@ from gitgrid.query import views
 from gitgrid.run.store import Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
-from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep
+from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
 __all__ = [
     "ViewOptions",
@@ -93,10 +93,6 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
     }  # fmt: skip
 
 
-def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None  # a trailer: untrusted
-
-
 def _optimization(repo: Repository, sweep: Sweep) -> dict[str, Any] | None:
     """For a sweep ``gitgrid optimize`` grows: its settings, answer, and each point's iteration and role
     (lists by point index), for the views of progress and of the path through parameter space."""
@@ -106,7 +102,7 @@ def _optimization(repo: Repository, sweep: Sweep) -> dict[str, Any] | None:
     roles: list[str | None] = [None] * sweep.count
     for index, _, _, (iteration, role) in point_trailers(repo, sweep, OPTIMIZE_TRAILERS):
         if index < sweep.count:
-            iterations[index], roles[index] = _number(iteration), role
+            iterations[index], roles[index] = trailer_number(iteration), role
     settings, answer = sweep.optimize.get("settings", {}), sweep.optimize.get("answer")
     return {"settings": settings, "answer": answer, "iteration": iterations, "role": roles}
 

@@ -90,7 +90,7 @@ def check_format(fmt: object) -> str:
             raise ValueError(
                 f"widths and precisions are at most {_MAX_FORMAT_NUMBER}, and fields do not nest"
             )
-        if spec.endswith("c"):  # a number as the character of that code: NUL, ESC, any control
+        if (spec or "").endswith("c"):  # a number as the character of that code: NUL, ESC, any control
             raise ValueError("the 'c' type writes a character code, which may be a control character")
     return fmt
 

@@ -22,7 +22,7 @@ from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json_encoder
 from gitgrid.sweep.commits import open_commit_writer
 from gitgrid.sweep.create import check_branch_name, point_message, relative_spec_path
-from gitgrid.sweep.record import TRAILERS, Sweep, point_params
+from gitgrid.sweep.record import TRAILERS, Sweep, point_params, trailer_number
 
 __all__ = ["Grower", "NewPoint", "append_points", "delete_sweep", "plan_growth", "point_trailers", "retag"]
 
@@ -118,10 +118,11 @@ def point_trailers(
     for commit, index, params, *rest in repo.log_trailers(sweep.base, sweep.tip, (*TRAILERS, *keys)):
         if not index:
             continue  # a commit added to the branch by hand, not a point
-        if not (index.isascii() and index.isdigit() and len(index) < 12):
+        number = trailer_number(index)
+        if number is None:
             raise SweepError(f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index")
         try:
-            yield int(index), commit, point_params(params, names, commit), rest
+            yield number, commit, point_params(params, names, commit), rest
         except ValueError as exc:
             raise SweepError(f"sweep '{sweep.name}': {exc}") from None
 

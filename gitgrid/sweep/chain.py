@@ -21,7 +21,7 @@ from typing import IO
 from gitgrid.errors import GitgridError, SweepError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.spec.values import Value
-from gitgrid.sweep.record import TRAILERS, Sweep, point_params
+from gitgrid.sweep.record import TRAILERS, Sweep, point_params, trailer_number
 
 __all__ = ["BLOCK", "PointRow", "Spill", "commit_blocks", "point_blocks"]
 
@@ -107,8 +107,8 @@ def _point(
 ) -> tuple[int, dict[str, Value]]:
     """A point's index and params from its trailers, checked: they may come from someone else's repository."""
     try:
-        number = int(index) if index.isascii() and index.isdigit() and len(index) < 12 else -1
-        if number < 0:
+        number = trailer_number(index)
+        if number is None:
             raise ValueError(f"commit {commit[:12]}: Gitgrid-Index '{excerpt(index)}' is not a point index")
         return number, point_params(params_json, names, commit)
     except ValueError as exc:

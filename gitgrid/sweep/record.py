@@ -33,6 +33,7 @@ __all__ = [
     "Sweep",
     "check_object_id",
     "point_params",
+    "trailer_number",
 ]
 
 TAG_PREFIX = "gitgrid/"
@@ -133,6 +134,12 @@ def _check_record(record: dict[str, Any], tag: str | None) -> None:
         raise ValueError("spec_text holds control characters")
     if not isinstance(record.get("optimize") or {}, dict):
         raise ValueError("optimize is not a JSON object")
+
+
+def trailer_number(text: str) -> int | None:
+    """A whole number from a trailer (``Gitgrid-Index``, an iteration), or None when it is none. Trailers
+    may come from someone else's repository: ASCII digits only, short enough to be an index."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 def point_params(params_json: str, names: frozenset[str], commit: str) -> dict[str, Value]:
