@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitgrid._version import __version__
 from gitgrid.layout import META, RESULT, SERIES
-from gitgrid.spec.names import param_env_name
+from gitgrid.spec.names import param_env_name, param_variables
 from gitgrid.spec.values import Value, canonical_json, format_value
 
 if TYPE_CHECKING:
@@ -133,7 +133,11 @@ def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None
         GITGRID_RESULT=str(run_dir / RESULT),
         GITGRID_SERIES=str(run_dir / SERIES),
     )
-    env.update({param_env_name(name): text for name, text in point.texts.items()})
+    for name, variable in param_variables(point.texts).items():
+        if variable is not None:
+            env[variable] = point.texts[name]
+        else:  # shared by params (N and n): set for neither, and no stale value from our environment
+            env.pop(param_env_name(name), None)
     return env
 
 

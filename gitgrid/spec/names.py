@@ -7,10 +7,19 @@ the expression compiler: start-up time (#10).
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 
 from gitgrid.errors import excerpt
 
-__all__ = ["FIXED_COLUMNS", "RESERVED_NAMES", "env_clash", "name_problem", "param_env_name"]
+__all__ = [
+    "FIXED_COLUMNS",
+    "RESERVED_NAMES",
+    "name_problem",
+    "param_env_name",
+    "param_variables",
+    "shared_variables",
+]
 
 # Columns ``gitgrid list`` and ``results`` show beside the params: a param of that name would replace one.
 FIXED_COLUMNS = frozenset({"index", "commit", "status", "attempt", "duration", "reason", "rerun"})
@@ -46,14 +55,24 @@ def param_env_name(name: str) -> str:
     return "GITGRID_PARAM_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def env_clash(name: str, earlier: dict[str, str]) -> str | None:
-    """Why ``name`` cannot join the params in ``earlier`` (variable name -> param), if it would share
-    their variable: one value would silently replace the other in every run's environment."""
-    variable = param_env_name(name)
-    other = earlier.setdefault(variable, name)
-    if other == name:
-        return None
-    return (
-        f"params '{excerpt(other)}' and '{excerpt(name)}' would both be ${variable} in a run's environment; "
-        f"give one another name and point it at the file's name with 'target: {excerpt(name)}'"
-    )
+def param_variables(names: Iterable[str]) -> dict[str, str | None]:
+    """Each param's ``GITGRID_PARAM_*`` variable, or None for params that share one (``N`` and ``n``,
+    ``a.b`` and ``a_b``): such a variable is not set at all, since either value in it would be a wrong
+    number for the other param; ``GITGRID_PARAMS`` (JSON) holds both."""
+    variables = {name: param_env_name(name) for name in names}
+    counts = Counter(variables.values())
+    return {name: variable if counts[variable] == 1 else None for name, variable in variables.items()}
+
+
+def shared_variables(names: Iterable[str]) -> list[str]:
+    """One line for each ``GITGRID_PARAM_*`` variable that params share (and that runs therefore do
+    not get), naming the params: a warning when the spec is read."""
+    shared: dict[str, list[str]] = {}
+    for name, variable in param_variables(names).items():
+        if variable is None:
+            shared.setdefault(param_env_name(name), []).append(name)
+    return [
+        f"params {' and '.join(repr(n) for n in params)} would share ${variable}, so runs do not get it; "
+        "read them from $GITGRID_PARAMS (JSON) or rename one (pointing at the file's name with 'target:')"
+        for variable, params in shared.items()
+    ]

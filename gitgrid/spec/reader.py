@@ -9,16 +9,17 @@ from __future__ import annotations
 import re
 import stat
 import string
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitgrid.errors import SpecError, excerpt
+from gitgrid.errors import GitgridWarning, SpecError, excerpt
 from gitgrid.spec.axes import RANGE_KINDS, Axis, ValuesAxis
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.spec.loader import LineDict, YamlError, load_yaml
 from gitgrid.spec.model import FileSpec, ParamSpec, SampleSpec, Spec
-from gitgrid.spec.names import env_clash, name_problem
+from gitgrid.spec.names import name_problem, shared_variables
 from gitgrid.spec.values import check_format, check_value
 
 __all__ = ["MAX_SPEC_BYTES", "load_spec", "parse_spec"]
@@ -50,7 +51,10 @@ def load_spec(path: Path) -> Spec:
         ) from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
-    return parse_spec(text, source=str(path))
+    spec = parse_spec(text, source=str(path))
+    for message in shared_variables(spec.names):  # said once, when the spec is written into a sweep
+        warnings.warn(GitgridWarning(f"{path}: {message}"), stacklevel=2)
+    return spec
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
@@ -113,10 +117,9 @@ class _SpecReader:
         if not isinstance(params, LineDict) or not params:
             raise self.error(raw.line_of("params"), "'params' must map each param name to its values")
         result = []
-        variables: dict[str, str] = {}
         for name, value in params.items():
             line = params.line_of(name)
-            problem = name_problem(name) or env_clash(name, variables)
+            problem = name_problem(name)
             if problem is not None:
                 raise self.error(line, problem)
             try:

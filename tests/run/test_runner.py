@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep, open_repository
-from gitgrid.errors import RunError, StoreError, SweepError
+from gitgrid.errors import GitgridWarning, RunError, StoreError, SweepError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import Store
@@ -100,8 +100,8 @@ def test_timeout_is_recorded(swept: Path) -> None:
     ("kind", "reason"),
     [
         ("{not json", "result.json is not valid JSON"),
-        ("[1, 2]", "result.json must hold a JSON object of metrics, not list"),
-        ('{"loss": "low"}', "metric 'loss' is not a number: 'low'"),
+        ("[1, 2]", "result.json: metrics must be a JSON object, not list"),
+        ('{"loss": "low"}', "metric 'loss' is not a number: \"low\""),
         ('{"a": 1.0}', "metric 'a' has the name of a param"),
     ],
 )
@@ -316,12 +316,18 @@ def test_params_that_differ_only_in_case_keep_their_own_columns(tmp_path: Path) 
         tmp_path / "r",
         {
             "m.py": "lr = 0\nLR = 0\n",
-            "s.py": "import json, os\njson.dump({'Loss': 1.0}, open(os.environ['GITGRID_RESULT'], 'w'))\n",
+            "s.py": "import json, os\nassert 'GITGRID_PARAM_LR' not in os.environ  # either value: wrong\n"
+            "json.dump({'Loss': 1.0}, open(os.environ['GITGRID_RESULT'], 'w'))\n",
         },
     )
     (repo / "spec.yaml").write_text("files: [m.py]\nparams:\n  lr: [1, 2]\n  LR: [30]\n")
-    create_sweep(repo / "spec.yaml", repo)
-    summary = run_sweep([sys.executable, "s.py"], repo=repo, options=RunOptions(jobs=2))
+    with pytest.warns(GitgridWarning, match=r"params 'lr' and 'LR' would share \$GITGRID_PARAM_LR"):
+        create_sweep(repo / "spec.yaml", repo)
+    os.environ["GITGRID_PARAM_LR"] = "stale"  # not passed on either
+    try:
+        summary = run_sweep([sys.executable, "s.py"], repo=repo, options=RunOptions(jobs=2))
+    finally:
+        del os.environ["GITGRID_PARAM_LR"]
     assert summary.state.succeeded == 2
     assert [(r["lr"], r["LR"], r["Loss"]) for r in results(repo).rows] == [(1, 30, 1.0), (2, 30, 1.0)]
 
