@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.query import views
 from gitgrid.run.store import Store
@@ -22,6 +23,7 @@ from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
 __all__ = [
     "ViewOptions",
+    "check_options",
     "finite",
     "home",
     "point_detail",
@@ -43,6 +45,29 @@ class ViewOptions:
     details: int = 500  # points whose diff, logs and meta a report carries
     series_points: int = 200  # steps per run and series drawn (first and last kept)
     series_runs: int = 2000  # runs whose series a report carries (the best first)
+
+
+def check_options(
+    options: ViewOptions, store: Store | None, sweeps: Sequence[Sweep], live: bool = False
+) -> None:
+    """Refuse options that would silently show something else: a negative ``details``, a
+    ``repeat_param`` no sweep has, a ``metric`` none of their runs reported (``live``: the dashboard,
+    where it may yet be)."""
+    if options.details < 0:
+        raise ReportError(f"--details {options.details}: give a number of points, 0 or more")
+    if options.repeat_param is not None and not any(options.repeat_param in s.params for s in sweeps):
+        params = sorted({p for s in sweeps for p in s.params})
+        raise ReportError(
+            f"--repeat-param {excerpt(options.repeat_param)}: no param of that name "
+            f"(params: {excerpt(', '.join(params), 200)})"
+        )
+    if options.metric is not None and not live:
+        known = list(dict.fromkeys(m for s in sweeps for m in views.metric_names(store, s.name)))
+        if known and options.metric not in known:
+            raise ReportError(
+                f"--metric {excerpt(options.metric)}: no run reported it "
+                f"(metrics: {excerpt(', '.join(known), 200)})"
+            )
 
 
 def finite(values: Sequence[Any]) -> list[Any]:

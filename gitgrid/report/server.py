@@ -13,6 +13,7 @@ names the loopback address (so a web page elsewhere cannot read it through DNS r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -50,6 +51,7 @@ class Dashboard:
         self._lock = threading.Lock()
         self._page: bytes | None = None
         self._listed: tuple[float, list[Sweep]] = (-1e9, [])
+        data.check_options(options, None, self._sweeps(), live=True)
 
     def store(self) -> Store | None:
         if self._store is None:  # the store appears once something has run
@@ -107,7 +109,7 @@ class Dashboard:
         sweep = self._sweep(query)
         if sweep is None:
             return None
-        after, limit = int(query.get("after", "-1")), min(int(query.get("limit", "20000")), 100000)
+        after, limit = _number(query.get("after", "-1")), min(_number(query.get("limit", "20000")), 100000)
         return data.points(self.repo, self.store(), sweep, self._metrics(sweep), after, limit)
 
     def api_series(self, query: dict[str, str]) -> dict[str, Any] | None:
@@ -122,17 +124,25 @@ class Dashboard:
         sweep = self._sweep(query)
         if sweep is None:
             return None
-        return data.point_detail(self.repo, self.store(), sweep, int(query["index"]), self.options)
+        return data.point_detail(self.repo, self.store(), sweep, _number(query["index"]), self.options)
 
     def api_updates(self, query: dict[str, str]) -> dict[str, Any] | None:
         sweep = self._sweep(query)
         if sweep is None:
             return None
-        watched = [int(x) for x in query.get("watch", "").split(",") if x]
+        watched = [_number(x) for x in query.get("watch", "").split(",") if x]
         return data.updates(
-            self.store(), sweep, self._metrics(sweep), int(query.get("after", "0")), watched,
+            self.store(), sweep, self._metrics(sweep), _number(query.get("after", "0")), watched,
             query.get("series") or None, self.options,
         )  # fmt: skip
+
+
+def _number(text: str) -> int:
+    """A whole number from a query: what SQLite can compare (a query is anyone's text)."""
+    number = int(text)
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(f"{text[:30]} is out of range")
+    return number
 
 
 def _json(status: HTTPStatus, value: Any) -> Answer:
@@ -163,7 +173,12 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the page went away
+                self.wfile.write(body)
+
+        def handle(self) -> None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # closed, reloaded
+                super().handle()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: a poll a second would flood the terminal
@@ -172,6 +187,8 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         daemon_threads = True
 
+    if not 0 <= port <= 65535:
+        raise ReportError(f"--port {port}: a port is 0-65535 (0: any free port)")
     try:
         server = Server((host, port), Handler)
     except OSError as exc:

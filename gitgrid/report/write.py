@@ -17,7 +17,7 @@ from gitgrid.errors import ReportError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.query.views import open_readonly
-from gitgrid.report.data import ViewOptions, report_data
+from gitgrid.report.data import ViewOptions, check_options, report_data
 from gitgrid.report.page import render_page
 from gitgrid.sweep.catalog import find_sweep
 
@@ -50,6 +50,7 @@ def write_report(
         raise ReportError(f"-o {output}: is a folder; give a file name such as {output / 'report.html'}")
     store = open_readonly(Layout.of(repo).store)
     try:
+        check_options(options, store, chosen)
         data = report_data(repo, store, chosen, options)
     finally:
         if store is not None:

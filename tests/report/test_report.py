@@ -96,6 +96,9 @@ def test_the_report_command_writes_one_file_and_prints_its_path(studies: Path, t
         (["before", "before"], "a sweep is named twice"),
         (["-o", "."], "is a folder"),
         (["-o", "missing/r.html"], "cannot write the report"),
+        (["--details", "-1"], "--details -1: give a number of points, 0 or more"),
+        (["--metric", "nosuch"], "--metric nosuch: no run reported it (metrics: "),
+        (["--repeat-param", "nosuch"], "--repeat-param nosuch: no param of that name (params: "),
     ],
 )
 def test_report_refusals(studies: Path, args: list[str], message: str) -> None:
@@ -154,6 +157,9 @@ def test_the_dashboard_answers_pages_and_updates(served: str, studies: Path) -> 
         ("/api/sweep?name=nosuch", 404),
         ("/api/point?sweep=before&index=99", 404),
         ("/api/point?sweep=before&index=x", 400),
+        ("/api/point?sweep=before&index=99999999999999999999", 400),
+        ("/api/points?sweep=before&after=99999999999999999999", 400),
+        ("/api/updates?sweep=before&watch=99999999999999999999", 400),
         ("/api/series?sweep=before", 400),
         ("/api/drop", 404),
         ("/etc/passwd", 404),
@@ -179,6 +185,15 @@ def test_the_dashboard_command_warns_when_not_local(studies: Path) -> None:
     assert result.exit_code == 2
     assert "warning: listening on 256.0.0.1: anyone who can reach this machine" in result.stderr
     assert "cannot listen on 256.0.0.1:0" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["-1", "65536"])
+def test_a_port_out_of_range_is_one_line(studies: Path, port: str) -> None:
+    result = cli("dashboard", "--port", port, repo=studies)
+    assert (
+        result.exit_code == 2
+        and result.stderr == f"gitgrid: error: --port {port}: a port is 0-65535 (0: any free port)\n"
+    )
 
 
 def test_diffs_of_many_commits_in_one_call(studies: Path) -> None:
