@@ -133,5 +133,7 @@ def _print_summary(summary: OptimizeSummary) -> None:
     print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
           f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
     params = " ".join(f"{k}={v!r}" for k, v in answer.get("params", {}).items())
-    print(f"{summary.metric} {answer.get('value')!r} at {params} (point {answer.get('index')}, "
+    checks = answer.get("checks", 1)  # several: the value is their mean, each a row of 'gitgrid results'
+    mean = f" (mean of {checks} checks from point {answer.get('index')} on)" if checks > 1 else ""
+    print(f"{summary.metric} {answer.get('value')!r}{mean} at {params} (point {answer.get('index')}, "
           f"commit {str(answer.get('commit'))[:12]})")  # fmt: skip

@@ -16,10 +16,18 @@ from gitgrid.optimize.samplers import OPTUNA_SAMPLERS, optuna_steps, random_step
 from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget, spsa_steps
 from gitgrid.spec.values import Value
 
-__all__ = ["CATEGORICAL_METHODS", "METHODS", "method_steps", "smallest_budget"]
+__all__ = ["CATEGORICAL_METHODS", "METHODS", "categorical_problem", "method_steps", "smallest_budget"]
 
 METHODS = ("spsa", "random", *OPTUNA_SAMPLERS)
 CATEGORICAL_METHODS = ("random", *OPTUNA_SAMPLERS)  # the methods that accept a 'values:' param
+
+
+def categorical_problem(method: str) -> str:
+    """Why ``method`` cannot search a param that is a ``values:`` list, and what to do."""
+    return (
+        f"is categorical (a 'values:' list): {method} searches numbers only; "
+        f"use --method {' or '.join(CATEGORICAL_METHODS)}, or fix it to one value"
+    )
 
 
 def method_steps(
@@ -37,12 +45,11 @@ def method_steps(
     """The generator of batches of ``method`` (see :mod:`gitgrid.optimize.history`)."""
     if method not in METHODS:
         raise OptimizeError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
-    categorical = [d.name for d in box.dims if d.categorical]
-    if categorical and method not in CATEGORICAL_METHODS:
-        raise OptimizeError(
-            f"param '{categorical[0]}' is categorical (a 'values:' list): {method} searches numbers only; "
-            f"use --method {' or '.join(CATEGORICAL_METHODS)}, or fix it to one value"
-        )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+        raise OptimizeError(f"seed {seed!r}: give a whole number, 0 or more (below 2**63)")
+    categorical = next((d.name for d in box.dims if d.categorical), None)
+    if categorical is not None and method not in CATEGORICAL_METHODS:
+        raise OptimizeError(f"param '{categorical}': {categorical_problem(method)}")
     if method == "spsa":
         chosen = replace(settings or SpsaSettings(), gradient_samples=parallel)
         steps = spsa_steps(box, x0, budget, seed, chosen)

@@ -15,6 +15,7 @@ folders are removed again.
 
 from __future__ import annotations
 
+import math
 import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -22,12 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitgrid.errors import OptimizeError, SweepError
+from gitgrid.errors import OptimizeError, SpecError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.optimize.evaluations import CommitEvaluator, MetricMissing, Runner, Stopped, recorded
 from gitgrid.optimize.history import Request, Result, drive
-from gitgrid.optimize.methods import METHODS, method_steps, smallest_budget
+from gitgrid.optimize.methods import (
+    CATEGORICAL_METHODS,
+    METHODS,
+    categorical_problem,
+    method_steps,
+    smallest_budget,
+)
 from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
@@ -92,6 +99,11 @@ class OptimizeOptions:
                 f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
             )
         check_timeout(self.timeout)
+        for flag, tolerance in (("--ftol", self.ftol), ("--param-tol", self.param_tol)):
+            if tolerance is not None and not (tolerance > 0 and math.isfinite(tolerance)):
+                raise OptimizeError(f"{flag} {tolerance}: give a positive, finite number")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise OptimizeError(f"--seed {self.seed}: give a whole number, 0 or more (below 2**63)")
         if self.timeout is not None and self.scheduler != "local":
             raise OptimizeError("--timeout stops local runs; on a cluster give its limit: --opt time=...")
         if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":
@@ -157,6 +169,7 @@ def plan_optimize(
     options.check()
     spec = spec if isinstance(spec, Spec) else load_spec(Path(spec))
     search = search_space(spec)
+    _check_categorical(spec, search, options.method)
     next(method_steps(options.method, search.box, search.start, options.budget, 0))  # checks, runs nothing
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     base = repo.resolve_commit(options.base or spec.base or repo.head_ref())
@@ -164,6 +177,16 @@ def plan_optimize(
     name = existing.name if existing is not None else options.name or _new_name(repo)
     grower = plan_growth(repo, spec, name, options.budget, options.base)
     return OptimizePlan(grower, search, options, tuple(command), _seed(options, existing), existing)
+
+
+def _check_categorical(spec: Spec, search: Search, method: str) -> None:
+    """A categorical param the method cannot search, named where the spec gives it."""
+    if method in CATEGORICAL_METHODS:
+        return
+    categorical = {d.name for d in search.box.dims if d.categorical}
+    for param in spec.params:
+        if param.name in categorical:
+            raise SpecError(f"{spec.source}:{param.line}: param '{param.name}' {categorical_problem(method)}")
 
 
 def optimize_sweep(
@@ -287,9 +310,11 @@ def _answer(repo: Repository, sweep: Sweep, search: Search, result: Result) -> d
     )
     held = recorded(repo, sweep, search)[position]
     params: dict[str, Value] = dict(zip(search.spec.names, search.values(result.x), strict=True))
+    checks = sum(1 for e in result.history if e.x == result.x and e.role == "check")
     return {
-        "params": params, "value": result.value, "index": held.index, "commit": held.commit,
-        "stopped": result.stopped, "iterations": result.iterations, "method": dict(result.settings),
+        "params": params, "value": result.value, "checks": checks, "index": held.index,
+        "commit": held.commit, "stopped": result.stopped, "iterations": result.iterations,
+        "method": dict(result.settings),
     }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ iteration whatever the number of params, and robust to noise. Here, in the unit 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,8 +72,8 @@ class SpsaSettings:
             raise OptimizeError(f"checks must be at least 1, got {self.checks}")
         for name in ("a", "c", "max_step", "ftol", "param_tol"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise OptimizeError(f"{name} must be positive, got {value}")
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise OptimizeError(f"{name} must be positive and finite, got {value}")
 
 
 @dataclass(frozen=True)

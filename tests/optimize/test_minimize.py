@@ -116,3 +116,9 @@ def test_maximize_climbs_and_keeps_the_values_as_measured() -> None:
 def test_an_unknown_method_is_refused() -> None:
     with pytest.raises(OptimizeError, match="unknown method 'nelder-mead'"):
         minimize(offset_sphere, [0.0], bounds=(-1, 1), budget=20, method="nelder-mead")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5])
+def test_a_seed_that_is_no_generator_seed_is_refused_by_name(seed: object) -> None:
+    with pytest.raises(OptimizeError, match=r"seed .*: give a whole number, 0 or more"):
+        spsa(offset_sphere, [0.0], bounds=(-1, 1), budget=20, seed=seed)  # type: ignore[arg-type]

@@ -72,7 +72,10 @@ def test_spsa_converges_to_the_known_optimum_and_every_evaluation_is_a_commit(op
     answer = sweep.optimize["answer"] if sweep.optimize else {}
     params = answer["params"]
     assert abs(params["x"] - 1.2) < TOLERANCE and abs(params["y"] + 0.7) < TOLERANCE and params["z"] == 4
-    assert f"loss {answer['value']!r} at x={params['x']!r}" in out
+    checks = [r["loss"] for r in results(opt_repo).rows if r["index"] >= answer["index"]]
+    assert answer["checks"] == len(checks) and answer["value"] == pytest.approx(sum(checks) / len(checks))
+    mean = f" (mean of {len(checks)} checks from point {answer['index']} on)" if len(checks) > 1 else ""
+    assert f"loss {answer['value']!r}{mean} at x={params['x']!r}" in out
     # every evaluation: a commit of the base with the model rewritten, trailers as a grid point's plus two
     log = git(opt_repo, "log", "--format=%B%x00", f"master..{sweep.name}").split("\0")
     message = next(m for m in log if "Gitgrid-Role: theta+" in m)
@@ -187,6 +190,10 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
             "param 'kind' is categorical (a 'values:' list): spsa searches numbers only; "
             "use --method random or optuna-tpe or optuna-cmaes",
         ),
+        (SPEC + "  kind: [a, b]\n", (), "spec.yaml:6: param 'kind' is categorical"),
+        (SPEC, ("--seed", "-1"), "--seed -1: give a whole number, 0 or more"),
+        (SPEC, ("--param-tol", "inf"), "--param-tol inf: give a positive, finite number"),
+        (SPEC, ("--ftol", "nan"), "--ftol nan: give a positive, finite number"),
         (SPEC + "where: x > 0\n", (), "'where' shapes a grid"),
         (SPEC, ("--scheduler", "slurm", "--timeout", "5"), "--timeout stops local runs"),
         (SPEC, ("--method", "random", "--ftol", "0.1"), "--ftol and --param-tol stop SPSA"),
