@@ -30,6 +30,7 @@ __all__ = [
     "points",
     "report_data",
     "series",
+    "shown_best",
     "sweep_info",
     "updates",
 ]
@@ -70,6 +71,14 @@ def check_options(
             )
 
 
+def shown_best(value: float | None) -> float | str | None:
+    """A best value as the page shows it: an infinity as the text ``inf``/``-inf`` (JSON has no such
+    number, and a blank would silently show the best of the rest as if it were the best)."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return finite([value])[0]
+
+
 def finite(values: Sequence[Any]) -> list[Any]:
     """The values with NaN and infinities as None (JSON has no such numbers)."""
     return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
@@ -89,7 +98,7 @@ def home(
                 "name": sweep.name, "created": sweep.created, "base": sweep.base, "base_ref": sweep.base_ref,
                 "base_subject": subjects.get(sweep.base, ""), "count": sweep.count,
                 "params": list(sweep.params),
-                "counts": seen.counts, "metric": metric, "best": finite([seen.best.get(metric or "")])[0],
+                "counts": seen.counts, "metric": metric, "best": shown_best(seen.best.get(metric or "")),
                 "spent": seen.spent,
             }
         )  # fmt: skip
@@ -112,7 +121,7 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
         "spec": sweep.spec_text, "counts": seen.counts, "metrics": list(seen.metrics),
         "metric": _metric(seen.metrics, options), "maximize": options.maximize,
         "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
-        "best": {m: finite([v])[0] for m, v in seen.best.items()}, "spent": seen.spent,
+        "best": {m: shown_best(v) for m, v in seen.best.items()}, "spent": seen.spent,
         "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
         "optimize": _optimization(repo, sweep),
     }  # fmt: skip

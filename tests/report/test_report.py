@@ -259,3 +259,16 @@ def test_a_damaged_or_older_store_is_refused_and_never_written(tmp_path: Path) -
     result = cli("report", "-o", str(tmp_path / "r.html"), repo=repo)
     assert result.exit_code == 2 and "older gitgrid" in result.stderr
     assert store.read_bytes() == before
+
+
+def test_an_infinite_best_is_shown_as_inf_not_left_blank() -> None:
+    """JSON has no infinity: a blank best would pass the best of the rest off as the best."""
+    from gitgrid.report.data import shown_best
+
+    assert [shown_best(v) for v in (float("inf"), float("-inf"), float("nan"), None, 2.5)] == [
+        "inf",
+        "-inf",
+        None,
+        None,
+        2.5,
+    ]
