@@ -76,7 +76,7 @@ def shown_best(value: float | None) -> float | str | None:
     number, and a blank would silently show the best of the rest as if it were the best)."""
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return finite([value])[0]
+    return None if value is None or math.isnan(value) else value
 
 
 def finite(values: Sequence[Any]) -> list[Any]:
