@@ -13,6 +13,7 @@ import pytest
 
 from gitgrid import create_sweep, find_sweep, list_points, open_repository
 from gitgrid.layout import Layout
+from gitgrid.run import checkouts
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.runner import RunOptions, run_sweep
 from tests.helpers import git, make_repo
@@ -24,6 +25,12 @@ FILES = {
     "README": "a model\n",
 }
 SPEC = "files: [src/deep/model.py, config.txt]\nparams:\n  a: [1.5, 2.5, 3.5]\n  b: {range: [10, 40, 10]}\n"
+
+
+@pytest.fixture(autouse=True)
+def move_by_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These small repositories stand for large ones: the mover is what is tested here."""
+    monkeypatch.setattr(checkouts, "MOVE_FROM", 0)
 
 
 @pytest.fixture
@@ -187,3 +194,21 @@ def test_a_placed_checkout_is_watched_from_its_first_move(checkout: tuple[Checko
     (held.path / "README").write_text("edited by point 1\n")
     held.move_to(commits[2])
     assert (held.path / "README").read_text() == "a model\n" and held.full_moves == 2
+
+
+def test_a_small_repository_is_moved_by_one_git_checkout_a_point(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below MOVE_FROM tracked files, git checkout's stat of every file costs less than the mover; and a
+    checkout whose head is known is not asked for it again (one git process a point, not two)."""
+    monkeypatch.setattr(checkouts, "MOVE_FROM", 2_000)
+    asked = []
+    monkeypatch.setattr(checkouts, "head_of", lambda path: asked.append(path) or "x")
+    opened = open_repository(repo)
+    sweep = find_sweep(opened)
+    commits = [p.commit for p in list_points(opened, sweep)]
+    with worker_checkouts(opened, Layout.of(opened), 1, sweep_files(sweep)) as (held,):
+        for index in (0, 5, 1):
+            held.move_to(commits[index])
+            truthful(held.path, commits[index])
+        assert held.full_moves == 3 and len(asked) <= 1
