@@ -202,8 +202,13 @@ def test_a_small_repository_is_moved_by_one_git_checkout_a_point(
     """Below MOVE_FROM tracked files, git checkout's stat of every file costs less than the mover; and a
     checkout whose head is known is not asked for it again (one git process a point, not two)."""
     monkeypatch.setattr(checkouts, "MOVE_FROM", 2_000)
-    asked = []
-    monkeypatch.setattr(checkouts, "head_of", lambda path: asked.append(path) or "x")
+    asked: list[Path] = []
+
+    def head_of(path: Path) -> str:
+        asked.append(path)
+        return "x"
+
+    monkeypatch.setattr(checkouts, "head_of", head_of)
     opened = open_repository(repo)
     sweep = find_sweep(opened)
     commits = [p.commit for p in list_points(opened, sweep)]
