@@ -33,6 +33,7 @@ from gitgrid.errors import GitgridWarning, SubmitError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.layout import Submission as SubmissionFiles
+from gitgrid.rewrite.templates import bound_filters
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
 from gitgrid.run.preflight import command_file_warnings
@@ -189,6 +190,7 @@ def _render(
         keep_trailing_newline=True,
         autoescape=False,
     )
+    bound_filters(env.filters)  # a job template may be a file of a cloned repository too
     env.filters["q"] = shlex.quote
     context = {
         "sweep": sweep.name, "count": count, "tasks": tasks, "chunk": options.chunk,
@@ -205,6 +207,8 @@ def _render(
         raise SubmitError(f"{name}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         raise SubmitError(f"{name}: {exc.message} (known: {', '.join(sorted(context))})") from None
+    except ValueError as exc:  # a bounded filter refused its number
+        raise SubmitError(f"{name}: {exc}") from None
 
 
 def _template_source(scheduler: Scheduler, template: Path | None) -> tuple[str, str]:

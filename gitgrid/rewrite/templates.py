@@ -38,7 +38,7 @@ from gitgrid.rewrite.paths import (
 from gitgrid.spec.expression import BINARY_OPERATORS
 from gitgrid.spec.model import FileSpec, Spec
 
-__all__ = ["MAX_OUTPUT", "TemplateFile", "plan_template"]
+__all__ = ["MAX_OUTPUT", "TemplateFile", "bound_filters", "plan_template"]
 
 MAX_OUTPUT = 64 << 20  # bytes of one rendered file: a parameter file, never a bomb's output
 
@@ -58,7 +58,7 @@ _MAX_WIDTH = 10_000  # a width, an indent or a count a filter is given: text for
 _WIDTH_FILTERS = ("center", "indent", "wordwrap", "truncate", "slice", "batch")
 
 
-def _bounded_filters(filters: dict[str, Any]) -> None:
+def bound_filters(filters: dict[str, Any]) -> None:
     """Jinja's filters that build text or lists as large as a number they are given (``center(10**10)``,
     ``indent``, ``wordwrap``, ``truncate``, ``slice``, ``batch``) refuse numbers past :data:`_MAX_WIDTH`,
     and ``format`` checks its widths as ``%`` does. Jinja calls filters on constants while it compiles,
@@ -190,7 +190,7 @@ def _environment(tree: TreeReader, newline: str) -> jinja2.Environment:
         newline_sequence=newline,
         autoescape=False,
     )
-    _bounded_filters(env.filters)
+    bound_filters(env.filters)
     return env
 
 

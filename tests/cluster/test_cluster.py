@@ -239,6 +239,9 @@ def test_bad_submit_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     template.write_text("#!/bin/sh\n# {{ sweep }}\n{{ nope }}\n")
     undefined = cli("submit", "--dry-run", "--template", str(template), "--", *sim(), repo=repo)
     assert undefined.exit_code == 2 and "mine.sh.j2: 'nope' is undefined" in undefined.stderr
+    template.write_text('#!/bin/sh\n#SBATCH --job-name={{ "ab"|center(3500000000) }}\n')
+    bomb = cli("submit", "--dry-run", "--template", str(template), "--", *sim(), repo=repo)
+    assert bomb.exit_code == 2 and "mine.sh.j2: filter 'center': 3500000000 is more than 10000" in bomb.stderr
     missing = cli("submit", "--dry-run", "--template", str(tmp_path / "gone.j2"), "--", *sim(), repo=repo)
     assert missing.exit_code == 2 and "gone.j2: cannot read the job template" in missing.stderr
     empty = cli("submit", "--dry-run", repo=repo)
