@@ -16,6 +16,7 @@ from tests.helpers import (
     CHROMIUM,
     CUBE_SPEC,
     SERIES_SIM,
+    SIM,
     SPEC,
     XSS_SIM,
     XSS_SPEC,
@@ -59,6 +60,27 @@ def sim_repo(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "sim", {"src/model.py": CANONICAL_MODEL, "README": "a simulation\n"})
     (repo / "spec.yaml").write_text(CANONICAL_SPEC)
     return repo
+
+
+@pytest.fixture
+def swept(tmp_path: Path) -> Path:
+    """The small simulation (``sim.py`` writing ``loss`` and ``rate`` from ``model.py``'s ``a`` and
+    ``b``) with its 12-point sweep created, nothing run."""
+    from gitgrid import create_sweep
+
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    (repo / "spec.yaml").write_text(SPEC)
+    create_sweep(repo / "spec.yaml", repo)
+    return repo
+
+
+@pytest.fixture
+def ran(swept: Path) -> Path:
+    """``swept`` with every point but the three of ``b == 40`` run."""
+    from gitgrid.run.runner import RunOptions, run_sweep
+
+    run_sweep(sim(), repo=swept, options=RunOptions(jobs=2, where="b != 40"))
+    return swept
 
 
 @pytest.fixture(scope="module")

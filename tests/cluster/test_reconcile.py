@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,49 +32,46 @@ class FakeScheduler(Scheduler):
         return {("77", 0): TaskState(self.state, self.state.upper())}
 
 
+def reconciled_after(
+    repo_path: Path, monkeypatch: pytest.MonkeyPatch, state: str, **run: Any
+) -> tuple[str, str]:
+    """Point 0 of a fresh sweep, submitted as task 0 of job 77, recorded by its task with ``run``'s
+    fields; what reconcile makes of it when the scheduler says ``state``."""
+    sweep = create_sweep(repo_path / "spec.yaml", repo_path)
+    repo = open_repository(repo_path)
+    layout, store = open_store(repo)
+    point = next(iter(list_points(repo, sweep)))
+    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
+    attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
+    store.ingest(
+        Run(sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params,
+            started=time.time(), ended=time.time(), job="77_0", **run)
+    )  # fmt: skip
+    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(state))
+    try:
+        return reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))[0]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(("state", "expected"), [(CANCELLED, "cancelled"), (TIMEOUT, "timeout")])
 def test_a_command_killed_by_the_schedulers_sigterm_is_the_schedulers_verdict(
     sim_repo: Path, monkeypatch: pytest.MonkeyPatch, state: str, expected: str
 ) -> None:
     """SLURM signals every process of a cancelled job at once: the command may die of that SIGTERM
     before the task hears it and record "killed by signal 15". That is the cancellation, not a failure."""
-    sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
-    repo = open_repository(sim_repo)
-    layout, store = open_store(repo)
-    point = next(iter(list_points(repo, sweep)))
-    store.sync_sweep(sweep, list_points(repo, sweep))
-    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
-    attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
-    killed = Run(
-        sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params, started=time.time(),
-        ended=time.time(), exit_code=-signal.SIGTERM, reason="killed by signal 15", job="77_0",
-    )  # fmt: skip
-    store.ingest(killed)
-    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(state))
-    states = reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))
-    assert states[0][0] == expected and "ended" in states[0][1]
-    store.close()
+    status, reason = reconciled_after(
+        sim_repo, monkeypatch, state, exit_code=-signal.SIGTERM, reason="killed by signal 15"
+    )
+    assert status == expected and "ended" in reason
 
 
 def test_a_command_that_failed_on_its_own_stays_failed(
     sim_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
-    repo = open_repository(sim_repo)
-    layout, store = open_store(repo)
-    point = next(iter(list_points(repo, sweep)))
-    store.sync_sweep(sweep, list_points(repo, sweep))
-    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
-    attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
-    failed = Run(
-        sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params, started=time.time(),
-        ended=time.time(), exit_code=3, reason="exit status 3", job="77_0",
-    )  # fmt: skip
-    store.ingest(failed)
-    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(CANCELLED))
-    states = reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))
-    assert states[0] == ("failed", "exit status 3")
-    store.close()
+    found = reconciled_after(sim_repo, monkeypatch, CANCELLED, exit_code=3, reason="exit status 3")
+    assert found == ("failed", "exit status 3")
 
 
 def test_a_submission_record_that_is_a_fifo_never_blocks_status(

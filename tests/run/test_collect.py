@@ -17,16 +17,7 @@ from gitgrid import create_sweep
 from gitgrid.query.tables import results
 from gitgrid.run import collect
 from gitgrid.run.runner import RunOptions, run_sweep
-from tests.helpers import SIM, SPEC, cli, make_repo, sim
-
-
-@pytest.fixture
-def ran(tmp_path: Path) -> Path:
-    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
-    (repo / "spec.yaml").write_text(SPEC)
-    create_sweep(repo / "spec.yaml", repo)
-    run_sweep(sim(), repo=repo, options=RunOptions(jobs=2, where="b != 40"))
-    return repo
+from tests.helpers import SPEC, cli, sim
 
 
 def attempt_folder(repo: Path, index: int) -> Path:

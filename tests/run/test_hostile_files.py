@@ -38,14 +38,6 @@ REASONS = {
 }
 
 
-@pytest.fixture
-def swept(tmp_path: Path) -> Path:
-    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
-    (repo / "spec.yaml").write_text(SPEC)
-    create_sweep(repo / "spec.yaml", repo)
-    return repo
-
-
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_a_hostile_result_fails_its_point_and_nothing_else(swept: Path, kind: str) -> None:
     (swept / "bad.py").write_text(

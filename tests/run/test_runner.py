@@ -19,17 +19,9 @@ from gitgrid.errors import GitgridWarning, RunError, StoreError, SweepError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store import Store
-from tests.helpers import SIM, SPEC, cli, git, gitgrid_command, make_repo, sim
+from tests.helpers import SPEC, cli, git, gitgrid_command, make_repo, sim
 
 EXPECTED = [(a, b) for a in (1.5, 2.5, 3.5) for b in (10, 20, 30, 40)]
-
-
-@pytest.fixture
-def swept(tmp_path: Path) -> Path:
-    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
-    (repo / "spec.yaml").write_text(SPEC)
-    create_sweep(repo / "spec.yaml", repo)
-    return repo
 
 
 def test_twelve_points_two_workers_every_metric(swept: Path) -> None:

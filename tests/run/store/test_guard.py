@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from gitgrid import create_sweep
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.store.guard import lock_holders
-from tests.helpers import SIM, SPEC, cli, gitgrid_command, make_repo, sim
+from tests.helpers import cli, gitgrid_command, sim
 
 HOLD = """
 import sqlite3, sys, time
@@ -35,15 +34,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def ran(tmp_path: Path) -> Path:
-    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
-    (repo / "spec.yaml").write_text(SPEC)
-    create_sweep(repo / "spec.yaml", repo)
-    run_sweep(sim(), repo=repo, options=RunOptions(jobs=2, where="b != 40"))
-    return repo
 
 
 def holding(store: Path, seconds: float) -> subprocess.Popen[str]:

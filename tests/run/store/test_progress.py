@@ -8,20 +8,11 @@ from typing import Any
 
 import pytest
 
-from gitgrid import create_sweep
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from tests.helpers import SIM, SPEC, cli, make_repo, sim
-
-
-@pytest.fixture
-def swept(tmp_path: Path) -> Path:
-    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
-    (repo / "spec.yaml").write_text(SPEC)
-    create_sweep(repo / "spec.yaml", repo)
-    return repo
+from tests.helpers import cli, sim
 
 
 def test_a_known_sweep_is_resumed_without_reading_its_commits(
