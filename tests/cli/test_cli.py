@@ -188,3 +188,12 @@ def test_version() -> None:
 
     result = cli("--version")
     assert result.exit_code == 0 and result.stdout == f"gitgrid {__version__}\n"
+
+
+def test_the_optimize_choices_are_the_librarys() -> None:
+    """The CLI spells them out so that its start-up does not import the optimiser: they must not drift."""
+    from gitgrid.cli.optimize import Method, Where
+    from gitgrid.optimize.methods import METHODS
+    from gitgrid.optimize.session import SCHEDULERS
+
+    assert [m.value for m in Method] == list(METHODS) and [w.value for w in Where] == list(SCHEDULERS)
