@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitgrid._version import __version__
+from gitgrid.errors import excerpt
 from gitgrid.layout import META, RESULT, SERIES
 from gitgrid.spec.names import param_env_name, param_variables
 from gitgrid.spec.values import Value, canonical_json, format_value
@@ -44,7 +45,6 @@ __all__ = [
     "read_result",
     "read_run_file",
     "run_requests",
-    "shorten",
     "shown",
     "tail",
     "write_meta",
@@ -260,11 +260,11 @@ def metrics_problem(data: Any, params: Sequence[str]) -> str | None:
         return f"metrics must be a JSON object, not {type(data).__name__}"
     for name, value in data.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"metric '{shorten(name)}' is not a number: {shown(value)}"
+            return f"metric '{excerpt(name)}' is not a number: {shown(value)}"
         if isinstance(value, int) and not _fits_float(value):
-            return f"metric '{shorten(name)}' is too large a number: {shown(value)}"
+            return f"metric '{excerpt(name)}' is too large a number: {shown(value)}"
         if name in params:
-            return f"metric '{shorten(name)}' has the name of a param"
+            return f"metric '{excerpt(name)}' has the name of a param"
     return None
 
 
@@ -282,11 +282,7 @@ def shown(value: Any) -> str:
         text = json.dumps(value) if not isinstance(value, float) else repr(value)
     except ValueError:  # an integer past Python's digit limit for text
         text = f"an integer of {value.bit_length()} bits"
-    return shorten(text)
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return excerpt(text)
 
 
 def host() -> str:

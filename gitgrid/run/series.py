@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from gitgrid.errors import excerpt
 from gitgrid.layout import SERIES
-from gitgrid.run.contract import Run, read_run_file, shorten, shown
+from gitgrid.run.contract import Run, read_run_file, shown
 
 __all__ = [
     "MAX_SERIES_BYTES",
@@ -92,11 +93,11 @@ def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]
     values: dict[str, float | None] = {}
     for name, value in record.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"'{shorten(name)}' is not a number: {shown(value)}")
+            raise ValueError(f"'{excerpt(name)}' is not a number: {shown(value)}")
         try:
             values[name] = None if value is None or not math.isfinite(value) else float(value)
         except OverflowError:  # an integer of hundreds of digits
-            raise ValueError(f"'{shorten(name)}' is too large a number: {shown(value)}") from None
+            raise ValueError(f"'{excerpt(name)}' is too large a number: {shown(value)}") from None
     return step, values
 
 
