@@ -316,8 +316,17 @@ class _Runner:
 
     # the ledger execute_point records runs in -----------------------------------------------------
     def started(self, run: Run) -> None:
-        write_meta(run)
-        self._ids[run.run_dir] = self.store.add_run(run)
+        # the store first: a runner killed between the two leaves a 'running' row (with the pid) that the
+        # next one finds, stops and records, where a lone 'running' meta.json would say so forever
+        run_id = self.store.add_run(run)
+        try:
+            write_meta(run)
+        except BaseException:  # a full disk: the command is stopped (execute_point), say so in the store
+            self.store.finish_run(
+                run_id, run.ending("interrupted", reason="its meta.json could not be written")
+            )
+            raise
+        self._ids[run.run_dir] = run_id
         with self._lock:
             self.state.running += 1
 

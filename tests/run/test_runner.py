@@ -258,6 +258,29 @@ def test_kill_9_of_the_runner_loses_no_finished_result(swept: Path) -> None:
     assert not running_metas(swept)
 
 
+def test_a_runner_killed_as_it_records_a_start_leaves_nothing_running(swept: Path) -> None:
+    """Killed right after meta.json said 'running': the store's row is written before it, so the next
+    runner finds the run, stops its command and records it (a lone meta.json said 'running' forever)."""
+    dies = (
+        "import os, sys\n"
+        "from gitgrid.run import runner\n"
+        "from gitgrid.run.runner import RunOptions, run_sweep\n"
+        "real = runner.write_meta\n"
+        "def write_meta(run):\n"
+        "    real(run)\n"
+        "    if run.status == 'running':\n"
+        "        os._exit(9)  # as kill -9 would, right after meta.json says 'running'\n"
+        "runner.write_meta = write_meta\n"
+        f"run_sweep({sim()!r}, repo={str(swept)!r}, options=RunOptions(jobs=1))\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", dies], cwd=Path(__file__).parents[2], check=False)
+    assert killed.returncode == 9
+    summary = run_sweep(sim(), repo=swept, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 12 and not running_metas(swept)
+    statuses = [r["status"] for r in results(swept, all_attempts=True).rows]
+    assert statuses.count("interrupted") == 1 and statuses.count("success") == 12
+
+
 def _success_rows(store: Path) -> list[tuple[int, int]]:
     with sqlite3.connect(store) as db:
         return db.execute("SELECT idx, attempt FROM runs WHERE status = 'success' ORDER BY idx").fetchall()
