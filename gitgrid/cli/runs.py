@@ -82,11 +82,7 @@ def run(
             lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
         )  # fmt: skip
     state = summary.state
-    print(
-        f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
-        f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
-        file=sys.stderr,
-    )
+    print(f"{summary.sweep}: {_counts(state)}", file=sys.stderr)
     if state.halted:
         print(f"halted after {halt_after} failed runs (--halt-after): points not started are left to run "
               "later", file=sys.stderr)  # fmt: skip
@@ -97,6 +93,20 @@ def run(
         print(f"best {watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _counts(state: Any) -> str:
+    """The summary's counts; the points skipped because they failed before are never hidden among those
+    done before (#16), nor those under way elsewhere."""
+    text = (
+        f"{state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
+        f"{state.interrupted} interrupted, {state.done_before} skipped (done before)"
+    )
+    if state.failed_before:
+        text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
+    if state.underway:
+        text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    return text
 
 
 def _describe(watch: str | None) -> Callable[[Any], str]:

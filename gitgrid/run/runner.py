@@ -72,10 +72,17 @@ class RunOptions:
 
 @dataclass
 class RunState:
-    """Progress of a run, for display; updated by the workers, read by whoever shows it."""
+    """Progress of a run, for display; updated by the workers, read by whoever shows it.
+
+    ``skipped`` points were not run by this call: ``done_before`` of them succeeded before,
+    ``failed_before`` failed or timed out before (``retry_failed`` runs them), and ``underway`` have a
+    run under way elsewhere (a cluster task's ``running``, a ``prepared`` folder).
+    """
 
     total: int
     skipped: int
+    failed_before: int = 0
+    underway: int = 0
     started_at: float = field(default_factory=time.monotonic)
     succeeded: int = 0
     failed: int = 0
@@ -89,6 +96,10 @@ class RunState:
     @property
     def done(self) -> int:
         return self.succeeded + self.failed + self.timed_out + self.interrupted
+
+    @property
+    def done_before(self) -> int:
+        return self.skipped - self.failed_before - self.underway
 
     @property
     def remaining(self) -> int:
@@ -111,10 +122,12 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """128 + signal after SIGINT/SIGTERM, 1 if any run failed or timed out, else 0."""
+        """128 + signal after SIGINT/SIGTERM; 1 if any chosen point ends this call failed or timed out,
+        whether it ran now or was skipped as failed before (a resume must not hide failures); else 0."""
         if self.signal is not None:
             return 128 + self.signal
-        return 1 if self.state.failed or self.state.timed_out else 0
+        state = self.state
+        return 1 if state.failed or state.timed_out or state.failed_before else 0
 
 
 def run_sweep(
@@ -204,9 +217,9 @@ class _Runner:
         plan = plan_run(
             self.store, self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
         )
-        todo, rerun, skipped = plan.points, plan.rerun, plan.skipped
+        todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.attempts(self.sweep.name, (p.index for p in todo))
-        self.state = RunState(total=len(todo), skipped=skipped)
+        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = best(self.store, self.sweep.name, options.watch, options.maximize)
         if todo:

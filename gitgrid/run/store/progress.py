@@ -34,11 +34,15 @@ class Failure:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a runner runs now: the points, the rerun they count in, and how many it skips."""
+    """What a runner runs now: the points, the rerun they count in, and how many it skips: in all, and of
+    those, how many because they failed or timed out (without ``retry_failed``) and how many because a
+    run of them is under way elsewhere (``running`` on a cluster, ``prepared``); the rest succeeded."""
 
     points: list[PointRecord]
     rerun: int
     skipped: int
+    failed_before: int = 0
+    underway: int = 0
 
 
 def state_counts(store: Store, sweep: str) -> dict[str, int]:
@@ -98,6 +102,7 @@ def plan_run(store: Store, sweep: Sweep, where: str | None, *, rerun: bool, retr
     marks = ", ".join(f":s{i}" for i in range(len(wanted)))
     args.update({f"s{i}": s for i, s in enumerate(wanted)})
     states = [f"state IS NULL{chosen}", f"state IN ({marks}){chosen}"]  # each read from the state index
+    status: str | None = "state"  # what decides whether a point is skipped (None: none is)
     if rerun:
         args["rerun"] = current
         in_rerun = (
@@ -111,16 +116,29 @@ def plan_run(store: Store, sweep: Sweep, where: str | None, *, rerun: bool, retr
             args,
         )[0][0]
         if current == 0 or not unfinished:
-            current, states = current + 1, [f"1{chosen}"]
+            current, states, status = current + 1, [f"1{chosen}"], None
         else:
-            states = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"]
+            states, status = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"], in_rerun
     select = "SELECT idx, commit_id, params FROM points p{} WHERE sweep = :sweep AND {}"
     index = " INDEXED BY points_state" if len(states) == 2 else ""
     union = " UNION ALL ".join(select.format(index, state) for state in states)
     rows = store.query(f"{union} ORDER BY idx", args)
     points = [PointRecord(idx, commit, json.loads(params)) for idx, commit, params in rows]
-    total = store.query(f"SELECT COUNT(*) FROM points p WHERE sweep = :sweep{chosen}", args)[0][0]
-    return Plan(points, current, int(total) - len(points))
+    skipped = _skipped(store, status, chosen, args, wanted) if status else {}
+    failed = skipped.get("failed", 0) + skipped.get("timeout", 0)
+    underway = sum(skipped.values()) - failed - skipped.get("success", 0)
+    return Plan(points, current, sum(skipped.values()), failed, underway)
+
+
+def _skipped(
+    store: Store, status: str, chosen: str, args: dict[str, object], wanted: list[str]
+) -> dict[str, int]:
+    """How many chosen points are skipped for each status (their latest attempt's, or their latest in
+    the rerun under way): every status but none (never run) and those ``wanted`` again."""
+    rows = store.query(
+        f"SELECT {status} AS s, COUNT(*) FROM points p WHERE sweep = :sweep{chosen} GROUP BY s", args
+    )
+    return {value: int(count) for value, count in rows if value is not None and value not in wanted}
 
 
 def _chosen(store: Store, sweep: Sweep, where: str | None, args: dict[str, object]) -> str:
