@@ -440,6 +440,13 @@ class CommitTree:
     def __init__(self, commit: git.Commit) -> None:
         self._tree = commit.tree
 
+    def mode(self, path: str) -> str | None:
+        """The entry's mode (``100755`` an executable, ``040000`` a folder, ...), its content unread."""
+        try:
+            return f"{self._tree[path].mode:06o}"
+        except KeyError:
+            return None
+
     def read(self, path: str) -> tuple[str, bytes] | None:
         try:
             item = self._tree[path]

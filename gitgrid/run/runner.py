@@ -35,7 +35,7 @@ from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_re
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import command_file_warnings
+from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
@@ -225,6 +225,7 @@ class _Runner:
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
+            check_command(self.repo, self.sweep, self.command, builds)  # before any point fails for it
             for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
                 self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
