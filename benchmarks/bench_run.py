@@ -12,7 +12,10 @@ Figures printed (medians over ``--repeat`` runs):
     by ``git checkout`` alone would stat every file, with GNU parallel measured again beside it;
   * DVC's experiment queue on the same kind of points, when ``dvc`` is on PATH (else the column is skipped,
     saying so);
-  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results.
+  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results;
+  * the stale-build check of ``--build`` (#16): ``run --build true -- true`` with the check and with it
+    switched off (a patched gitgrid, for this measurement only), on both repositories; the difference per
+    point is what the check costs (its inotify watches, the swept files' digests, the record).
 """
 
 from __future__ import annotations
@@ -130,8 +133,32 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     return [timed([*GITGRID, "results", "--format", "csv"], repo_path) for _ in range(repeat)]
 
 
-def bench_large(work: Path, files: int, points: int, repeat: int) -> None:
-    """The per-point figure on a large repository, against GNU parallel measured in turn with it."""
+# gitgrid with the stale-build check switched off: the baseline of what the check costs
+UNCHECKED = [
+    sys.executable, "-c",
+    "import sys; from gitgrid.run.checkouts import Checkout; Checkout.build_guard = lambda self, warn: None; "
+    "from gitgrid.cli import app; sys.argv[0] = 'gitgrid'; app()",
+]  # fmt: skip
+
+
+def bench_build_check(repo: Path, points: int, repeat: int, label: str) -> None:
+    """``--build true`` with the stale-build check and without it, measured in turn; ms per point."""
+    args = ["run", "-j", "2", "--rerun", "--build", "true", "--", "true"]
+    timed([*GITGRID, *args], repo)  # warm: every point has run once with --build
+    checked, unchecked = [], []
+    for _ in range(repeat):
+        checked.append(timed([*GITGRID, *args], repo) / points)
+        unchecked.append(timed([*UNCHECKED, *args], repo) / points)
+    on, off = statistics.median(checked), statistics.median(unchecked)
+    print(
+        f"{label}: run --build true -- true {on * 1e3:6.2f} ms/point with the stale-build check, "
+        f"{off * 1e3:.2f} without: +{(on - off) * 1e3:.2f} ms/point, ratio {on / off:.2f}x"
+    )
+
+
+def bench_large(work: Path, files: int, points: int, repeat: int) -> Path:
+    """The per-point figure on a large repository, against GNU parallel measured in turn with it; the
+    repository, for more figures."""
     repo = large_repo(work, files, points)
     _, warm = bench_gitgrid(repo, points, repeat)
     ours = statistics.median(warm)
@@ -139,9 +166,10 @@ def bench_large(work: Path, files: int, points: int, repeat: int) -> None:
     theirs = bench_parallel(points, repeat)
     if theirs is None:
         print("; GNU parallel skipped (not installed)")
-        return
+        return repo
     base = statistics.median(theirs)
     print(f"; GNU parallel {base * 1e3:.2f} ms/point; gitgrid/parallel = {ours / base:.2f}x (target <= 2x)")
+    return repo
 
 
 def main() -> None:
@@ -176,7 +204,9 @@ def main() -> None:
             ratio = ours / base
             line = f"GNU parallel -j 2 true:   {base * 1e3:6.2f} ms/point"
             print(f"{line}; gitgrid/parallel = {ratio:.2f}x (target <= 1.5x)")
-        bench_large(work, args.large_files, args.points, args.repeat)
+        bench_build_check(repo, args.points, args.repeat, f"{files}-file repository")
+        large = bench_large(work, args.large_files, args.points, args.repeat)
+        bench_build_check(large, args.points, args.repeat, f"{args.large_files:,}-file repository")
         dvc = bench_dvc(work, args.dvc_points)
         if dvc is None:
             print("DVC queue:                skipped (dvc is not installed)")

@@ -50,6 +50,13 @@ def run(
             "(make, cmake --build build, cargo build); a failing build fails the point."
         ),
     ] = None,
+    clean_build: Annotated[
+        bool,
+        typer.Option(
+            "--clean-build",
+            help="Run git clean -fdx in the checkout before each --build: every point built from scratch.",
+        ),
+    ] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
     ] = None,
@@ -71,9 +78,9 @@ def run(
     context = context_of(ctx)
     command = ctx.meta.get("gitgrid.command", [])
     options = RunOptions(
-        jobs=jobs, where=where, setup=setup, build=build, timeout=timeout, retry_failed=retry_failed,
-        rerun=rerun, runs_root=context.path(runs_root) if runs_root else None, watch=watch,
-        maximize=maximize, halt_after=halt_after,
+        jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
+        retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
+        watch=watch, maximize=maximize, halt_after=halt_after,
     )  # fmt: skip
     describe = _describe(watch)
     with progress_bar(transient=False) as advance:

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,20 +36,23 @@ from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command, command_file_warnings
-from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
+from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
+from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
 from gitgrid.run.store import Store, open_store
 from gitgrid.run.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
-
-
-class SetupFailed(RunError):
-    """The ``--setup`` command failed in a worker's checkout: nothing can run there."""
-
-    exit_code = 1
+__all__ = [
+    "RunOptions",
+    "RunState",
+    "RunSummary",
+    "SetupFailed",
+    "SetupRefused",
+    "check_timeout",
+    "run_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class RunOptions:
     where: str | None = None
     setup: str | None = None
     build: str | None = None  # shell command run in the checkout before every point
+    clean_build: bool = False  # git clean -fdx in the checkout before every build
     timeout: float | None = None
     retry_failed: bool = False
     rerun: bool = False
@@ -173,6 +177,13 @@ def _check_options(options: RunOptions) -> None:
     for name, command in (("--setup", options.setup), ("--build", options.build)):
         if command is not None and not command.strip():
             raise RunError(f"{name}: empty command")
+    if options.clean_build and options.build is None:
+        raise RunError("--clean-build cleans the checkout before each --build: give --build too")
+    if options.clean_build and options.setup is not None:
+        raise RunError(
+            "--clean-build removes everything untracked in the checkout before each build, including "
+            "what --setup made there: put the setup's steps in --build, or drop --clean-build"
+        )
 
 
 @contextmanager
@@ -207,6 +218,8 @@ class _Runner:
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
         self.warn: Callable[[str], None] = _warn
+        self._warned: set[str] = set()
+        self._setups = threading.Barrier(1)  # every worker's --setup ends before any point starts
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
         if not self.store.sync_sweep(self.sweep, list_points(self.repo, self.sweep)):  # git read once per tip
@@ -236,6 +249,7 @@ class _Runner:
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
+                clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
             files = sweep_files(self.sweep)
             with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
@@ -280,6 +294,7 @@ class _Runner:
     ) -> None:
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
             checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
+        self._setups = threading.Barrier(len(checkouts))
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()
@@ -297,12 +312,12 @@ class _Runner:
         extra = {"GITGRID_WORKER": str(checkout.number)}
         how = replace(self.how, extra_env=extra)
         try:
+            if not self._ready(checkout):
+                return
             while not self.stop.is_set() and not self.state.halted:
                 try:
                     request = work.get_nowait()
                 except queue.Empty:
-                    return
-                if self.options.setup and not self._setup(checkout):
                     return
                 if self.stop.is_set() or self.state.halted:
                     return
@@ -313,20 +328,50 @@ class _Runner:
                 self.error = self.error or _runs_root_error(exc, self.layout.runs_root, self.layout.store)
             self.stop.set()
 
+    def _ready(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` here, then wait for every worker's: a refused or failed setup stops them all
+        before any point runs. False if stopped."""
+        if not self.options.setup:
+            return True
+        try:
+            ready = self._setup(checkout)
+        except BaseException:
+            self._setups.abort()
+            raise
+        if not ready:
+            self._setups.abort()
+            return False
+        try:
+            self._setups.wait()
+        except threading.BrokenBarrierError:
+            return False
+        return True
+
     def _setup(self, checkout: Checkout) -> bool:
-        """Run ``--setup`` in a checkout unless it ran there for this base; False if stopped."""
+        """Run ``--setup`` in a checkout unless it ran there, traced, for this base and these swept
+        files; False if stopped."""
         setup = self.options.setup
         assert setup is not None
         stamp = self.layout.setup_stamp(checkout.number)
-        done = {"command": setup, "base": self.sweep.base}
+        guard = checkout.build_guard(self.warn_once)
+        files, traced = sorted(checkout.files), guard is not None
+        done = {"command": setup, "base": self.sweep.base, "files": files, "traced": traced}
         if _read_json(stamp) == done:
             return True
         env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
         log = self.layout.setup_log(self.sweep.name, checkout.number)
-        if not _run_setup(checkout, setup, env, log, self.table):
+        if not run_setup(checkout, setup, env, log, self.table, guard):
             return False
         stamp.write_text(json.dumps(done))
         return True
+
+    def warn_once(self, message: str) -> None:
+        """A warning each worker may find (inotify missing), said once."""
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        self.warn(message)
 
     # the ledger execute_point records runs in -----------------------------------------------------
     def started(self, run: Run) -> None:
@@ -434,18 +479,3 @@ def _read_json(path: Path) -> object:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _run_setup(
-    checkout: Checkout, command: str, env: Mapping[str, str], log: Path, table: ProcessTable
-) -> bool:
-    """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
-    table.add(process, None)
-    code = process.wait()
-    if table.finish(process) is not None:
-        return False
-    if code != 0:
-        raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
-    return True

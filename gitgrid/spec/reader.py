@@ -279,7 +279,8 @@ class _SpecReader:
         if size > MAX_SAMPLE:
             raise self.error(
                 line,
-                f"sample 'random' is {size:.3g}; a sweep has at most {MAX_SAMPLE:.0e} points (one commit each)",
+                f"sample 'random' is {size:.3g}; a sweep has at most {MAX_SAMPLE:.0e} points "
+                "(one commit each)",
             )
         if not _is_whole(seed):
             raise self.error(line, f"sample 'seed' must be a whole number, got {excerpt(seed)}")
