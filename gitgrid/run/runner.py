@@ -12,7 +12,6 @@ interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import queue
@@ -38,7 +37,7 @@ from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
+from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.run.store import Store, open_store
 from gitgrid.run.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
@@ -348,22 +347,10 @@ class _Runner:
         return True
 
     def _setup(self, checkout: Checkout) -> bool:
-        """Run ``--setup`` in a checkout unless it ran there, traced, for this base and these swept
-        files; False if stopped."""
-        setup = self.options.setup
-        assert setup is not None
-        stamp = self.layout.setup_stamp(checkout.number)
+        """Run ``--setup`` in a checkout unless it ran there already (:func:`setup_once`)."""
+        assert self.options.setup is not None
         guard = checkout.build_guard(self.warn_once)
-        files, traced = sorted(checkout.files), guard is not None
-        done = {"command": setup, "base": self.sweep.base, "files": files, "traced": traced}
-        if _read_json(stamp) == done:
-            return True
-        env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
-        log = self.layout.setup_log(self.sweep.name, checkout.number)
-        if not run_setup(checkout, setup, env, log, self.table, guard):
-            return False
-        stamp.write_text(json.dumps(done))
-        return True
+        return setup_once(self.layout, self.sweep, checkout, self.options.setup, self.table, guard)
 
     def warn_once(self, message: str) -> None:
         """A warning each worker may find (inotify missing), said once."""
@@ -472,10 +459,3 @@ def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseEx
         f"cannot write {where}: {exc.strerror or exc}; the run stopped (finished points are kept): "
         f"free space in {runs_root} (or choose another with --runs-root) and run again"
     )
-
-
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None

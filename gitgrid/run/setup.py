@@ -14,15 +14,19 @@ and so is reading every other file.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from gitgrid.errors import RunError, excerpt
+from gitgrid.layout import Layout
 from gitgrid.run.checkouts import Checkout
 from gitgrid.run.processes import ProcessTable, spawn
 from gitgrid.run.stale import BuildGuard, touch
+from gitgrid.sweep.record import Sweep
 
-__all__ = ["SetupFailed", "SetupRefused", "run_setup"]
+__all__ = ["SetupFailed", "SetupRefused", "run_setup", "setup_once"]
 
 
 class SetupFailed(RunError):
@@ -33,6 +37,33 @@ class SetupFailed(RunError):
 
 class SetupRefused(RunError):
     """The ``--setup`` command read a file the sweep rewrites: what it made would be one point's."""
+
+
+def setup_once(
+    layout: Layout,
+    sweep: Sweep,
+    checkout: Checkout,
+    command: str,
+    table: ProcessTable,
+    guard: BuildGuard | None,
+) -> bool:
+    """Run ``--setup`` in a checkout unless it ran there, traced, for this base and these swept files
+    (its stamp says so); False if stopped."""
+    stamp = layout.setup_stamp(checkout.number)
+    done = {
+        "command": command,
+        "base": sweep.base,
+        "files": sorted(checkout.files),
+        "traced": guard is not None,
+    }
+    if _read_json(stamp) == done:
+        return True
+    env = {**os.environ, "GITGRID_SWEEP": sweep.name, "GITGRID_WORKER": str(checkout.number)}
+    log = layout.setup_log(sweep.name, checkout.number)
+    if not run_setup(checkout, command, env, log, table, guard):
+        return False
+    stamp.write_text(json.dumps(done))
+    return True
 
 
 def run_setup(
@@ -73,3 +104,10 @@ def _refusal(command: str, opened: list[str]) -> str:
         f"every later point; give it as --build '{excerpt(command)}' (run before every point, after the "
         "point's files changed), and keep --setup for what no param changes (a venv, pip install -e .)"
     )
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

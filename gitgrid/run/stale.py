@@ -103,7 +103,8 @@ class Tracer:
                 if event.mask & flags.Q_OVERFLOW:
                     wrote = lost = True  # more than the queue holds: certainly written, folders unknown
                 elif event.wd in self._files:
-                    opened.add(self._files[event.wd])
+                    if event.mask & (flags.OPEN | flags.ACCESS):  # not its removal (IGNORED)
+                        opened.add(self._files[event.wd])
                 elif event.mask & flags.IGNORED:
                     self._folders.pop(event.wd, None)  # a folder removed (make clean, git clean)
                 elif event.wd in self._folders and event.mask & self._writes:

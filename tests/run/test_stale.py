@@ -15,6 +15,7 @@ from gitgrid import create_sweep
 from gitgrid.query.tables import results
 from gitgrid.run import checkouts
 from gitgrid.run.runner import RunOptions, SetupRefused, run_sweep
+from gitgrid.run.stale import Trace, Tracer
 from tests.helpers import cli, make_repo
 
 pytestmark = pytest.mark.skipif(
@@ -223,3 +224,33 @@ def test_without_inotify_it_says_so_once_and_does_not_guess(
         "by fs.inotify.max_user_watches): a point whose build rebuilds nothing would run another point's "
         "program unnoticed; --clean-build (or make -B) rebuilds every point"
     ]
+
+
+def test_the_trace_sees_writes_in_build_folders_made_since_and_reads_of_swept_files(tmp_path: Path) -> None:
+    """The watch follows build folders as they appear (a second build that writes only deep inside
+    one counts as having built), ignores what happened between builds and inside .git, and reports
+    the sweep's files opened, not those removed."""
+    root = tmp_path / "checkout"
+    (root / ".git").mkdir(parents=True)
+    (root / "src").mkdir()
+    (root / "src/p.h").write_text("#define P 1\n")
+    (root / "other.c").write_text("int x;\n")
+    tracer = Tracer(root, ["src/p.h", "missing.h"])
+    try:
+        tracer.begin()
+        (root / "build/obj/deep").mkdir(parents=True)  # made in one go: only 'build' is seen created
+        (root / "build/obj/deep/a.o").write_text("1")
+        assert tracer.end() == Trace(frozenset(), True)
+        (root / "written-by-the-command.txt").write_text("between builds")
+        tracer.begin()
+        (root / "build/obj/deep/a.o").write_text("2")
+        assert tracer.end() == Trace(frozenset(), True)
+        tracer.begin()
+        assert (root / "src/p.h").read_text() and (root / "other.c").read_text()
+        (root / ".git/index").write_text("git's own")
+        assert tracer.end() == Trace(frozenset({"src/p.h"}), False)
+        tracer.begin()
+        (root / "src/p.h").unlink()
+        assert tracer.end() == Trace(frozenset(), False)
+    finally:
+        tracer.close()
