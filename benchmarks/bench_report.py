@@ -38,7 +38,7 @@ from gitgrid.layout import Layout
 from gitgrid.query.tables import results  # not gitgrid.query: once imported, that is the subpackage
 from gitgrid.report.server import Dashboard, make_server
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store, open_store
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import list_points
 
 CHROMIUM = "/usr/bin/chromium"

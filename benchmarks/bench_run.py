@@ -109,7 +109,7 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     """``gitgrid results`` over ``count`` stored results (written through the store API)."""
     from gitgrid import find_sweep, list_points, open_repository
     from gitgrid.run.contract import Run
-    from gitgrid.run.store import open_store
+    from gitgrid.store import open_store
 
     repo_path = make_repo(work / "results", "nested")
     axes = f"  param1: {{range: [1, {count // 100}]}}\n  param2: {{range: [1, 100]}}\n"

@@ -210,7 +210,7 @@ def fill_store(repo_path: Path) -> float:
     """
     from gitgrid import find_sweep, list_points, open_repository
     from gitgrid.run.contract import Run
-    from gitgrid.run.store import open_store
+    from gitgrid.store import open_store
 
     start = time.perf_counter()
     subset = "param1 == 1 and param2 <= 2.0"  # points 0-199

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitgrid.layout import Layout
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import PointRecord, Sweep
 
 GITGRID = [sys.executable, "-m", "gitgrid"]

@@ -18,7 +18,7 @@ from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
 from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, write_meta
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import Sweep
 
 __all__ = ["reconcile"]

@@ -37,7 +37,7 @@ from gitgrid.rewrite.templates import bound_filters
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
 from gitgrid.run.preflight import command_file_warnings
-from gitgrid.run.store import Job, Store, open_store
+from gitgrid.store import Job, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 

@@ -39,10 +39,10 @@ from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.runner import check_timeout
-from gitgrid.run.store import open_store
 from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
 from gitgrid.spec.values import Value
+from gitgrid.store import open_store
 from gitgrid.sweep.append import Grower, delete_sweep, plan_growth, retag
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep

@@ -25,8 +25,8 @@ from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import BUILD_LOG, STDERR, Layout
 from gitgrid.query.tables import open_results, refreshed
-from gitgrid.run.store import Store
-from gitgrid.run.store.progress import Failure, failures, state_counts
+from gitgrid.store import Store
+from gitgrid.store.progress import Failure, failures, state_counts
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 

@@ -2,7 +2,7 @@
 
 By default a row is a point's latest *successful* attempt; ``include_all`` adds points without one
 (with their latest state), ``all_attempts`` gives one row per attempt. SQLite filters, sorts and cuts the
-rows (:mod:`gitgrid.run.store.rows`) and :func:`stream_results` hands them out one by one, so a million
+rows (:mod:`gitgrid.store.rows`) and :func:`stream_results` hands them out one by one, so a million
 rows cost no more memory than ten; :func:`results` collects them into a :class:`ResultTable` whose rows
 are plain dicts, for a table, CSV, JSON or a pandas DataFrame. Before answering, finished run
 directories under the runs root are collected (:func:`gitgrid.run.collect.refresh`).
@@ -23,9 +23,9 @@ from gitgrid.errors import GitgridWarning, SpecError, StoreError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.collect import refresh
-from gitgrid.run.store import REBUILD, Store, runs_without_store
-from gitgrid.run.store.progress import rerun_share
-from gitgrid.run.store.rows import NAN, RUN_COLUMNS, ResultQuery, result_rows
+from gitgrid.store import REBUILD, Store, runs_without_store
+from gitgrid.store.progress import rerun_share
+from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, result_rows
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 

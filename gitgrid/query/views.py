@@ -21,7 +21,7 @@ from typing import Any
 from gitgrid.layout import META, STDERR, STDOUT
 from gitgrid.run.contract import tail
 from gitgrid.run.series import read_series
-from gitgrid.run.store import Store, param_columns
+from gitgrid.store import Store, param_columns
 from gitgrid.sweep.record import Sweep
 
 __all__ = [

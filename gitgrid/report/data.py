@@ -16,7 +16,7 @@ from typing import Any
 from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.query import views
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number

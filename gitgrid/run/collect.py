@@ -31,7 +31,7 @@ from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import SeriesRows, Store, open_store
+from gitgrid.store import SeriesRows, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 

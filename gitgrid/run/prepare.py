@@ -17,7 +17,7 @@ from gitgrid.errors import RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import ENV_FILE, claim_attempt
 from gitgrid.run.contract import Run, RunRequest, environment, host, run_requests, write_meta
-from gitgrid.run.store import open_store
+from gitgrid.store import open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 
 __all__ = ["Prepared", "prepare_point"]

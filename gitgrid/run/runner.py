@@ -38,8 +38,8 @@ from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import Store, open_store
-from gitgrid.run.store.progress import best, plan_run
+from gitgrid.store import Store, open_store
+from gitgrid.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 

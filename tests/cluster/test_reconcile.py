@@ -19,7 +19,7 @@ from gitgrid.cluster import reconcile as reconcile_module
 from gitgrid.cluster.scheduler import CANCELLED, TIMEOUT, Scheduler, TaskState
 from gitgrid.layout import Layout, claim_attempt
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Job, open_store
+from gitgrid.store import Job, open_store
 
 
 class FakeScheduler(Scheduler):

@@ -18,7 +18,7 @@ from gitgrid import create_sweep, open_repository
 from gitgrid.errors import GitgridWarning, RunError, StoreError, SweepError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from tests.helpers import SPEC, cli, git, gitgrid_command, make_repo, sim
 
 EXPECTED = [(a, b) for a in (1.5, 2.5, 3.5) for b in (10, 20, 30, 40)]

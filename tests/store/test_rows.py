@@ -14,9 +14,9 @@ import pytest
 
 from gitgrid.errors import SpecError
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store
-from gitgrid.run.store.rows import NAN, ResultQuery, result_rows
 from gitgrid.spec.expression import ExpressionError, compile_expression
+from gitgrid.store import Store
+from gitgrid.store.rows import NAN, ResultQuery, result_rows
 from gitgrid.sweep.record import PointRecord, Sweep
 
 PARAMS = ("a", "b", "tag")

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitgrid.errors import SpecError
-from gitgrid.run.store.core import Store, SweepInfo
-from gitgrid.run.store.points import quoted
-from gitgrid.run.store.schema import metric_names
-from gitgrid.run.store.where import Column, Condition, python_condition, where_sql
 from gitgrid.spec.expression import ExpressionError, compile_expression
+from gitgrid.store.core import Store, SweepInfo
+from gitgrid.store.points import quoted
+from gitgrid.store.schema import metric_names
+from gitgrid.store.where import Column, Condition, python_condition, where_sql
 
 __all__ = ["NAN", "RUN_COLUMNS", "ResultQuery", "ResultRows", "result_rows"]
 

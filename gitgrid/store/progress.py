@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gitgrid.errors import SpecError
-from gitgrid.run.contract import FINAL
-from gitgrid.run.store.core import Store
-from gitgrid.run.store.points import quoted
-from gitgrid.run.store.where import Column, python_condition, where_sql
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
+from gitgrid.store.core import Store
+from gitgrid.store.points import quoted
+from gitgrid.store.record import FINAL
+from gitgrid.store.where import Column, python_condition, where_sql
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = ["FAILED", "Failure", "Plan", "best", "failures", "plan_run", "rerun_share", "state_counts"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import PointRecord, Sweep
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 from gitgrid.errors import StoreError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, parse_point_dir
-from gitgrid.run.store.core import Job, RunRow, SeriesRows, Store, SweepInfo
-from gitgrid.run.store.guard import REBUILD
-from gitgrid.run.store.points import param_columns
-from gitgrid.run.store.schema import SCHEMA_VERSION
+from gitgrid.store.core import Job, RunRow, SeriesRows, Store, SweepInfo
+from gitgrid.store.guard import REBUILD
+from gitgrid.store.points import param_columns
+from gitgrid.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "REBUILD",

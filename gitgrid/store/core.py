@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitgrid.run.contract import FINAL, Run
-from gitgrid.run.store.guard import store_timeout, translated
-from gitgrid.run.store.points import point_changed, store_metrics, sync
-from gitgrid.run.store.schema import connect
+from gitgrid.store.guard import store_timeout, translated
+from gitgrid.store.points import point_changed, store_metrics, sync
+from gitgrid.store.record import FINAL, Run
+from gitgrid.store.schema import connect
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = ["Job", "RunRow", "SeriesRows", "Store", "SweepInfo"]
