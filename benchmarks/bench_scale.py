@@ -237,9 +237,9 @@ def fill_store(repo_path: Path) -> float:
                 run = dataclasses.replace(run, metrics={"loss": (b - 5) ** 2 + a / 1000, "rate": a + b})
             batch.append((run, ()))
             if len(batch) == 1000:  # one transaction per thousand runs, as collect stores them
-                store.ingest_many(batch)
+                store.runs.ingest_many(batch)
                 batch = []
-        store.ingest_many(batch)
+        store.runs.ingest_many(batch)
     finally:
         store.close()
         repo.close()

@@ -157,7 +157,7 @@ class CommitEvaluator:
         assert self.sweep is not None
         _, store = open_store(self.grower.repo, self.runner.runs_root)
         try:
-            runs = {row.run.index: row.run for row in store.runs(self.sweep.name)}
+            runs = {row.run.index: row.run for row in store.runs.records(self.sweep.name)}
         finally:
             store.close()
         values: list[float | None] = []

@@ -333,7 +333,7 @@ def _undo(repo: Repository, sweep: Sweep | None, runs_root: Path | None) -> None
     delete_sweep(repo, sweep)
     layout, store = open_store(repo, runs_root)
     try:
-        store.forget_sweep(sweep.name)
+        store.sweeps.forget(sweep.name)
     finally:
         store.close()
     shutil.rmtree(layout.sweep_runs(sweep.name), ignore_errors=True)

@@ -168,7 +168,7 @@ def points(
     limit: int = 20000,
 ) -> dict[str, Any]:
     """One page of points as columns; a sweep that never ran has its points read from git."""
-    if store is None or not store.has_sweep(sweep.name):
+    if store is None or not store.sweeps.has(sweep.name):
         return _unrun(repo, sweep, after, limit)
     page = views.point_page(store, sweep, metrics, after, limit)
     return _columns(page)

@@ -64,7 +64,7 @@ def prepare_point(
             host=host(), started=time.time(),
         )  # fmt: skip
         write_meta(run)
-        store.add_pending([(str(run_dir), chosen.name, point.index)])  # status and results collect it
+        store.scans.add_pending([(str(run_dir), chosen.name, point.index)])  # status and results collect it
     finally:
         store.close()
     env_file = folder / ENV_FILE

@@ -1,14 +1,17 @@
-"""The run record: one attempt at one point, as ``meta.json`` and the results store both keep it.
+"""The values the store keeps and hands back: the run record (one attempt at one point, as
+``meta.json`` and the store both keep it), a stored run with its id, a submitted job, what the store
+knows of a sweep.
 
-It lives in the store's layer, below ``run``, because the store reads and writes it and may import
-nothing of ``run``; :mod:`gitgrid.run.contract` re-exports it as the record the run contract writes.
+:class:`Run` lives here, in the store's layer below ``run``, because the store reads and writes it and
+may import nothing of ``run``; :mod:`gitgrid.run.contract` re-exports it as the record the run contract
+writes into ``meta.json``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,9 +19,10 @@ from gitgrid._version import __version__
 from gitgrid.layout import META
 from gitgrid.spec.values import Value
 
-__all__ = ["FINAL", "Run"]
+__all__ = ["FINAL", "Job", "Run", "RunRow", "SeriesRows", "SweepInfo"]
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
+SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value) of a run's series
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,39 @@ class Run:
 
 
 _FIELDS = tuple(Run.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as stored, with its database id and metrics."""
+
+    id: int
+    run: Run
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted array job."""
+
+    job_id: str
+    scheduler: str
+    sweep: str
+    submission: str
+    tasks: int
+    chunk: int
+    submitted: float
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """What the store knows of a sweep: its tip, points, params (with their columns and the kind of
+    their values: ``num``, ``text``, ``mixed`` or ``other``) and metric names in reported order."""
+
+    name: str
+    tip: str
+    count: int
+    params: tuple[str, ...]
+    columns: tuple[str, ...]
+    kinds: Mapping[str, str]
+    metrics: tuple[str, ...]
