@@ -22,9 +22,11 @@ from gitgrid.store.schema import metric_names, number_text
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [
+    "add_metric_names",
     "csv_cells",
     "param_columns",
     "point_changed",
+    "points_changed",
     "quoted",
     "store_metrics",
     "sync",
@@ -33,8 +35,14 @@ __all__ = [
 
 _RESERVED = {"sweep", "idx", "commit_id", "params", "csv", "tsv", "latest_run", "success_run", "state"}
 _INT64 = range(-(2**63), 2**63)
-_LATEST = "SELECT id, status FROM runs WHERE sweep = ? AND idx = ?{} ORDER BY attempt DESC, id DESC LIMIT 1"
+# A point's latest run: its highest attempt; two runs of one attempt (the same point run on two machines,
+# pulled together) are ordered by when they started, so every clone calls the same one the latest.
+_LATEST = (
+    "SELECT id, status FROM runs WHERE sweep = ? AND idx = ?{} ORDER BY attempt DESC, started DESC, id DESC "
+    "LIMIT 1"
+)
 _CHUNK = 500  # names per IN (...) list
+_MANY = 1000  # points changed at once: past this, the sweep's pointers are recomputed in one pass
 
 
 def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) -> None:
@@ -162,7 +170,7 @@ def _recompute(db: sqlite3.Connection, sweep: str) -> None:
     """Every point's pointers, state and success metrics from ``runs``, and the sweep's metric names."""
     latest = (
         "(SELECT id FROM runs r WHERE r.sweep = points.sweep AND r.idx = points.idx{} "
-        "ORDER BY r.attempt DESC, r.id DESC LIMIT 1)"
+        "ORDER BY r.attempt DESC, r.started DESC, r.id DESC LIMIT 1)"
     )
     success = latest.format(" AND r.status = 'success'")
     db.execute(
@@ -183,7 +191,18 @@ def _recompute(db: sqlite3.Connection, sweep: str) -> None:
         "GROUP BY m.name ORDER BY MIN(r.id), m.name",
         (sweep,),
     )
-    _add_metric_names(db, sweep, [name for (name,) in names])
+    add_metric_names(db, sweep, [name for (name,) in names])
+
+
+def points_changed(db: sqlite3.Connection, sweep: str, indexes: Sequence[int]) -> None:
+    """:func:`point_changed` for many points of a sweep at once (runs pulled or reused in bulk): point
+    by point for a few, the whole sweep in one pass for many."""
+    if len(indexes) <= _MANY:
+        for index in indexes:
+            point_changed(db, sweep, index, 0)
+        return
+    db.execute("DELETE FROM point_metrics WHERE sweep = ?", (sweep,))
+    _recompute(db, sweep)
 
 
 def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]) -> None:
@@ -197,10 +216,10 @@ def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapp
         "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?",
         (metric_names(metrics), ",".join(texts), run_id),
     )
-    _add_metric_names(db, sweep, list(metrics))
+    add_metric_names(db, sweep, list(metrics))
 
 
-def _add_metric_names(db: sqlite3.Connection, sweep: str, names: Sequence[str]) -> None:
+def add_metric_names(db: sqlite3.Connection, sweep: str, names: Sequence[str]) -> None:
     known: set[str] = set()
     for start in range(0, len(names), _CHUNK):
         chunk = names[start : start + _CHUNK]

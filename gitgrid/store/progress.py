@@ -123,7 +123,7 @@ class Progress:
             args["rerun"] = current
             in_rerun = (
                 "(SELECT x.status FROM runs x WHERE x.sweep = p.sweep AND x.idx = p.idx AND x.rerun = :rerun "
-                "ORDER BY x.attempt DESC, x.id DESC LIMIT 1)"
+                "ORDER BY x.attempt DESC, x.started DESC, x.id DESC LIMIT 1)"
             )
             done = ", ".join(f"'{s}'" for s in _DONE)
             unfinished = db.value(

@@ -1,0 +1,149 @@
+"""The store's side of results that travel with git (``gitgrid push`` and ``pull``): which finished runs
+are not in the local results notes yet, and runs pulled from notes, stored in bulk.
+
+A run is *shared* once its record is in the local results notes; ``share_marks`` keeps the notes commit
+the flags refer to (``exported``), so that flags left by notes that are gone (a deleted ref) can be reset.
+``notes_read`` holds the note blobs whose every record is in the store (or was judged unusable), so a pull
+reads only notes it has not read before. Pulled runs have no run directory; they are marked shared (they
+are in the notes already) and keep their identity (``uid``), by which a record seen again is known.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+
+from gitgrid.store.database import Database
+from gitgrid.store.points import add_metric_names, points_changed
+from gitgrid.store.record import FINAL, Run, SeriesRows
+from gitgrid.store.runs import INSERT_RUN, RUN_FIELDS, run_from, run_values
+from gitgrid.store.schema import metric_names, number_text
+
+__all__ = ["Shares"]
+
+_CHUNK = 500  # values per IN (...) list
+_FINAL = ", ".join(f"'{status}'" for status in sorted(FINAL))
+
+
+class Shares:
+    """Runs as the results notes see them."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # pushing ----------------------------------------------------------------------------------------
+    def unshared(self, sweep: str) -> Iterator[tuple[int, Run]]:
+        """Finished runs of ``sweep`` not in the local results notes yet, with their metrics, in point
+        order: (id, run) of each."""
+        rows = self._db.stream(
+            f"SELECT id, {RUN_FIELDS}, metric_names, metric_texts FROM runs INDEXED BY runs_unshared "
+            f"WHERE sweep = ? AND shared = 0 AND status IN ({_FINAL}) ORDER BY idx, attempt, id",
+            (sweep,),
+        )
+        for row in rows:
+            yield row[0], run_from(row[1:-2], _metrics(row[-2], row[-1]))
+
+    def unshared_sweeps(self) -> list[str]:
+        """Sweeps (at their current tip) with finished runs not in the local results notes yet."""
+        rows = self._db.query(
+            f"SELECT DISTINCT r.sweep FROM runs r INDEXED BY runs_unshared JOIN sweeps s ON s.name = r.sweep "
+            f"WHERE r.shared = 0 AND r.status IN ({_FINAL}) ORDER BY r.sweep"
+        )
+        return [sweep for (sweep,) in rows]
+
+    def mark_shared(self, ids: Sequence[int], commit: str | None, read: Iterable[str] = ()) -> None:
+        """Runs ``ids`` are in the notes of ``commit``, as is everything shared before; so is every record
+        of the note blobs ``read``."""
+        with self._db.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO notes_read VALUES (?)", ((blob,) for blob in read))
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                db.execute(f"UPDATE runs SET shared = 1 WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            if commit is not None:
+                db.execute("INSERT OR REPLACE INTO share_marks VALUES ('exported', ?)", (commit,))
+
+    def exported(self) -> str | None:
+        """The notes commit the shared flags refer to (None before the first push)."""
+        value = self._db.value("SELECT value FROM share_marks WHERE name = 'exported'")
+        return None if value is None else str(value)
+
+    def unshare_all(self) -> None:
+        """Forget what was shared: the notes it went into are gone, so every run goes in again."""
+        with self._db.transaction() as db:
+            db.execute("UPDATE runs SET shared = 0 WHERE shared = 1")
+            db.execute("DELETE FROM share_marks WHERE name = 'exported'")
+            db.execute("DELETE FROM notes_read")
+
+    def commits(self, sweep: str, every: int = 1) -> dict[int, str]:
+        """The commit of each point of ``sweep`` whose index is a multiple of ``every``."""
+        rows = self._db.stream(
+            "SELECT idx, commit_id FROM points WHERE sweep = ? AND idx % ? = 0", (sweep, every)
+        )
+        return {int(index): str(commit) for index, commit in rows}
+
+    # pulling ----------------------------------------------------------------------------------------
+    def notes_read(self) -> set[str]:
+        """Note blobs whose records are all in the store already."""
+        return {str(blob) for (blob,) in self._db.stream("SELECT blob FROM notes_read")}
+
+    def known(self, uids: Iterable[str]) -> set[str]:
+        """Which of these run identities the store holds."""
+        wanted, found = list(uids), set[str]()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = self._db.query(f"SELECT uid FROM runs WHERE uid IN ({', '.join('?' * len(chunk))})", chunk)
+            found.update(str(uid) for (uid,) in rows)
+        return found
+
+    def add_pulled(self, runs: Sequence[tuple[Run, SeriesRows]], read: Iterable[str]) -> None:
+        """Store pulled runs (checked by the caller, none known yet) and remember the note blobs ``read``,
+        in one transaction; each point's pointers are then recomputed once."""
+        with self._db.transaction() as db:
+            first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
+            touched: dict[str, set[int]] = {}
+            names: dict[str, dict[str, None]] = {}
+            for run, series in runs:
+                run_id = _insert(db, run)
+                db.executemany(
+                    "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *r) for r in series)
+                )
+                touched.setdefault(run.sweep, set()).add(run.index)
+                names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
+            db.execute(
+                "UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3)) WHERE id >= ?",
+                (first,),
+            )
+            for sweep, indexes in touched.items():
+                add_metric_names(db, sweep, list(names[sweep]))
+                points_changed(db, sweep, sorted(indexes))
+            db.executemany("INSERT OR IGNORE INTO notes_read VALUES (?)", ((blob,) for blob in read))
+
+
+def _insert(db: sqlite3.Connection, run: Run) -> int:
+    """One pulled run and its metrics (as ``store_metrics`` keeps them, without its bookkeeping per run)."""
+    run_id = int(db.execute(INSERT_RUN, run_values(run)).lastrowid or 0)
+    values = [float(v) for v in run.metrics.values()]
+    texts = [number_text(None if math.isnan(v) else v) for v in values]
+    db.executemany(
+        "INSERT INTO metrics VALUES (?, ?, ?, ?)",
+        (
+            (run_id, name, None if math.isnan(v) else v, t)
+            for name, v, t in zip(run.metrics, values, texts, strict=True)
+        ),
+    )
+    db.execute(
+        "UPDATE runs SET shared = 1, metric_names = ?, metric_texts = ? WHERE id = ?",
+        (metric_names(run.metrics), ",".join(texts), run_id),
+    )
+    return run_id
+
+
+def _metrics(names: str | None, texts: str | None) -> dict[str, float]:
+    """A run's metrics from the one row the store keeps them in as well (``metric_names`` and
+    ``metric_texts``: a JSON list and the values' texts, comma-separated)."""
+    if not names or texts is None:
+        return {}
+    listed: list[str] = json.loads(names)
+    return dict(zip(listed, (float(t) for t in texts.split(",")), strict=True)) if listed else {}
