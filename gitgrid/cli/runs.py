@@ -68,6 +68,14 @@ def run(
         bool, typer.Option("--retry-failed", help="Run failed and timed-out points again.")
     ] = False,
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, as new attempts.")] = False,
+    no_reuse: Annotated[
+        bool,
+        typer.Option(
+            "--no-reuse",
+            help="Run points even when a stored success has the same run key (tree, command, --build, "
+            "--setup): for a command that reads what git does not hold (data files, the clock).",
+        ),
+    ] = False,
     watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
     maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
@@ -80,7 +88,7 @@ def run(
     options = RunOptions(
         jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
         retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
-        watch=watch, maximize=maximize, halt_after=halt_after,
+        watch=watch, maximize=maximize, halt_after=halt_after, reuse=not no_reuse,
     )  # fmt: skip
     describe = _describe(watch)
     with progress_bar(transient=False) as advance:
@@ -113,6 +121,9 @@ def _counts(state: Any) -> str:
         text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
     if state.underway:
         text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    if state.reused:
+        sources = ", ".join(sorted(state.reused))
+        text += f", {sum(state.reused.values())} reused (runs of {sources} with the same run key)"
     return text
 
 

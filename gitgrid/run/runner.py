@@ -36,6 +36,7 @@ from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.reuse import plan_runs
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.store import Store, open_store
@@ -70,6 +71,7 @@ class RunOptions:
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
+    reuse: bool = True  # record a point whose run key a stored success has as reused, not run (run.reuse)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class RunState:
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
     first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
     halted: bool = False  # --halt-after was reached: no new point was started after that
+    reused: dict[str, int] = field(default_factory=dict)  # points reused, by the sweep of their source
 
     @property
     def done(self) -> int:
@@ -230,9 +233,12 @@ class _Runner:
         plan = self.store.progress.plan(
             self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
         )
-        todo, rerun = plan.points, plan.rerun
+        planned = plan_runs(self.repo, self.store, self.sweep, plan, self.command, options.build,
+                            options.setup, reuse=options.reuse and not options.rerun)  # fmt: skip
+        todo, rerun = planned.plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
         self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
+        self.state.reused = dict(planned.reused)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
@@ -243,13 +249,13 @@ class _Runner:
                 self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
-            for request in run_requests(self.sweep, todo):
+            for request in run_requests(self.sweep, todo, planned.trees):
                 work.put(request)
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
-                clean_build=self.options.clean_build, warn=self.warn_once,
+                clean_build=self.options.clean_build, warn=self.warn_once, recipe=planned.recipe,
             )  # fmt: skip
             files = sweep_files(self.sweep)
             with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():

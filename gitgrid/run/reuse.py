@@ -1,0 +1,82 @@
+"""Nothing computed twice: before points run, each one whose run key a stored successful run has is
+recorded as a success of its own that names that run, and is not run.
+
+A run's key is its point commit's tree id and its recipe (the command and its arguments, ``--build``,
+``--setup``, the run contract's version: :func:`gitgrid.store.record.run_key`). So a sweep created again
+on the same base, the old points of an extended grid, an optimiser coming back to a point, or a point of
+another sweep with the same files, reuse what ran, from any sweep, made here or pulled; a change in the
+command, the build, the setup or any file of the tree changes the key. Every launcher plans its points
+through :func:`plan_runs`, so each reuses the same way. ``--no-reuse`` (and ``--rerun``, which asks for
+new runs) turn it off: for a command that reads what the tree does not hold (data outside the
+repository, the clock, the network).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from gitgrid.git.repository import Repository
+from gitgrid.run.contract import Run, host
+from gitgrid.store import Plan, Store
+from gitgrid.store.record import recipe_of, run_key
+from gitgrid.sweep.record import PointRecord, Sweep
+
+__all__ = ["Planned", "plan_runs"]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What to run after reuse: the store's plan without the reused points, how many were reused and
+    from which sweeps, the recipe, and each point's tree (by commit) for the keys of the runs to come."""
+
+    plan: Plan
+    recipe: str
+    trees: Mapping[str, str] = field(default_factory=dict)
+    reused: Mapping[str, int] = field(default_factory=dict)  # source sweep -> points reused from it
+
+    @property
+    def count(self) -> int:
+        return sum(self.reused.values())
+
+
+def plan_runs(
+    repo: Repository,
+    store: Store,
+    sweep: Sweep,
+    plan: Plan,
+    command: Sequence[str],
+    build: str | None,
+    setup: str | None,
+    reuse: bool = True,
+) -> Planned:
+    """Record the points of ``plan`` that can reuse a stored success as reused (unless not ``reuse``),
+    and return what is left to run."""
+    recipe = recipe_of(command, build, setup)
+    trees = repo.trees([point.commit for point in plan.points])
+    if not reuse or not plan.points:
+        return Planned(plan, recipe, trees)
+    keys = {p.index: run_key(trees[p.commit], recipe) for p in plan.points if p.commit in trees}
+    sources = store.reuse.sources(keys.values())
+    hits = [p for p in plan.points if keys.get(p.index) in sources]
+    if not hits:
+        return Planned(plan, recipe, trees)
+    attempts = store.runs.attempts(sweep.name, (p.index for p in hits))
+    now, here = time.time(), host()
+    reused = []
+    for point in hits:
+        source, attempt = sources[keys[point.index]], attempts.get(point.index, 0) + 1
+        run = Run(
+            sweep=sweep.name, index=point.index, commit=point.commit, attempt=attempt,
+            status="success", run_dir="", params=point.params, rerun=plan.rerun, host=here, started=now,
+            ended=now, command=tuple(command), recipe=recipe, key=keys[point.index],
+            reused=(source.sweep, source.index),
+        )  # fmt: skip
+        reused.append((run, source.run_id))
+    store.reuse.record(sweep.name, reused)
+    chosen = {p.index for p in hits}
+    rest: list[PointRecord] = [p for p in plan.points if p.index not in chosen]
+    counts = Counter(run.reused[0] for run, _ in reused if run.reused)
+    return Planned(replace(plan, points=rest), recipe, trees, dict(counts))
