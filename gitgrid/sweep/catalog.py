@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gitgrid.errors import GitgridWarning, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
+from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
@@ -26,6 +27,7 @@ __all__ = [
     "list_commits",
     "list_points",
     "list_sweeps",
+    "recorded_spec",
     "render_points",
     "summarize_params",
 ]
@@ -139,11 +141,16 @@ def summarize_params(sweep: Sweep, limit: int = 10) -> list[ParamSummary]:
     return list(describe_sweep(sweep, limit).params)
 
 
+def recorded_spec(sweep: Sweep) -> Spec:
+    """The spec a sweep was created from, as its tag records it (``gitgrid create --like``)."""
+    from gitgrid.spec.reader import parse_spec  # the YAML reader: start-up time
+
+    return parse_spec(sweep.spec_text, source=f"{sweep.tag}:spec")
+
+
 def describe_sweep(sweep: Sweep, limit: int = 10) -> SweepSummary:
     """The recorded spec's params (with their zip groups), ``where`` and ``sample``."""
-    from gitgrid.spec.reader import parse_spec
-
-    spec = parse_spec(sweep.spec_text, source=f"{sweep.tag}:spec")
+    spec = recorded_spec(sweep)
     group = {name: g for g in spec.zip for name in g}
     params = tuple(
         ParamSummary(
