@@ -63,6 +63,14 @@ def optimize(
     ] = None,
     poll: Annotated[float, typer.Option(help="Seconds between looks at the scheduler.")] = 5.0,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    no_reuse: Annotated[
+        bool,
+        typer.Option(
+            "--no-reuse",
+            help="Run evaluations even when a stored success has the same run key: for a noisy command "
+            "whose noise the files do not fix (a seed from the clock or GITGRID_INDEX).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
     ] = False,
@@ -79,7 +87,7 @@ def optimize(
         metric=metric, maximize=maximize, method=method.value, budget=budget, parallel=parallel,
         scheduler=scheduler.value, seed=seed, ftol=ftol, param_tol=param_tol, name=name, base=branch,
         runs_root=context.path(runs_root) if runs_root else None, timeout=timeout,
-        submit=parse_options(opt or []), poll=poll,
+        submit=parse_options(opt or []), poll=poll, reuse=not no_reuse,
     )  # fmt: skip
     plan = plan_optimize(context.path(spec), ctx.meta.get("gitgrid.command", []), options, context.repo())
     if dry_run:

@@ -264,12 +264,17 @@ class Repository:
         _widen(proc)
         return proc
 
-    def log_trailers(self, base: str, tip: str, keys: Sequence[str]) -> Iterator[list[str]]:
-        """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``.
+    def log_trailers(
+        self, base: str, tip: str, keys: Sequence[str], tree: bool = False
+    ) -> Iterator[list[str]]:
+        """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``
+        (and its tree id last, with ``tree``).
 
         One ``git log`` stream for the whole range: reading commits one by one costs 15x more.
         """
-        atoms = "%x1f".join(f"%(trailers:key={k},valueonly,separator=%x1d)" for k in keys)
+        atoms = "%x1f".join(
+            [*(f"%(trailers:key={k},valueonly,separator=%x1d)" for k in keys), *(["%T"] * tree)]
+        )
         args = [
             "log",
             "--reverse",

@@ -87,6 +87,7 @@ class Runner:
     timeout: float | None = None
     submit: tuple[tuple[str, str], ...] = ()
     poll: float = 5.0
+    reuse: bool = True
 
 
 class CommitEvaluator:
@@ -117,8 +118,8 @@ class CommitEvaluator:
         indices = list(range(first, first + len(batch)))
         values = self._values(indices)
         if any(v is None for v in values):
-            self._run(indices)
-            self.ran += sum(v is None for v in values)
+            reused = self._run(indices)  # points whose run key a stored success had: not run again
+            self.ran += sum(v is None for v in values) - reused
             values = self._values(indices, final=True)
         self.done += len(batch)
         return [v for v in values if v is not None]
@@ -184,16 +185,20 @@ class CommitEvaluator:
         return value
 
     # running --------------------------------------------------------------------------------------
-    def _run(self, indices: Sequence[int]) -> None:
+    def _run(self, indices: Sequence[int]) -> int:
+        """Run the batch's points that lack a result; how many of them reused a stored run instead."""
         assert self.sweep is not None
         r = self.runner
         if r.scheduler == "local":
-            options = RunOptions(jobs=r.jobs, retry_failed=True, runs_root=r.runs_root, timeout=r.timeout)
+            options = RunOptions(
+                jobs=r.jobs, retry_failed=True, runs_root=r.runs_root, timeout=r.timeout, reuse=r.reuse
+            )
             summary = run_sweep(r.command, self.sweep.name, self.grower.repo, options)
             if summary.signal is not None:
                 raise Stopped(summary.signal)
-            return
+            return sum(summary.state.reused.values())
         self._run_on_cluster(indices)
+        return 0
 
     def _run_on_cluster(self, indices: Sequence[int]) -> None:
         """Submit the batch's points as one array (unless queued already) and wait until they ended."""

@@ -82,6 +82,7 @@ class OptimizeOptions:
     timeout: float | None = None
     submit: tuple[tuple[str, str], ...] = ()  # scheduler options (--opt KEY=VALUE)
     poll: float = 5.0  # seconds between looks at the scheduler
+    reuse: bool = True  # an evaluation whose run key a stored success has is not run again (run.reuse)
 
     def check(self) -> None:
         if not self.metric:
@@ -229,7 +230,7 @@ def _optimize(
     record = {"settings": options.settings(seed)}
     jobs = options.parallel * (2 if options.method == "spsa" else 1)
     runner = Runner(tuple(command), options.scheduler, jobs, options.runs_root, options.timeout,
-                    options.submit, options.poll)  # fmt: skip
+                    options.submit, options.poll, options.reuse)  # fmt: skip
     evaluator = CommitEvaluator(grower, search, options.metric, runner, sweep, record)
     steps = method_steps(
         options.method, search.box, search.start, options.budget, seed, parallel=options.parallel,

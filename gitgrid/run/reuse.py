@@ -55,7 +55,9 @@ def plan_runs(
     """Record the points of ``plan`` that can reuse a stored success as reused (unless not ``reuse``),
     and return what is left to run."""
     recipe = recipe_of(command, build, setup)
-    trees = repo.trees([point.commit for point in plan.points])
+    trees = {point.commit: point.tree for point in plan.points if point.tree}
+    if len(trees) < len(plan.points):  # points the store had before it kept trees: ask git
+        trees.update(repo.trees([point.commit for point in plan.points if not point.tree]))
     if not reuse or not plan.points:
         return Planned(plan, recipe, trees)
     keys = {p.index: run_key(trees[p.commit], recipe) for p in plan.points if p.commit in trees}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from gitgrid.errors import GitgridWarning
 from gitgrid.git.repository import Repository
@@ -84,20 +84,19 @@ def _records(
     record's sweep is unknown here: its tag may arrive later)."""
     runs, whole = [], True
     for number, line in enumerate(note_lines(content), 1):
-        where = f"note {blob[:12]}, line {number}"
         try:
             run = parse(line)
         except RecordProblem as exc:
-            done.skip("not a run record", f"{where}: {exc}")
+            done.skip("not a run record", f"note {blob[:12]}, line {number}: {exc}")
             continue
         sweep = sweeps.get(run.sweep)
         if sweep is None:
-            done.skip("no such sweep here (push its tag from where it was made)", f"{where}: '{run.sweep}'")
+            done.skip("no such sweep here (push its tag from where it was made)", f"'{run.sweep}'")
             whole = False
             continue
         problem = _point_problem(repo, store, sweep, run, points)
         if problem is not None:
-            done.skip(problem, f"{where}: {run.sweep} point {run.index}")
+            done.skip(problem, f"note {blob[:12]}, line {number}: {run.sweep} point {run.index}")
             continue
         runs.append(run)
     return runs, whole
@@ -128,10 +127,8 @@ def _store(repo: Repository, store: Store, runs: list[Run], complete: Iterable[s
             fresh[run.uid] = run
     trees = repo.trees(sorted({run.commit for run in fresh.values() if run.recipe}))
     keyed = [
-        replace(run, key=run_key(trees[run.commit], run.recipe))
-        if run.recipe and run.commit in trees
-        else run
+        (run, run_key(trees[run.commit], run.recipe) if run.recipe and run.commit in trees else None)
         for run in fresh.values()
     ]
-    store.shares.add_pulled([(run, ()) for run in keyed], complete)
+    store.shares.add_pulled(keyed, complete)
     done.stored += len(keyed)

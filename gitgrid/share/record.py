@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
 from typing import Any
 
 from gitgrid.errors import excerpt
@@ -62,7 +61,7 @@ def _finite(value: float | None) -> float | None:
 
 def parse(line: bytes) -> Run:
     """The run a line records, every field checked; :class:`RecordProblem` naming the first bad one. The
-    run has no run directory; its key is left to the caller (it needs the point's tree)."""
+    run has no run directory, and no key: the store is given that apart (it needs the point's tree)."""
     if len(line) > MAX_LINE:
         raise RecordProblem(f"a record of {len(line)} bytes, more than {MAX_LINE}")
     try:
@@ -83,14 +82,13 @@ def parse(line: bytes) -> Run:
     if status not in FINAL:
         raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
     started, duration = _time(data, "started"), _time(data, "duration")
-    run = Run(
+    return Run(
         sweep=sweep, index=_count(data, "index", 0), commit=commit, attempt=_count(data, "attempt", 1),
         status=status, run_dir="", rerun=_count(data, "rerun", 0, default=0), host=_text(data, "host") or "",
         started=started, ended=None if started is None or duration is None else started + duration,
         exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
-        recipe=_recipe(data), reused=_reused(data),
+        recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
     )  # fmt: skip
-    return replace(run, metrics=_metrics(data))
 
 
 def _count(data: dict[str, Any], name: str, least: int, default: int | None = None) -> int:
@@ -111,11 +109,16 @@ def _time(data: dict[str, Any], name: str) -> float | None:
     value = data.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or _too_large(value):
         raise RecordProblem(f"'{name}' must be a number of seconds, not {shown(value)}")
     if abs(value) >= _INT63:
         raise RecordProblem(f"'{name}' is out of range: {shown(value)}")
     return float(value)
+
+
+def _too_large(value: float) -> bool:
+    """A number no float holds (an integer of 400 digits), or NaN or an infinity."""
+    return abs(value) >= 2**1023 if isinstance(value, int) else not math.isfinite(value)
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:

@@ -33,7 +33,18 @@ __all__ = [
     "tsv_cells",
 ]
 
-_RESERVED = {"sweep", "idx", "commit_id", "params", "csv", "tsv", "latest_run", "success_run", "state"}
+_RESERVED = {
+    "sweep",
+    "idx",
+    "commit_id",
+    "params",
+    "csv",
+    "tsv",
+    "latest_run",
+    "success_run",
+    "state",
+    "tree_id",
+}
 _INT64 = range(-(2**63), 2**63)
 # A point's latest run: its highest attempt; two runs of one attempt (the same point run on two machines,
 # pulled together) are ordered by when they started, so every clone calls the same one the latest.
@@ -55,13 +66,15 @@ def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) ->
     columns = param_columns(sweep.params)
     _add_columns(db, columns, sweep.name)
     kinds: dict[str, set[str]] = {name: set() for name in sweep.params}
-    names = ", ".join(["sweep", "idx", "commit_id", "params", "csv", "tsv", *(quoted(c) for c in columns)])
+    fixed = ["sweep", "idx", "commit_id", "tree_id", "params", "csv", "tsv"]
+    names = ", ".join([*fixed, *(quoted(c) for c in columns)])
     rows = _point_rows(sweep, points, kinds)
     fresh = not db.execute("SELECT 1 FROM points WHERE sweep = ? LIMIT 1", (sweep.name,)).fetchone()
+    width = len(fixed) + len(columns)
     if fresh:
-        db.executemany(f"INSERT INTO points ({names}) VALUES ({', '.join('?' * (6 + len(columns)))})", rows)
+        db.executemany(f"INSERT INTO points ({names}) VALUES ({', '.join('?' * width)})", rows)
     else:
-        _replace_or_grow(db, sweep, row[0] if row else "", names, rows, 6 + len(columns))
+        _replace_or_grow(db, sweep, row[0] if row else "", names, rows, width)
     db.execute(
         "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -123,7 +136,7 @@ def _point_rows(
                 kinds[name].add("num")
             values.append(value)
         texts = canonical_json(point.params), csv_cells(values), tsv_cells(values)
-        yield (sweep.name, point.index, point.commit, *texts, *values)
+        yield (sweep.name, point.index, point.commit, point.tree or None, *texts, *values)
 
 
 def csv_cells(values: Sequence[Any]) -> str:

@@ -9,6 +9,7 @@ writes into ``meta.json``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -56,11 +57,13 @@ def run_key(tree: str, recipe: str) -> str:
     return hashlib.sha256(f"{tree} {recipe}".encode()).hexdigest()
 
 
-def run_uid(commit: str, attempt: int, host: str, started: float | None) -> str:
+def run_uid(commit: str, attempt: int, host: str | None, started: float | None) -> str:
     """Which run a record is, wherever it is stored: its point commit, attempt, host and start time.
     Never changes once the run started (a corrected status keeps it), so a run pulled back is known."""
-    basis = [commit, attempt, host or "", None if started is None else float(started)]
-    return hashlib.sha1(json.dumps(basis).encode()).hexdigest()
+    when = "" if started is None else repr(float(started))
+    return hashlib.sha1(
+        f"{commit}\0{attempt}\0{when}\0{host or ''}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class Run:
     def duration(self) -> float | None:
         return None if self.started is None or self.ended is None else self.ended - self.started
 
-    @property
+    @functools.cached_property
     def uid(self) -> str:
         return run_uid(self.commit, self.attempt, self.host, self.started)
 

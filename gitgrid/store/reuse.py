@@ -10,22 +10,28 @@ the source named (the run that actually ran, when the source was itself reused).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names, points_changed
 from gitgrid.store.record import Run
-from gitgrid.store.runs import INSERT_RUN, run_values
+from gitgrid.store.runs import RUN_FIELDS, run_values
 
 __all__ = ["Reuse", "Source"]
 
 _CHUNK = 500  # keys per IN (...) list
+_INSERT_REUSED = (
+    f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, duration_text) "
+    f"VALUES ({', '.join('?' * (len(RUN_FIELDS.split(', ')) + 3))}, '0.0')"
+)  # a reused run takes no time: its duration is 0.0, whose text is '0.0' (schema.duration_text)
 
 
 @dataclass(frozen=True)
 class Source:
-    """A stored successful run a point can reuse: its id, and the sweep and point of the run that ran."""
+    """A stored successful run a point can reuse: its id, and the sweep and point of the run that ran
+    (a reused run names the run it copies)."""
 
     run_id: int
     sweep: str
@@ -39,43 +45,66 @@ class Reuse:
         self._db = db
 
     def sources(self, keys: Iterable[str]) -> dict[str, Source]:
-        """For each key a stored successful run has: that run (one that ran rather than reused, and of
-        those the latest)."""
-        wanted, found = sorted(set(keys)), {}
+        """For each key a stored successful run has: the latest such run. Two probes of an index per key
+        whatever the number of runs with it (the first is answered by the index alone)."""
+        wanted, latest = sorted(set(keys)), dict[str, int]()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(
-                "SELECT run_key, id, IFNULL(reused_sweep, sweep), IFNULL(reused_index, idx), "
-                "reused_sweep IS NULL AS ran FROM runs INDEXED BY runs_key "
-                f"WHERE status = 'success' AND run_key IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY run_key, ran, id",
+            latest.update(self._db.query(
+                f"SELECT run_key, MAX(id) FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                f"AND run_key IN ({', '.join('?' * len(chunk))}) GROUP BY run_key",
                 chunk,
+            ))  # fmt: skip
+        ids, found = sorted(latest.values()), dict[int, Source]()
+        for start in range(0, len(ids), _CHUNK):
+            some = ids[start : start + _CHUNK]
+            rows = self._db.query(
+                "SELECT id, IFNULL(reused_sweep, sweep), IFNULL(reused_index, idx) FROM runs "
+                f"WHERE id IN ({', '.join('?' * len(some))})",
+                some,
             )
-            for key, run_id, sweep, index, _ in rows:
-                found[key] = Source(int(run_id), str(sweep), int(index))  # the last row of a key wins
-        return found
+            found.update(
+                {int(run_id): Source(int(run_id), str(sweep), int(index)) for run_id, sweep, index in rows}
+            )
+        return {key: found[run_id] for key, run_id in latest.items()}
 
     def record(self, sweep: str, reused: Sequence[tuple[Run, int]]) -> None:
         """Store runs of ``sweep`` that reuse (run, id of the source run), copying each source's metrics
-        and series, in one transaction."""
+        and series, in one transaction of a few statements whatever their number."""
         if not reused:
             return
         with self._db.transaction() as db:
-            names: dict[str, None] = {}
-            for run, source in reused:
-                run_id = int(db.execute(INSERT_RUN, run_values(run)).lastrowid or 0)
-                db.execute(
-                    "UPDATE runs SET (metric_names, metric_texts, duration_text) = (SELECT metric_names, "
-                    "metric_texts, gitgrid_duration_text(0.0) FROM runs WHERE id = ?) WHERE id = ?",
-                    (source, run_id),
-                )
-                db.execute(
-                    "INSERT INTO metrics SELECT ?, name, value, text FROM metrics WHERE run_id = ?",
-                    (run_id, source),
-                )
-                db.execute("INSERT INTO series SELECT ?, name, step, value FROM series WHERE run_id = ?",
-                           (run_id, source))  # fmt: skip
-                listed = db.execute("SELECT metric_names FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
-                names.update(dict.fromkeys(json.loads(listed) if listed else ()))
+            first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
+            sources = _metric_rows(db, sorted({source for _, source in reused}))
+            rows = [
+                (run_id, *run_values(run), *sources[source])
+                for run_id, (run, source) in enumerate(reused, first)
+            ]
+            db.executemany(_INSERT_REUSED, rows)
+            db.execute("DROP TABLE IF EXISTS temp.reused")
+            db.execute("CREATE TEMP TABLE reused (run_id INTEGER PRIMARY KEY, source INTEGER NOT NULL)")
+            db.executemany(
+                "INSERT INTO temp.reused VALUES (?, ?)",
+                ((row[0], s) for row, (_, s) in zip(rows, reused, strict=True)),
+            )
+            db.execute("INSERT INTO metrics SELECT r.run_id, m.name, m.value, m.text FROM temp.reused r "
+                       "JOIN metrics m ON m.run_id = r.source")  # fmt: skip
+            db.execute("INSERT INTO series SELECT r.run_id, s.name, s.step, s.value FROM temp.reused r "
+                       "JOIN series s ON s.run_id = r.source")  # fmt: skip
+            db.execute("DROP TABLE temp.reused")
+            names = dict.fromkeys(n for listed, _ in sources.values() if listed for n in json.loads(listed))
             add_metric_names(db, sweep, list(names))
             points_changed(db, sweep, sorted({run.index for run, _ in reused}))
+
+
+def _metric_rows(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
+    """Each source run's metric names and texts, as the store keeps them in its row."""
+    found = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = db.execute(
+            f"SELECT id, metric_names, metric_texts FROM runs WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update({int(run_id): (names, texts) for run_id, names, texts in rows})
+    return found

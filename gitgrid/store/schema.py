@@ -100,12 +100,13 @@ ALTER TABLE runs ADD COLUMN metric_names TEXT; ALTER TABLE runs ADD COLUMN metri
 # Schema 3 (issue 19: results travel with git, nothing is computed twice). Each run gains its identity
 # wherever it is stored (`uid`, see record.run_uid), its recipe and run key (reuse looks keys up among
 # successful runs), the run it reuses (if it does), and whether it is in the local results notes yet
-# (`shared`); `share_marks` keeps the notes commit the shared flags refer to, `notes_read` the note blobs
-# whose records are all in the store. A run's `run_dir` is null when it has none (pulled, reused).
+# (`shared`); each point its commit's tree id (for its runs' keys, read with its commit). `share_marks`
+# keeps the notes commit the shared flags refer to, `notes_read` the note blobs whose records are all
+# in the store. A run's `run_dir` is null when it has none (pulled, reused).
 _COLUMNS_3 = """
 ALTER TABLE runs ADD COLUMN uid TEXT; ALTER TABLE runs ADD COLUMN recipe TEXT;
 ALTER TABLE runs ADD COLUMN run_key TEXT; ALTER TABLE runs ADD COLUMN reused_sweep TEXT;
-ALTER TABLE runs ADD COLUMN reused_index INTEGER;
+ALTER TABLE runs ADD COLUMN reused_index INTEGER; ALTER TABLE points ADD COLUMN tree_id TEXT;
 ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
 """
 _TABLES_3 = """

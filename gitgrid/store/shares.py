@@ -10,20 +10,25 @@ are in the notes already) and keep their identity (``uid``), by which a record s
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
 from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names, points_changed
-from gitgrid.store.record import FINAL, Run, SeriesRows
-from gitgrid.store.runs import INSERT_RUN, RUN_FIELDS, run_from, run_values
+from gitgrid.store.record import FINAL, Run
+from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
 from gitgrid.store.schema import metric_names, number_text
 
 __all__ = ["Shares"]
 
 _CHUNK = 500  # values per IN (...) list
+_KEY = RUN_FIELDS.split(", ").index("run_key")
+_INSERT_PULLED = (
+    f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, shared) "
+    f"VALUES ({', '.join('?' * (len(RUN_FIELDS.split(', ')) + 3))}, 1)"
+)
 _FINAL = ", ".join(f"'{status}'" for status in sorted(FINAL))
 
 
@@ -97,20 +102,27 @@ class Shares:
             found.update(str(uid) for (uid,) in rows)
         return found
 
-    def add_pulled(self, runs: Sequence[tuple[Run, SeriesRows]], read: Iterable[str]) -> None:
-        """Store pulled runs (checked by the caller, none known yet) and remember the note blobs ``read``,
-        in one transaction; each point's pointers are then recomputed once."""
+    def add_pulled(self, runs: Sequence[tuple[Run, str | None]], read: Iterable[str]) -> None:
+        """Store pulled runs, each with its run key (checked by the caller, none known yet), and remember
+        the note blobs ``read``, in one transaction; each point's pointers are then recomputed once."""
         with self._db.transaction() as db:
             first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
+            rows: list[tuple[object, ...]] = []
+            metrics: list[tuple[int, str, float, str]] = []
             touched: dict[str, set[int]] = {}
             names: dict[str, dict[str, None]] = {}
-            for run, series in runs:
-                run_id = _insert(db, run)
-                db.executemany(
-                    "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *r) for r in series)
+            for run_id, (run, key) in enumerate(runs, first):
+                values = [float(v) for v in run.metrics.values()]
+                texts = [number_text(None if math.isnan(v) else v) for v in values]
+                metrics += zip(itertools.repeat(run_id), run.metrics, values, texts)
+                row = run_values(run)
+                rows.append(
+                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], metric_names(run.metrics), ",".join(texts))
                 )
                 touched.setdefault(run.sweep, set()).add(run.index)
                 names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
+            db.executemany(_INSERT_PULLED, rows)
+            db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
             db.execute(
                 "UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3)) WHERE id >= ?",
                 (first,),
@@ -119,25 +131,6 @@ class Shares:
                 add_metric_names(db, sweep, list(names[sweep]))
                 points_changed(db, sweep, sorted(indexes))
             db.executemany("INSERT OR IGNORE INTO notes_read VALUES (?)", ((blob,) for blob in read))
-
-
-def _insert(db: sqlite3.Connection, run: Run) -> int:
-    """One pulled run and its metrics (as ``store_metrics`` keeps them, without its bookkeeping per run)."""
-    run_id = int(db.execute(INSERT_RUN, run_values(run)).lastrowid or 0)
-    values = [float(v) for v in run.metrics.values()]
-    texts = [number_text(None if math.isnan(v) else v) for v in values]
-    db.executemany(
-        "INSERT INTO metrics VALUES (?, ?, ?, ?)",
-        (
-            (run_id, name, None if math.isnan(v) else v, t)
-            for name, v, t in zip(run.metrics, values, texts, strict=True)
-        ),
-    )
-    db.execute(
-        "UPDATE runs SET shared = 1, metric_names = ?, metric_texts = ? WHERE id = ?",
-        (metric_names(run.metrics), ",".join(texts), run_id),
-    )
-    return run_id
 
 
 def _metrics(names: str | None, texts: str | None) -> dict[str, float]:

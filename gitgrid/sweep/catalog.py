@@ -69,10 +69,11 @@ def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
 
 
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:
-    """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`)."""
-    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep)):
-        for index, commit, params in marshal.loads(block):
-            yield PointRecord(index, commit, params)
+    """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`), with
+    each commit's tree id (which the store keeps for run keys)."""
+    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep), trees=True):
+        for index, commit, params, tree in marshal.loads(block):
+            yield PointRecord(index, commit, params, tree)
 
 
 def render_points(
