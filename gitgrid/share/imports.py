@@ -22,7 +22,7 @@ from gitgrid.run.contract import Run
 from gitgrid.share.notes import note_lines
 from gitgrid.share.record import RecordProblem, parse
 from gitgrid.store import Store
-from gitgrid.store.record import run_key
+from gitgrid.store.record import Identity, run_key
 from gitgrid.sweep.catalog import list_points, list_sweeps
 from gitgrid.sweep.record import Sweep
 
@@ -118,13 +118,13 @@ def _point_problem(
 
 def _store(repo: Repository, store: Store, runs: list[Run], complete: Iterable[str], done: Imported) -> None:
     """Store the runs the store does not hold yet (each once), with their keys; remember the notes."""
-    known = store.shares.known(run.uid for run in runs)
-    fresh: dict[str, Run] = {}
+    known = store.shares.known(runs)
+    fresh: dict[Identity, Run] = {}
     for run in runs:
-        if run.uid in known or run.uid in fresh:
+        if run.identity in known or run.identity in fresh:
             done.known += 1
         else:
-            fresh[run.uid] = run
+            fresh[run.identity] = run
     trees = repo.trees(sorted({run.commit for run in fresh.values() if run.recipe}))
     keyed = [
         (run, run_key(trees[run.commit], run.recipe) if run.recipe and run.commit in trees else None)

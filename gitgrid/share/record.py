@@ -19,6 +19,7 @@ ranges, metric names and values), unknown fields are ignored, and nothing in it 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -73,7 +74,7 @@ def parse(line: bytes) -> Run:
     if not isinstance(data, dict):
         raise RecordProblem(f"not a JSON object but {type(data).__name__}")
     sweep = data.get("sweep")
-    if not isinstance(sweep, str) or name_problem(sweep) is not None:
+    if not isinstance(sweep, str) or _sweep_problem(sweep) is not None:
         raise RecordProblem(f"'sweep' {shown(sweep)}: {name_problem(sweep)}")
     commit = data.get("commit")
     if not isinstance(commit, str) or not _HEX40.fullmatch(commit):
@@ -89,6 +90,12 @@ def parse(line: bytes) -> Run:
         exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
         recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _sweep_problem(name: str) -> str | None:
+    """:func:`name_problem`, remembered: a note's records name a few sweeps many times."""
+    return name_problem(name)
 
 
 def _count(data: dict[str, Any], name: str, least: int, default: int | None = None) -> int:

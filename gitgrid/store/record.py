@@ -9,7 +9,6 @@ writes into ``meta.json``.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
@@ -24,6 +23,7 @@ from gitgrid.spec.values import Value
 __all__ = [
     "CONTRACT_VERSION",
     "FINAL",
+    "Identity",
     "Job",
     "Run",
     "RunRow",
@@ -31,7 +31,6 @@ __all__ = [
     "SweepInfo",
     "recipe_of",
     "run_key",
-    "run_uid",
 ]
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
@@ -57,13 +56,7 @@ def run_key(tree: str, recipe: str) -> str:
     return hashlib.sha256(f"{tree} {recipe}".encode()).hexdigest()
 
 
-def run_uid(commit: str, attempt: int, host: str | None, started: float | None) -> str:
-    """Which run a record is, wherever it is stored: its point commit, attempt, host and start time.
-    Never changes once the run started (a corrected status keeps it), so a run pulled back is known."""
-    when = "" if started is None else repr(float(started))
-    return hashlib.sha1(
-        f"{commit}\0{attempt}\0{when}\0{host or ''}".encode("utf-8", "surrogatepass")
-    ).hexdigest()
+Identity = tuple[str, int, str, float | None]  # a run's commit, attempt, host and start: Run.identity
 
 
 @dataclass(frozen=True)
@@ -96,9 +89,16 @@ class Run:
     def duration(self) -> float | None:
         return None if self.started is None or self.ended is None else self.ended - self.started
 
-    @functools.cached_property
-    def uid(self) -> str:
-        return run_uid(self.commit, self.attempt, self.host, self.started)
+    @property
+    def identity(self) -> Identity:
+        """Which run this is, wherever it is stored: its point commit, attempt, host and start time. It
+        never changes once the run started (a corrected status keeps it), so a run pulled back is known."""
+        return (
+            self.commit,
+            self.attempt,
+            self.host or "",
+            None if self.started is None else float(self.started),
+        )
 
     def to_json(self) -> str:
         """One line of JSON (the C encoder: this is written twice per run)."""

@@ -19,9 +19,9 @@ __all__ = ["INSERT_RUN", "RUN_FIELDS", "Runs", "run_from", "run_values"]
 
 RUN_FIELDS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
-    "run_dir, pid, job, uid, recipe, run_key, reused_sweep, reused_index"
+    "run_dir, pid, job, recipe, run_key, reused_sweep, reused_index"
 )
-_MARKS = ", ".join("?" * 20)
+_MARKS = ", ".join("?" * 19)
 INSERT_RUN = f"INSERT INTO runs ({RUN_FIELDS}) VALUES ({_MARKS})"
 _LATEST = (
     "id = (SELECT x.id FROM runs x WHERE x.sweep = r.sweep AND x.idx = r.idx "
@@ -166,7 +166,7 @@ def run_values(run: Run) -> tuple[Any, ...]:
     source = run.reused or (None, None)
     return (
         run.sweep, run.index, run.commit, run.attempt, run.rerun, run.status, run.exit_code, run.reason,
-        run.started, run.ended, run.duration, run.host, run.run_dir or None, run.pid, run.job, run.uid,
+        run.started, run.ended, run.duration, run.host, run.run_dir or None, run.pid, run.job,
         run.recipe, run.key, *source,
     )  # fmt: skip
 
@@ -174,7 +174,7 @@ def run_values(run: Run) -> tuple[Any, ...]:
 def run_from(row: Sequence[Any], metrics: Mapping[str, float] | None = None) -> Run:
     """A run from a row of :data:`RUN_FIELDS` (the stored duration is derived, so it is left out)."""
     fields = dict(zip(RUN_FIELDS.split(", "), row, strict=True))
-    del fields["duration"], fields["uid"]
+    del fields["duration"]
     fields["index"], fields["commit"] = fields.pop("idx"), fields.pop("commit_id")
     fields["run_dir"], fields["host"] = fields["run_dir"] or "", fields["host"] or ""
     fields["key"] = fields.pop("run_key")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from gitgrid.errors import StoreError
 from gitgrid.store.guard import damaged, translated
-from gitgrid.store.record import run_uid
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
@@ -97,20 +96,20 @@ ALTER TABLE runs ADD COLUMN metric_names TEXT; ALTER TABLE runs ADD COLUMN metri
 """
 
 
-# Schema 3 (issue 19: results travel with git, nothing is computed twice). Each run gains its identity
-# wherever it is stored (`uid`, see record.run_uid), its recipe and run key (reuse looks keys up among
-# successful runs), the run it reuses (if it does), and whether it is in the local results notes yet
-# (`shared`); each point its commit's tree id (for its runs' keys, read with its commit). `share_marks`
-# keeps the notes commit the shared flags refer to, `notes_read` the note blobs whose records are all
-# in the store. A run's `run_dir` is null when it has none (pulled, reused).
+# Schema 3 (issue 19: results travel with git, nothing is computed twice). Each run gains its recipe and
+# run key (reuse looks keys up among successful runs), the run it reuses (if it does), and whether it
+# is in the local results notes yet (`shared`); each point its commit's tree id (for its runs' keys,
+# read with its commit). `share_marks` keeps the notes commit the shared flags refer to, `notes_read`
+# the note blobs whose records are all in the store. A run's `run_dir` is null when it has none
+# (pulled, reused): its index leaves those out.
 _COLUMNS_3 = """
-ALTER TABLE runs ADD COLUMN uid TEXT; ALTER TABLE runs ADD COLUMN recipe TEXT;
+ALTER TABLE runs ADD COLUMN recipe TEXT;
 ALTER TABLE runs ADD COLUMN run_key TEXT; ALTER TABLE runs ADD COLUMN reused_sweep TEXT;
 ALTER TABLE runs ADD COLUMN reused_index INTEGER; ALTER TABLE points ADD COLUMN tree_id TEXT;
 ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
 """
 _TABLES_3 = """
-CREATE INDEX runs_uid ON runs (uid);
+DROP INDEX runs_dir; CREATE UNIQUE INDEX runs_dir ON runs (run_dir) WHERE run_dir IS NOT NULL;
 CREATE INDEX runs_key ON runs (run_key) WHERE status = 'success';
 CREATE INDEX runs_unshared ON runs (sweep) WHERE shared = 0;
 CREATE TABLE share_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -141,7 +140,6 @@ def connect(path: Path, timeout: float, readonly: bool = False) -> sqlite3.Conne
         db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
         db.create_function("gitgrid_number_text", 1, number_text, deterministic=True)
         db.create_function("gitgrid_duration_text", 1, duration_text, deterministic=True)
-        db.create_function("gitgrid_uid", 4, run_uid, deterministic=True)
         try:
             if readonly:
                 db.execute("PRAGMA query_only=ON")
@@ -229,7 +227,7 @@ def metric_names(names: Iterable[str]) -> str:
 
 def _migrate(db: sqlite3.Connection) -> None:
     """Schema 1 to 2 and 2 to 3, in one transaction (another process may be doing the same: the first
-    one wins). Schema 2's runs gain their identity (``uid``) and stay unshared, with no recipe or key:
+    one wins). Schema 2's runs stay unshared, with no recipe or key:
     they are never reused, and go into the results notes at the next ``gitgrid push``."""
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -239,7 +237,6 @@ def _migrate(db: sqlite3.Connection) -> None:
             _metric_lines(db)
         if version in (1, 2):
             _script(db, f"{_COLUMNS_3} {_TABLES_3}")
-            db.execute("UPDATE runs SET uid = gitgrid_uid(commit_id, attempt, host, started)")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")

@@ -5,7 +5,8 @@ A run is *shared* once its record is in the local results notes; ``share_marks``
 the flags refer to (``exported``), so that flags left by notes that are gone (a deleted ref) can be reset.
 ``notes_read`` holds the note blobs whose every record is in the store (or was judged unusable), so a pull
 reads only notes it has not read before. Pulled runs have no run directory; they are marked shared (they
-are in the notes already) and keep their identity (``uid``), by which a record seen again is known.
+are in the notes already); a record seen again is known by its run's identity (commit, attempt, host,
+start: :attr:`gitgrid.store.record.Run.identity`), found through the index of each point's attempts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names, points_changed
-from gitgrid.store.record import FINAL, Run
+from gitgrid.store.record import FINAL, Identity, Run
 from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
 from gitgrid.store.schema import metric_names, number_text
 
@@ -25,9 +26,10 @@ __all__ = ["Shares"]
 
 _CHUNK = 500  # values per IN (...) list
 _KEY = RUN_FIELDS.split(", ").index("run_key")
-_INSERT_PULLED = (
-    f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, shared) "
-    f"VALUES ({', '.join('?' * (len(RUN_FIELDS.split(', ')) + 3))}, 1)"
+_INSERT_PULLED = (  # the duration's text made by SQLite as it is for every run (points.point_changed)
+    f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, shared, duration_text) "
+    f"VALUES ({', '.join('?' * (len(RUN_FIELDS.split(', ')) + 3))}, 1, "
+    "gitgrid_duration_text(ROUND(?, 3)))"
 )
 _FINAL = ", ".join(f"'{status}'" for status in sorted(FINAL))
 
@@ -93,13 +95,22 @@ class Shares:
         """Note blobs whose records are all in the store already."""
         return {str(blob) for (blob,) in self._db.stream("SELECT blob FROM notes_read")}
 
-    def known(self, uids: Iterable[str]) -> set[str]:
-        """Which of these run identities the store holds."""
-        wanted, found = list(uids), set[str]()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(f"SELECT uid FROM runs WHERE uid IN ({', '.join('?' * len(chunk))})", chunk)
-            found.update(str(uid) for (uid,) in rows)
+    def known(self, runs: Iterable[Run]) -> set[Identity]:
+        """The identities, among those of ``runs``, of runs the store holds."""
+        wanted: dict[str, set[int]] = {}
+        for run in runs:
+            wanted.setdefault(run.sweep, set()).add(run.index)
+        found: set[Identity] = set()
+        for sweep, indexes in wanted.items():
+            ordered = sorted(indexes)
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start : start + _CHUNK]
+                rows = self._db.query(
+                    "SELECT commit_id, attempt, IFNULL(host, ''), started FROM runs INDEXED BY runs_point "
+                    f"WHERE sweep = ? AND idx IN ({', '.join('?' * len(chunk))})",
+                    (sweep, *chunk),
+                )
+                found.update((c, a, h, None if s is None else float(s)) for c, a, h, s in rows)
         return found
 
     def add_pulled(self, runs: Sequence[tuple[Run, str | None]], read: Iterable[str]) -> None:
@@ -116,17 +127,14 @@ class Shares:
                 texts = [number_text(None if math.isnan(v) else v) for v in values]
                 metrics += zip(itertools.repeat(run_id), run.metrics, values, texts)
                 row = run_values(run)
+                names_text, duration = metric_names(run.metrics), run.duration
                 rows.append(
-                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], metric_names(run.metrics), ",".join(texts))
+                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), duration)
                 )
                 touched.setdefault(run.sweep, set()).add(run.index)
                 names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
             db.executemany(_INSERT_PULLED, rows)
             db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
-            db.execute(
-                "UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3)) WHERE id >= ?",
-                (first,),
-            )
             for sweep, indexes in touched.items():
                 add_metric_names(db, sweep, list(names[sweep]))
                 points_changed(db, sweep, sorted(indexes))
