@@ -18,11 +18,12 @@ from gitgrid.git.repository import Repository
 
 __all__ = [
     "CHUNK",
-    "MAX_BYTES",
-    "MAX_LINES",
-    "MAX_NOTE",
     "MAX_NOTES",
     "NOTES_REF",
+    "RECORDS",
+    "SERIES",
+    "SERIES_REF",
+    "Kind",
     "Merged",
     "anchor",
     "merge",
@@ -32,11 +33,24 @@ __all__ = [
 ]
 
 NOTES_REF = "refs/notes/gitgrid"
+SERIES_REF = "refs/notes/gitgrid-series"  # runs' series, pushed and pulled with --series
 CHUNK = 64  # points per note
 MAX_NOTES = 1 << 17  # notes in a results ref: 8 million points
-MAX_NOTE = 4 << 20  # bytes of one note
-MAX_LINES = 1 << 15  # records in one note: 64 points of 512 attempts
-MAX_BYTES = 1 << 30  # bytes of the notes one pull reads
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A notes ref gitgrid writes and the bounds a note of it is read within: bytes of one note, lines
+    (records) in one note, bytes of all the notes one pull reads."""
+
+    ref: str
+    max_note: int
+    max_lines: int
+    max_bytes: int
+
+
+RECORDS = Kind(NOTES_REF, 4 << 20, 1 << 15, 1 << 30)  # 64 points of 512 attempts; 1 GiB
+SERIES = Kind(SERIES_REF, 256 << 20, 1 << 15, 4 << 30)  # a run's series may be long
 
 
 def anchor(index: int) -> int:
@@ -56,18 +70,22 @@ def union(*contents: bytes) -> bytes:
     return b"".join(line + b"\n" for line in lines)
 
 
-def read_contents(repo: Repository, blobs: Sequence[str], what: str) -> dict[str, bytes]:
-    """The content of each note blob, within the bounds: :class:`NoteProblem` for a note of more than
-    :data:`MAX_NOTE` bytes or :data:`MAX_LINES` records, or notes of more than :data:`MAX_BYTES` in all."""
+def read_contents(
+    repo: Repository, blobs: Sequence[str], what: str, kind: Kind = RECORDS
+) -> dict[str, bytes]:
+    """The content of each note blob, within the bounds of ``kind``: :class:`NoteProblem` for a note too
+    large or of too many records, or too many bytes of notes in all."""
     wanted = list(dict.fromkeys(blobs))
     contents: dict[str, bytes] = {}
     total = 0
-    for blob, content in zip(wanted, read_blobs(repo, wanted, MAX_NOTE, what), strict=True):
+    for blob, content in zip(wanted, read_blobs(repo, wanted, kind.max_note, what), strict=True):
         total += len(content)
-        if total > MAX_BYTES:
-            raise NoteProblem(f"{what}: more than {MAX_BYTES >> 20} MiB of notes; not results gitgrid wrote")
-        if content.count(b"\n") > MAX_LINES:
-            raise NoteProblem(f"{what}: note {blob[:12]} holds more than {MAX_LINES} records")
+        if total > kind.max_bytes:
+            raise NoteProblem(
+                f"{what}: more than {kind.max_bytes >> 20} MiB of notes; not results gitgrid wrote"
+            )
+        if content.count(b"\n") > kind.max_lines:
+            raise NoteProblem(f"{what}: note {blob[:12]} holds more than {kind.max_lines} records")
         contents[blob] = content
     return contents
 
@@ -81,7 +99,9 @@ class Merged:
     written: bool = False
 
 
-def merge(repo: Repository, ours: Notes, theirs: Notes, message: str, what: str) -> Merged:
+def merge(
+    repo: Repository, ours: Notes, theirs: Notes, message: str, what: str, kind: Kind = RECORDS
+) -> Merged:
     """Our notes and theirs as one: theirs when ours are in their history, ours when theirs are in ours,
     else a merge commit whose notes are the union, note by note (both are checked first by the caller)."""
     if theirs.commit is None or theirs.commit == ours.commit:
@@ -91,7 +111,9 @@ def merge(repo: Repository, ours: Notes, theirs: Notes, message: str, what: str)
     if repo.is_ancestor(theirs.commit, ours.commit):
         return Merged(ours.commit, ours.notes)
     both = [t for t in theirs.notes if t in ours.notes and ours.notes[t] != theirs.notes[t]]
-    contents = read_contents(repo, [*(ours.notes[t] for t in both), *(theirs.notes[t] for t in both)], what)
+    contents = read_contents(
+        repo, [*(ours.notes[t] for t in both), *(theirs.notes[t] for t in both)], what, kind
+    )
     notes: dict[str, bytes | str] = {**ours.notes, **theirs.notes}
     for target in both:
         notes[target] = union(contents[ours.notes[target]], contents[theirs.notes[target]])

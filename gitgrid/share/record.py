@@ -27,9 +27,10 @@ from typing import Any
 
 from gitgrid.errors import excerpt
 from gitgrid.run.contract import FINAL, Run, metrics_problem, shown
+from gitgrid.store.record import Identity
 from gitgrid.sweep.names import name_problem
 
-__all__ = ["MAX_LINE", "RecordProblem", "encode", "parse"]
+__all__ = ["MAX_LINE", "RecordProblem", "encode", "parse", "parse_identity"]
 
 MAX_LINE = 1 << 16  # bytes of one record line
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -65,6 +66,23 @@ def parse(line: bytes) -> Run:
     run has no run directory, and no key: the store is given that apart (it needs the point's tree)."""
     if len(line) > MAX_LINE:
         raise RecordProblem(f"a record of {len(line)} bytes, more than {MAX_LINE}")
+    data, sweep, index, (commit, attempt, host, started) = parse_identity(line)
+    status = data.get("status")
+    if status not in FINAL:
+        raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
+    duration = _time(data, "duration")
+    return Run(
+        sweep=sweep, index=index, commit=commit, attempt=attempt, status=status, run_dir="",
+        rerun=_count(data, "rerun", 0, default=0), host=host, started=started,
+        ended=None if started is None or duration is None else started + duration,
+        exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
+        recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
+    )  # fmt: skip
+
+
+def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
+    """A line's JSON object, and the run it is about (sweep, point index, and the run's identity:
+    commit, attempt, host, start), checked; :class:`RecordProblem` naming the first bad field."""
     try:
         data = json.loads(line)
     except RecursionError:
@@ -79,17 +97,8 @@ def parse(line: bytes) -> Run:
     commit = data.get("commit")
     if not isinstance(commit, str) or not _HEX40.fullmatch(commit):
         raise RecordProblem(f"'commit' must be a commit id, not {shown(commit)}")
-    status = data.get("status")
-    if status not in FINAL:
-        raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
-    started, duration = _time(data, "started"), _time(data, "duration")
-    return Run(
-        sweep=sweep, index=_count(data, "index", 0), commit=commit, attempt=_count(data, "attempt", 1),
-        status=status, run_dir="", rerun=_count(data, "rerun", 0, default=0), host=_text(data, "host") or "",
-        started=started, ended=None if started is None or duration is None else started + duration,
-        exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
-        recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
-    )  # fmt: skip
+    index, attempt = _count(data, "index", 0), _count(data, "attempt", 1)
+    return data, sweep, index, (commit, attempt, _text(data, "host") or "", _time(data, "started"))
 
 
 @functools.lru_cache(maxsize=256)

@@ -19,20 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitgrid.errors import SyncError, excerpt
-from gitgrid.git.notes import read_notes
+from gitgrid.git.notes import Notes, read_notes
 from gitgrid.git.remote import PushedRef, check_remote, fetch, push, remote_refs
 from gitgrid.git.repository import ZERO, RefUpdate, Repository, open_repository
 from gitgrid.run.collect import refresh
 from gitgrid.share.export import export_results
 from gitgrid.share.imports import Imported, import_records
-from gitgrid.share.notes import MAX_NOTES, NOTES_REF, merge, read_contents
+from gitgrid.share.notes import MAX_NOTES, NOTES_REF, RECORDS, SERIES, SERIES_REF, Kind, merge, read_contents
+from gitgrid.share.series import export_series, import_series
 from gitgrid.store import open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import TAG_REFS, Sweep
 
 __all__ = ["Pulled", "Pushed", "pull_results", "push_results"]
 
-FETCHED = "refs/gitgrid/fetched-notes"  # the remote's notes, until checked and merged
+FETCHED = "refs/gitgrid/fetched"  # the remote's notes wait under here until checked and merged
 _REJECTED_NOTES = (
     "has results this clone lacks (someone pushed meanwhile): "
     "pull first ('gitgrid pull {0}'), then push again"
@@ -61,6 +62,7 @@ class Pulled:
     skipped: int = 0
     notes: bool = False  # the remote has results notes
     messages: list[str] = field(default_factory=list)
+    series: int = 0  # runs whose series were stored (with --series)
 
 
 def push_results(
@@ -68,9 +70,11 @@ def push_results(
     sweeps: Sequence[str] = (),
     repo: Repository | Path | str = ".",
     *,
+    series: bool = False,
     dry_run: bool = False,
 ) -> Pushed:
-    """Push ``sweeps`` (default: every sweep of the repository) and the results to ``remote``."""
+    """Push ``sweeps`` (default: every sweep of the repository) and the results to ``remote``; with
+    ``series``, the runs' series too."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     check_remote(repo, remote)
     chosen = [find_sweep(repo, name) for name in sweeps] if sweeps else list_sweeps(repo)
@@ -86,11 +90,13 @@ def push_results(
             pending = sum(1 for name in names for _ in store.shares.unshared(name))
             return Pushed(remote, names, pending, dry_run=True)
         exported = export_results(repo, store, names)
+        with_series = export_series(repo, store, names) if series else None
     finally:
         store.close()
     refspecs = [spec for sweep in chosen for spec in _refspecs(repo, sweep)]
-    if exported.commit is not None:
-        refspecs.append(f"{NOTES_REF}:{NOTES_REF}")
+    for ref, commit in ((NOTES_REF, exported.commit), (SERIES_REF, with_series)):
+        if commit is not None:
+            refspecs.append(f"{ref}:{ref}")
     pushed = push(repo, remote, refspecs)
     _refuse(remote, pushed)
     return Pushed(remote, names, exported.runs, tuple(pushed))
@@ -108,7 +114,7 @@ def _refuse(remote: str, pushed: Sequence[PushedRef]) -> None:
     rejected = [p for p in pushed if p.rejected and "atomic" not in p.summary]
     if not rejected:
         return
-    notes = [p for p in rejected if p.ref == NOTES_REF]
+    notes = [p for p in rejected if p.ref in (NOTES_REF, SERIES_REF)]
     if notes:
         raise SyncError(f"push refused: '{excerpt(remote)}' {_REJECTED_NOTES.format(excerpt(remote))}")
     first = rejected[0]
@@ -121,46 +127,79 @@ def _refuse(remote: str, pushed: Sequence[PushedRef]) -> None:
 
 
 def pull_results(
-    remote: str = "origin", repo: Repository | Path | str = ".", *, dry_run: bool = False
+    remote: str = "origin",
+    repo: Repository | Path | str = ".",
+    *,
+    series: bool = False,
+    dry_run: bool = False,
 ) -> Pulled:
-    """Fetch ``remote``'s sweeps and results, merge the results into the local notes and store them."""
+    """Fetch ``remote``'s sweeps and results (and, with ``series``, its runs' series), merge them into
+    the local notes and store what this clone lacks."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     check_remote(repo, remote)
-    advertised = remote_refs(repo, remote, [NOTES_REF, f"{TAG_REFS}*"])
+    kinds = [RECORDS, *([SERIES] if series else [])]
+    advertised = remote_refs(repo, remote, [*(kind.ref for kind in kinds), f"{TAG_REFS}*"])
     tags = tuple(sorted(ref.removeprefix(TAG_REFS) for ref in advertised
                         if ref.startswith(TAG_REFS) and not ref.endswith("^{}")))  # fmt: skip
-    has_notes = NOTES_REF in advertised
+    present = [kind for kind in kinds if kind.ref in advertised]
     if dry_run:
-        return Pulled(remote, tags, notes=has_notes)
+        return Pulled(remote, tags, notes=RECORDS in present)
     messages = []
     if tags and (refused := fetch(repo, remote, [f"{TAG_REFS}*:{TAG_REFS}*"])):
         messages.append(f"some sweep tags were not fetched: {refused}")
-    if not has_notes:
+    if RECORDS not in present:
         return Pulled(remote, tags, messages=[*messages, f"'{excerpt(remote)}' has no results yet"])
-    fetch(repo, remote, [f"+{NOTES_REF}:{FETCHED}"])
+    fetch(repo, remote, [f"+{kind.ref}:{_fetched(kind)}" for kind in present])
     try:
-        done = _merge_and_import(repo, remote, repo.ref_value(FETCHED))
+        done, gained = _merge_and_import(repo, remote, present)
     finally:
-        if repo.ref_exists(FETCHED):
-            repo.update_refs([], delete=[FETCHED])
-    return Pulled(remote, tags, done.stored, done.known, done.skipped, True, messages)
+        scratch = [_fetched(kind) for kind in present if repo.ref_exists(_fetched(kind))]
+        if scratch:
+            repo.update_refs([], delete=scratch)
+    return Pulled(remote, tags, done.stored, done.known, done.skipped, True, messages, gained)
 
 
-def _merge_and_import(repo: Repository, remote: str, fetched: str | None) -> Imported:
-    """Check the fetched notes, read what is new in them and in ours, merge, and store the records.
-    Every check of the notes' shape comes before anything is written."""
+def _fetched(kind: Kind) -> str:
+    """Where a remote's notes of ``kind`` wait until they are checked and merged."""
+    return f"{FETCHED}/{kind.ref.removeprefix('refs/notes/')}"
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Fetched notes whose shape was checked, ours, and the content of every note to read."""
+
+    kind: Kind
+    theirs: Notes
+    ours: Notes
+    contents: dict[str, bytes]
+
+
+def _merge_and_import(repo: Repository, remote: str, kinds: Sequence[Kind]) -> tuple[Imported, int]:
+    """Check the fetched notes (every kind), read what is new in them and in ours, merge, and store the
+    records (and series). Every check of the notes' shape comes before anything is written."""
     what = f"the results of '{excerpt(remote)}'"
-    theirs = read_notes(repo, fetched, MAX_NOTES, what)
-    ours = read_notes(repo, repo.ref_value(NOTES_REF), MAX_NOTES, "the local results notes")
     _, store = open_store(repo)
     try:
         seen = store.shares.notes_read()
-        new_theirs = [b for b in theirs.notes.values() if b not in seen and b not in ours.notes.values()]
-        contents = read_contents(repo, new_theirs, what)
-        contents.update(read_contents(repo, [b for b in ours.notes.values() if b not in seen], "local notes"))
-        merged = merge(repo, ours, theirs, f"gitgrid: merge results from {remote}", what)
-        if merged.commit is not None and merged.commit != ours.commit:
-            repo.update_refs([RefUpdate(NOTES_REF, merged.commit, ours.commit or ZERO)])
-        return import_records(repo, store, contents, what)
+        checked = [_checked(repo, kind, what, seen if kind is RECORDS else set()) for kind in kinds]
+        for one in checked:
+            merged = merge(
+                repo, one.ours, one.theirs, f"gitgrid: merge results from {remote}", what, one.kind
+            )
+            if merged.commit is not None and merged.commit != one.ours.commit:
+                repo.update_refs([RefUpdate(one.kind.ref, merged.commit, one.ours.commit or ZERO)])
+        done = import_records(repo, store, checked[0].contents, what)
+        gained = import_series(store, checked[1].contents)[0] if len(checked) > 1 else 0
+        return done, gained
     finally:
         store.close()
+
+
+def _checked(repo: Repository, kind: Kind, what: str, seen: set[str]) -> _Checked:
+    theirs = read_notes(repo, repo.ref_value(_fetched(kind)), MAX_NOTES, what)
+    ours = read_notes(repo, repo.ref_value(kind.ref), MAX_NOTES, f"the local notes {kind.ref}")
+    known = set(ours.notes.values())
+    contents = read_contents(repo, [b for b in theirs.notes.values() if b not in seen | known], what, kind)
+    if kind is RECORDS:  # ours, when the store has not read them (a store rebuilt, say)
+        contents.update(read_contents(repo, [b for b in known if b not in seen], "local notes", kind))
+    return _Checked(kind, theirs, ours, contents)

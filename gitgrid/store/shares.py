@@ -22,7 +22,7 @@ from gitgrid.store.record import FINAL, Identity, Run
 from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
 from gitgrid.store.schema import metric_names, number_text
 
-__all__ = ["Shares"]
+__all__ = ["SeriesOf", "Shares"]
 
 _CHUNK = 500  # values per IN (...) list
 _KEY = RUN_FIELDS.split(", ").index("run_key")
@@ -32,6 +32,7 @@ _INSERT_PULLED = (  # the duration's text made by SQLite as it is for every run 
     "gitgrid_duration_text(ROUND(?, 3)))"
 )
 _FINAL = ", ".join(f"'{status}'" for status in sorted(FINAL))
+SeriesOf = tuple[str, int, Identity, list[tuple[str, int, float | None]]]  # sweep, index, run, its rows
 
 
 class Shares:
@@ -89,6 +90,54 @@ class Shares:
             "SELECT idx, commit_id FROM points WHERE sweep = ? AND idx % ? = 0", (sweep, every)
         )
         return {int(index): str(commit) for index, commit in rows}
+
+    def series(self, sweep: str) -> Iterator[SeriesOf]:
+        """The series of every finished run of ``sweep`` that has any: (sweep, index, the run's identity,
+        its (name, step, value) rows), in point order."""
+        rows = self._db.stream(
+            "SELECT r.id, r.idx, r.commit_id, r.attempt, IFNULL(r.host, ''), r.started, s.name, s.step, "
+            "s.value FROM runs r JOIN series s ON s.run_id = r.id "
+            f"WHERE r.sweep = ? AND r.status IN ({_FINAL}) ORDER BY r.idx, r.id, s.name, s.step",
+            (sweep,),
+        )
+        current: SeriesOf | None = None
+        last = -1
+        for run_id, index, commit, attempt, host, started, name, step, value in rows:
+            if current is None or run_id != last:
+                if current is not None:
+                    yield current
+                identity = (commit, attempt, host, None if started is None else float(started))
+                current, last = (sweep, index, identity, []), run_id
+            current[3].append((name, step, value))
+        if current is not None:
+            yield current
+
+    def add_series(self, found: Sequence[SeriesOf]) -> int:
+        """Store pulled series for the runs the store holds (by their identity) and has no series of;
+        how many runs gained theirs."""
+        stored = 0
+        with self._db.transaction() as db:
+            for sweep, index, identity, rows in found:
+                candidates = db.execute(
+                    "SELECT id, commit_id, attempt, IFNULL(host, ''), started FROM runs "
+                    "INDEXED BY runs_point WHERE sweep = ? AND idx = ?",
+                    (sweep, index),
+                ).fetchall()
+                ids = [
+                    c[0]
+                    for c in candidates
+                    if (c[1], c[2], c[3], None if c[4] is None else float(c[4])) == identity
+                ]
+                if (
+                    not ids
+                    or db.execute("SELECT 1 FROM series WHERE run_id = ? LIMIT 1", (ids[0],)).fetchone()
+                ):
+                    continue
+                db.executemany(
+                    "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((ids[0], *r) for r in rows)
+                )
+                stored += 1
+        return stored
 
     # pulling ----------------------------------------------------------------------------------------
     def notes_read(self) -> set[str]:

@@ -14,7 +14,7 @@ from gitgrid.report.data import ViewOptions, home, points, sweep_info
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.store import open_store
 from gitgrid.sweep.catalog import find_sweep
-from tests.helpers import SIM, SPEC, cli, git, make_repo, refs, sim, stored_rows
+from tests.helpers import SERIES_SIM, SIM, SPEC, cli, git, make_repo, refs, sim, stored_rows
 
 
 def three(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -156,3 +156,30 @@ def test_a_remote_that_is_no_remote_is_one_line(tmp_path: Path) -> None:
         ["git", "notes", "--ref=gitgrid", "list"], cwd=cluster, capture_output=True, check=False
     )
     assert done.stdout == b""
+
+
+def test_series_travel_behind_their_flag(tmp_path: Path) -> None:
+    origin = make_repo(
+        tmp_path / "origin", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SERIES_SIM, "spec.yaml": SPEC}
+    )
+    git(tmp_path, "clone", "-q", "--bare", str(origin), "remote.git")
+    for name in ("cluster", "laptop"):
+        git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), name)
+    cluster, laptop = tmp_path / "cluster", tmp_path / "laptop"
+    cli("create", "spec.yaml", repo=cluster)
+    run(cluster, "a == 1.5")
+    assert cli("push", repo=cluster).exit_code == 0  # without --series: none
+    assert "origin has 1 sweeps" in cli("pull", "--dry-run", repo=laptop).stdout
+    assert cli("pull", repo=laptop).exit_code == 0
+    series = (
+        "SELECT r.idx, s.name, s.step, s.value FROM series s JOIN runs r ON r.id = s.run_id ORDER BY 1, 2, 3"
+    )
+    assert stored_rows(laptop / ".gitgrid/results.db", series) == []
+    pushed = cli("push", "--series", repo=cluster)
+    assert pushed.exit_code == 0, pushed.stderr
+    pulled = cli("pull", "--series", repo=laptop)
+    assert pulled.exit_code == 0 and "series of 4 runs" in pulled.stdout, pulled.output
+    expected = stored_rows(cluster / ".gitgrid/results.db", series)
+    assert len(expected) == 4 * 5 * 2 and stored_rows(laptop / ".gitgrid/results.db", series) == expected
+    assert "series of 0 runs" in cli("pull", "--series", repo=laptop).stdout  # known: not stored twice
+    assert git(laptop, "notes", "--ref=gitgrid-series", "list").count("\n") == 1
