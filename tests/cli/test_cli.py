@@ -133,9 +133,9 @@ def test_bad_arguments(swept: Path, args: list[str], message: str) -> None:
             ["list", "--format", "xml"],
             "gitgrid list: Invalid value for '--format' / '-f': 'xml' is not one of",
         ),
-        (["run", "--nope"], "gitgrid run: No such option: --nope (see 'gitgrid run --help')"),
+        (["run", "--xyzzy"], "gitgrid run: No such option: --xyzzy (see 'gitgrid run --help')"),
         (["optimize", "--method", "nope", "s.yaml", "--", "true"], "gitgrid optimize: Invalid value"),
-        (["create"], "gitgrid create: Missing argument 'spec'."),
+        (["create"], "give a SPEC file or --like SWEEP"),
         (["nosuchcommand"], "gitgrid: No such command 'nosuchcommand'."),
     ],
 )
