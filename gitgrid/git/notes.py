@@ -50,7 +50,11 @@ def object_type(repo: Repository, oid: str) -> str | None:
     if not _HEX40.fullmatch(oid):
         return None
     result = subprocess.run(
-        ["git", "cat-file", "-t", oid], cwd=repo.root, capture_output=True, text=True, check=False
+        ["git", "cat-file", "-t", "--end-of-options", oid],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return result.stdout.strip() if result.returncode == 0 else None
 
@@ -64,7 +68,7 @@ def read_notes(repo: Repository, commit: str | None, limit: int, what: str = "no
     if kind != "commit":
         raise NoteProblem(f"{what}: {commit[:12]} is a {kind or 'missing object'}, not a notes commit")
     notes: dict[str, str] = {}
-    args = ["git", "ls-tree", "-r", "-z", "--full-tree", commit]
+    args = ["git", "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit]
     with subprocess.Popen(args, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         try:

@@ -60,7 +60,8 @@ def export_results(repo: Repository, store: Store, sweeps: Sequence[str]) -> Exp
     if not changed:  # every record is in the notes already (pulled back, say)
         store.shares.mark_shared(ids, local)
         return Exported(0, local)
-    message = f"gitgrid: {len(ids)} run records of {', '.join(sweeps)}"
+    named = ", ".join(sweeps[:3]) + (f" and {len(sweeps) - 3} more" if len(sweeps) > 3 else "")
+    message = f"gitgrid: {len(ids)} run records of {named}"
     commit = write_notes(repo, {**ours.notes, **changed}, [local] if local else [], message)
     repo.update_refs([RefUpdate(NOTES_REF, commit, local or ZERO)])
     written = [object_id(BLOB, content).hex() for content in changed.values()]
