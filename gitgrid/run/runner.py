@@ -39,11 +39,21 @@ from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.store import Store, open_store
-from gitgrid.run.store.progress import best, plan_run
+from gitgrid.run.store.progress import Plan, best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
+__all__ = [
+    "RunOptions",
+    "RunState",
+    "RunSummary",
+    "SetupFailed",
+    "check_options",
+    "check_timeout",
+    "planned_points",
+    "run_setup",
+    "run_sweep",
+]
 
 
 class SetupFailed(RunError):
@@ -68,6 +78,7 @@ class RunOptions:
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
+    clean_build: bool = False  # ``git clean -fdx`` in the checkout before each build (issue 16)
 
 
 @dataclass
@@ -130,11 +141,7 @@ def run_sweep(
     Warnings found before the first point (a script the command names is not committed, say) go to
     ``on_warning`` at once, or else are issued as :class:`~gitgrid.errors.GitgridWarning`.
     """
-    if not command or not command[0]:
-        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
-    if options.jobs is not None and options.jobs < 1:
-        raise RunError(f"-j {options.jobs}: at least one point at a time")
-    _check_options(options)
+    check_options(command, options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     layout, store = open_store(repo, options.runs_root)
@@ -153,12 +160,36 @@ def check_timeout(timeout: float | None) -> None:
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
 
 
-def _check_options(options: RunOptions) -> None:
+def planned_points(
+    sweep: str | None = None, repo: Repository | Path | str = ".", options: RunOptions = RunOptions()
+) -> tuple[Sweep, Plan]:
+    """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
+    the store is brought up to date as a run does first; nothing runs."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = find_sweep(repo, sweep)
+    layout, store = open_store(repo, options.runs_root)
+    try:
+        if not store.sync_sweep(chosen, list_points(repo, chosen)):
+            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
+        catch_up(store, chosen, layout.runs_root)
+        plan = plan_run(store, chosen, options.where, rerun=options.rerun, retry_failed=options.retry_failed)
+        return chosen, plan
+    finally:
+        store.close()
+
+
+def check_options(command: Sequence[str], options: RunOptions) -> None:
+    """Refuse a run no launcher could carry out (no command, -j 0, a NaN timeout, an empty --build),
+    before anything is written."""
+    if not command or not command[0]:
+        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
+    if options.jobs is not None and options.jobs < 1:
+        raise RunError(f"-j {options.jobs}: at least one point at a time")
     check_timeout(options.timeout)
     if options.halt_after is not None and options.halt_after < 1:
         raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
-    for name, command in (("--setup", options.setup), ("--build", options.build)):
-        if command is not None and not command.strip():
+    for name, hook in (("--setup", options.setup), ("--build", options.build)):
+        if hook is not None and not hook.strip():
             raise RunError(f"{name}: empty command")
 
 
@@ -303,16 +334,11 @@ class _Runner:
         """Run ``--setup`` in a checkout unless it ran there for this base; False if stopped."""
         setup = self.options.setup
         assert setup is not None
-        stamp = self.layout.setup_stamp(checkout.number)
-        done = {"command": setup, "base": self.sweep.base}
-        if _read_json(stamp) == done:
-            return True
         env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
         log = self.layout.setup_log(self.sweep.name, checkout.number)
-        if not _run_setup(checkout, setup, env, log, self.table):
-            return False
-        stamp.write_text(json.dumps(done))
-        return True
+        stamp = self.layout.setup_stamp(checkout.number)
+        where = f"worker {checkout.number}"
+        return run_setup(checkout, setup, self.sweep.base, stamp, env, log, self.table, where)
 
     # the ledger execute_point records runs in -----------------------------------------------------
     def started(self, run: Run) -> None:
@@ -422,10 +448,22 @@ def _read_json(path: Path) -> object:
         return None
 
 
-def _run_setup(
-    checkout: Checkout, command: str, env: Mapping[str, str], log: Path, table: ProcessTable
+def run_setup(
+    checkout: Checkout,
+    command: str,
+    base: str,
+    stamp: Path,
+    env: Mapping[str, str],
+    log: Path,
+    table: ProcessTable,
+    where: str,
 ) -> bool:
-    """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
+    """Run ``--setup`` in a checkout (through the shell: it is one string) unless ``stamp`` says it ran
+    there already for this command and ``base``; False if stopped. The local runner's workers and a
+    node's checkouts (:mod:`gitgrid.cluster.task`) both call it."""
+    done = {"command": command, "base": base}
+    if _read_json(stamp) == done:
+        return True
     log.parent.mkdir(parents=True, exist_ok=True)
     process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
     table.add(process, None)
@@ -433,5 +471,6 @@ def _run_setup(
     if table.finish(process) is not None:
         return False
     if code != 0:
-        raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
+        raise SetupFailed(f"--setup failed in {where} (exit status {code}); see {log}")
+    stamp.write_text(json.dumps(done))
     return True
