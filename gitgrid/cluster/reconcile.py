@@ -25,7 +25,7 @@ from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
 from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, read_json_file, write_meta
-from gitgrid.run.store import Job, Store
+from gitgrid.store import Job, Store
 from gitgrid.sweep.record import Sweep
 
 __all__ = ["Schedulers", "reconcile", "verdict_reason"]
@@ -41,7 +41,7 @@ def reconcile(
     """Each point's state and reason: success, failed, timeout, cancelled, interrupted, pending, running
     or never run. Collects finished run directories first (from every runs root the sweep was submitted
     to), then asks each job's scheduler (found by ``schedulers``) about the rest."""
-    jobs = {job.job_id: job for job in store.jobs(sweep.name)}
+    jobs = {job.job_id: job for job in store.jobs.submitted(sweep.name)}
     tasks: dict[tuple[str, int], TaskState] = {}  # asked first: a task that ended left its record by now
     by_scheduler: dict[str, list[Job]] = {}
     for job in jobs.values():
@@ -51,11 +51,11 @@ def reconcile(
     roots = {job_id: _runs_root(job.submission, layout) for job_id, job in jobs.items()}
     for root in {layout.runs_root, *roots.values()}:
         collect_into(store, repo, sweep, root)
-    latest = {row.run.index: row.run for row in store.runs(sweep.name, None, latest_only=True)}
+    latest = {row.run.index: row.run for row in store.runs.records(sweep.name, None, latest_only=True)}
     states = {index: (run.status, run.reason or "") for index, run in latest.items()}
-    submitted = store.job_points(sweep.name)
+    submitted = store.jobs.tasks(sweep.name)
     if submitted:
-        points = store.points(sweep.name)
+        points = store.sweeps.points(sweep.name)
         for index, (job_id, task, since) in submitted.items():
             found = tasks.get((job_id, task))
             if index in points and found is not None:
@@ -140,7 +140,7 @@ def _record_verdict(
         final = replace(own, status=status, reason=reason, ended=own.ended or time.time())
         final = replace(final, params=params, command=command or own.command)
         write_meta(final)
-        store.amend_run(final)
+        store.runs.amend(final)
         return status, reason
     folder = point_dir(task.runs_root, sweep.name, index, commit, sweep.count)
     mine = [r for r in unfinished_runs(folder) if r.job == task.name]
@@ -152,7 +152,7 @@ def _record_verdict(
     final = replace(run, status=status, reason=reason, ended=run.ended or time.time(), params=params)
     final = replace(final, command=command or run.command)
     write_meta(final)
-    store.ingest(final)
+    store.runs.ingest(final)
     return status, reason
 
 

@@ -1,6 +1,6 @@
 """Submitting a sweep to a batch scheduler as array jobs, and keeping track of them.
 
-``submit_sweep`` chooses the points as every launcher does (:func:`gitgrid.run.store.progress.plan_run`:
+``submit_sweep`` chooses the points as every launcher does (:meth:`gitgrid.store.progress.Progress.plan`:
 ``--where``, ``--rerun``, ``--retry-failed``), after bringing the store up to date with the scheduler.
 It writes a submission folder under the runs root (which must be on storage the nodes share): the job
 script rendered from a template, one manifest per array (a JSON line per point, in task order) and
@@ -39,8 +39,7 @@ from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
 from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.runner import RunOptions, check_options
-from gitgrid.run.store import Job, Store, open_store
-from gitgrid.run.store.progress import plan_run
+from gitgrid.store import Job, Store, open_store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -163,7 +162,7 @@ def _todo(
             f"sweep '{sweep.name}' has {len(busy)} points queued or running (first: point {busy[0]}); "
             "wait for them or 'gitgrid cancel' them, then submit again"
         )
-    plan = plan_run(store, sweep, run.where, rerun=run.rerun, retry_failed=run.retry_failed)
+    plan = store.progress.plan(sweep, run.where, rerun=run.rerun, retry_failed=run.retry_failed)
     chosen = {p.index for p in plan.points}
     left = Counter(state for i, (state, _) in states.items() if i not in chosen)
     never = sweep.count - len(chosen) - sum(left.values())
@@ -311,7 +310,7 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
         raise
     for array in done:
         job = _job(array, plan, scheduler, began)
-        store.add_job(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
+        store.jobs.add(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
     return replace(plan, arrays=tuple(done), submitted=True)
 
 
@@ -339,7 +338,7 @@ def cancel_jobs(repo: Repository | Path | str, sweep: str | None, scheduler: Sch
     _, store = open_store(repo)
     try:
         cancelled = []
-        for job in store.jobs(chosen.name):
+        for job in store.jobs.submitted(chosen.name):
             if job.cancelled or job.scheduler != scheduler.name:
                 continue
             states = scheduler.states([job])
@@ -352,7 +351,7 @@ def cancel_jobs(repo: Repository | Path | str, sweep: str | None, scheduler: Sch
                     raise
                 continue
             cancelled.append(job.job_id)
-        store.mark_cancelled(chosen.name, cancelled)
+        store.jobs.mark_cancelled(chosen.name, cancelled)
         return cancelled
     finally:
         store.close()

@@ -26,8 +26,7 @@ from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn, as_reposit
 from gitgrid.launch.registry import scheduler_of
 from gitgrid.run.contract import FINAL
 from gitgrid.run.runner import RunOptions, RunState, RunSummary
-from gitgrid.run.store import Job, open_store
-from gitgrid.run.store.progress import best
+from gitgrid.store import Job, open_store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 
@@ -103,9 +102,9 @@ class ArrayLauncher(Launcher):
         layout, store = open_store(repo, launch.options.runs_root)
         try:
             states = reconcile(repo, sweep, store, layout, scheduler_of)
-            latest = {row.run.index: row.run for row in store.runs(sweep.name)}
+            latest = {row.run.index: row.run for row in store.runs.records(sweep.name)}
             if launch.options.watch:
-                state.best = best(store, sweep.name, launch.options.watch, launch.options.maximize)
+                state.best = store.progress.best(sweep.name, launch.options.watch, launch.options.maximize)
         finally:
             store.close()
         counts = dict.fromkeys(("success", "failed", "timeout", "interrupted", "cancelled"), 0)
@@ -134,8 +133,10 @@ class ArrayLauncher(Launcher):
         layout, store = open_store(repo)
         try:
             states = reconcile(repo, chosen, store, layout, scheduler_of)
-            submitted = store.job_points(chosen.name)
-            mine = {job.job_id: job for job in store.jobs(chosen.name) if job.scheduler == self.name}
+            submitted = store.jobs.tasks(chosen.name)
+            mine = {
+                job.job_id: job for job in store.jobs.submitted(chosen.name) if job.scheduler == self.name
+            }
         finally:
             store.close()
         busy = [i for i, (s, _) in states.items() if s in (PENDING, RUNNING) and submitted[i][0] in mine]
@@ -164,7 +165,7 @@ def _jobs(repo: Repository, sweep: Sweep, ids: Sequence[str]) -> list[Job]:
         return []
     _, store = open_store(repo)
     try:
-        return [job for job in store.jobs(sweep.name) if job.job_id in ids]
+        return [job for job in store.jobs.submitted(sweep.name) if job.job_id in ids]
     finally:
         store.close()
 

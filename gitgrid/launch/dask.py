@@ -45,8 +45,7 @@ from gitgrid.run.locks import Held, hold
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points, run_setup
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import Store, open_store
-from gitgrid.run.store.progress import plan_run
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
@@ -152,10 +151,10 @@ class _Launch:
         self.stop: int | None = None
 
     def run(self, address: str, on_progress: Progress | None) -> RunSummary:
-        if not self.store.sync_sweep(self.sweep, list_points(self.repo, self.sweep)):
+        if not self.store.sweeps.sync(self.sweep, list_points(self.repo, self.sweep)):
             raise RunError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         catch_up(self.store, self.sweep, self.layout.runs_root)
-        plan = plan_run(self.store, self.sweep, self.options.where, rerun=self.options.rerun,
+        plan = self.store.progress.plan(self.sweep, self.options.where, rerun=self.options.rerun,
                         retry_failed=self.options.retry_failed)  # fmt: skip
         state = RunState(total=len(plan.points), skipped=plan.skipped)
         if plan.points:
@@ -164,7 +163,7 @@ class _Launch:
             except OSError as exc:
                 raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
             job = self._job(plan.rerun)
-            after = self.store.attempts(self.sweep.name, (p.index for p in plan.points))
+            after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
                 _check_workers(client, self.repo, self.layout, self.sweep.name)
                 follower = _Follower(self, client, job, after, state, on_progress)
@@ -247,7 +246,7 @@ class _Follower:
     def _record(self, run: Run) -> None:
         series = read_series(Path(run.run_dir))
         run = note_problem(run, series)
-        self.launch.store.ingest(run, series.rows)
+        self.launch.store.runs.ingest(run, series.rows)
         state = self.state
         if run.status == "success":
             state.succeeded += 1
@@ -287,7 +286,7 @@ class _Follower:
             why = f"its Dask worker was lost; the point ran again as attempt {run.attempt}"
             ended = left.ending("interrupted", reason=why)
             write_meta(ended)
-            self.launch.store.ingest(ended)  # not counted: the point itself ended with ``run``
+            self.launch.store.runs.ingest(ended)  # not counted: the point itself ended with ``run``
 
     def _attempts(self, request: RunRequest) -> list[Run]:
         """This launch's attempts of the point whose ``meta.json`` still says running."""

@@ -29,7 +29,7 @@ from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.locks import try_lock
 from gitgrid.run.runner import RunOptions, RunState, RunSummary
-from gitgrid.run.store import open_store
+from gitgrid.store import open_store
 from gitgrid.sweep.catalog import find_sweep
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ class Launcher(ABC):
         chosen = find_sweep(repo, sweep)
         _, store = open_store(repo)
         try:
-            return {row.run.index: (row.run.status, row.run.reason or "") for row in store.runs(chosen.name)}
+            return {
+                row.run.index: (row.run.status, row.run.reason or "")
+                for row in store.runs.records(chosen.name)
+            }
         finally:
             store.close()
 
