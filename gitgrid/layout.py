@@ -71,6 +71,7 @@ __all__ = [
     "node_checkouts",
     "node_lock",
     "node_setup_stamp",
+    "node_slots",
     "parse_point_dir",
     "point_dir",
     "scratch_root",
@@ -174,6 +175,11 @@ class Layout:
 
     def point_dir(self, sweep: str, index: int, commit: str, count: int) -> Path:
         return point_dir(self.runs_root, sweep, index, commit, count)
+
+    def probes(self, sweep: str) -> list[Path]:
+        """The files runs-root checks write and remove at once (``.probe-*``): left only by a crash."""
+        folder = self.sweep_runs(sweep)
+        return sorted(folder.glob(".*probe-*")) if folder.is_dir() else []
 
     def check_writable(self, sweep: str) -> None:
         """Make the sweep's runs folder and prove a file can be written there (``OSError`` if not)."""
@@ -366,6 +372,14 @@ def node_checkout(folder: Path, number: int) -> Path:
 
 def node_lock(folder: Path, number: int) -> Path:
     return folder / f"slot-{number}.lock"
+
+
+def node_slots(folder: Path) -> list[int]:
+    """The numbers of the node checkouts in ``folder`` (those with a lock file: made by a task)."""
+    if not folder.is_dir():
+        return []
+    found = (re.fullmatch(r"slot-(\d+)\.lock", entry.name) for entry in folder.iterdir())
+    return sorted(int(match.group(1)) for match in found if match)
 
 
 def node_setup_stamp(checkout: Path) -> Path:

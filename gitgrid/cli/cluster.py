@@ -1,4 +1,4 @@
-"""The cluster commands: ``submit``, ``cancel``, and ``task`` (what job scripts run on the nodes).
+"""The cluster commands: ``submit``, ``cancel``, ``clean``, and ``task`` (what job scripts run on nodes).
 
 Each command parses, calls one library function, prints.
 """
@@ -15,7 +15,7 @@ from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, SweepName, app, 
 from gitgrid.cli.runs import ARRAY_LIMIT_HELP, ON_HELP, OPT_HELP, launch_points, parse_options
 from gitgrid.launch.registry import LAUNCHERS
 
-__all__ = ["cancel", "submit", "task"]
+__all__ = ["cancel", "clean", "submit", "task"]
 
 
 @app.command(cls=CommandAfterDashes)
@@ -86,6 +86,35 @@ def cancel(
 
     cancelled = cancel_sweep(context_of(ctx).repo(), sweep)
     print(f"cancelled {', '.join(cancelled)}" if cancelled else "nothing queued or running")
+
+
+@app.command()
+@reported
+def clean(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+    scratch: Annotated[
+        Path | None, typer.Option(help="The scratch folder of node checkouts (default: $TMPDIR, else /tmp).")
+    ] = None,
+    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+) -> None:
+    """Remove what crashed runs left: your unused node checkouts in scratch, empty attempt folders."""
+    from gitgrid.cluster.clean import clean as clean_up
+
+    context = context_of(ctx)
+    found = clean_up(
+        context.repo(), context.path(runs_root) if runs_root else None,
+        context.path(scratch) if scratch else None, dry_run,
+    )  # fmt: skip
+    verb = "would remove" if dry_run else "removed"
+    for path in found.removed:
+        print(f"{verb} {path}")
+    for path, why in found.kept:
+        print(f"kept {path} ({why})", file=sys.stderr)
+    done = "to remove" if dry_run else "removed"
+    print(f"{len(found.removed)} {done}, {len(found.kept)} kept", file=sys.stderr)
 
 
 @app.command(hidden=True)

@@ -8,12 +8,13 @@ anything runs.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from gitgrid.git.repository import Repository
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["command_file_warnings"]
+__all__ = ["command_file_warnings", "replace_sweep"]
 
 _COMPARED = 64 * 2**20  # bytes: larger files are not compared with the base
 
@@ -43,16 +44,24 @@ def command_file_warnings(
         if committed is None and not builds:
             found.append(
                 f"the command names {name}, which is not committed (untracked): points run in checkouts of "
-                f"the sweep's commits, where it does not exist; commit it and create the sweep again, or "
+                f"the sweep's commits, where it does not exist; commit it and {replace_sweep(sweep)}, or "
                 f"give its absolute path ({path.resolve()})"
             )
         elif committed is not None and committed[1] != path.read_bytes():
             found.append(
                 f"the command names {name}, which differs from its version in the sweep's base "
                 f"({sweep.base[:12]}): points run the committed version, not your edit; commit it and "
-                f"create the sweep again, or give its absolute path ({path.resolve()}) to run this copy"
+                f"{replace_sweep(sweep)}, or give its absolute path ({path.resolve()}) to run this copy"
             )
     return found
+
+
+def replace_sweep(sweep: Sweep) -> str:
+    """The command that makes the sweep again on the commit just made, in place of this one (not a
+    second sweep beside it): ``create --force --name`` with the same spec and base ref."""
+    branch = f" --branch {shlex.quote(sweep.base_ref)}" if sweep.base_ref not in ("", "HEAD") else ""
+    spec = shlex.quote(sweep.spec_path) if sweep.spec_path else "SPEC"
+    return f"replace the sweep: gitgrid create --force --name {shlex.quote(sweep.name)}{branch} {spec}"
 
 
 def _named_paths(command: Sequence[str]) -> list[str]:

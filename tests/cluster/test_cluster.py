@@ -165,15 +165,31 @@ def test_cancel_stops_the_sweep(slurm: int, tmp_path: Path, monkeypatch: pytest.
     assert result.exit_code == 0 and f"cancelled slurm job {done.jobs[0]}" in result.stdout
     wait_for_jobs(done.jobs, timeout=120)
     status = sweep_status(repo)
-    assert status.counts.get("success", 0) == 0
-    assert status.counts.get("cancelled", 0) + status.counts.get("interrupted", 0) == 12, (
-        status.counts,
-        status.failures,
-        [m for m in metas(repo) if m["status"] == "failed"],
-    )
+    assert status.counts == {"cancelled": 12, "never run": 0}, (status.counts, status.failures)
+    (line,) = [line for line in cli("status", repo=repo).stdout.splitlines() if "cancelled:" in line]
+    assert line.startswith(f"12 points: cancelled: by the scheduler (array task {done.jobs[0]}_")
+    assert line.endswith(" ended CANCELLED) (points 0-11)")  # one line, one example task
+    for meta in metas(repo):  # running or queued when cancelled: a complete record either way
+        assert meta["status"] == "cancelled" and meta["params"] and meta["command"] == sim()
     blocked = cli("submit", "--", *sim(), repo=repo)
     assert blocked.exit_code == 0 and "submitted 12 points" in blocked.stdout  # cancelled points run again
     cli("cancel", repo=repo)
+
+
+def test_queued_points_of_a_running_chunked_task_are_pending(
+    slurm: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = sweep_repo(tmp_path)
+    monkeypatch.setenv("SIM_SLEEP", "300")
+    done = submit(repo, chunk=6, array_limit=1)
+    deadline = time.monotonic() + 120
+    while not any(m["status"] == "running" for m in metas(repo)):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    counts = sweep_status(repo).counts
+    assert (counts.get("running"), counts.get("pending")) == (1, 11), counts  # not 6 running
+    cli("cancel", repo=repo)
+    wait_for_jobs(done.jobs, timeout=120)
 
 
 def test_a_sweep_larger_than_max_array_size_is_split(slurm: int, tmp_path: Path) -> None:
