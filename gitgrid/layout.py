@@ -20,6 +20,7 @@ Under the runs root (on a cluster: storage every node reaches)::
                                             series.jsonl, stdout.log, stderr.log, build.log (with
                                             --build)
     <sweep>/setup/worker-<k>.log            output of --setup in worker k
+    <sweep>/setup/<host>-slot-<k>.log       output of --setup in a node's (or Dask worker's) checkout
     <sweep>/submissions/<time>-<pid>-<n>/   one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
 
@@ -70,6 +71,7 @@ __all__ = [
     "node_checkout",
     "node_checkouts",
     "node_lock",
+    "node_setup_log",
     "node_setup_stamp",
     "node_slots",
     "parse_point_dir",
@@ -380,6 +382,13 @@ def node_slots(folder: Path) -> list[int]:
         return []
     found = (re.fullmatch(r"slot-(\d+)\.lock", entry.name) for entry in folder.iterdir())
     return sorted(int(match.group(1)) for match in found if match)
+
+
+def node_setup_log(runs_root: Path, sweep: str, host: str, checkout: Path) -> Path:
+    """The log of ``--setup`` in a node's (or a Dask worker's) checkout, under the runs root."""
+    log = sweep_runs(runs_root, sweep) / "setup" / f"{host}-{checkout.name}.log"
+    check_no_symlink(runs_root, log)
+    return log
 
 
 def node_setup_stamp(checkout: Path) -> Path:

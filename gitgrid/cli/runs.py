@@ -172,7 +172,8 @@ def _print_dry_run(launch: Launch) -> None:
     if submission is None:
         count = len(launch.points)
         shown = ", ".join(map(str, launch.points[:20])) + (", ..." if count > 20 else "")
-        print(f"{launch.sweep}: would run {count} points ({shown}); {launch.skipped} skipped; nothing ran")
+        skipped = f"{launch.skipped} skipped (done before)"
+        print(f"{launch.sweep}: would run {count} points ({shown}); {skipped}; nothing ran")
         return
     if not submission.arrays:
         _print_submitted(launch)

@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any
 
 from gitgrid.errors import RunError, excerpt
-from gitgrid.layout import Submission, claim_attempt, node_setup_stamp, point_dir
+from gitgrid.layout import Submission, claim_attempt, node_setup_log, node_setup_stamp, point_dir
 from gitgrid.run.checkouts import Checkout, node_checkout_for
 from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_meta
 from gitgrid.run.execute import Execution, execute_point
@@ -185,7 +185,7 @@ class _Task:
         if not setup:
             return True
         env = {**os.environ, "GITGRID_SWEEP": request.sweep}
-        log = Path(self.record["runs_root"]) / request.sweep / "setup" / f"{host()}-{checkout.path.name}.log"
+        log = node_setup_log(Path(self.record["runs_root"]), request.sweep, host(), checkout.path)
         stamp = node_setup_stamp(checkout.path)
         where = f"{host()} {checkout.path}"
         base = str(self.record.get("base") or "")

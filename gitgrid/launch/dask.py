@@ -36,7 +36,15 @@ from typing import Any
 from gitgrid.errors import RunError
 from gitgrid.git.repository import Repository
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn, as_repository
-from gitgrid.layout import Layout, attempt_number, attempts_in, claim_attempt, node_setup_stamp, point_dir
+from gitgrid.layout import (
+    Layout,
+    attempt_number,
+    attempts_in,
+    claim_attempt,
+    node_setup_log,
+    node_setup_stamp,
+    point_dir,
+)
 from gitgrid.run.checkouts import Checkout, node_checkout_for, sweep_files
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests, write_meta
@@ -446,7 +454,7 @@ def run_point(request: RunRequest, job: DaskJob) -> Run:
     )  # fmt: skip
     if job.setup:
         env = {**os.environ, "GITGRID_SWEEP": request.sweep}
-        log = Path(job.runs_root) / request.sweep / "setup" / f"{host()}-{checkout.path.name}.log"
+        log = node_setup_log(Path(job.runs_root), request.sweep, host(), checkout.path)
         checkout.move_to(request.commit)
         if not run_setup(checkout, job.setup, job.base, node_setup_stamp(checkout.path), env, log, table,
                          f"{host()} {checkout.path}"):  # fmt: skip

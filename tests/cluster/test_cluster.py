@@ -130,9 +130,10 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
     assert all(row["index"] not in (3, 5) for row in results(repo).rows)  # never a success
     for name in ("SIM_FAIL", "SIM_HANG"):
         monkeypatch.delenv(name)
-    retry = submit(repo, run=RunOptions(retry_failed=True), options=(("time", "0:05:00"),))
-    assert sorted(retry.points) == [3, 5]
-    wait_for_jobs(retry.jobs)
+    retry = cli("submit", "--retry-failed", "--opt", "time=0:05:00", "--", *sim(), repo=repo)  # the README's
+    assert retry.exit_code == 0 and "submitted 2 points as slurm job(s)" in retry.stdout, retry.output
+    job = retry.stdout.split("job(s) ")[1].strip()
+    wait_for_jobs([job])
     assert sweep_status(repo).counts == {"success": 12, "never run": 0}
     assert len(results(repo).rows) == 12
     sweep_status(repo)  # asking again records nothing new

@@ -58,12 +58,14 @@ def test_submit_is_still_there_and_returns_at_once(swept: Path) -> None:
     assert again.stdout == "grid_search-2026-11-18: nothing to submit (12 done before)\n"
 
 
-def test_every_option_of_run_reaches_the_tasks(swept: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_option_of_run_reaches_the_tasks(
+    swept: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """--where chooses, --timeout stops a run on the node, --setup runs once per checkout, --rerun makes
     new attempts of a new rerun, and -j is the array's limit."""
     monkeypatch.setenv("SIM_HANG", "1")
     monkeypatch.setenv("SIM_HANG_FOR", "60")
-    setup = 'echo set up >> "$GITGRID_SWEEP.setup"'
+    setup = f"pwd >> {tmp_path / 'setups'}"
     options = RunOptions(where="a == 1.5", timeout=3, setup=setup, jobs=2)
     first = launch(swept, options)
     assert first.points == (0, 1, 2, 3) and first.skipped == 8
@@ -73,6 +75,9 @@ def test_every_option_of_run_reaches_the_tasks(swept: Path, monkeypatch: pytest.
     status = sweep_status(swept)
     assert status.counts == {"success": 3, "timeout": 1, "never run": 8}
     assert [g.reason for g in status.failures] == ["time limit exceeded"]
+    ran_in = (tmp_path / "setups").read_text().splitlines()  # once in each task's (fresh) checkout
+    assert len(ran_in) == 4 and all("/gitgrid-" in folder and "/slot-" in folder for folder in ran_in)
+    assert len(list((swept / ".gitgrid/runs/grid_search-2026-11-18/setup").glob("*-slot-*.log"))) >= 1
     monkeypatch.delenv("SIM_HANG")
     rerun = launch(swept, RunOptions(where="a == 1.5", rerun=True))
     get_launcher("local-array").wait(rerun)

@@ -51,3 +51,15 @@ def test_an_unknown_launcher_or_a_setting_it_cannot_use_is_named(swept: Path) ->
         get_launcher("local-array", LaunchSettings(options=(("partition", "short"),)))
     refused = cli("run", "--on", "local", "--chunk", "2", "--", "true", repo=swept)
     assert refused.exit_code == 2 and refused.stderr == "gitgrid: error: --on local takes no --chunk\n"
+
+
+def test_a_dry_run_lists_the_points_and_runs_none(swept: Path) -> None:
+    result = cli("run", "--dry-run", "--where", "a == 1.5", "--", "false", repo=swept)
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == "grid_search-2026-11-18: would run 4 points (0, 1, 2, 3); 0 skipped (done before); nothing ran\n"
+    )
+    assert not (swept / ".gitgrid/runs/grid_search-2026-11-18").exists() or not list(
+        (swept / ".gitgrid/runs/grid_search-2026-11-18").glob("*/attempt-*")
+    )
