@@ -3,9 +3,9 @@
 A *spec* describes a *space* of *points* (param values); ``create_sweep`` writes one commit per point on a
 new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point here (and
 ``get_launcher(name).launch`` anywhere else: array jobs, Dask) and ``results`` reads what they reported;
-``optimize_sweep`` and ``spsa`` choose points instead of gridding them. The vocabulary is defined in ``docs/concepts.md``, the layout of the
-package in ``docs/architecture.md``. What ``__all__`` lists is the public API; the modules of the
-subpackages are internal.
+``optimize_sweep`` and ``spsa`` choose points instead of gridding them. The vocabulary is defined in
+``docs/concepts.md``, the layout of the package in ``docs/architecture.md``. What ``__all__`` lists is
+the public API; the modules of the subpackages are internal.
 """
 
 from __future__ import annotations
