@@ -139,7 +139,11 @@ class ArrayLauncher(Launcher):
             }
         finally:
             store.close()
-        busy = [i for i, (s, _) in states.items() if s in (PENDING, RUNNING) and submitted[i][0] in mine]
+        busy = [
+            i
+            for i, (s, _) in states.items()
+            if s in (PENDING, RUNNING) and submitted.get(i, ("",))[0] in mine
+        ]
         if not busy:
             return None
         jobs = sorted({submitted[i][0] for i in busy})
