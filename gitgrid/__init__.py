@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from gitgrid.cluster.clean import Cleaned, clean
     from gitgrid.git.repository import Repository, open_repository
     from gitgrid.launch.launcher import Launch, Launcher, LaunchSettings
-    from gitgrid.launch.registry import LAUNCHERS, cancel_sweep, get_launcher
+    from gitgrid.launch.registry import cancel_sweep, get_launcher
     from gitgrid.optimize.minimize import minimize, spsa
     from gitgrid.optimize.session import OptimizeOptions, OptimizeSummary, optimize_sweep
     from gitgrid.optimize.sharded import Sharded
@@ -58,7 +58,7 @@ _LAZY = {
     **dict.fromkeys(["Cleaned", "clean"], "cluster.clean"),
     **dict.fromkeys(["Repository", "open_repository"], "git.repository"),
     **dict.fromkeys(["Launch", "LaunchSettings", "Launcher"], "launch.launcher"),
-    **dict.fromkeys(["LAUNCHERS", "cancel_sweep", "get_launcher"], "launch.registry"),
+    **dict.fromkeys(["cancel_sweep", "get_launcher"], "launch.registry"),
     **dict.fromkeys(["minimize", "spsa"], "optimize.minimize"),
     **dict.fromkeys(["OptimizeOptions", "OptimizeSummary", "optimize_sweep"], "optimize.session"),
     **dict.fromkeys(["Sharded"], "optimize.sharded"),
@@ -92,7 +92,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "LAUNCHERS",
     "Cleaned",
     "Collected",
     "GitFailure",
