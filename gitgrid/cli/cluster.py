@@ -45,6 +45,9 @@ def submit(
     setup: Annotated[
         str | None, typer.Option(help="Shell command run once in each node checkout (a venv, pip install).")
     ] = None,
+    clean_build: Annotated[
+        bool, typer.Option("--clean-build", help="git clean -fdx in the checkout before each --build.")
+    ] = False,
     where: Annotated[str | None, typer.Option(help="Only points where this holds.")] = None,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
@@ -66,7 +69,8 @@ def submit(
     del retry_failed  # submit has always submitted failed and timed-out points again
     context = context_of(ctx)
     options = RunOptions(
-        where=where, setup=setup, build=build, timeout=timeout, retry_failed=True, rerun=rerun,
+        where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout, retry_failed=True,
+        rerun=rerun,
         runs_root=context.path(runs_root) if runs_root else None, halt_after=halt_after,
     )  # fmt: skip
     settings = LaunchSettings(
@@ -130,5 +134,7 @@ def task(
     from gitgrid.cluster.task import run_task
 
     summary = run_task(submission, manifest, task_id)
+    for warning in summary.warnings:
+        print(f"gitgrid: warning: {warning}", file=sys.stderr)
     print(summary.line(), file=sys.stderr)
     raise typer.Exit(summary.exit_code)

@@ -76,6 +76,13 @@ def run(
             "(make, cmake --build build, cargo build); a failing build fails the point."
         ),
     ] = None,
+    clean_build: Annotated[
+        bool,
+        typer.Option(
+            "--clean-build",
+            help="Run git clean -fdx in the checkout before each --build: every point built from scratch.",
+        ),
+    ] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
     ] = None,
@@ -111,9 +118,9 @@ def run(
 
     context = context_of(ctx)
     options = RunOptions(
-        jobs=jobs, where=where, setup=setup, build=build, timeout=timeout, retry_failed=retry_failed,
-        rerun=rerun, runs_root=context.path(runs_root) if runs_root else None, watch=watch,
-        maximize=maximize, halt_after=halt_after,
+        jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
+        retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
+        watch=watch, maximize=maximize, halt_after=halt_after,
     )  # fmt: skip
     settings = LaunchSettings(
         parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
@@ -210,11 +217,7 @@ def _left(launch: Launch) -> str:
 
 def _print_summary(summary: RunSummary, options: RunOptions) -> None:
     state = summary.state
-    print(
-        f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
-        f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
-        file=sys.stderr,
-    )
+    print(f"{summary.sweep}: {_counts(state)}", file=sys.stderr)
     if state.halted:
         print(f"halted after {options.halt_after} failed runs (--halt-after): points not started are left "
               "to run later", file=sys.stderr)  # fmt: skip
@@ -225,6 +228,20 @@ def _print_summary(summary: RunSummary, options: RunOptions) -> None:
         print(f"best {options.watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _counts(state: Any) -> str:
+    """The summary's counts; the points skipped because they failed before are never hidden among those
+    done before (#16), nor those under way elsewhere."""
+    text = (
+        f"{state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
+        f"{state.interrupted} interrupted, {state.done_before} skipped (done before)"
+    )
+    if state.failed_before:
+        text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
+    if state.underway:
+        text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    return text
 
 
 def _describe(watch: str | None) -> Callable[[Any], str]:

@@ -20,6 +20,7 @@ from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import (
     Layout,
     attempts_in,
+    build_record,
     node_checkout,
     node_lock,
     node_setup_stamp,
@@ -71,7 +72,7 @@ def _scratch(root: Path, found: Cleaned) -> None:
                 found.kept.append((checkout, "in use by a task"))
                 continue
             try:
-                for place in (checkout, node_setup_stamp(checkout)):
+                for place in (checkout, node_setup_stamp(checkout), build_record(checkout)):
                     if place.exists() or place.is_symlink():
                         _remove(place, found)
             finally:

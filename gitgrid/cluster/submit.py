@@ -37,7 +37,7 @@ from gitgrid.layout import Submission as SubmissionFiles
 from gitgrid.rewrite.templates import render_sandboxed
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
-from gitgrid.run.preflight import command_file_warnings
+from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
 from gitgrid.run.runner import RunOptions, check_options
 from gitgrid.store import Job, Store, open_store
 from gitgrid.sweep.catalog import find_sweep
@@ -92,6 +92,7 @@ class Submission:
     skipped: int = 0
     submitted: bool = False
     left: Mapping[str, int] = field(default_factory=dict)
+    failed_before: int = 0  # of ``skipped``: failed or timed out before (``--retry-failed`` runs them)
 
     @property
     def job_ids(self) -> list[str]:
@@ -107,6 +108,7 @@ class _Todo:
     points: list[PointRecord]
     rerun: int
     left: dict[str, int]
+    failed_before: int = 0
 
 
 def submit_sweep(
@@ -134,7 +136,9 @@ def submit_sweep(
         todo = _todo(repo, store, chosen, layout, run, schedulers)
         plan = _plan(chosen, scheduler, layout, todo, options, dry_run)
         if plan.arrays:
-            for warning in command_file_warnings(repo, chosen, command, bool(run.build or run.setup)):
+            builds = bool(run.build or run.setup)
+            check_command_elsewhere(repo, chosen, command, builds)  # before any task fails for it
+            for warning in command_file_warnings(repo, chosen, command, builds):
                 (warn or _ignore)(warning)
         if dry_run or not plan.arrays:
             return plan
@@ -168,7 +172,7 @@ def _todo(
     never = sweep.count - len(chosen) - sum(left.values())
     if never > 0:
         left["never run"] += never
-    return _Todo(plan.points, plan.rerun, dict(left))
+    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before)
 
 
 def _plan(
@@ -189,8 +193,9 @@ def _plan(
     script = _render(sweep, scheduler, files, layout, options, len(points), tasks) if points else ""
     skipped = sweep.count - len(points)
     return Submission(
-        sweep, scheduler.name, files.folder, script, tuple(arrays), options.chunk, skipped, left=todo.left
-    )
+        sweep, scheduler.name, files.folder, script, tuple(arrays), options.chunk, skipped, left=todo.left,
+        failed_before=todo.failed_before,
+    )  # fmt: skip
 
 
 def _render(

@@ -26,20 +26,28 @@ import shutil
 import signal
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from gitgrid.errors import RunError, excerpt
-from gitgrid.layout import Submission, claim_attempt, node_setup_log, node_setup_stamp, point_dir
+from gitgrid.layout import (
+    Submission,
+    build_record,
+    claim_attempt,
+    node_setup_log,
+    node_setup_stamp,
+    point_dir,
+)
 from gitgrid.run.checkouts import Checkout, node_checkout_for
 from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
-from gitgrid.run.runner import SetupFailed, run_setup
+from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
 
-__all__ = ["TaskSummary", "run_task"]
+__all__ = ["TaskSummary", "node_setup", "run_task"]
 
 _MANIFEST_LINE = 1 << 20  # bytes of one manifest line at most: a point's params and their texts
 
@@ -55,6 +63,7 @@ class TaskSummary:
     own: float  # seconds gitgrid spent (checkout, bookkeeping), not the commands
     signal: int | None = None
     halted: bool = False
+    warnings: tuple[str, ...] = ()  # said once each in the task's log (what could not be checked there)
 
     @property
     def exit_code(self) -> int:
@@ -79,6 +88,33 @@ def run_task(submission: Path, manifest: Path, task: int | None = None) -> TaskS
     if not requests:
         raise RunError(f"gitgrid task: no points for task {task} in {manifest}")
     return _Task(Submission(submission), record, requests).run()
+
+
+def node_setup(
+    checkout: Checkout,
+    command: str,
+    base: str,
+    runs_root: Path,
+    sweep: str,
+    table: ProcessTable,
+    warn: Callable[[str], None],
+) -> bool:
+    """``--setup`` in a node's (or a Dask worker's) checkout, unless it ran there for this command, base
+    and swept files (its stamp, beside the checkout, says so); traced as a build is, so a setup that
+    reads a file the sweep rewrites is refused (:mod:`gitgrid.run.setup`). False if stopped."""
+    stamp = node_setup_stamp(checkout.path)
+    done = {"command": command, "base": base, "files": sorted(checkout.files)}
+    try:
+        if json.loads(stamp.read_text()) == done:
+            return True
+    except (OSError, ValueError):
+        pass
+    env = {**os.environ, "GITGRID_SWEEP": sweep}
+    log = node_setup_log(runs_root, sweep, host(), checkout.path)
+    if not run_setup(checkout, command, env, log, table, checkout.build_guard(warn)):
+        return False
+    stamp.write_text(json.dumps(done))
+    return True
 
 
 def _record(path: Path) -> dict[str, Any]:
@@ -140,13 +176,14 @@ class _Task:
         self.job = os.environ.get("GITGRID_JOB_ID")
         self.table = ProcessTable(grace=float(record.get("grace") or 5.0))
         self.stopped: int | None = None
+        self.warnings: list[str] = []
         self.commands = 0.0  # seconds spent in the user's command
         self.began: float | None = None
         self.scratch = Path(record.get("scratch") or os.environ.get("TMPDIR") or "/tmp")
         self.how = Execution(
             command=tuple(record["command"]), runs_root=Path(record["runs_root"]), host=host(),
             base_env=dict(os.environ), job=self.job, build=record.get("build"), timeout=record.get("timeout"),
-            rerun=int(record.get("rerun") or 0),
+            rerun=int(record.get("rerun") or 0), clean_build=bool(record.get("clean_build")), warn=self._warn,
         )  # fmt: skip
 
     def run(self) -> TaskSummary:
@@ -166,9 +203,11 @@ class _Task:
             finally:
                 if not self.record.get("keep_scratch"):  # removed while still locked: no task uses it
                     shutil.rmtree(checkout.path, ignore_errors=True)
-                    node_setup_stamp(checkout.path).unlink(missing_ok=True)
+                    for record in (node_setup_stamp(checkout.path), build_record(checkout.path)):
+                        record.unlink(missing_ok=True)
         elapsed = time.monotonic() - start
-        return TaskSummary(self.job, done, failures, elapsed, elapsed - self.commands, self.stopped, halted)
+        own = elapsed - self.commands
+        return TaskSummary(self.job, done, failures, elapsed, own, self.stopped, halted, tuple(self.warnings))
 
     def _execute(self, request: RunRequest, checkout: Checkout) -> Run:
         try:
@@ -184,18 +223,18 @@ class _Task:
         setup = self.record.get("setup")
         if not setup:
             return True
-        env = {**os.environ, "GITGRID_SWEEP": request.sweep}
-        log = node_setup_log(Path(self.record["runs_root"]), request.sweep, host(), checkout.path)
-        stamp = node_setup_stamp(checkout.path)
-        where = f"{host()} {checkout.path}"
-        base = str(self.record.get("base") or "")
         try:
             checkout.move_to(request.commit)
-            return run_setup(checkout, setup, base, stamp, env, log, self.table, where)
-        except SetupFailed as exc:
+            runs_root, base = Path(self.record["runs_root"]), str(self.record.get("base") or "")
+            return node_setup(checkout, setup, base, runs_root, request.sweep, self.table, self._warn)
+        except (SetupFailed, SetupRefused) as exc:
             for failed in self.requests[self.requests.index(request) :]:
                 self._record_unstarted(failed, str(exc))
             return False
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def _record_unstarted(self, request: RunRequest, reason: str) -> None:
         folder = point_dir(self.how.runs_root, request.sweep, request.index, request.commit, request.count)

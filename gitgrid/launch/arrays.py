@@ -75,7 +75,8 @@ class ArrayLauncher(Launcher):
             return super().wait(launch, on_progress)
         repo = as_repository(launch.repo)
         sweep = find_sweep(repo, launch.sweep)
-        state = RunState(total=len(launch.points), skipped=launch.skipped)
+        failed_before = launch.submission.failed_before if launch.submission is not None else 0
+        state = RunState(len(launch.points), launch.skipped, failed_before)
         with _stopping() as stop:
             while True:
                 ended = self._tasks_ended(repo, sweep, launch)  # before: what ended by now left its record

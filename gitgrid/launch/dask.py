@@ -21,63 +21,35 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import secrets
 import signal
-import socket
 import threading
-import time
+import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gitgrid.errors import RunError
+from gitgrid.errors import GitgridWarning, RunError
 from gitgrid.git.repository import Repository
+from gitgrid.launch.dask_worker import DaskJob, probe, run_point, stop_commands
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn, as_repository
-from gitgrid.layout import (
-    Layout,
-    attempt_number,
-    attempts_in,
-    claim_attempt,
-    node_setup_log,
-    node_setup_stamp,
-    point_dir,
-)
-from gitgrid.run.checkouts import Checkout, node_checkout_for, sweep_files
+from gitgrid.layout import Layout, attempt_number, attempts_in, claim_attempt, point_dir
+from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests, write_meta
-from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.processes import ProcessTable, runs_in, stop_group
-from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points, run_setup
+from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
+from gitgrid.run.processes import runs_in, stop_group
+from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["Dask", "DaskJob", "run_point"]
+__all__ = ["Dask"]
 
 _CONNECT = 20  # seconds to reach the scheduler
-
-
-@dataclass(frozen=True)
-class DaskJob:
-    """How every point of one launch runs on a worker (sent with each task)."""
-
-    token: str  # this launch: the commands a cancel stops
-    command: tuple[str, ...]
-    git_dir: str
-    runs_root: str
-    files: tuple[str, ...]
-    base: str
-    timeout: float | None = None
-    build: str | None = None
-    setup: str | None = None
-    rerun: int = 0
-    grace: float = 5.0
-    scratch: str | None = None
 
 
 class Dask(Launcher):
@@ -115,7 +87,7 @@ class Dask(Launcher):
         layout, store = open_store(repo, options.runs_root)
         try:
             with _sweep_lock(layout, chosen.name):
-                launch = _Launch(repo, chosen, layout, store, tuple(command), options, scratch)
+                launch = _Launch(repo, chosen, layout, store, tuple(command), options, scratch, on_warning)
                 summary = launch.run(address, on_progress)
         finally:
             store.close()
@@ -153,9 +125,11 @@ class _Launch:
         command: tuple[str, ...],
         options: RunOptions,
         scratch: str | None,
+        warn: Warn | None = None,
     ) -> None:
         self.repo, self.sweep, self.layout, self.store = repo, sweep, layout, store
         self.command, self.options, self.scratch = command, options, scratch
+        self.warn: Warn = warn or _issue
         self.stop: int | None = None
 
     def run(self, address: str, on_progress: Progress | None) -> RunSummary:
@@ -164,12 +138,16 @@ class _Launch:
         catch_up(self.store, self.sweep, self.layout.runs_root)
         plan = self.store.progress.plan(self.sweep, self.options.where, rerun=self.options.rerun,
                         retry_failed=self.options.retry_failed)  # fmt: skip
-        state = RunState(total=len(plan.points), skipped=plan.skipped)
+        state = RunState(len(plan.points), plan.skipped, plan.failed_before, plan.underway)
         if plan.points:
             try:
                 self.layout.check_writable(self.sweep.name)
             except OSError as exc:
                 raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
+            builds = bool(self.options.build or self.options.setup)
+            check_command_elsewhere(self.repo, self.sweep, self.command, builds)
+            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
+                self.warn(warning)
             job = self._job(plan.rerun)
             after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
@@ -185,7 +163,7 @@ class _Launch:
         return DaskJob(
             secrets.token_hex(8), self.command, str(self.repo.git_dir), str(self.layout.runs_root),
             sweep_files(self.sweep), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
-            self.scratch,
+            self.scratch, o.clean_build,
         )  # fmt: skip
 
     @contextlib.contextmanager
@@ -314,7 +292,7 @@ class _Follower:
     def _stop(self, flying: dict[Any, RunRequest]) -> None:
         """Ctrl-C: stop the commands of this launch on every worker, then record how they ended."""
         with contextlib.suppress(Exception):
-            self.client.run(_stop_commands, self.job.token)
+            self.client.run(stop_commands, self.job.token)
         with contextlib.suppress(Exception):  # a timeout: what has not ended by then is cancelled
             _distributed().wait(list(flying), timeout=self.job.grace + 10)
         for future, request in flying.items():
@@ -330,6 +308,10 @@ def _first_done(futures: list[Any]) -> list[Any]:
     except TimeoutError:
         return []
     return [future for future in futures if future.done()]
+
+
+def _issue(message: str) -> None:
+    warnings.warn(message, GitgridWarning, stacklevel=3)
 
 
 def _key(request: RunRequest) -> str:
@@ -361,16 +343,16 @@ def _check_workers(client: Any, repo: Repository, layout: Layout, sweep: str) ->
     """Every worker must read what this process writes under the runs root, write there, and see the
     repository; the first that cannot is named."""
     token = secrets.token_hex(8)
-    probe = layout.sweep_runs(sweep) / f".dask-probe-{token}"
-    probe.write_text(token)
+    written = layout.sweep_runs(sweep) / f".dask-probe-{token}"
+    written.write_text(token)
     try:
         try:
-            answers = client.run(_probe, str(repo.git_dir), str(probe), token)
+            answers = client.run(probe, str(repo.git_dir), str(written), token)
         except Exception as exc:
             raise RunError(f"the Dask workers cannot run gitgrid ({type(exc).__name__}: {exc}): "
                            "install this gitgrid where they run") from None  # fmt: skip
     finally:
-        probe.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
     if not answers:
         raise RunError("the Dask cluster has no workers: start some (dask worker ADDRESS)")
     for worker, problem in sorted(answers.items()):
@@ -379,94 +361,3 @@ def _check_workers(client: Any, repo: Repository, layout: Layout, sweep: str) ->
                 f"Dask worker {worker} {problem}: --on dask needs the repository and the runs root on a "
                 "filesystem the workers share with this machine (docs/cluster.md, Dask)"
             )
-
-
-# on the workers -------------------------------------------------------------------------------------------
-def _probe(git_dir: str, probe: str, token: str) -> str | None:
-    """On a worker: what keeps it from running this launch's points, or None."""
-    if not Path(git_dir, "HEAD").is_file():
-        return f"cannot see the repository {git_dir}"
-    try:
-        if Path(probe).read_text() != token:
-            return f"reads another file at {probe}"
-        mine = Path(f"{probe}.{socket.gethostname()}.{os.getpid()}")
-        mine.write_text(token)
-        mine.unlink()
-    except OSError as exc:
-        return f"cannot use the runs root ({exc.strerror}: {exc.filename})"
-    return None
-
-
-_TABLES: dict[str, ProcessTable] = {}
-_HELD: list[contextlib.AbstractContextManager[Any]] = []  # entered for the worker's life: kept from the GC
-_LOCAL = threading.local()
-_GUARD = threading.Lock()
-
-
-def _table(job: DaskJob) -> ProcessTable:
-    """This launch's table of running commands in this worker process, ticked by a thread of its own."""
-    with _GUARD:
-        table = _TABLES.get(job.token)
-        if table is None:
-            table = _TABLES[job.token] = ProcessTable(grace=job.grace)
-            ticking = table.ticking()
-            ticking.__enter__()  # for the worker's life: its thread is a daemon
-            _HELD.append(ticking)
-    return table
-
-
-def _stop_commands(token: str) -> None:
-    table = _TABLES.get(token)
-    if table is not None:
-        table.stop_all("stopped by gitgrid (the launch was cancelled)")
-
-
-def _checkout(job: DaskJob) -> Checkout:
-    """This worker thread's checkout of the repository, kept (and locked) for the thread's life."""
-    held: dict[str, Checkout] = getattr(_LOCAL, "checkouts", None) or {}
-    _LOCAL.checkouts = held
-    if job.git_dir not in held:
-        scratch = Path(job.scratch or os.environ.get("TMPDIR") or "/tmp")
-        context = node_checkout_for(job.git_dir, scratch, job.files)
-        held[job.git_dir] = context.__enter__()  # locked for the worker's life: the kernel releases it
-        with _GUARD:
-            _HELD.append(context)
-    return held[job.git_dir]
-
-
-class _Ledger:
-    """Runs recorded in ``meta.json`` on the worker; the launching process stores them."""
-
-    def started(self, run: Run) -> None:
-        write_meta(run)
-
-    def ended(self, run: Run) -> None:
-        write_meta(run)
-
-
-def run_point(request: RunRequest, job: DaskJob) -> Run:
-    """A Dask task: one point, run on this worker as every point runs (its final record)."""
-    table = _table(job)
-    checkout = _checkout(job)
-    how = Execution(
-        command=job.command, runs_root=Path(job.runs_root), host=host(), base_env=dict(os.environ),
-        timeout=job.timeout, rerun=job.rerun, build=job.build,
-    )  # fmt: skip
-    if job.setup:
-        env = {**os.environ, "GITGRID_SWEEP": request.sweep}
-        log = node_setup_log(Path(job.runs_root), request.sweep, host(), checkout.path)
-        checkout.move_to(request.commit)
-        if not run_setup(checkout, job.setup, job.base, node_setup_stamp(checkout.path), env, log, table,
-                         f"{host()} {checkout.path}"):  # fmt: skip
-            return _unstarted(request, job, "interrupted", "stopped before its --setup ended")
-    return execute_point(request, checkout, how, table, _Ledger())
-
-
-def _unstarted(request: RunRequest, job: DaskJob, status: str, reason: str) -> Run:
-    folder = point_dir(Path(job.runs_root), request.sweep, request.index, request.commit, request.count)
-    attempt, run_dir = claim_attempt(folder)
-    now = time.time()
-    run = Run(request.sweep, request.index, request.commit, attempt, status, str(run_dir), request.params,
-              job.rerun, host(), now, now, reason=reason, command=job.command)  # fmt: skip
-    write_meta(run)
-    return run
