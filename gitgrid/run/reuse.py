@@ -17,25 +17,45 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from gitgrid.git.repository import Repository
 from gitgrid.run.contract import Run, host
 from gitgrid.store import Plan, Store
 from gitgrid.store.record import recipe_of, run_key
+from gitgrid.store.reuse import Source
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Planned", "plan_runs"]
+__all__ = ["Choice", "Planned", "plan_runs"]
+
+
+class Choice(Protocol):
+    """What planning needs of a run's options (:class:`gitgrid.run.runner.RunOptions` has it all)."""
+
+    @property
+    def where(self) -> str | None: ...
+    @property
+    def rerun(self) -> bool: ...
+    @property
+    def retry_failed(self) -> bool: ...
+    @property
+    def build(self) -> str | None: ...
+    @property
+    def setup(self) -> str | None: ...
+    @property
+    def reuse(self) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Planned:
-    """What to run after reuse: the store's plan without the reused points, how many were reused and
-    from which sweeps, the recipe, and each point's tree (by commit) for the keys of the runs to come."""
+    """What to run: the store's plan without the reused points, the points reused (by index) and from
+    which sweeps, the recipe, and each point's tree (by commit) for the keys of the runs to come."""
 
     plan: Plan
     recipe: str
     trees: Mapping[str, str] = field(default_factory=dict)
     reused: Mapping[str, int] = field(default_factory=dict)  # source sweep -> points reused from it
+    indexes: frozenset[int] = frozenset()  # the points reused
 
     @property
     def count(self) -> int:
@@ -46,25 +66,45 @@ def plan_runs(
     repo: Repository,
     store: Store,
     sweep: Sweep,
-    plan: Plan,
+    options: Choice,
     command: Sequence[str],
-    build: str | None,
-    setup: str | None,
-    reuse: bool = True,
+    *,
+    record: bool = True,
 ) -> Planned:
-    """Record the points of ``plan`` that can reuse a stored success as reused (unless not ``reuse``),
-    and return what is left to run."""
-    recipe = recipe_of(command, build, setup)
+    """The points ``options`` select (:meth:`gitgrid.store.progress.Progress.plan`), less those that can
+    reuse a stored success, which are recorded as reused (unless not ``record``: a dry run); the rest are
+    to run. ``--no-reuse`` and ``--rerun`` reuse nothing."""
+    plan = store.progress.plan(sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed)
+    recipe = recipe_of(command, options.build, options.setup)
     trees = {point.commit: point.tree for point in plan.points if point.tree}
     if len(trees) < len(plan.points):  # points the store had before it kept trees: ask git
         trees.update(repo.trees([point.commit for point in plan.points if not point.tree]))
-    if not reuse or not plan.points:
+    if not options.reuse or options.rerun or not plan.points:
         return Planned(plan, recipe, trees)
     keys = {p.index: run_key(trees[p.commit], recipe) for p in plan.points if p.commit in trees}
     sources = store.reuse.sources(keys.values())
     hits = [p for p in plan.points if keys.get(p.index) in sources]
     if not hits:
         return Planned(plan, recipe, trees)
+    if record:
+        store.reuse.record(sweep.name, _reused(store, sweep, plan, hits, command, recipe, keys, sources))
+    chosen = frozenset(p.index for p in hits)
+    rest: list[PointRecord] = [p for p in plan.points if p.index not in chosen]
+    counts = Counter(sources[keys[p.index]].sweep for p in hits)
+    return Planned(replace(plan, points=rest), recipe, trees, dict(counts), chosen)
+
+
+def _reused(
+    store: Store,
+    sweep: Sweep,
+    plan: Plan,
+    hits: Sequence[PointRecord],
+    command: Sequence[str],
+    recipe: str,
+    keys: Mapping[int, str],
+    sources: Mapping[str, Source],
+) -> list[tuple[Run, int]]:
+    """A reused run of each point (a success that ran nothing, naming its source) and its source's id."""
     attempts = store.runs.attempts(sweep.name, (p.index for p in hits))
     now, here = time.time(), host()
     reused = []
@@ -77,8 +117,4 @@ def plan_runs(
             reused=(source.sweep, source.index),
         )  # fmt: skip
         reused.append((run, source.run_id))
-    store.reuse.record(sweep.name, reused)
-    chosen = {p.index for p in hits}
-    rest: list[PointRecord] = [p for p in plan.points if p.index not in chosen]
-    counts = Counter(run.reused[0] for run, _ in reused if run.reused)
-    return Planned(replace(plan, points=rest), recipe, trees, dict(counts))
+    return reused
