@@ -13,6 +13,8 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>             worker k's checkout (a git worktree)
     .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
+    .git/gitgrid/store.json                 which file is the store gitgrid created (device, inode):
+                                            a store that is not that file was copied in (#17)
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -68,6 +70,7 @@ __all__ = [
     "node_lock",
     "parse_point_dir",
     "point_dir",
+    "run_dir_problem",
     "sweep_runs",
 ]
 
@@ -161,6 +164,11 @@ class Layout:
     def setup_stamp(self, number: int) -> Path:
         return self.worktrees / f"w{number}.setup.json"
 
+    @property
+    def store_record(self) -> Path:
+        """Where gitgrid notes which file is the store it created (in the git dir: never cloned)."""
+        return self.worktrees.parent / "store.json"
+
     # under the runs root ----------------------------------------------------------------------------
     def sweep_runs(self, sweep: str) -> Path:
         """The folder of every run of ``sweep``."""
@@ -253,6 +261,33 @@ def check_no_symlink(top: Path, place: Path) -> None:
             )
         if not current.exists():
             return
+
+
+def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
+    """Why a run directory read back from a store may not be used as a path, or None when it may.
+
+    A store is not proof of where a run is (it may be a file someone committed or copied, #17): a run
+    directory is used only when it has the shape ``<runs root>/<sweep>/<index>-<commit>/attempt-<n>`` of
+    that very point, and resolving it (symbolic links, ``..``) lands exactly there below its runs root,
+    resolved too. A relative path, another point's folder or a link out of the runs root is refused.
+    """
+    path = Path(run_dir)
+    try:
+        names = PurePosixPath(_sweep_part(sweep)).parts
+    except RunError:
+        return "names a sweep that cannot be a folder"
+    parts, depth = path.parts, len(names) + 2
+    point = parse_point_dir(parts[-2]) if len(parts) > depth else None
+    if not path.is_absolute() or point is None or attempt_number(parts[-1]) is None:
+        return "is not an absolute path to a run directory"
+    if point[0] != index or parts[-depth:-2] != names:
+        return f"is not a run directory of point {index} of sweep '{excerpt(sweep)}'"
+    root = Path(*parts[:-depth])
+    try:
+        inside = path.resolve(strict=True) == root.resolve(strict=True).joinpath(*parts[-depth:])
+    except (OSError, RuntimeError):  # gone, or a loop of links
+        return "does not exist"
+    return None if inside else "leaves its runs root through a symbolic link"
 
 
 def _sweep_part(sweep: str) -> str:

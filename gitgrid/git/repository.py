@@ -306,6 +306,12 @@ class Repository:
             with exclude.open("a") as out:
                 out.write(("\n" if text and not text.endswith("\n") else "") + f"{pattern}\n")
 
+    def tracked(self, path: str) -> bool:
+        """Whether git tracks ``path`` (relative to the top) or anything below it: e.g. a ``.gitgrid/``
+        someone committed, which then came with every clone."""
+        result = self._run(["ls-files", "-z", "--", f":(literal){path}"])
+        return result.returncode == 0 and bool(result.stdout)
+
     def write_tag(self, name: str, target: str, tagger: Ident, message: str) -> str:
         """Write an annotated tag object (no ref) and return its id."""
         body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger.line}\n\n{message}"

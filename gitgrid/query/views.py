@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitgrid.layout import META, STDERR, STDOUT
-from gitgrid.run.contract import tail
-from gitgrid.run.series import read_series
+from gitgrid.layout import META, STDERR, STDOUT, run_dir_problem
+from gitgrid.run.contract import read_run_file, tail
+from gitgrid.run.series import SAMPLE_BYTES, sample_series
 from gitgrid.run.store import Store, param_columns
 from gitgrid.sweep.record import Sweep
 
@@ -269,18 +269,28 @@ def _thin(steps: list[int], values: list[float | None], points: int) -> tuple[li
 
 
 def live_series(
-    store: Store | None, runs: Sequence[int], name: str, points: int = 200
-) -> dict[int, tuple[list[int], list[float | None]]]:
-    """The series ``name`` of those of ``runs`` still running, read from their files as they grow."""
+    store: Store | None, runs: Sequence[int], name: str, points: int = 200, limit: int = 50,
+    budget: int = 8 * SAMPLE_BYTES,
+) -> dict[int, tuple[list[int], list[float | None]]]:  # fmt: skip
+    """The series ``name`` of those of ``runs`` still running (at most ``limit`` of them), read from
+    their files as they grow, at most ``budget`` bytes in all: each file is sampled at about ``points``
+    places (:func:`~gitgrid.run.series.sample_series`), so a file of any size costs the same. Only run
+    directories of their points are read."""
     if store is None or not runs:
         return {}
     out = {}
     marks = ", ".join("?" * len(runs))
-    for run_id, run_dir in store.query(
-        f"SELECT id, run_dir FROM runs WHERE status = 'running' AND id IN ({marks})", tuple(runs)
-    ):
-        rows = [(step, value) for n, step, value in read_series(Path(run_dir)).rows if n == name]
-        out[int(run_id)] = _thin([s for s, _ in rows], [v for _, v in rows], points)
+    rows = store.query(
+        f"SELECT id, run_dir, sweep, idx FROM runs WHERE status = 'running' AND id IN ({marks}) "
+        "ORDER BY id LIMIT ?",
+        (*runs, limit),
+    )
+    for run_id, run_dir, sweep, index in rows:
+        if run_dir is None or run_dir_problem(run_dir, sweep, index) is not None:
+            continue
+        share = max(64 * 1024, min(SAMPLE_BYTES, budget // len(rows)))
+        found = [(step, value) for _, step, value in sample_series(Path(run_dir), name, points, share)]
+        out[int(run_id)] = _thin([s for s, _ in found], [v for _, v in found], points)
     return out
 
 
@@ -297,14 +307,20 @@ def point_runs(store: Store | None, sweep: str, index: int) -> list[dict[str, An
     return [dict(zip((*names, "host", "run_dir", "job"), row, strict=True)) for row in rows]
 
 
-def run_files(run_dir: str, lines: int = 20, meta_limit: int = 65536) -> dict[str, Any]:
-    """The end of a run's stdout and stderr, and its ``meta.json`` (as text: it may be anything)."""
+def run_files(
+    run_dir: str, sweep: str, index: int, lines: int = 20, meta_limit: int = 65536
+) -> dict[str, Any]:
+    """The end of a run's stdout and stderr, and its ``meta.json`` (as text: it may be anything), read
+    only from a run directory of that point (:func:`~gitgrid.layout.run_dir_problem`) by the one reader
+    of run files; empty when the store's path cannot be used."""
+    if run_dir_problem(run_dir, sweep, index) is not None:
+        return {"stdout": [], "stderr": [], "meta": ""}
     folder = Path(run_dir)
     try:
-        meta = (folder / META).read_bytes()[:meta_limit].decode(errors="replace")
-    except OSError:
+        meta = read_run_file(folder / META, meta_limit, cut=True)[:meta_limit].decode(errors="replace")
+    except (OSError, ValueError):
         meta = ""
-    with suppress(ValueError):  # not JSON: shown as it is
+    with suppress(ValueError, RecursionError):  # not JSON: shown as it is
         meta = json.dumps(json.loads(meta), indent=2)
     return {"stdout": tail(folder / STDOUT, lines), "stderr": tail(folder / STDERR, lines), "meta": meta}
 

@@ -28,7 +28,7 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout
+from gitgrid.layout import Layout, run_dir_problem
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
@@ -241,16 +241,19 @@ class _Runner:
     def _close_orphans(self) -> None:
         """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
         for run_id, run in self.store.running(self.sweep.name):
-            if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
+            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
             point = self.store.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run
+            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
             if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
                 series = read_series(Path(run.run_dir))
                 self.store.finish_run(run_id, note_problem(finished, series), series.rows)
                 continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
             self.store.finish_run(run_id, ended)
+            if not usable:
+                continue
             meta = read_meta(Path(run.run_dir))
             if meta is None and Path(run.run_dir).is_dir():
                 write_meta(ended)

@@ -12,23 +12,28 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitgrid.errors import excerpt
 from gitgrid.layout import SERIES
-from gitgrid.run.contract import Run, read_run_file, shown
+from gitgrid.run.contract import Run, open_run_file, read_run_file, shown
 
 __all__ = [
     "MAX_SERIES_BYTES",
+    "SAMPLE_BYTES",
     "Series",
     "SeriesRows",
     "note_problem",
     "read_series",
+    "sample_series",
 ]
 
 MAX_SERIES_BYTES = 256 * 1024 * 1024  # read no more of a file than this (bounded time and memory)
+SAMPLE_BYTES = 2 * 1024 * 1024  # a view of a running run reads at most this much of its series file
+_WINDOW = 4096  # the smallest window a sampled series file is read in
 SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value)
 
 
@@ -71,6 +76,43 @@ def read_series(run_dir: Path, limit: int = MAX_SERIES_BYTES) -> Series:
         last = step
     problem = f"{path}: longer than {limit} bytes; read up to there" if too_long else None
     return Series(tuple(rows), problem, last)
+
+
+def sample_series(
+    run_dir: Path, name: str, points: int = 200, budget: int = SAMPLE_BYTES
+) -> list[tuple[str, int, float | None]]:
+    """The rows of series ``name`` in ``run_dir``, for a view of a run still running: the file, opened by
+    the one reader of run files, is read whole up to ``budget`` bytes; a larger one is read at ``points``
+    evenly spaced windows (the last at its end), whole lines only, so a file of any size costs the same
+    time and memory. Lines that cannot be read are skipped (this is a view; the run's record is made by
+    :func:`read_series` when it ends)."""
+    try:
+        fd = open_run_file(run_dir / SERIES)
+    except (OSError, ValueError):
+        return []
+    try:
+        size = os.fstat(fd).st_size
+        windows = max(1, min(points, budget // _WINDOW))  # each long enough to hold whole lines
+        width = size if size <= budget else budget // windows
+        starts = [0] if size <= budget else [size * k // windows for k in range(windows)] + [size - width]
+        chunks = [(start, os.pread(fd, width, start)) for start in starts]
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    rows: list[tuple[str, int, float | None]] = []
+    last: int | None = None
+    for start, data in chunks:
+        lines = data.split(b"\n")[1 if start else 0 : -1]  # whole lines: the cut ends are dropped
+        for line in lines:
+            try:
+                step, values = _parse(line, last)
+            except ValueError:
+                continue
+            last = step
+            if name in values:
+                rows.append((name, step, values[name]))
+    return rows
 
 
 def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]:

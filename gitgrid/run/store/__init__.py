@@ -35,6 +35,7 @@ from gitgrid.run.store.core import Job, RunRow, SeriesRows, Store, SweepInfo
 from gitgrid.run.store.guard import REBUILD
 from gitgrid.run.store.points import param_columns
 from gitgrid.run.store.schema import SCHEMA_VERSION
+from gitgrid.run.trust import record_store
 
 __all__ = [
     "REBUILD",
@@ -67,7 +68,11 @@ def open_store(
             f"{layout.store}: the results store is missing but {found} holds run directories; rebuild it "
             f"from them with '{REBUILD}' (or move them away to start afresh)"
         )
-    return layout, Store.open(layout.store)
+    created = not layout.store.exists()
+    store = Store.open(layout.store)
+    if created:
+        record_store(layout)  # the file gitgrid made: a store that is another file was copied in
+    return layout, store
 
 
 def runs_without_store(layout: Layout) -> Path | None:
