@@ -6,6 +6,15 @@ connection held per page, which server-sent events would). Each poll asks only f
 its cursor (:func:`gitgrid.query.views.changed_points`), so an answer costs milliseconds with 10^5
 points in the store.
 
+No request can hold up the others (#17): requests are answered at once by a bounded pool of threads,
+each with its own read-only connection to the store (no lock shared between them); a client that sends
+nothing for :data:`SOCKET_SECONDS` is dropped; the work of a request is bounded (series thinned, a live
+series file sampled, at most :attr:`ViewOptions.series_runs` runs' series) and SQLite is interrupted
+once a request has taken :data:`REQUEST_SECONDS`. The store is reopened when its file changes (``collect
+--rebuild`` puts a new one in place). An answer that cannot be given is JSON ``{"error": "..."}``: 400
+for a bad request, 404 for an unknown sweep or point, 503 when the store cannot be read (damaged,
+locked) or the request took too long, 500 for anything else; nothing is printed per request.
+
 Read-only: only GET; the store is opened with ``PRAGMA query_only`` and nothing is run, written or
 deleted. It listens on 127.0.0.1 unless told otherwise, and there answers only requests whose ``Host``
 names the loopback address (so a web page elsewhere cannot read it through DNS rebinding).
@@ -15,16 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from gitgrid.errors import ReportError
+from gitgrid.errors import GitgridError, ReportError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout
 from gitgrid.query import views
@@ -32,60 +45,118 @@ from gitgrid.report import data
 from gitgrid.report.data import ViewOptions
 from gitgrid.report.page import render_page
 from gitgrid.run.store import Store
+from gitgrid.run.trust import doubt_warning, store_doubt
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["LOOPBACK", "Dashboard", "make_server"]
+__all__ = ["LOOPBACK", "REQUEST_SECONDS", "SOCKET_SECONDS", "WORKERS", "Dashboard", "make_server"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+REQUEST_SECONDS = 10.0  # a request's queries are interrupted after this long, and it is answered 503
+SOCKET_SECONDS = 10.0  # a client silent this long (half-open, trickling) is dropped
+WORKERS = 8  # requests answered at once; more wait their turn
 Answer = tuple[HTTPStatus, str, bytes]
 
 
 class Dashboard:
-    """The dashboard's answers, one method per path; one lock, so the store is used by one thread."""
+    """The dashboard's answers, one method per path, safe to call from many threads at once: each
+    thread reads the store through a connection of its own."""
 
-    def __init__(self, repo: Repository, options: ViewOptions) -> None:
-        self.repo, self.options = repo, options
-        self.path = Layout.of(repo).store
-        self._store: Store | None = None
-        self._lock = threading.Lock()
+    def __init__(self, repo: Repository, options: ViewOptions, limit: float = REQUEST_SECONDS) -> None:
+        self.repo, self.limit = repo, limit
+        layout = Layout.of(repo)
+        self.path = layout.store
+        doubt = store_doubt(repo, layout)
+        self.warning = doubt_warning(layout, doubt) if doubt is not None else None
+        self.options = options if doubt is None else replace(options, run_dirs=False)
+        self._local = threading.local()  # this thread's (store file identity, store) and deadline
+        self._opened: list[Store] = []
+        self._guard = threading.Lock()  # for the short shared bookkeeping only, never around a query
         self._page: bytes | None = None
         self._listed: tuple[float, list[Sweep]] = (-1e9, [])
         data.check_options(options, None, self._sweeps(), live=True)
 
     def store(self) -> Store | None:
-        if self._store is None:  # the store appears once something has run
-            self._store = views.open_readonly(self.path)
-        return self._store
+        """This thread's read-only store, reopened when the file is another one than it opened (a
+        rebuild renamed the old one away) or appeared; None until something has run."""
+        identity = _identity(self.path)
+        held: tuple[tuple[int, int] | None, Store | None] | None = getattr(self._local, "held", None)
+        if held is not None and held[0] == identity:
+            return held[1]
+        self._local.held = None
+        if held is not None and held[1] is not None:
+            self._forget(held[1])
+        store = views.open_readonly(self.path) if identity is not None else None
+        if store is not None:
+            store.connection().set_progress_handler(self._late, 20000)
+            with self._guard:
+                self._opened.append(store)
+        self._local.held = (identity, store)
+        return store
+
+    def _late(self) -> bool:
+        """SQLite asks this every few thousand steps: a true answer interrupts the query."""
+        return time.monotonic() > getattr(self._local, "deadline", math.inf)
+
+    def _forget(self, store: Store) -> None:
+        with self._guard:
+            if store in self._opened:
+                self._opened.remove(store)
+        store.close()
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        with self._guard:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            with contextlib.suppress(Exception):
+                store.close()
 
     def answer(self, path: str, query: dict[str, str]) -> Answer:
         if path == "/":
-            if self._page is None:
-                self._page = render_page({"live": True}, "gitgrid dashboard").encode()
-            return HTTPStatus.OK, "text/html; charset=utf-8", self._page
+            with self._guard:
+                if self._page is None:
+                    self._page = render_page({"live": True}, "gitgrid dashboard").encode()
+                return HTTPStatus.OK, "text/html; charset=utf-8", self._page
         route: Callable[[dict[str, str]], Any] | None = getattr(
             self, "api_" + path.removeprefix("/api/"), None
         )
         if not path.startswith("/api/") or route is None:
-            return _json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
-        with self._lock:
-            try:
-                found = route(query)
-            except (KeyError, ValueError) as exc:
-                return _json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
+            return _json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {excerpt(path)}"})
+        found = self._within_limit(path, route, query)
+        if isinstance(found, tuple):
+            return found
         if found is None:
             return _json(HTTPStatus.NOT_FOUND, {"error": "no such sweep or point"})
         return _json(HTTPStatus.OK, found)
 
+    def _within_limit(self, path: str, route: Callable[[dict[str, str]], Any], query: dict[str, str]) -> Any:
+        """The route's answer, or the error answer: a request taking longer than the limit is cut off
+        (its queries interrupted); a store that cannot be read is a 503 the page can show."""
+        self._local.deadline = time.monotonic() + self.limit
+        try:
+            return route(query)
+        except (KeyError, ValueError) as exc:
+            return _json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {excerpt(str(exc), 200)}"})
+        except Exception as exc:  # the page shows the message; nothing is printed per request
+            if time.monotonic() > self._local.deadline:
+                message = f"{path}: stopped after {self.limit:g} s; try again, or ask for less"
+                return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": message})
+            if isinstance(exc, GitgridError):
+                return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
+            message = f"{path}: {type(exc).__name__}: {excerpt(str(exc), 200)}"
+            return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
+        finally:
+            self._local.deadline = math.inf
+
     def _sweeps(self) -> list[Sweep]:
         """The repository's sweeps, read from git at most once a second (every poll names its sweep)."""
-        if time.monotonic() - self._listed[0] > 1.0:
-            self._listed = (time.monotonic(), list_sweeps(self.repo))
-        return self._listed[1]
+        with self._guard:
+            listed = self._listed
+        if time.monotonic() - listed[0] > 1.0:
+            listed = (time.monotonic(), list_sweeps(self.repo))
+            with self._guard:
+                self._listed = listed
+        return listed[1]
 
     def _sweep(self, query: dict[str, str], key: str = "sweep") -> Sweep | None:
         """The sweep a request names, only ever one of the repository's (never a free string to git)."""
@@ -95,7 +166,8 @@ class Dashboard:
         return views.metric_names(self.store(), sweep.name)
 
     def api_sweeps(self, query: dict[str, str]) -> dict[str, Any]:
-        return {"sweeps": data.home(self.repo, self.store(), self._sweeps(), self.options)}
+        found = {"sweeps": data.home(self.repo, self.store(), self._sweeps(), self.options)}
+        return found if self.warning is None else {**found, "warning": self.warning}
 
     def api_sweep(self, query: dict[str, str]) -> dict[str, Any] | None:
         sweep = self._sweep(query, "name")
@@ -116,9 +188,10 @@ class Dashboard:
         sweep = self._sweep(query)
         if sweep is None:
             return None
-        runs = views.shown_runs(self.store(), sweep.name)
+        name = query["name"]
+        runs = views.shown_runs(self.store(), sweep.name)[: self.options.series_runs]
         running = views.run_cursor(self.store(), sweep.name)[1]
-        return data.series(self.store(), query["name"], runs, running, self.options)
+        return data.series(self.store(), name, runs, running, self.options)
 
     def api_point(self, query: dict[str, str]) -> dict[str, Any] | None:
         sweep = self._sweep(query)
@@ -137,6 +210,15 @@ class Dashboard:
         )  # fmt: skip
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` is now (device, inode), or None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _number(text: str) -> int:
     """A whole number from a query: what SQLite can compare (a query is anyone's text)."""
     number = int(text)
@@ -149,12 +231,16 @@ def _json(status: HTTPStatus, value: Any) -> Answer:
     return status, "application/json", json.dumps(value, allow_nan=False).encode()
 
 
-def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050) -> ThreadingHTTPServer:
-    """A server of ``dashboard`` bound to ``host:port`` (port 0: any free port), not yet serving."""
+def make_server(
+    dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050, workers: int = WORKERS
+) -> HTTPServer:
+    """A server of ``dashboard`` bound to ``host:port`` (port 0: any free port), not yet serving; it
+    answers ``workers`` requests at once."""
     loopback = host in LOOPBACK
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "gitgrid"
+        timeout = SOCKET_SECONDS  # a read that waits longer ends the connection
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -173,24 +259,48 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the page went away
+            with contextlib.suppress(OSError):  # the page went away
                 self.wfile.write(body)
 
         def handle(self) -> None:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # closed, reloaded
+            with contextlib.suppress(OSError):  # closed, reloaded, timed out
                 super().handle()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: a poll a second would flood the terminal
 
-    class Server(ThreadingHTTPServer):
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        daemon_threads = True
-
     if not 0 <= port <= 65535:
         raise ReportError(f"--port {port}: a port is 0-65535 (0: any free port)")
     try:
-        server = Server((host, port), Handler)
+        server = _PooledServer((host, port), Handler, workers)
     except OSError as exc:
         raise ReportError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return server
+
+
+class _PooledServer(HTTPServer):
+    """An HTTP server answering each connection in a bounded pool of threads (the standard library's
+    threading server starts a thread per connection, without bound)."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gitgrid-dashboard")
+        super().__init__(address, handler)  # closes the server (and the pool) when it cannot bind
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._answer, request, client_address)
+
+    def _answer(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # never a traceback per request: the client was answered, or went away
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
