@@ -279,7 +279,7 @@ def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
     parts, depth = path.parts, len(names) + 2
     point = parse_point_dir(parts[-2]) if len(parts) > depth else None
     if not path.is_absolute() or point is None or attempt_number(parts[-1]) is None:
-        return "is not an absolute path to a run directory"
+        return "is not the absolute path of a run directory (<runs root>/<sweep>/<point>/attempt-<n>)"
     if point[0] != index or parts[-depth:-2] != names:
         return f"is not a run directory of point {index} of sweep '{excerpt(sweep)}'"
     root = Path(*parts[:-depth])
