@@ -15,6 +15,8 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
     .git/gitgrid/store.json                 which file is the store gitgrid created (device, inode):
                                             a store that is not that file was copied in (#17)
+    .git/gitgrid/created                    the sweeps created in this clone (one JSON name a line):
+                                            the default sweep is one of them when there are any
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -65,6 +67,7 @@ __all__ = [
     "attempts_in",
     "check_no_symlink",
     "claim_attempt",
+    "created_sweeps",
     "node_checkout",
     "node_checkouts",
     "node_lock",
@@ -134,9 +137,18 @@ class Layout:
         return f"/{HOME}/"
 
     def ensure(self) -> None:
-        """Create the home and the runs root; refuse a runs root gitgrid cannot write."""
-        self.home.mkdir(exist_ok=True)
-        self.locks.mkdir(exist_ok=True)
+        """Create the home and the runs root; refuse a runs root gitgrid cannot write, and a home that is
+        a file or cannot be made, in one line each."""
+        for folder in (self.home, self.locks):
+            try:
+                folder.mkdir(exist_ok=True)
+            except FileExistsError:
+                raise RunError(
+                    f"{folder} is a file, not a folder: gitgrid keeps its store, locks and runs there; "
+                    "move the file away"
+                ) from None
+            except OSError as exc:
+                raise RunError(f"{folder} cannot be created: {exc.strerror}") from None
         try:
             self.runs_root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -224,6 +236,13 @@ class Submission:
 
     def manifest(self, number: int) -> Path:
         return self.folder / f"manifest-{number}.jsonl"
+
+
+def created_sweeps(git_dir: Path) -> Path:
+    """The note of the sweeps created in this clone (the git dir is never cloned)."""
+    note = git_dir / "gitgrid" / "created"
+    check_no_symlink(git_dir, note)
+    return note
 
 
 def sweep_runs(runs_root: Path, sweep: str) -> Path:
