@@ -154,20 +154,24 @@ def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]
 
 
 @pytest.fixture
-def read_only() -> Iterator[Callable[[Path], None]]:
+def read_only() -> Iterator[Callable[..., None]]:
     """Make a folder read-only for the rest of the test, as a read-only file system is (a bind mount,
-    remounted read-only: chmod stops no write of root's, and CI runs as root); skipped where mounting
-    is not allowed."""
+    remounted read-only: chmod stops no write of root's, and CI runs as root), except the folders
+    below it given as ``writable``; skipped where mounting is not allowed."""
     mounted: list[Path] = []
 
-    def make(folder: Path) -> None:
-        for args in (["--bind", str(folder), str(folder)], ["-o", "remount,ro,bind", str(folder)]):
+    def mount(folder: Path, mode: str) -> None:
+        for args in (["--bind", str(folder), str(folder)], ["-o", f"remount,{mode},bind", str(folder)]):
             done = subprocess.run(["mount", *args], capture_output=True, check=False)
             if done.returncode != 0:
-                if args[0] != "--bind":
-                    subprocess.run(["umount", "-l", str(folder)], check=False)
-                pytest.skip(f"cannot mount {folder} read-only here: {done.stderr.decode().strip()}")
-        mounted.append(folder)
+                pytest.skip(f"cannot bind-mount {folder} here: {done.stderr.decode().strip()}")
+            if args[0] == "--bind":
+                mounted.append(folder)
+
+    def make(folder: Path, writable: tuple[Path, ...] = ()) -> None:
+        mount(folder, "ro")
+        for inner in writable:
+            mount(inner, "rw")
 
     yield make
     for folder in reversed(mounted):

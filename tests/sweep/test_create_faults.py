@@ -74,7 +74,9 @@ def test_a_full_disk_during_create_is_one_line_and_leaves_no_pack(small_disk: Pa
     (small_disk / "filler").write_bytes(bytes(free.f_bavail * free.f_frsize - 40_000))
     before = refs(repo)
     result = cli("create", "spec.yaml", repo=repo)
-    one_line_error(result, "cannot write the sweep's commits", "No space left on device", "nothing was created")
+    one_line_error(
+        result, "cannot write the sweep's commits", "No space left on device", "nothing was created"
+    )
     assert refs(repo) == before
     assert not [p.name for p in (repo / ".git/objects/pack").iterdir() if p.name.startswith("tmp_")]
     (small_disk / "filler").unlink()
@@ -83,9 +85,7 @@ def test_a_full_disk_during_create_is_one_line_and_leaves_no_pack(small_disk: Pa
     git(repo, "fsck", "--strict")
 
 
-def test_create_on_a_read_only_file_system_is_one_line(
-    swept: Path, read_only: Callable[[Path], None]
-) -> None:
+def test_create_on_a_read_only_file_system_is_one_line(swept: Path, read_only: Callable[..., None]) -> None:
     before = refs(swept)
     read_only(swept)
     one_line_error(cli("create", "--name", "other", "spec.yaml", repo=swept), "Read-only file system")
