@@ -104,6 +104,7 @@ def cancel(
 
 
 @app.command(hidden=True)
+@reported
 def task(
     submission: Annotated[Path, typer.Argument(help="The submission folder.")],
     manifest: Annotated[Path, typer.Argument(help="The manifest of this task's array.")],

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINAL",
+    "RUN_FILE_LIMIT",
     "NotJson",
     "Run",
     "RunRequest",

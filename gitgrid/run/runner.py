@@ -6,8 +6,8 @@ new attempts of a new rerun (or finishes an interrupted rerun). The sweep is loc
 point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
 process groups stopped) by the next one.
 
-SIGINT/SIGTERM stop scheduling, stop every running command's process group, record those runs as
-interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143.
+SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs
+as interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ from gitgrid.run.store.progress import best, plan_run
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
+__all__ = ["STOPPING", "RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
+
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops a run the same way
 
 
 class SetupFailed(RunError):
@@ -384,7 +386,9 @@ class _Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """On SIGINT/SIGTERM: stop scheduling and stop the running commands (main thread only)."""
+        """On SIGINT, SIGTERM or SIGHUP (the terminal closed: the commands, in process groups of their
+        own, would not hear of it and run on, orphaned): stop scheduling and stop the running commands
+        (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -393,7 +397,7 @@ class _Runner:
             self.signal = self.signal or signum
             self.stop.set()
 
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handle) for s in STOPPING}
         try:
             yield
         finally:
