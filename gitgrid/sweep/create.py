@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gitgrid._version import __version__
-from gitgrid.errors import GitFailure, RepoError, SweepError, excerpt
+from gitgrid.errors import GitFailure, RepoError, RewriteError, SweepError, excerpt
 from gitgrid.git.repository import ZERO, Ident, RefUpdate, Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.locks import Held, hold
@@ -96,6 +96,7 @@ def plan_sweep(
     base_commit = repo.resolve_commit(base_ref)
     space = Space(spec)
     rewriter = plan_rewrites(spec, repo.tree(base_commit))
+    _refuse_lfs(repo, rewriter)
     count = space.count
     if count == 0:
         raise SweepError(f"{spec.source}: the space is empty: 'where' removed every point")
@@ -107,6 +108,18 @@ def plan_sweep(
     committer, author = repo.ident("COMMITTER"), repo.ident("AUTHOR")
     chosen = _choose_name(repo, spec, name, force, committer)
     return Plan(repo, spec, space, rewriter, base_commit, base_ref, chosen, count, force, committer, author)
+
+
+def _refuse_lfs(repo: Repository, rewriter: Rewriter) -> None:
+    """A file the sweep writes that git hands to Git LFS (``filter=lfs``): its commits would hold the
+    rewritten text where LFS expects a pointer, so a checkout would not give the point's file."""
+    filters = repo.attribute("filter", [planned.path for planned in rewriter.files])
+    for path, value in filters.items():
+        if value == "lfs":
+            raise RewriteError(
+                f"{path}: stored with Git LFS (filter=lfs in .gitattributes): gitgrid writes files into "
+                "commits itself and cannot rewrite one that LFS keeps outside git; keep it out of LFS"
+            )
 
 
 def create_sweep(
