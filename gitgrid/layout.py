@@ -290,6 +290,8 @@ def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
     that very point, and resolving it (symbolic links, ``..``) lands exactly there below its runs root,
     resolved too. A relative path, another point's folder or a link out of the runs root is refused.
     """
+    if not isinstance(run_dir, str) or not isinstance(sweep, str) or "\0" in run_dir:
+        return "is not a path"
     path = Path(run_dir)
     try:
         names = PurePosixPath(_sweep_part(sweep)).parts
@@ -304,7 +306,7 @@ def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
     root = Path(*parts[:-depth])
     try:
         inside = path.resolve(strict=True) == root.resolve(strict=True).joinpath(*parts[-depth:])
-    except (OSError, RuntimeError):  # gone, or a loop of links
+    except (OSError, RuntimeError, ValueError):  # gone, a loop of links, a path the system refuses
         return "does not exist"
     return None if inside else "leaves its runs root through a symbolic link"
 

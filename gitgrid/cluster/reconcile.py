@@ -15,7 +15,7 @@ from pathlib import Path
 from gitgrid.cluster.scheduler import CANCELLED, DONE, FAILED, PENDING, RUNNING, TIMEOUT
 from gitgrid.cluster.schedulers import get_scheduler
 from gitgrid.git.repository import Repository
-from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
+from gitgrid.layout import Layout, Submission, claim_attempt, point_dir, run_dir_problem
 from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, write_meta
 from gitgrid.run.store import Store
@@ -93,7 +93,8 @@ def _record_verdict(
         reason += " without finishing this point (is the runs root reachable from the nodes?)"
     if own is not None:
         final = replace(own, status=status, reason=reason)
-        write_meta(final)
+        if run_dir_problem(own.run_dir, sweep.name, index) is None:  # a path from the store (#17)
+            write_meta(final)
         store.amend_run(final)
         return status, reason
     folder = point_dir(verdict.runs_root, sweep.name, index, commit, sweep.count)

@@ -100,7 +100,9 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
     try:
         chosen = find_sweep(repo, sweep)
         messages = refreshed(store, repo, chosen, opened.readonly)
-        if store.jobs(chosen.name) and not opened.readonly:  # read-only: the scheduler's word unrecorded
+        # the scheduler is asked about the store's jobs unless the store cannot be written (its word
+        # could not be recorded) or is doubted (its jobs and folders are someone else's, #17)
+        if store.jobs(chosen.name) and not opened.readonly and opened.doubt is None:
             states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (

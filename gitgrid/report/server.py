@@ -6,9 +6,10 @@ connection held per page, which server-sent events would). Each poll asks only f
 its cursor (:func:`gitgrid.query.views.changed_points`), so an answer costs milliseconds with 10^5
 points in the store.
 
-No request can hold up the others (#17): requests are answered at once by a bounded pool of threads,
-each with its own read-only connection to the store (no lock shared between them); a client that sends
-nothing for :data:`SOCKET_SECONDS` is dropped; the work of a request is bounded (series thinned, a live
+No request can hold up the others (#17): each connection is read in a thread of its own (at most
+:data:`CONNECTIONS`; a client that sends nothing for :data:`SOCKET_SECONDS` is dropped), and the work of
+its request is done by a bounded pool of :data:`WORKERS` threads, each with its own read-only connection
+to the store (no lock shared between them); the work of a request is bounded (series thinned, a live
 series file sampled, at most :attr:`ViewOptions.series_runs` runs' series) and SQLite is interrupted
 once a request has taken :data:`REQUEST_SECONDS`. The store is reopened when its file changes (``collect
 --rebuild`` puts a new one in place). An answer that cannot be given is JSON ``{"error": "..."}``: 400
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -49,21 +50,34 @@ from gitgrid.run.trust import doubt_warning, store_doubt
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["LOOPBACK", "REQUEST_SECONDS", "SOCKET_SECONDS", "WORKERS", "Dashboard", "make_server"]
+__all__ = [
+    "CONNECTIONS",
+    "LOOPBACK",
+    "REQUEST_SECONDS",
+    "SOCKET_SECONDS",
+    "WORKERS",
+    "Dashboard",
+    "make_server",
+]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 REQUEST_SECONDS = 10.0  # a request's queries are interrupted after this long, and it is answered 503
 SOCKET_SECONDS = 10.0  # a client silent this long (half-open, trickling) is dropped
-WORKERS = 8  # requests answered at once; more wait their turn
+WORKERS = 8  # requests whose work is done at once; more wait their turn
+CONNECTIONS = 512  # connections served at once (each waits on its client in a thread of its own)
 Answer = tuple[HTTPStatus, str, bytes]
+_WATCHED = 10_000  # running runs one update may ask about (SQLite binds at most 32,766 values)
 
 
 class Dashboard:
     """The dashboard's answers, one method per path, safe to call from many threads at once: each
     thread reads the store through a connection of its own."""
 
-    def __init__(self, repo: Repository, options: ViewOptions, limit: float = REQUEST_SECONDS) -> None:
+    def __init__(
+        self, repo: Repository, options: ViewOptions, limit: float = REQUEST_SECONDS, workers: int = WORKERS
+    ) -> None:
         self.repo, self.limit = repo, limit
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gitgrid-dashboard")
         layout = Layout.of(repo)
         self.path = layout.store
         doubt = store_doubt(repo, layout)
@@ -78,7 +92,10 @@ class Dashboard:
 
     def store(self) -> Store | None:
         """This thread's read-only store, reopened when the file is another one than it opened (a
-        rebuild renamed the old one away) or appeared; None until something has run."""
+        rebuild renamed the old one away) or appeared; None until something has run. A request past its
+        time limit is stopped here, between its queries, as SQLite stops it within one."""
+        if self._late():
+            raise TimeoutError("the request took too long")
         identity = _identity(self.path)
         held: tuple[tuple[int, int] | None, Store | None] | None = getattr(self._local, "held", None)
         if held is not None and held[0] == identity:
@@ -96,7 +113,7 @@ class Dashboard:
 
     def _late(self) -> bool:
         """SQLite asks this every few thousand steps: a true answer interrupts the query."""
-        return time.monotonic() > getattr(self._local, "deadline", math.inf)
+        return time.monotonic() >= getattr(self._local, "deadline", math.inf)
 
     def _forget(self, store: Store) -> None:
         with self._guard:
@@ -105,6 +122,7 @@ class Dashboard:
         store.close()
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         with self._guard:
             opened, self._opened = self._opened, []
         for store in opened:
@@ -122,7 +140,12 @@ class Dashboard:
         )
         if not path.startswith("/api/") or route is None:
             return _json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {excerpt(path)}"})
-        found = self._within_limit(path, route, query)
+        try:  # in the pool: at most `workers` requests do work at once, each with its own store
+            found = self._pool.submit(self._within_limit, path, route, query).result(self.limit + 30)
+        except TimeoutError:  # stuck outside SQLite (a slow disk): answered all the same
+            found = _json(
+                HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"{path}: no answer within {self.limit:g} s"}
+            )
         if isinstance(found, tuple):
             return found
         if found is None:
@@ -138,7 +161,7 @@ class Dashboard:
         except (KeyError, ValueError) as exc:
             return _json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {excerpt(str(exc), 200)}"})
         except Exception as exc:  # the page shows the message; nothing is printed per request
-            if time.monotonic() > self._local.deadline:
+            if self._late():
                 message = f"{path}: stopped after {self.limit:g} s; try again, or ask for less"
                 return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": message})
             if isinstance(exc, GitgridError):
@@ -203,7 +226,9 @@ class Dashboard:
         sweep = self._sweep(query)
         if sweep is None:
             return None
-        watched = [_number(x) for x in query.get("watch", "").split(",") if x]
+        watched = [_number(x) for x in query.get("watch", "").split(",")[: _WATCHED + 1] if x]
+        if len(watched) > _WATCHED:
+            raise ValueError(f"watch: at most {_WATCHED} runs")
         return data.updates(
             self.store(), sweep, self._metrics(sweep), _number(query.get("after", "0")), watched,
             query.get("series") or None, self.options,
@@ -231,11 +256,8 @@ def _json(status: HTTPStatus, value: Any) -> Answer:
     return status, "application/json", json.dumps(value, allow_nan=False).encode()
 
 
-def make_server(
-    dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050, workers: int = WORKERS
-) -> HTTPServer:
-    """A server of ``dashboard`` bound to ``host:port`` (port 0: any free port), not yet serving; it
-    answers ``workers`` requests at once."""
+def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050) -> HTTPServer:
+    """A server of ``dashboard`` bound to ``host:port`` (port 0: any free port), not yet serving."""
     loopback = host in LOOPBACK
 
     class Handler(BaseHTTPRequestHandler):
@@ -272,35 +294,39 @@ def make_server(
     if not 0 <= port <= 65535:
         raise ReportError(f"--port {port}: a port is 0-65535 (0: any free port)")
     try:
-        server = _PooledServer((host, port), Handler, workers)
+        server = _Server((host, port), Handler)
     except OSError as exc:
         raise ReportError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return server
 
 
-class _PooledServer(HTTPServer):
-    """An HTTP server answering each connection in a bounded pool of threads (the standard library's
-    threading server starts a thread per connection, without bound)."""
+class _Server(ThreadingHTTPServer):
+    """The standard library's threading server, with at most :data:`CONNECTIONS` connections served at
+    once (one more is closed at once): a thread per connection only waits on its client, so half-open
+    clients hold up no one; the work of the requests is done by the dashboard's bounded pool."""
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gitgrid-dashboard")
-        super().__init__(address, handler)  # closes the server (and the pool) when it cannot bind
+        self._slots = threading.BoundedSemaphore(CONNECTIONS)
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        self._pool.submit(self._answer, request, client_address)
-
-    def _answer(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
+        if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # never a traceback per request: the client was answered, or went away
-
-    def server_close(self) -> None:
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)

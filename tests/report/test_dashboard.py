@@ -4,6 +4,7 @@ rebuilt store is read again, and a damaged store is a JSON error the page can sh
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import threading
 import urllib.error
@@ -116,3 +117,19 @@ def test_the_series_of_a_running_run_is_sampled_however_large_its_file(ran: Path
     steps, values = answer[str(run_id)]
     assert status == 200 and steps[0] == 0 and steps[-1] == 10**6 + 49 and values[-1] == 10**6 + 49
     assert len(steps) <= 200 and steps == sorted(steps)
+
+
+def test_idle_connections_hold_up_no_request(ran: Path, serve: Any) -> None:
+    base = serve(ran)
+    port = int(base.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]  # connected, silent
+    try:
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+        status, answer = fetch(f"{base}/api/sweeps")
+        assert status == 200
+        many = ",".join(["1"] * 10_001)
+        assert fetch(f"{base}/api/updates?sweep={answer['sweeps'][0]['name']}&watch={many}")[0] == 400
+    finally:
+        for connection in [*idle, half]:
+            connection.close()
