@@ -24,8 +24,8 @@ from gitgrid.optimize.history import Request
 from gitgrid.optimize.search import Search
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import RunRow, Store, open_store
 from gitgrid.spec.values import Value, canonical_json
+from gitgrid.store import RunRow, Store, open_store
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
@@ -159,7 +159,7 @@ class CommitEvaluator:
         assert self.sweep is not None
         _, store = open_store(self.grower.repo, self.runner.runs_root)
         try:
-            rows = {row.run.index: row for row in store.runs(self.sweep.name)}
+            rows = {row.run.index: row for row in store.runs.records(self.sweep.name)}
             runs = {index: row.run for index, row in rows.items()}
             values: list[float | None] = []
             for index in indices:
@@ -257,7 +257,7 @@ def _not_a_value(store: Store, row: RunRow, metric: str) -> str:
     value = run.metrics[metric]
     reason = f"reported {metric} = {math.nan if value is None else value}: not a number to optimise"
     metrics = {name: math.nan if v is None else v for name, v in run.metrics.items()}
-    store.finish_run(row.id, replace(run, status="failed", reason=reason, metrics=metrics))
+    store.runs.finish(row.id, replace(run, status="failed", reason=reason, metrics=metrics))
     return reason
 
 

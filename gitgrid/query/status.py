@@ -24,8 +24,7 @@ from gitgrid.git.repository import Repository
 from gitgrid.layout import BUILD_LOG, STDERR, Layout, run_dir_problem
 from gitgrid.query.tables import read_results, refreshed
 from gitgrid.run.contract import read_run_tail
-from gitgrid.run.store import Store
-from gitgrid.run.store.progress import Failure, failures, state_counts
+from gitgrid.store import Failure
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 
@@ -47,6 +46,7 @@ ERROR_LINE = re.compile(
 )
 _WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
 _RANGES = 20  # index ranges kept per group (the count says how many points there are)
+_NOTES = 100  # succeeded points' problems shown, at most
 
 
 @dataclass
@@ -100,34 +100,23 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
     try:
         chosen = find_sweep(repo, sweep)
         messages = refreshed(store, repo, chosen, opened.readonly)
+        progress = store.progress
         # the scheduler is asked about the store's jobs unless the store cannot be written (its word
         # could not be recorded) or is doubted (its jobs and folders are someone else's, #17)
-        if store.jobs(chosen.name) and not opened.readonly and opened.doubt is None:
+        if store.jobs.submitted(chosen.name) and not opened.readonly and opened.doubt is None:
             states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (
-                f for f in failures(store, chosen.name) if states.get(f.index) == f.status
+                f for f in progress.failures(chosen.name) if states.get(f.index) == f.status
             )
         else:
-            counts, failed = state_counts(store, chosen.name), failures(store, chosen.name)
+            counts, failed = progress.counts(chosen.name), progress.failures(chosen.name)
             counts.setdefault("never run", 0)
         groups = group_failures(failed, lines, chosen.name, read_logs=opened.doubt is None)
-        notes = _notes(store, chosen.name)
+        notes = progress.notes(chosen.name, _NOTES)
     finally:
         store.close()
     return Status(chosen, counts, groups, notes, tuple(messages))
-
-
-def _notes(store: Store, sweep: str, limit: int = 100) -> list[tuple[int, str]]:
-    """Points whose latest run succeeded with a problem noted (a bad line in its series); read through
-    the store's small index of such runs, not by scanning the sweep."""
-    rows = store.query(
-        "SELECT r.idx, r.reason FROM runs r INDEXED BY runs_noted JOIN points p "
-        "ON p.sweep = r.sweep AND p.idx = r.idx AND p.latest_run = r.id "
-        "WHERE r.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
-        (sweep, limit),
-    )
-    return [(int(index), str(reason)) for index, reason in rows]
 
 
 def _count(states: Iterable[str], never: int) -> dict[str, int]:

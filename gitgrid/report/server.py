@@ -45,8 +45,7 @@ from gitgrid.query import views
 from gitgrid.report import data
 from gitgrid.report.data import ViewOptions
 from gitgrid.report.page import render_page
-from gitgrid.run.store import Store
-from gitgrid.run.trust import doubt_warning, store_doubt
+from gitgrid.store import Store, doubt_warning, store_doubt
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
 
@@ -105,7 +104,7 @@ class Dashboard:
             self._forget(held[1])
         store = views.open_readonly(self.path) if identity is not None else None
         if store is not None:
-            store.connection().set_progress_handler(self._late, 20000)
+            store.stop_when(self._late)
             with self._guard:
                 self._opened.append(store)
         self._local.held = (identity, store)

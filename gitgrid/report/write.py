@@ -20,7 +20,7 @@ from gitgrid.layout import Layout
 from gitgrid.query.views import open_readonly
 from gitgrid.report.data import ViewOptions, check_options, report_data
 from gitgrid.report.page import render_page
-from gitgrid.run.trust import doubt_warning, store_doubt
+from gitgrid.store import doubt_warning, store_doubt
 from gitgrid.sweep.catalog import find_sweep
 
 __all__ = ["Report", "trusted_options", "write_report"]
@@ -38,7 +38,7 @@ class Report:
 
 def trusted_options(repo: Repository, layout: Layout, options: ViewOptions) -> ViewOptions:
     """``options``, reading no run directory when the store is one gitgrid did not write here (it came
-    with the repository, or was copied in: :mod:`gitgrid.run.trust`), which is warned about."""
+    with the repository, or was copied in: :mod:`gitgrid.store.trust`), which is warned about."""
     doubt = store_doubt(repo, layout)
     if doubt is None:
         return options

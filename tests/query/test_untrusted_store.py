@@ -19,7 +19,7 @@ from gitgrid import open_repository, write_report
 from gitgrid.layout import Layout, run_dir_problem
 from gitgrid.query.views import open_readonly, run_files
 from gitgrid.report.data import ViewOptions, point_detail
-from gitgrid.run.trust import store_doubt
+from gitgrid.store import store_doubt
 from gitgrid.sweep.catalog import find_sweep
 from tests.helpers import cli, git
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from contextlib import suppress
 
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout
-from gitgrid.run.contract import read_run_file
 
 __all__ = ["doubt_warning", "record_store", "store_doubt"]
 
@@ -70,8 +70,17 @@ def record_store(layout: Layout) -> None:
 
 
 def _noted(layout: Layout) -> tuple[int, int] | None:
+    """The device and inode noted, read as a small regular file (never a link or a FIFO)."""
     try:
-        noted = json.loads(read_run_file(layout.store_record, 4096))
+        fd = os.open(layout.store_record, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        noted = json.loads(os.read(fd, 4096))
         return int(noted["device"]), int(noted["inode"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    finally:
+        os.close(fd)
