@@ -141,6 +141,8 @@ def run_sweep(
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
+            # read again under the lock: `create --force` may have replaced the sweep meanwhile (#17)
+            chosen = find_sweep(repo, chosen.name)
             runner = _Runner(repo, chosen, layout, store, list(command), options)
             runner.warn = on_warning or _warn
             return runner.run(on_progress)

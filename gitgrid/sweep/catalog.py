@@ -109,8 +109,8 @@ def _plausible(created: str) -> bool:
 
 def mark_created(repo: Repository, name: str) -> None:
     """Note that sweep ``name`` was created in this clone (:func:`default_sweep` prefers those). Best
-    effort: a git dir that cannot be written only loses the preference."""
-    with suppress(OSError):
+    effort: a git dir that cannot be written (or a link where the note goes) only loses the preference."""
+    with suppress(OSError, RunError):
         note = created_sweeps(repo.git_dir)
         note.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
