@@ -21,7 +21,7 @@ from typing import Any
 
 from gitgrid.layout import META, STDERR, STDOUT, run_dir_problem
 from gitgrid.run.contract import read_run_file, tail
-from gitgrid.run.series import SAMPLE_BYTES, sample_series
+from gitgrid.run.series import sample_series
 from gitgrid.store import Store
 from gitgrid.store.views import Changed
 from gitgrid.sweep.record import Sweep
@@ -200,22 +200,19 @@ def _thin(steps: list[int], values: list[float | None], points: int) -> tuple[li
 
 
 def live_series(
-    store: Store | None, runs: Sequence[int], name: str, points: int = 200, limit: int = 50,
-    budget: int = 8 * SAMPLE_BYTES,
-) -> dict[int, tuple[list[int], list[float | None]]]:  # fmt: skip
+    store: Store | None, runs: Sequence[int], name: str, points: int = 200, limit: int = 50
+) -> dict[int, tuple[list[int], list[float | None]]]:
     """The series ``name`` of those of ``runs`` still running (at most ``limit`` of them), read from
-    their files as they grow, at most ``budget`` bytes in all: each file is sampled at about ``points``
-    places (:func:`~gitgrid.run.series.sample_series`), so a file of any size costs the same. Only run
+    their files as they grow: each file is sampled at about ``points`` places
+    (:func:`~gitgrid.run.series.sample_series`), so a file of any size costs the same. Only run
     directories of their points are read."""
     if store is None or not runs:
         return {}
     out = {}
-    rows = store.views.running_dirs(runs, limit)
-    for run_id, run_dir, sweep, index in rows:
+    for run_id, run_dir, sweep, index in store.views.running_dirs(runs, limit):
         if run_dir is None or run_dir_problem(run_dir, sweep, index) is not None:
             continue
-        share = max(64 * 1024, min(SAMPLE_BYTES, budget // len(rows)))
-        found = [(step, value) for _, step, value in sample_series(Path(run_dir), name, points, share)]
+        found = [(step, value) for _, step, value in sample_series(Path(run_dir), name, points)]
         out[int(run_id)] = _thin([s for s, _ in found], [v for _, v in found], points)
     return out
 
