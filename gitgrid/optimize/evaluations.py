@@ -228,9 +228,7 @@ class CommitEvaluator:
         wait = self._submitted_at + 1.05 - time.time()
         if wait > 0:  # a submission's folder is named by the second: never two in one second
             time.sleep(wait)
-        options = SubmitOptions(
-            scheduler=r.scheduler, options=r.submit, runs_root=r.runs_root, retry_failed=True
-        )  # failed and NaN evaluations run again, as they do locally
+        options = SubmitOptions(scheduler=r.scheduler, options=r.submit, runs_root=r.runs_root)
         submit_sweep(r.command, self.sweep.name, self.grower.repo, options)
         self._submitted_at = time.time()
 
