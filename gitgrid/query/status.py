@@ -21,6 +21,7 @@ from pathlib import Path
 from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
+from gitgrid.launch.registry import scheduler_of
 from gitgrid.layout import BUILD_LOG, STDERR, Layout, run_dir_problem
 from gitgrid.query.tables import read_results, refreshed
 from gitgrid.run.contract import read_run_tail
@@ -44,6 +45,7 @@ ERROR_LINE = re.compile(
     r"|killed|out of memory|not found|no such file|permission denied|stop\b",
     re.IGNORECASE,
 )
+_TASK = re.compile(r"\(array task \S+ ended")  # a scheduler's verdict names its task: grouped without it
 _WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
 _RANGES = 20  # index ranges kept per group (the count says how many points there are)
 _NOTES = 100  # succeeded points' problems shown, at most
@@ -104,7 +106,8 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
         # the scheduler is asked about the store's jobs unless the store cannot be written (its word
         # could not be recorded) or is doubted (its jobs and folders are someone else's, #17)
         if store.jobs.submitted(chosen.name) and not opened.readonly and opened.doubt is None:
-            states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
+            reconciled = reconcile(repo, chosen, store, Layout.of(repo), scheduler_of)
+            states = {i: s for i, (s, _) in reconciled.items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (
                 f for f in progress.failures(chosen.name) if states.get(f.index) == f.status
@@ -142,7 +145,11 @@ def group_failures(
         )
         stderr = Path(failure.run_dir) / log if usable else None
         errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
-        key = (failure.status, reason, errors if read < STDERR_READ else None)
+        key = (
+            failure.status,
+            _TASK.sub("(array task * ended", reason),
+            errors if read < STDERR_READ else None,
+        )
         group = groups.get(key)
         if group is None:
             group = groups[key] = FailureGroup(failure.status, reason, errors, tail, stderr)

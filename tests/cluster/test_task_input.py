@@ -31,15 +31,15 @@ def folder(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("record", "manifest", "task", "message"),
     [
-        (None, "ok", "0", "submission.json: no such file: give the folder 'gitgrid submit' made"),
-        ({}, "ok", "0", "submission.json: 'sweep' is missing or not a str"),
+        (None, "ok", "0", "submission.json: no such file: not a submission folder of gitgrid"),
+        ({}, "ok", "0", "submission.json: not a submission record (sweep, command, repo, chunk)"),
         ([1], "ok", "0", "not a submission record"),
-        ({**RECORD, "chunk": 0}, "ok", "0", "'chunk' must be 1 or more"),
-        (RECORD, "/dev/zero", "0", "manifest /dev/zero is not a regular file (a device)"),
-        (RECORD, "ok", "-1", "--task -1: a task id is 0 or more"),
+        ({**RECORD, "chunk": 0}, "ok", "0", "submission.json: chunk 0 is not a number of at least 1"),
+        (RECORD, "/dev/zero", "0", "/dev/zero: not a regular file"),
+        (RECORD, "ok", "-1", "gitgrid task: task '-1' is not a task number (0 or more)"),
         (RECORD, "ok", "5", "no points for task 5 in"),
-        (RECORD, "junk", "0", "manifest-0.jsonl:1: not a JSON line"),
-        (RECORD, "bad-index", "0", "point index 7 is not one of the sweep's"),
+        (RECORD, "junk", "0", "manifest-0.jsonl: a line is not JSON"),
+        (RECORD, "bad-index", "0", "point index 7 is not one of the sweep's 2"),
         (RECORD, "bad-commit", "0", "point 0: commit '--output=x' is not a commit id"),
     ],
 )
