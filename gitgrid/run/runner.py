@@ -6,8 +6,8 @@ new attempts of a new rerun (or finishes an interrupted rerun). The sweep is loc
 point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
 process groups stopped) by the next one.
 
-SIGINT/SIGTERM stop scheduling, stop every running command's process group, record those runs as
-interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143.
+SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs
+as interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout
+from gitgrid.layout import Layout, run_dir_problem
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
@@ -43,6 +43,7 @@ from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [
+    "STOPPING",
     "RunOptions",
     "RunState",
     "RunSummary",
@@ -53,6 +54,8 @@ __all__ = [
     "planned_points",
     "run_sweep",
 ]
+
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops a run the same way
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """128 + signal after SIGINT/SIGTERM; 1 if any chosen point ends this call failed or timed out,
+        """128 + signal after SIGINT/SIGTERM/SIGHUP; 1 if any chosen point ends this call failed or timed out,
         whether it ran now or was skipped as failed before (a resume must not hide failures); else 0."""
         if self.signal is not None:
             return 128 + self.signal
@@ -153,6 +156,8 @@ def run_sweep(
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
+            # read again under the lock: `create --force` may have replaced the sweep meanwhile (#17)
+            chosen = find_sweep(repo, chosen.name)
             runner = _Runner(repo, chosen, layout, store, list(command), options)
             runner.warn = on_warning or _warn
             return runner.run(on_progress)
@@ -293,16 +298,19 @@ class _Runner:
     def _close_orphans(self) -> None:
         """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
         for run_id, run in self.store.runs.running(self.sweep.name):
-            if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
+            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
             point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run
+            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
             if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
                 series = read_series(Path(run.run_dir))
                 self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
                 continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
             self.store.runs.finish(run_id, ended)
+            if not usable:
+                continue
             meta = read_meta(Path(run.run_dir))
             if meta is None and Path(run.run_dir).is_dir():
                 write_meta(ended)
@@ -452,7 +460,9 @@ class _Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """On SIGINT/SIGTERM: stop scheduling and stop the running commands (main thread only)."""
+        """On SIGINT, SIGTERM or SIGHUP (the terminal closed: the commands, in process groups of their
+        own, would not hear of it and run on, orphaned): stop scheduling and stop the running commands
+        (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -461,7 +471,7 @@ class _Runner:
             self.signal = self.signal or signum
             self.stop.set()
 
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handle) for s in STOPPING}
         try:
             yield
         finally:

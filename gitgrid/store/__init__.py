@@ -53,6 +53,7 @@ from gitgrid.store.progress import Failure, Plan
 from gitgrid.store.record import FINAL, Job, Run, RunRow, SeriesRows, SweepInfo
 from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, ResultRows
 from gitgrid.store.schema import SCHEMA_VERSION
+from gitgrid.store.trust import doubt_warning, record_store, store_doubt
 
 __all__ = [
     "FINAL",
@@ -70,8 +71,11 @@ __all__ = [
     "SeriesRows",
     "Store",
     "SweepInfo",
+    "doubt_warning",
     "open_store",
+    "record_store",
     "runs_without_store",
+    "store_doubt",
 ]
 
 
@@ -92,7 +96,11 @@ def open_store(
             f"{layout.store}: the results store is missing but {found} holds run directories; rebuild it "
             f"from them with '{REBUILD}' (or move them away to start afresh)"
         )
-    return layout, Store.open(layout.store)
+    created = not layout.store.exists()
+    store = Store.open(layout.store)
+    if created:
+        record_store(layout)  # the file gitgrid made: a store that is another file was copied in
+    return layout, store
 
 
 def runs_without_store(layout: Layout) -> Path | None:
