@@ -36,8 +36,8 @@ and ``tests/test_architecture.py``). Callers use the named methods of the :class
 The modules: ``record`` (the values kept: :class:`Run`, :class:`Job`, ...), ``schema`` (tables,
 opening, migrating), ``guard`` (errors as one line), ``database`` (the one connection), ``points``
 (sweeps' points and per-point pointers, inside a write), ``where`` (``--where`` as SQL), one module per
-part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``) and ``core`` (the
-:class:`Store` that holds them).
+part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``), ``core`` (the
+:class:`Store` that holds them) and ``recorder`` (a runner's one write per point).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from gitgrid.store.core import Store
 from gitgrid.store.guard import REBUILD
 from gitgrid.store.progress import Failure, Plan
 from gitgrid.store.record import FINAL, Job, Run, RunRow, SeriesRows, SweepInfo
+from gitgrid.store.recorder import Recorder
 from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, ResultRows
 from gitgrid.store.schema import SCHEMA_VERSION
 
@@ -63,6 +64,7 @@ __all__ = [
     "Failure",
     "Job",
     "Plan",
+    "Recorder",
     "ResultQuery",
     "ResultRows",
     "Run",
