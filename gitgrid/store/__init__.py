@@ -1,7 +1,8 @@
 """The results store: one SQLite file per repository holding sweeps, points, runs, metrics and series.
 
-Written after each run in one short transaction, in WAL mode, so readers (``gitgrid results`` in another
-terminal) never wait for the runner, and a killed runner loses nothing that had finished. The schema
+Written in short transactions (a local runner's one per point: :mod:`gitgrid.store.recorder`), in WAL
+mode, so readers (``gitgrid results`` in another terminal) never wait for the runner, and a killed runner
+loses nothing that had finished. The schema
 carries a version (``PRAGMA user_version``): a store of schema 1 is migrated when first opened, one
 written by a newer gitgrid is refused, and a damaged one is an error that says how to rebuild it from the
 run directories (``gitgrid collect --rebuild``). Tables (schema 2)::
