@@ -12,7 +12,11 @@ Figures printed (medians over ``--repeat`` runs):
     by ``git checkout`` alone would stat every file, with GNU parallel measured again beside it;
   * DVC's experiment queue on the same kind of points, when ``dvc`` is on PATH (else the column is skipped,
     saying so);
-  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results (``--results 0`` skips it).
+  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results (``--results 0`` skips it);
+  * the stale-build check of ``--build`` (#16): ``run --build true -- true`` with the check and with it
+    switched off (a patched gitgrid, for this measurement only), on both repositories; the difference per
+    point is what the check costs (its inotify watches, the swept files' digests, the record); and the
+    check alone, in-process, in CPU time per point, which other load on the machine does not blur.
 
 gitgrid and GNU parallel are timed in turns (gitgrid then parallel, then the other way round), so both
 see the same load; a ratio is the median of the ratios of each pair. The last line gives both run
@@ -153,17 +157,76 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     return [timed([*GITGRID, "results", "--format", "csv"], repo_path) for _ in range(repeat)]
 
 
-def bench_large(work: Path, files: int, points: int, repeat: int) -> float | None:
-    """The per-point figure on a large repository, against GNU parallel measured in turn with it."""
-    found = bench_overhead(large_repo(work, files, points), points, repeat)
+# gitgrid with the stale-build check switched off: the baseline of what the check costs
+UNCHECKED = [
+    sys.executable, "-c",
+    "import sys; from gitgrid.run.checkouts import Checkout; Checkout.build_guard = lambda self, warn: None; "
+    "from gitgrid.cli import app; sys.argv[0] = 'gitgrid'; app()",
+]  # fmt: skip
+
+
+def bench_build_check(repo: Path, points: int, repeat: int, label: str) -> None:
+    """``--build true`` with the stale-build check and without it, measured in turn; ms per point."""
+    args = ["run", "-j", "2", "--rerun", "--build", "true", "--", "true"]
+    timed([*GITGRID, *args], repo)  # warm: every point has run once with --build
+    checked, unchecked = [], []
+    for _ in range(repeat):
+        checked.append(timed([*GITGRID, *args], repo) / points)
+        unchecked.append(timed([*UNCHECKED, *args], repo) / points)
+    on, off = statistics.median(checked), statistics.median(unchecked)
+    print(
+        f"{label}: run --build true -- true {on * 1e3:6.2f} ms/point with the stale-build check, "
+        f"{off * 1e3:.2f} without: +{(on - off) * 1e3:.2f} ms/point, ratio {on / off:.2f}x"
+    )
+
+
+def bench_check_alone(repo: Path, points: int, label: str) -> None:
+    """The stale-build check by itself, in this process, on a worker checkout moved from point to point:
+    its CPU time (user + system: robust to other load on the machine) and wall time per point around a
+    build that writes one file, and the one-off cost of watching the checkout's folders."""
+    from gitgrid import find_sweep, list_points, open_repository
+    from gitgrid.layout import Layout
+    from gitgrid.run.checkouts import sweep_files, worker_checkouts
+
+    opened = open_repository(repo)
+    sweep = find_sweep(opened)
+    commits = [p.commit for p in list_points(opened, sweep)][:points]
+    layout = Layout.of(opened)
+    with worker_checkouts(opened, layout, 1, sweep_files(sweep)) as (checkout,):
+        checkout.place(commits[0])
+        start = time.perf_counter()
+        guard = checkout.build_guard(print)
+        made = time.perf_counter() - start
+        assert guard is not None
+        cpu = wall = 0.0
+        for commit in commits:
+            checkout.move_to(commit)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            guard.begin()
+            (checkout.path / "product.o").write_bytes(b"built")  # the build: one product written
+            assert guard.end(built=True) is None
+            cpu += time.process_time() - cpu0
+            wall += time.perf_counter() - wall0
+    n = len(commits)
+    print(
+        f"{label}: the stale-build check alone {cpu / n * 1e3:.3f} ms CPU, {wall / n * 1e3:.3f} ms wall a "
+        f"point ({n} points); watching the checkout's folders once: {made * 1e3:.1f} ms"
+    )
+
+
+def bench_large(work: Path, files: int, points: int, repeat: int) -> tuple[float | None, Path]:
+    """The per-point figure on a large repository, against GNU parallel measured in turn with it: the
+    ratio, and the repository, for more figures."""
+    repo = large_repo(work, files, points)
+    found = bench_overhead(repo, points, repeat)
     ours = statistics.median(found.ours)
     print(f"{files:,}-file repository: gitgrid run -- true {ours * 1e3:6.2f} ms/point", end="")
     if found.theirs is None:
         print("; GNU parallel skipped (not installed)")
-        return None
+        return None, repo
     base = statistics.median(found.theirs)
     print(f"; GNU parallel {base * 1e3:.2f} ms/point; gitgrid/parallel = {found.ratio:.2f}x (target <= 1.4x)")
-    return found.ratio
+    return found.ratio, repo
 
 
 def main() -> None:
@@ -195,7 +258,11 @@ def main() -> None:
         else:
             line = f"GNU parallel -j 2 true:   {statistics.median(small.theirs) * 1e3:6.2f} ms/point"
             print(f"{line}; gitgrid/parallel = {small.ratio:.2f}x (target <= 1.15x)")
-        large = bench_large(work, args.large_files, args.points, args.repeat)
+        bench_build_check(repo, args.points, args.repeat, f"{files}-file repository")
+        bench_check_alone(repo, args.points, f"{files}-file repository")
+        large, large_repo_path = bench_large(work, args.large_files, args.points, args.repeat)
+        bench_build_check(large_repo_path, args.points, args.repeat, f"{args.large_files:,}-file repository")
+        bench_check_alone(large_repo_path, args.points, f"{args.large_files:,}-file repository")
         dvc = bench_dvc(work, args.dvc_points)
         if dvc is None:
             print("DVC queue:                skipped (dvc is not installed)")

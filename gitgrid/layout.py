@@ -13,6 +13,7 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>             worker k's checkout (a git worktree)
     .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
+    .git/gitgrid/worktrees/w<k>.build.json  what its builds read and were built from (stale builds)
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -25,7 +26,8 @@ Under the runs root (on a cluster: storage every node reaches)::
 
 In node-local scratch (``$TMPDIR``)::
 
-    gitgrid-<repo hash>/slot-<k>            a node's reusable checkout, with slot-<k>.lock
+    gitgrid-<repo hash>/slot-<k>            a node's reusable checkout, with slot-<k>.lock and
+                                            slot-<k>.build.json
 
 Run directories are keyed by sweep, point index and commit, never by time, so two runs never collide.
 
@@ -61,6 +63,7 @@ __all__ = [
     "Submission",
     "attempt_number",
     "attempts_in",
+    "build_record",
     "check_no_symlink",
     "claim_attempt",
     "node_checkout",
@@ -308,6 +311,12 @@ def node_checkouts(scratch: Path, repo: str) -> Path:
 
 def node_checkout(folder: Path, number: int) -> Path:
     return folder / f"slot-{number}"
+
+
+def build_record(checkout: Path) -> Path:
+    """Beside a checkout (worker or node), the record of what its builds read and were built from:
+    outside it, so no build or ``git clean`` sees it."""
+    return checkout.with_name(f"{checkout.name}.build.json")
 
 
 def node_lock(folder: Path, number: int) -> Path:

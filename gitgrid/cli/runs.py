@@ -50,6 +50,13 @@ def run(
             "(make, cmake --build build, cargo build); a failing build fails the point."
         ),
     ] = None,
+    clean_build: Annotated[
+        bool,
+        typer.Option(
+            "--clean-build",
+            help="Run git clean -fdx in the checkout before each --build: every point built from scratch.",
+        ),
+    ] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
     ] = None,
@@ -71,9 +78,9 @@ def run(
     context = context_of(ctx)
     command = ctx.meta.get("gitgrid.command", [])
     options = RunOptions(
-        jobs=jobs, where=where, setup=setup, build=build, timeout=timeout, retry_failed=retry_failed,
-        rerun=rerun, runs_root=context.path(runs_root) if runs_root else None, watch=watch,
-        maximize=maximize, halt_after=halt_after,
+        jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
+        retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
+        watch=watch, maximize=maximize, halt_after=halt_after,
     )  # fmt: skip
     describe = _describe(watch)
     with progress_bar(transient=False) as advance:
@@ -82,11 +89,7 @@ def run(
             lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
         )  # fmt: skip
     state = summary.state
-    print(
-        f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
-        f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
-        file=sys.stderr,
-    )
+    print(f"{summary.sweep}: {_counts(state)}", file=sys.stderr)
     if state.halted:
         print(f"halted after {halt_after} failed runs (--halt-after): points not started are left to run "
               "later", file=sys.stderr)  # fmt: skip
@@ -97,6 +100,20 @@ def run(
         print(f"best {watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _counts(state: Any) -> str:
+    """The summary's counts; the points skipped because they failed before are never hidden among those
+    done before (#16), nor those under way elsewhere."""
+    text = (
+        f"{state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
+        f"{state.interrupted} interrupted, {state.done_before} skipped (done before)"
+    )
+    if state.failed_before:
+        text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
+    if state.underway:
+        text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    return text
 
 
 def _describe(watch: str | None) -> Callable[[Any], str]:

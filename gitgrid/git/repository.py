@@ -13,6 +13,7 @@ import fcntl
 import functools
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -322,8 +323,17 @@ class Repository:
 
     # checkouts for runs -------------------------------------------------------------------------------
     def add_worktree(self, path: Path, commit: str) -> None:
-        """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``)."""
-        self._run(["worktree", "prune"])
+        """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``).
+
+        Called when ``path`` is no usable checkout. What is left there (a checkout whose ``.git`` file, or
+        git's record of it, was deleted by a clean-up or a crash) is removed first: ``git worktree add``
+        refuses a folder that exists, and build products of a checkout git lost are not worth trusting.
+        """
+        self._run(["worktree", "prune"])  # forgets checkouts whose folder or .git file is gone
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            shutil.rmtree(path)
         self._check(["worktree", "add", "--force", "--detach", "--quiet", "--", str(path), commit])
 
     def export(self, commit: str, target: Path) -> None:
@@ -429,6 +439,13 @@ class CommitTree:
 
     def __init__(self, commit: git.Commit) -> None:
         self._tree = commit.tree
+
+    def mode(self, path: str) -> str | None:
+        """The entry's mode (``100755`` an executable, ``040000`` a folder, ...), its content unread."""
+        try:
+            return f"{self._tree[path].mode:06o}"
+        except KeyError:
+            return None
 
     def read(self, path: str) -> tuple[str, bytes] | None:
         try:

@@ -12,7 +12,6 @@ interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import queue
@@ -20,7 +19,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,20 +34,23 @@ from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_re
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import command_file_warnings
-from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
+from gitgrid.run.preflight import check_command, command_file_warnings
+from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
+from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.store import Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
-
-
-class SetupFailed(RunError):
-    """The ``--setup`` command failed in a worker's checkout: nothing can run there."""
-
-    exit_code = 1
+__all__ = [
+    "RunOptions",
+    "RunState",
+    "RunSummary",
+    "SetupFailed",
+    "SetupRefused",
+    "check_timeout",
+    "run_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class RunOptions:
     where: str | None = None
     setup: str | None = None
     build: str | None = None  # shell command run in the checkout before every point
+    clean_build: bool = False  # git clean -fdx in the checkout before every build
     timeout: float | None = None
     retry_failed: bool = False
     rerun: bool = False
@@ -71,10 +74,17 @@ class RunOptions:
 
 @dataclass
 class RunState:
-    """Progress of a run, for display; updated by the workers, read by whoever shows it."""
+    """Progress of a run, for display; updated by the workers, read by whoever shows it.
+
+    ``skipped`` points were not run by this call: ``done_before`` of them succeeded before,
+    ``failed_before`` failed or timed out before (``retry_failed`` runs them), and ``underway`` have a
+    run under way elsewhere (a cluster task's ``running``, a ``prepared`` folder).
+    """
 
     total: int
     skipped: int
+    failed_before: int = 0
+    underway: int = 0
     started_at: float = field(default_factory=time.monotonic)
     succeeded: int = 0
     failed: int = 0
@@ -88,6 +98,10 @@ class RunState:
     @property
     def done(self) -> int:
         return self.succeeded + self.failed + self.timed_out + self.interrupted
+
+    @property
+    def done_before(self) -> int:
+        return self.skipped - self.failed_before - self.underway
 
     @property
     def remaining(self) -> int:
@@ -110,10 +124,12 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """128 + signal after SIGINT/SIGTERM, 1 if any run failed or timed out, else 0."""
+        """128 + signal after SIGINT/SIGTERM; 1 if any chosen point ends this call failed or timed out,
+        whether it ran now or was skipped as failed before (a resume must not hide failures); else 0."""
         if self.signal is not None:
             return 128 + self.signal
-        return 1 if self.state.failed or self.state.timed_out else 0
+        state = self.state
+        return 1 if state.failed or state.timed_out or state.failed_before else 0
 
 
 def run_sweep(
@@ -159,6 +175,13 @@ def _check_options(options: RunOptions) -> None:
     for name, command in (("--setup", options.setup), ("--build", options.build)):
         if command is not None and not command.strip():
             raise RunError(f"{name}: empty command")
+    if options.clean_build and options.build is None:
+        raise RunError("--clean-build cleans the checkout before each --build: give --build too")
+    if options.clean_build and options.setup is not None:
+        raise RunError(
+            "--clean-build removes everything untracked in the checkout before each build, including "
+            "what --setup made there: put the setup's steps in --build, or drop --clean-build"
+        )
 
 
 @contextmanager
@@ -194,6 +217,8 @@ class _Runner:
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
         self.recorder = Recorder(store.runs)  # one store write per point: an end goes with the next write
         self.warn: Callable[[str], None] = _warn
+        self._warned: set[str] = set()
+        self._setups = threading.Barrier(1)  # every worker's --setup ends before any point starts
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
         if not self.store.sweeps.sync(
@@ -206,14 +231,15 @@ class _Runner:
         plan = self.store.progress.plan(
             self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
         )
-        todo, rerun, skipped = plan.points, plan.rerun, plan.skipped
+        todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
-        self.state = RunState(total=len(todo), skipped=skipped)
+        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
+            check_command(self.repo, self.sweep, self.command, builds)  # before any point fails for it
             for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
                 self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
@@ -224,6 +250,7 @@ class _Runner:
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
+                clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
             files = sweep_files(self.sweep)
             try:
@@ -271,6 +298,7 @@ class _Runner:
     ) -> None:
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
             checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
+        self._setups = threading.Barrier(len(checkouts))
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()
@@ -289,12 +317,12 @@ class _Runner:
         extra = {"GITGRID_WORKER": str(checkout.number)}
         how = replace(self.how, extra_env=extra)
         try:
+            if not self._ready(checkout):
+                return
             while not self.stop.is_set() and not self.state.halted:
                 try:
                     request = work.get_nowait()
                 except queue.Empty:
-                    return
-                if self.options.setup and not self._setup(checkout):
                     return
                 if self.stop.is_set() or self.state.halted:
                     return
@@ -305,20 +333,38 @@ class _Runner:
                 self.error = self.error or _runs_root_error(exc, self.layout.runs_root, self.layout.store)
             self.stop.set()
 
-    def _setup(self, checkout: Checkout) -> bool:
-        """Run ``--setup`` in a checkout unless it ran there for this base; False if stopped."""
-        setup = self.options.setup
-        assert setup is not None
-        stamp = self.layout.setup_stamp(checkout.number)
-        done = {"command": setup, "base": self.sweep.base}
-        if _read_json(stamp) == done:
+    def _ready(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` here, then wait for every worker's: a refused or failed setup stops them all
+        before any point runs. False if stopped."""
+        if not self.options.setup:
             return True
-        env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
-        log = self.layout.setup_log(self.sweep.name, checkout.number)
-        if not _run_setup(checkout, setup, env, log, self.table):
+        try:
+            ready = self._setup(checkout)
+        except BaseException:
+            self._setups.abort()
+            raise
+        if not ready:
+            self._setups.abort()
             return False
-        stamp.write_text(json.dumps(done))
+        try:
+            self._setups.wait()
+        except threading.BrokenBarrierError:
+            return False
         return True
+
+    def _setup(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` in a checkout unless it ran there already (:func:`setup_once`)."""
+        assert self.options.setup is not None
+        guard = checkout.build_guard(self.warn_once)
+        return setup_once(self.layout, self.sweep, checkout, self.options.setup, self.table, guard)
+
+    def warn_once(self, message: str) -> None:
+        """A warning each worker may find (inotify missing), said once."""
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        self.warn(message)
 
     # the ledger execute_point records runs in -----------------------------------------------------
     def started(self, run: Run) -> None:
@@ -428,25 +474,3 @@ def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseEx
         f"cannot write {where}: {exc.strerror or exc}; the run stopped (finished points are kept): "
         f"free space in {runs_root} (or choose another with --runs-root) and run again"
     )
-
-
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _run_setup(
-    checkout: Checkout, command: str, env: Mapping[str, str], log: Path, table: ProcessTable
-) -> bool:
-    """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
-    table.add(process, None)
-    code = process.wait()
-    if table.finish(process) is not None:
-        return False
-    if code != 0:
-        raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
-    return True

@@ -118,7 +118,9 @@ def test_bad_result_files_fail_the_run_and_keep_its_logs(swept: Path, kind: str,
     ],
 )
 def test_a_command_that_cannot_start_fails_each_point(swept: Path, command: list[str], reason: str) -> None:
-    summary = run_sweep(command, repo=swept, options=RunOptions(jobs=2))
+    """With --build (which might have made it) the command is not refused before the first point
+    (tests/run/test_preflight.py): each point fails, saying why."""
+    summary = run_sweep(command, repo=swept, options=RunOptions(jobs=2, build="true"))
     assert (summary.state.failed, summary.exit_code) == (12, 1)
     rows = results(swept, include_all=True).rows
     assert {r["status"] for r in rows} == {"failed"}
