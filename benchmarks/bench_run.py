@@ -19,8 +19,9 @@ Figures printed (medians over ``--repeat`` runs):
     check alone, in-process, in CPU time per point, which other load on the machine does not blur.
 
 gitgrid and GNU parallel are timed in turns (gitgrid then parallel, then the other way round), so both
-see the same load; a ratio is the median of the ratios of each pair. The last line gives both run
-overhead ratios (200 and 20,000 files) of this one run against issue 18's targets.
+see the same load; a ratio is the median of the ratios of each pair. A line after the two overhead
+figures gives both ratios (200 and 20,000 files) of this one run against issue 18's targets;
+``--overhead-only`` stops there.
 """
 
 from __future__ import annotations
@@ -229,6 +230,49 @@ def bench_large(work: Path, files: int, points: int, repeat: int) -> tuple[float
     return found.ratio, repo
 
 
+def overhead_figures(work: Path, args: argparse.Namespace) -> tuple[Path, Path, float]:
+    """Run overhead on both repositories against GNU parallel, and both ratios on one line; the two
+    repositories and gitgrid's seconds per point on the small one."""
+    repo = sweep_repo(work, args.points)
+    files = len(git(repo, "ls-files").split())
+    print(
+        f"gitgrid run benchmark: {args.points} points, {files}-file repository, -j 2, median of {args.repeat}"
+    )
+    small = bench_overhead(repo, args.points, args.repeat)
+    ours = statistics.median(small.ours)
+    print(f"gitgrid run -- true:      {ours * 1e3:6.2f} ms/point (target < 10); "
+          f"first run, checkouts made: {small.first * 1e3:.2f} ms/point")  # fmt: skip
+    if small.theirs is None:
+        print("GNU parallel:             skipped (parallel is not installed)")
+    else:
+        line = f"GNU parallel -j 2 true:   {statistics.median(small.theirs) * 1e3:6.2f} ms/point"
+        print(f"{line}; gitgrid/parallel = {small.ratio:.2f}x (target <= 1.15x)")
+    large, large_path = bench_large(work, args.large_files, args.points, args.repeat)
+    if small.ratio is not None and large is not None:
+        both = f"{small.ratio:.2f}x at {files} files (target <= 1.15x), "
+        both += f"{large:.2f}x at {args.large_files:,} files (target <= 1.4x)"
+        print(f"run overhead / GNU parallel: {both}; load average {os.getloadavg()[0]:.1f}")
+    return repo, large_path, ours
+
+
+def other_figures(work: Path, args: argparse.Namespace, repo: Path, large: Path, ours: float) -> None:
+    """The stale-build check on both repositories, DVC's queue and ``gitgrid results``."""
+    label = f"{len(git(repo, 'ls-files').split())}-file repository"
+    bench_build_check(repo, args.points, args.repeat, label)
+    bench_check_alone(repo, args.points, label)
+    bench_build_check(large, args.points, args.repeat, f"{args.large_files:,}-file repository")
+    bench_check_alone(large, args.points, f"{args.large_files:,}-file repository")
+    dvc = bench_dvc(work, args.dvc_points)
+    if dvc is None:
+        print("DVC queue:                skipped (dvc is not installed)")
+    else:
+        print(f"DVC queue -j 2:           {dvc * 1e3:6.0f} ms/point ({args.dvc_points} points); "
+              f"DVC/gitgrid = {dvc / ours:.0f}x (target >= 100x)")  # fmt: skip
+    if args.results:
+        listing = statistics.median(bench_results(work, args.results, args.repeat))
+        print(f"gitgrid results, {args.results:,} stored results: {listing:.2f} s (target < 1 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -238,6 +282,9 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=100_000)
     parser.add_argument("--dvc-points", type=int, default=20)
     parser.add_argument("--large-files", type=int, default=20_000)
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="only the run overhead against GNU parallel, both sizes"
+    )
     args = parser.parse_args()
     os.environ.update(
         GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="b@example.org",
@@ -245,37 +292,9 @@ def main() -> None:
     )  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="gitgrid-bench-run-"))
     try:
-        repo = sweep_repo(work, args.points)
-        files = len(git(repo, "ls-files").split())
-        head = f"gitgrid run benchmark: {args.points} points, {files}-file repository, -j 2"
-        print(f"{head}, median of {args.repeat}")
-        small = bench_overhead(repo, args.points, args.repeat)
-        ours = statistics.median(small.ours)
-        print(f"gitgrid run -- true:      {ours * 1e3:6.2f} ms/point (target < 10); "
-              f"first run, checkouts made: {small.first * 1e3:.2f} ms/point")  # fmt: skip
-        if small.theirs is None:
-            print("GNU parallel:             skipped (parallel is not installed)")
-        else:
-            line = f"GNU parallel -j 2 true:   {statistics.median(small.theirs) * 1e3:6.2f} ms/point"
-            print(f"{line}; gitgrid/parallel = {small.ratio:.2f}x (target <= 1.15x)")
-        bench_build_check(repo, args.points, args.repeat, f"{files}-file repository")
-        bench_check_alone(repo, args.points, f"{files}-file repository")
-        large, large_repo_path = bench_large(work, args.large_files, args.points, args.repeat)
-        bench_build_check(large_repo_path, args.points, args.repeat, f"{args.large_files:,}-file repository")
-        bench_check_alone(large_repo_path, args.points, f"{args.large_files:,}-file repository")
-        dvc = bench_dvc(work, args.dvc_points)
-        if dvc is None:
-            print("DVC queue:                skipped (dvc is not installed)")
-        else:
-            print(f"DVC queue -j 2:           {dvc * 1e3:6.0f} ms/point ({args.dvc_points} points); "
-                  f"DVC/gitgrid = {dvc / ours:.0f}x (target >= 100x)")  # fmt: skip
-        if args.results:
-            listing = statistics.median(bench_results(work, args.results, args.repeat))
-            print(f"gitgrid results, {args.results:,} stored results: {listing:.2f} s (target < 1 s)")
-        if small.ratio is not None and large is not None:
-            both = f"{small.ratio:.2f}x at {files} files (target <= 1.15x), "
-            both += f"{large:.2f}x at {args.large_files:,} files (target <= 1.4x)"
-            print(f"run overhead / GNU parallel: {both}; load average {os.getloadavg()[0]:.1f}")
+        repo, large, ours = overhead_figures(work, args)
+        if not args.overhead_only:
+            other_figures(work, args, repo, large, ours)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
