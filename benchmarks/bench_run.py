@@ -12,6 +12,8 @@ Figures printed (medians over ``--repeat`` runs):
     by ``git checkout`` alone would stat every file, with GNU parallel measured again beside it;
   * DVC's experiment queue on the same kind of points, when ``dvc`` is on PATH (else the column is skipped,
     saying so);
+  * the store's writes of a point in this process (CPU and wall time): a start and an end in two
+    transactions (``store.runs.add``, ``finish``) against the runner's one (``Recorder``);
   * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results (``--results 0`` skips it);
   * the stale-build check of ``--build`` (#16): ``run --build true -- true`` with the check and with it
     switched off (a patched gitgrid, for this measurement only), on both repositories; the difference per
@@ -230,6 +232,47 @@ def bench_large(work: Path, files: int, points: int, repeat: int) -> tuple[float
     return found.ratio, repo
 
 
+def bench_store_writes(work: Path, points: int, repeat: int) -> None:
+    """A point's store writes as ``gitgrid run`` made them before issue 18 (a transaction when the run
+    starts, one when it ends) and as it makes them now (the start with the previous end), in turns."""
+    from gitgrid.run.contract import Run
+    from gitgrid.sweep.record import PointRecord, Sweep
+
+    try:
+        from gitgrid.store import Recorder, Store
+    except ImportError:  # benchmarking a gitgrid before issue 18
+        print("store writes of a point: skipped (this gitgrid has no Recorder)")
+        return
+
+    def one_pass(store: Store, two: bool, attempt: int) -> tuple[float, float]:
+        recorder = Recorder(store.runs)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for index in range(points):
+            run = Run("s", index, f"{index:040x}", attempt, "running", f"/r/{index}/{attempt}", started=1.0)
+            ended = run.ending("success", exit_code=0, metrics={"loss": index / 2})
+            if two:
+                store.runs.finish(store.runs.add(run), ended)
+            else:
+                recorder.ended(recorder.started(run), ended)
+        recorder.flush()
+        return (time.process_time() - cpu) / points, (time.perf_counter() - wall) / points
+
+    store = Store.open(work / "writes.db")
+    sweep = Sweep("s", "b" * 40, "master", "c" * 40, points, ("x",), "2026-01-01")
+    store.sweeps.sync(sweep, [PointRecord(i, f"{i:040x}", {"x": i}) for i in range(points)])
+    figures: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for turn in range(repeat):
+        for two in (True, False) if turn % 2 else (False, True):
+            figures[two].append(one_pass(store, two, len(figures[True]) + len(figures[False]) + 1))
+    store.close()
+
+    def medians(two: bool) -> str:
+        cpu, wall = (statistics.median(f[k] for f in figures[two]) for k in (0, 1))
+        return f"{cpu * 1e3:.3f} ms CPU, {wall * 1e3:.3f} ms wall"
+
+    print(f"store writes of a point: two transactions {medians(True)}; one (the runner's) {medians(False)}")
+
+
 def overhead_figures(work: Path, args: argparse.Namespace) -> tuple[Path, Path, float]:
     """Run overhead on both repositories against GNU parallel, and both ratios on one line; the two
     repositories and gitgrid's seconds per point on the small one."""
@@ -252,6 +295,7 @@ def overhead_figures(work: Path, args: argparse.Namespace) -> tuple[Path, Path, 
         both = f"{small.ratio:.2f}x at {files} files (target <= 1.15x), "
         both += f"{large:.2f}x at {args.large_files:,} files (target <= 1.4x)"
         print(f"run overhead / GNU parallel: {both}; load average {os.getloadavg()[0]:.1f}")
+    bench_store_writes(work, args.points, args.repeat)
     return repo, large_path, ours
 
 

@@ -25,8 +25,8 @@ gitgrid runs and the schema, and nothing outside it imports ``sqlite3`` (both ch
 and ``tests/test_architecture.py``). Callers use the named methods of the :class:`Store`'s parts:
 
     store.sweeps    sync, knows, has, forget, info, metric_names, points, point
-    store.runs      add, finish, ingest, ingest_many, amend, is_final, stored, running, attempts,
-                    max_rerun, records
+    store.runs      add, finish, write, ingest, ingest_many, amend, is_final, stored, running,
+                    attempts, max_rerun, records
     store.jobs      add, submitted, tasks, mark_cancelled
     store.scans     mark, set_mark, add_pending, drop_pending, pending, latest_runs
     store.progress  counts, failures, notes, best, rerun_share, plan
