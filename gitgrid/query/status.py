@@ -23,6 +23,7 @@ from pathlib import Path
 from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
+from gitgrid.launch.registry import scheduler_of
 from gitgrid.layout import BUILD_LOG, STDERR, Layout
 from gitgrid.query.tables import open_results, refreshed
 from gitgrid.store import Failure
@@ -45,6 +46,7 @@ ERROR_LINE = re.compile(
     r"|killed|out of memory|not found|no such file|permission denied|stop\b",
     re.IGNORECASE,
 )
+_TASK = re.compile(r"\(array task \S+ ended")  # a scheduler's verdict names its task: grouped without it
 _WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
 _RANGES = 20  # index ranges kept per group (the count says how many points there are)
 _NOTES = 100  # succeeded points' problems shown, at most
@@ -102,7 +104,8 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
         messages = refreshed(store, repo, chosen)
         progress = store.progress
         if store.jobs.submitted(chosen.name):
-            states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
+            reconciled = reconcile(repo, chosen, store, Layout.of(repo), scheduler_of)
+            states = {i: s for i, (s, _) in reconciled.items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (
                 f for f in progress.failures(chosen.name) if states.get(f.index) == f.status
@@ -133,7 +136,11 @@ def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
         log = BUILD_LOG if reason.startswith("build failed") else STDERR  # the log that says why
         stderr = Path(failure.run_dir) / log if failure.run_dir else None
         errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
-        key = (failure.status, reason, errors if read < STDERR_READ else None)
+        key = (
+            failure.status,
+            _TASK.sub("(array task * ended", reason),
+            errors if read < STDERR_READ else None,
+        )
         group = groups.get(key)
         if group is None:
             group = groups[key] = FailureGroup(failure.status, reason, errors, tail, stderr)

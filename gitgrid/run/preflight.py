@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,13 @@ from gitgrid.errors import RunError
 from gitgrid.git.repository import Repository
 from gitgrid.sweep.record import Sweep
 
-__all__ = ["CannotStartError", "check_command", "command_file_warnings"]
+__all__ = [
+    "CannotStartError",
+    "check_command",
+    "check_command_elsewhere",
+    "command_file_warnings",
+    "replace_sweep",
+]
 
 _WHERE = "commands run inside each point's checkout (a checkout of its commit), not where gitgrid was started"
 
@@ -90,7 +97,7 @@ class _Place:
         if mode == "100644" and not builds:
             return (
                 f"{path} is not executable in the sweep's commits; make it executable and commit that "
-                f"(git update-index --chmod=+x {path}), then create the sweep again, or run it through "
+                f"(git update-index --chmod=+x {path}), then {replace_sweep(self.sweep)}, or run it through "
                 f"its interpreter (-- sh {self.program} ..., -- python {self.program} ...)"
             )
         return None
@@ -122,8 +129,8 @@ class _Place:
                 f"; it is {inside} of the repository: give its path from the repository's top, -- ./{inside}"
             )
         return (
-            f"; '{self.program}' is a file of your working tree that is not committed: commit it and create "
-            f"the sweep again, or {use} (your working copy then runs for every point)"
+            f"; '{self.program}' is a file of your working tree that is not committed: commit it and "
+            f"{replace_sweep(self.sweep)}, or {use} (your working copy then runs for every point)"
         )
 
 
@@ -155,16 +162,33 @@ def command_file_warnings(
         if committed is None and not builds:
             found.append(
                 f"the command names {name}, which is not committed (untracked): points run in checkouts of "
-                f"the sweep's commits, where it does not exist; commit it and create the sweep again, or "
+                f"the sweep's commits, where it does not exist; commit it and {replace_sweep(sweep)}, or "
                 f"give its absolute path ({path.resolve()})"
             )
         elif committed is not None and committed[1] != path.read_bytes():
             found.append(
                 f"the command names {name}, which differs from its version in the sweep's base "
                 f"({sweep.base[:12]}): points run the committed version, not your edit; commit it and "
-                f"create the sweep again, or give its absolute path ({path.resolve()}) to run this copy"
+                f"{replace_sweep(sweep)}, or give its absolute path ({path.resolve()}) to run this copy"
             )
     return found
+
+
+def check_command_elsewhere(repo: Repository, sweep: Sweep, command: Sequence[str], builds: bool) -> None:
+    """:func:`check_command` for points that run on other machines (array jobs, Dask): a program named
+    by a path relative to the checkout is checked as here (the checkout is the same everywhere); a name
+    looked up on ``PATH`` or an absolute path is the node's to find (its modules, its software)."""
+    program = command[0]
+    if "/" in program and not program.startswith("/"):
+        check_command(repo, sweep, command, builds)
+
+
+def replace_sweep(sweep: Sweep) -> str:
+    """The command that makes the sweep again on the commit just made, in place of this one (not a
+    second sweep beside it): ``create --force --name`` with the same spec and base ref."""
+    branch = f" --branch {shlex.quote(sweep.base_ref)}" if sweep.base_ref not in ("", "HEAD") else ""
+    spec = shlex.quote(sweep.spec_path) if sweep.spec_path else "SPEC"
+    return f"replace the sweep: gitgrid create --force --name {shlex.quote(sweep.name)}{branch} {spec}"
 
 
 def _named_paths(command: Sequence[str]) -> list[str]:

@@ -38,7 +38,7 @@ from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
-from gitgrid.store import Recorder, Store, open_store
+from gitgrid.store import Plan, Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -48,7 +48,9 @@ __all__ = [
     "RunSummary",
     "SetupFailed",
     "SetupRefused",
+    "check_options",
     "check_timeout",
+    "planned_points",
     "run_sweep",
 ]
 
@@ -145,11 +147,7 @@ def run_sweep(
     Warnings found before the first point (a script the command names is not committed, say) go to
     ``on_warning`` at once, or else are issued as :class:`~gitgrid.errors.GitgridWarning`.
     """
-    if not command or not command[0]:
-        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
-    if options.jobs is not None and options.jobs < 1:
-        raise RunError(f"-j {options.jobs}: at least one point at a time")
-    _check_options(options)
+    check_options(command, options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     layout, store = open_store(repo, options.runs_root)
@@ -168,12 +166,38 @@ def check_timeout(timeout: float | None) -> None:
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
 
 
-def _check_options(options: RunOptions) -> None:
+def planned_points(
+    sweep: str | None = None, repo: Repository | Path | str = ".", options: RunOptions = RunOptions()
+) -> tuple[Sweep, Plan]:
+    """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
+    the store is brought up to date as a run does first; nothing runs."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = find_sweep(repo, sweep)
+    layout, store = open_store(repo, options.runs_root)
+    try:
+        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
+            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
+        catch_up(store, chosen, layout.runs_root)
+        plan = store.progress.plan(
+            chosen, options.where, rerun=options.rerun, retry_failed=options.retry_failed
+        )
+        return chosen, plan
+    finally:
+        store.close()
+
+
+def check_options(command: Sequence[str], options: RunOptions) -> None:
+    """Refuse a run no launcher could carry out (no command, -j 0, a NaN timeout, an empty --build),
+    before anything is written."""
+    if not command or not command[0]:
+        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
+    if options.jobs is not None and options.jobs < 1:
+        raise RunError(f"-j {options.jobs}: at least one point at a time")
     check_timeout(options.timeout)
     if options.halt_after is not None and options.halt_after < 1:
         raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
-    for name, command in (("--setup", options.setup), ("--build", options.build)):
-        if command is not None and not command.strip():
+    for name, hook in (("--setup", options.setup), ("--build", options.build)):
+        if hook is not None and not hook.strip():
             raise RunError(f"{name}: empty command")
     if options.clean_build and options.build is None:
         raise RunError("--clean-build cleans the checkout before each --build: give --build too")

@@ -195,7 +195,7 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
         (SPEC, ("--param-tol", "inf"), "--param-tol inf: give a positive, finite number"),
         (SPEC, ("--ftol", "nan"), "--ftol nan: give a positive, finite number"),
         (SPEC + "where: x > 0\n", (), "'where' shapes a grid"),
-        (SPEC, ("--scheduler", "slurm", "--timeout", "5"), "--timeout stops local runs"),
+        (SPEC, ("--on", "nowhere"), "--on nowhere: unknown (known: local, slurm, "),
         (SPEC, ("--method", "random", "--ftol", "0.1"), "--ftol and --param-tol stop SPSA"),
         (SPEC, ("--timeout", "nan"), "--timeout nan: give a positive, finite number of seconds"),
         (SPEC, ("--timeout", "-5"), "--timeout -5.0: give a positive, finite number of seconds"),

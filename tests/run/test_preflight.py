@@ -63,8 +63,9 @@ def test_an_uncommitted_script_is_refused_unless_a_build_may_make_it(
     assert refused.exit_code == 2
     assert refused.stderr.splitlines() == [
         f"gitgrid: error: cannot start './run.sh': the sweep's commits have no file run.sh; {WHERE}; "
-        "'./run.sh' is a file of your working tree that is not committed: commit it and create the sweep "
-        f"again, or give its absolute path: -- {swept / 'run.sh'} (your working copy then runs for every point)"
+        "'./run.sh' is a file of your working tree that is not committed: commit it and replace the sweep: "
+        "gitgrid create --force --name grid_search-2026-11-18 --branch master spec.yaml, or give its absolute "
+        f"path: -- {swept / 'run.sh'} (your working copy then runs for every point)"
     ]
     assert never_ran(swept)
     # `./prog` made by `make` is the usual case: with --build or --setup a missing file is not refused
@@ -79,8 +80,9 @@ def test_a_committed_file_that_is_not_executable_is_refused_with_both_ways_out(s
         run_sweep(["./sim.py"], repo=swept)
     assert str(caught.value) == (
         "cannot start './sim.py': sim.py is not executable in the sweep's commits; make it executable and "
-        "commit that (git update-index --chmod=+x sim.py), then create the sweep again, or run it through "
-        "its interpreter (-- sh ./sim.py ..., -- python ./sim.py ...)"
+        "commit that (git update-index --chmod=+x sim.py), then replace the sweep: gitgrid create --force "
+        "--name grid_search-2026-11-18 --branch master spec.yaml, or run it through its interpreter "
+        "(-- sh ./sim.py ..., -- python ./sim.py ...)"
     )
     assert never_ran(swept)
 

@@ -90,23 +90,23 @@ def test_what_a_finished_command_left_behind_is_stopped(swept: Path) -> None:
 
 
 def test_a_node_task_kills_what_its_points_left_behind(swept: Path, tmp_path: Path) -> None:
-    from gitgrid.cluster.submit import SubmitOptions, submit_sweep
+    from gitgrid import find_sweep, open_repository
     from gitgrid.cluster.task import run_task
     from gitgrid.layout import Submission
 
     mark = tag()
     command = stubborn(mark, "true")
-    plan = submit_sweep(command, repo=swept, options=SubmitOptions(), dry_run=True)
+    sweep = find_sweep(open_repository(swept))
     files = Submission(tmp_path / "submission")
     files.folder.mkdir()
     files.record.write_text(json.dumps({
-        "sweep": plan.sweep.name, "count": 2, "chunk": 1, "repo": str(swept / ".git"),
+        "sweep": sweep.name, "count": 2, "chunk": 1, "repo": str(swept / ".git"),
         "runs_root": str(swept / ".gitgrid/runs"), "command": command, "scratch": str(tmp_path / "scratch"),
     }))  # fmt: skip
     manifest = files.manifest(0)
-    manifest.write_text(_manifest_lines(swept, plan.sweep.name)[0] + "\n")
+    manifest.write_text(_manifest_lines(swept, sweep.name)[0] + "\n")
     began = time.monotonic()
-    assert run_task(files.folder, manifest, 0) == 0
+    assert run_task(files.folder, manifest, 0).exit_code == 0
     assert alive(mark) == []
     assert time.monotonic() - began > 5  # the grace period before SIGKILL was waited
 
