@@ -38,7 +38,7 @@ from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
-from gitgrid.store import Plan, Store, open_store
+from gitgrid.store import Plan, Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -244,6 +244,7 @@ class _Runner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+        self.recorder = Recorder(store.runs)  # one store write per point: an end goes with the next write
         self.warn: Callable[[str], None] = _warn
         self._warned: set[str] = set()
         self._setups = threading.Barrier(1)  # every worker's --setup ends before any point starts
@@ -281,8 +282,11 @@ class _Runner:
                 clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
             files = sweep_files(self.sweep)
-            with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
-                self._supervise(checkouts, work, on_progress)
+            try:
+                with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
+                    self._supervise(checkouts, work, on_progress)
+            finally:
+                self._flush()
         if on_progress is not None:
             on_progress(self.state)
         if self.error is not None:
@@ -336,6 +340,7 @@ class _Runner:
             if self.stop.is_set():
                 self.table.stop_all()
             self.table.tick()
+            self._flush()
             if on_progress is not None and time.monotonic() - last > 0.1:
                 on_progress(self.state)
                 last = time.monotonic()
@@ -397,7 +402,7 @@ class _Runner:
     def started(self, run: Run) -> None:
         # the store first: a runner killed between the two leaves a 'running' row (with the pid) that the
         # next one finds, stops and records, where a lone 'running' meta.json would say so forever
-        run_id = self.store.runs.add(run)
+        run_id = self.recorder.started(run)
         try:
             write_meta(run)
         except BaseException:  # a full disk: the command is stopped (execute_point), say so in the store
@@ -417,12 +422,21 @@ class _Runner:
         finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
             run_id = self._ids.pop(run.run_dir, None)
             if run_id is None:  # it never started (checkout failed, command not found)
-                run_id = self.store.runs.add(run)
+                self.store.runs.ingest(run, series.rows)
             else:
                 with self._lock:
                     self.state.running -= 1
-            self.store.runs.finish(run_id, run, series.rows)
+                self.recorder.ended(run_id, run, series.rows)  # stored with the next write (meta.json has it)
             self._count(run)
+
+    def _flush(self) -> None:
+        """Store the ends of runs the recorder holds; a store that refuses stops the run (their meta.json
+        files are final: the next runner records them)."""
+        try:
+            self.recorder.flush()
+        except BaseException as exc:
+            self.error = self.error or exc
+            self.stop.set()
 
     def _count(self, run: Run) -> None:
         with self._lock:
