@@ -11,6 +11,7 @@ still being written would.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -99,7 +100,7 @@ def _finished(run: Run, folder: Path, params: Sequence[str]) -> Intake:
     if problem is not None:
         return Intake(_failed(run, f"{RESULT}: {problem}"), f"{RESULT}: {problem}")
     if run.status == "prepared":
-        run = replace(run, status="success", ended=(folder / RESULT).stat().st_mtime)
+        run = replace(run, status="success", ended=os.lstat(folder / RESULT).st_mtime)
     return Intake(replace(run, metrics=dict(data)))
 
 
