@@ -41,8 +41,8 @@ from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests,
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
 from gitgrid.run.processes import runs_in, stop_group
-from gitgrid.run.reuse import plan_runs
-from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points
+from gitgrid.run.reuse import plan_runs, planned_points
+from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points

@@ -39,7 +39,7 @@ from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.reuse import plan_runs
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
-from gitgrid.store import Plan, Recorder, Store, open_store
+from gitgrid.store import Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -52,7 +52,6 @@ __all__ = [
     "SetupRefused",
     "check_options",
     "check_timeout",
-    "planned_points",
     "run_sweep",
 ]
 
@@ -172,27 +171,6 @@ def check_timeout(timeout: float | None) -> None:
     """Refuse a ``--timeout`` no run could have (NaN, infinite, zero or negative), before anything."""
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
-
-
-def planned_points(
-    sweep: str | None = None,
-    repo: Repository | Path | str = ".",
-    options: RunOptions = RunOptions(),
-    command: Sequence[str] = (),
-) -> tuple[Sweep, Plan]:
-    """The points a run of ``command`` with ``options`` would run now (those it would reuse left out),
-    and how many it would skip (``--dry-run``): the store is brought up to date as a run does first;
-    nothing runs, nothing is recorded as reused."""
-    repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, options.runs_root)
-    try:
-        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
-            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
-        catch_up(store, chosen, layout.runs_root)
-        return chosen, plan_runs(repo, store, chosen, options, command, record=False).plan
-    finally:
-        store.close()
 
 
 def check_options(command: Sequence[str], options: RunOptions) -> None:
