@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["Method", "Where", "optimize"]
 
 
-class Method(StrEnum):
+class Method(StrEnum):  # gitgrid.optimize.methods.METHODS, in its order (a test keeps them equal)
+    auto = "auto"
+    cma = "cma"
+    trust_region = "trust-region"
     spsa = "spsa"
     random = "random"
     optuna_tpe = "optuna-tpe"
@@ -43,10 +46,12 @@ def optimize(
     spec: Annotated[Path, typer.Argument(help="The spec: its params give the bounds and start.")],
     metric: Annotated[str, typer.Option(help="The metric to minimise (or --maximize).", show_default=False)],
     maximize: Annotated[bool, typer.Option("--maximize", help="Higher is better.")] = False,
-    method: Annotated[Method, typer.Option(help="How points are chosen.")] = Method.spsa,
+    method: Annotated[
+        Method, typer.Option(help="How points are chosen (auto: from the params, budget and noise).")
+    ] = Method.auto,
     budget: Annotated[int, typer.Option(help="Evaluations (commits) at most, calibration included.")] = 100,
     parallel: Annotated[
-        int, typer.Option(help="SPSA: gradient samples per iteration (x2 runs at once); others: trials.")
+        int, typer.Option(help="Runs at once: points per batch (SPSA: gradient samples, x2 runs).")
     ] = 1,
     scheduler: Annotated[Where, typer.Option(help="Run evaluations here, or as array jobs.")] = Where.local,
     seed: Annotated[int | None, typer.Option(help="Seed of the method (default: chosen, recorded).")] = None,
@@ -67,7 +72,7 @@ def optimize(
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
     ] = False,
 ) -> None:
-    """Choose points by SPSA, random search or Optuna: optimize SPEC --metric NAME -- CMD [ARGS].
+    """Choose points by an optimiser (auto, CMA-ES, trust region, SPSA...): optimize SPEC --metric NAME -- CMD.
 
     Every evaluation is a commit on an optimize-DATE sweep, run like a grid's points; running the same
     command again continues an interrupted optimisation.
@@ -85,7 +90,7 @@ def optimize(
     if dry_run:
         _print_plan(plan)
         return
-    summary = run_optimize(plan, _progress(plan.name, metric))
+    summary = run_optimize(plan, _progress(plan.name, metric), _chosen(plan.name, options.method))
     _print_summary(summary)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
@@ -100,6 +105,14 @@ def _progress(name: str, metric: str) -> Any:
             f"mean {metric} {mean:.6g}",
             file=sys.stderr,
         )
+
+    return show
+
+
+def _chosen(name: str, method: str) -> Any:
+    def show(choice: Any) -> None:
+        if method == "auto":
+            print(f"{name}: auto chose {choice.method}: {choice.reason}", file=sys.stderr)
 
     return show
 
@@ -132,8 +145,17 @@ def _print_summary(summary: OptimizeSummary) -> None:
     answer = summary.answer or {}
     print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
           f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
+    reason = f" (chosen by auto: {answer['reason']})" if answer.get("reason") else ""
+    noise = answer.get("noise")
+    measured = "noise-free" if noise == 0 else f"noise sd {noise:.3g} at the start" if noise else ""
+    print(f"{summary.sweep}: method {answer.get('method')}{reason}; {measured}", file=sys.stderr)
     params = " ".join(f"{k}={v!r}" for k, v in answer.get("params", {}).items())
     checks = answer.get("checks", 1)  # several: the value is their mean, each a row of 'gitgrid results'
-    mean = f" (mean of {checks} checks from point {answer.get('index')} on)" if checks > 1 else ""
+    mean = f" (mean of {checks} measurements of it)" if checks > 1 else ""
     print(f"{summary.metric} {answer.get('value')!r}{mean} at {params} (point {answer.get('index')}, "
           f"commit {str(answer.get('commit'))[:12]})")  # fmt: skip
+    best = answer.get("best")
+    if isinstance(best, dict) and best.get("index") != answer.get("index"):
+        print(f"  best single measurement: {summary.metric} {best.get('value')!r} at point "
+              f"{best.get('index')} (commit {str(best.get('commit'))[:12]}): one noisy reading, "
+              "expect it to repeat worse")  # fmt: skip
