@@ -72,7 +72,7 @@ def optimize(
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
     ] = False,
 ) -> None:
-    """Choose points by an optimiser (auto, CMA-ES, trust region, SPSA...): optimize SPEC --metric NAME -- CMD.
+    """Choose points by an optimiser (auto, CMA-ES, trust region, SPSA...): optimize SPEC --metric M -- CMD.
 
     Every evaluation is a commit on an optimize-DATE sweep, run like a grid's points; running the same
     command again continues an interrupted optimisation.

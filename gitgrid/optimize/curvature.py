@@ -27,6 +27,8 @@ from gitgrid.optimize.box import Vector
 
 __all__ = ["Curvature"]
 
+WINDOW = 4  # equations per entry of the Hessian that count fully: older ones fade
+SPREAD = 2.0  # standard errors of the estimate that flatten the preconditioner (noise, a non-quadratic f)
 CONDITION = 1e4  # the most the preconditioner stretches one direction against another
 
 
@@ -41,9 +43,10 @@ class Curvature:
         self.squares = 0.0  # the sum of the changes squared: with the above, the residuals' size
         self.samples = 0
         self.needed = size  # equations before the estimate is trusted: one per entry
-        self.forget = 1.0 / (4 * size)  # the weight an equation loses per later one: a window of 4 per entry
+        self.forget = 1.0 / (WINDOW * size)  # the weight an equation loses per later one
         self.scale: Vector | None = None  # the preconditioner's stretch per eigenvector, and those
         self.vectors: Vector | None = None
+        self.hessian: Vector | None = None  # the estimate, once there are enough equations
 
     def add(self, change: float, delta: Vector, displacement: Vector) -> None:
         """The equation ``change = D'H v``, for ``D = delta`` and ``v = displacement``."""
@@ -67,11 +70,12 @@ class Curvature:
         weight = (1.0 - (1.0 - self.forget) ** self.samples) / self.forget  # the equations' total weight
         freedom = max(weight - size, 1.0)
         residual = max(self.squares - float(entries @ self.target), 0.0) / freedom
-        uncertain = 2.0 * float(np.sqrt(residual * np.max(np.diag(inverse)) * size))
+        uncertain = SPREAD * float(np.sqrt(residual * np.max(np.diag(inverse)) * size))
         dimension = int(self.rows.max()) + 1
         hessian = np.zeros((dimension, dimension))
         hessian[self.rows, self.cols] = entries
         hessian = hessian + hessian.T - np.diag(np.diag(hessian))
+        self.hessian = hessian
         values, self.vectors = np.linalg.eigh(hessian)
         largest = float(np.max(np.abs(values)))
         if largest == 0.0:
@@ -79,6 +83,10 @@ class Curvature:
             return
         sizes = np.sqrt(values**2 + max(largest / CONDITION, uncertain) ** 2)  # noise flattens it
         self.scale = sizes / np.exp(np.mean(np.log(sizes)))  # geometric mean one: SPSA's gain keeps the size
+
+    def shift(self, delta: Vector, displacement: Vector) -> float:
+        """``D'H v``: how much a directional difference measured ``v`` away differs, by the estimate."""
+        return float(delta @ self.hessian @ displacement) if self.hessian is not None else 0.0
 
     def precondition(self, gradient: Vector) -> Vector:
         """``gradient`` turned and stretched by the estimate, or as it is until there is one."""

@@ -36,6 +36,7 @@ from gitgrid.optimize.ledger import Ledger
 from gitgrid.spec.values import Value
 
 __all__ = ["SpsaSettings", "minimum_budget", "spsa_steps"]
+LEARN = 0.5  # 2SPSA: the share of the iterations that learn the Hessian (jittered pairs); then it is kept
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SpsaSettings:
     patience: int = 10
     final: str = "iterate"  # or "recheck"
     checks: int | None = None  # measurements of the answer (of each candidate); default 1, recheck 3
-    second_order: bool = True  # 2SPSA's Hessian estimate as the step's preconditioner (curvature.py)
+    second_order: bool = False  # 2SPSA's Hessian as the step's preconditioner (curvature.py); no noise
 
     def check(self) -> None:
         positive = {
@@ -173,7 +174,8 @@ class _State:
         ck = np.maximum(self.gains.c_k(k), self.min_c)
         deltas = self.rng.choice([-1.0, 1.0], size=(samples, len(self.box)))
         theta, self.couple = self.theta, None
-        if self.curvature is not None and k % 2 == 1 and self.previous is not None:
+        learning = k < LEARN * self.plan.iterations  # later pairs stay on the iterate: full precision
+        if self.curvature is not None and learning and k % 2 == 1 and self.previous is not None:
             jitter = self.rng.choice([-1.0, 1.0], size=len(self.box))
             moved = float(np.max(np.abs(self.theta - self.previous[2])))
             size = max(float(np.max(ck)), 3.0 * moved)  # the step's share, taken off, stays small
@@ -197,9 +199,13 @@ class _State:
             g = np.zeros(len(difference))
             g[moved] = (values[2 * i] - values[2 * i + 1]) / difference[moved]
             samples.append(g)
-        gradient = np.mean(samples, axis=0)
         if self.curvature is not None:
             self._learn_curvature(pairs[0], values[0] - values[1])
+            if self.couple is not None:  # the pair was centred off the iterate: take that off, as estimated
+                same, jitter, size = self.couple
+                samples[0] = samples[0] - self.curvature.shift(same, size * jitter) * same
+        gradient = np.mean(samples, axis=0)
+        if self.curvature is not None:
             gradient = self.curvature.precondition(gradient)
         if k < self.s.calibration_iterations and self.s.a is None:
             self.sizes += np.abs(np.concatenate(samples)).tolist()

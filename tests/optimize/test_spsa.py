@@ -10,6 +10,7 @@ import pytest
 
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.box import Box, Dimension, make_box
+from gitgrid.optimize.curvature import Curvature
 from gitgrid.optimize.gains import Gains, perturbation_size, step_gain
 from gitgrid.optimize.history import Evaluation, Request, Result, drive
 from gitgrid.optimize.methods import method_steps
@@ -211,3 +212,32 @@ def test_several_gradient_samples_are_one_batch() -> None:
     drive(method_steps("spsa", make_box((-5, 5), 3), [2.0] * 3, 60, 0, parallel=3), evaluate)
     assert [len(b) for b in batches[:4]] == [2, 2, 6, 6]  # the start twice, twice more (noise), 3 pairs
     assert {r.role for r in batches[2]} == {"theta+", "theta-"}
+
+
+def test_the_curvature_is_the_least_squares_hessian_of_the_directional_differences() -> None:
+    rng = np.random.default_rng(4)
+    hessian = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, -2.0], [0.0, -2.0, 9.0]])
+    curvature = Curvature(3)
+    for _ in range(6):  # one equation per entry: exact
+        delta, v = rng.choice([-1.0, 1.0], 3), rng.normal(size=3)
+        curvature.add(float(delta @ hessian @ v), delta, v)
+    assert curvature.hessian is not None and np.allclose(curvature.hessian, hessian, atol=1e-5)
+    delta = np.array([1.0, -1.0, 1.0])
+    assert curvature.shift(delta, np.ones(3)) == pytest.approx(float(delta @ hessian @ np.ones(3)))
+    stretched = curvature.precondition(hessian @ np.array([1.0, 2.0, 3.0]))  # a Newton direction, rescaled
+    assert np.allclose(
+        stretched / np.linalg.norm(stretched), np.array([1.0, 2.0, 3.0]) / np.sqrt(14.0), atol=1e-3
+    )
+
+
+def test_second_order_spsa_keeps_two_runs_per_iteration_and_beats_first_order_when_ill_conditioned() -> None:
+    scales = np.array([1.0, 10.0, 100.0])
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(scales * (x - 1.0) ** 2))
+
+    first = run(f, [-3.0, 2.0, 4.0], 600, seed=1)
+    second = run(f, [-3.0, 2.0, 4.0], 600, seed=1, second_order=True)
+    per_iteration = {e.iteration for e in second.history if e.role.startswith("theta")}
+    assert sum(e.role.startswith("theta") for e in second.history) == 2 * len(per_iteration)
+    assert second.value < 0.1 * first.value
