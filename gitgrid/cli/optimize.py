@@ -126,6 +126,12 @@ def _print_plan(plan: OptimizePlan) -> None:
           f"budget {options.budget}, {options.metric} {goal}, seed {seed}")  # fmt: skip
     if plan.existing is not None:
         print(f"  {plan.existing.count} evaluations recorded")
+    if options.method == "auto":
+        from gitgrid.optimize.session import auto_pick
+
+        print(
+            f"  auto: {auto_pick(plan.search, options.budget, options.parallel)}, once the start is measured"
+        )
     for dim, start in zip(plan.search.box.dims, plan.search.start, strict=True):
         if dim.categorical:
             print(f"  {dim.name}: one of {list(dim.choices)}, from {start!r}")

@@ -17,6 +17,8 @@ from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget
 __all__ = ["AUTO", "Choice", "choose", "smallest_budget"]
 
 AUTO = "auto"
+MODEL_DIMENSIONS = 30  # beyond, a quadratic's coefficients outnumber any budget: CMA-ES
+NOISY_MODEL_BUDGET = 150  # with noise, the trust region leads below this budget, CMA-ES from it
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,13 @@ def choose(box: Box, budget: int, noise: Noise, parallel: int = 1) -> Choice:
             )
         return Choice("random", f"categorical params ({', '.join(categorical)}) and no Optuna installed")
     what = f"{d} params, a budget of {budget}"
+    if d > MODEL_DIMENSIONS:
+        return Choice("cma", f"{what}: more params than quadratic models fit in the budget")
     if noise.free:
         return Choice("trust-region", f"noise-free (the start measured twice, the same value); {what}")
-    return Choice("trust-region", f"noise (sd {noise.sd:.3g} at the start); {what}")
+    if budget < NOISY_MODEL_BUDGET:
+        return Choice("trust-region", f"noise (sd {noise.sd:.3g} at the start); {what}: a small budget")
+    return Choice("cma", f"noise (sd {noise.sd:.3g} at the start); {what}")
 
 
 def smallest_budget(method: str, parallel: int, settings: SpsaSettings | None = None) -> int:

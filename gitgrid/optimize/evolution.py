@@ -1,17 +1,19 @@
 """CMA-ES from the ``cma`` package (Hansen's), as a generator of batches: one generation per batch.
 
 In the unit cube of :mod:`gitgrid.optimize.box` (so one step size fits every param), from the start,
-with the box as ``cma``'s bounds. The population is ``cma``'s default (4 + 3 ln d), or ``parallel``
-when that is larger, so that a batch keeps every worker busy. ``cma`` draws its samples from a
-generator seeded by the optimisation's seed (never numpy's global one), so a generation depends only
-on the seed and the values told so far: replaying them asks for the same points.
+with a first step size of a quarter of each range (``cma``'s advice) and the box as ``cma``'s bounds.
+The population is ``cma``'s default (4 + 3 ln d), or ``parallel`` when that is larger, so that a batch
+keeps every worker busy. ``cma`` draws its samples from a generator seeded by the optimisation's seed
+(its ``randn`` option; never numpy's global state, which an objective in the same process may use), so
+a generation depends only on the seed and the values told so far: replaying them asks for the same
+points.
 
 When ``cma`` stops (its step size or its values no longer change) with budget left, it restarts from a
 random point with twice the population (IPOP-CMA-ES, Auger and Hansen 2005): more of a multimodal
-landscape is searched. With noise, the value of each point is the mean of several measurements, more
-as the step size shrinks (re-evaluation, the simplest of ``cma``'s noise treatments, and one that keeps
-a generation one batch); the answer is the distribution's mean, measured again: its value is the mean
-of those checks. Without noise the answer is the best point measured.
+landscape is searched. The answer is the distribution's mean, measured at the end: with noise its
+value is the mean of four such checks (the best single reading would be a lucky draw); without noise
+it is the answer unless a point measured better (:func:`~gitgrid.optimize.ledger.finish`). Integer
+params keep a step size of at least a quarter of a unit, and are rounded where they are evaluated.
 """
 
 from __future__ import annotations
@@ -55,18 +57,12 @@ def cma_steps(
         while ledger.left - reserve >= 1 and not strategy.stop() and not ledger.stalled:
             generation += 1
             units = strategy.ask()
-            repeats = _repeats(strategy, ledger) if noisy else 1
-            if len(units) * repeats > ledger.left - reserve:
-                if noisy or (restarts == 0 and generation == 1):
-                    repeats = max((ledger.left - reserve) // len(units), 0)
-                if repeats == 0 or len(units) * repeats > ledger.left - reserve:
-                    yield from _last(box, ledger, units, generation, reserve)
-                    break
-            points = [box.snap(np.asarray(u)) for u in units]
-            requests = [Request(x, generation, "trial") for x, _ in points for _ in range(repeats)]
-            values = yield from ledger.measure(requests)
-            means = [float(np.mean(values[i * repeats : (i + 1) * repeats])) for i in range(len(units))]
-            strategy.tell(units, means)
+            if len(units) > ledger.left - reserve:
+                yield from _last(box, ledger, units, generation, reserve)
+                break
+            points = [box.snap(np.asarray(u))[0] for u in units]
+            values = yield from ledger.measure([Request(x, generation, "trial") for x in points])
+            strategy.tell(units, values)
         if noisy:
             break
         restarts += 1
@@ -89,11 +85,6 @@ def _strategy(cma: Any, box: Box, mean: Vector, size: int, rng: np.random.Genera
         "tolx": 1e-12,
     }
     return cma.CMAEvolutionStrategy(list(mean), SIGMA0, options)
-
-
-def _repeats(strategy: Any, ledger: Ledger) -> int:
-    """Measurements per point with noise: one while the steps are large, more as they shrink."""
-    return 1
 
 
 def _last(box: Box, ledger: Ledger, units: Any, generation: int, reserve: int) -> Steps:

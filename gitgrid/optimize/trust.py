@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gitgrid.optimize.box import Box, Vector
+from gitgrid.optimize.evolution import cma_steps
 from gitgrid.optimize.history import Outcome, Request, Steps
 from gitgrid.optimize.ledger import Ledger, Measure
 from gitgrid.spec.values import Value
@@ -201,15 +202,16 @@ def trust_steps(
     for x, values in ledger.seen.items():
         for value in values if run.noisy else values[:1]:
             run.add(box.to_unit([float(v) for v in x]), value)
-    reserve = min(settings.checks, max(ledger.left // 10, 1)) if run.noisy else 0
     centre = box.to_unit([float(v) for v in start])
-    while ledger.left > reserve + len(box) and not ledger.stalled:
+    if run.noisy:
+        reserve = min(settings.checks, max(ledger.left // 10, 1))
         centre = yield from run.descend(centre, reserve)
-        if run.noisy:
-            break
-        run.restarts += 1
-        centre = run.rng.random(len(box))
-    return (yield from run.answer(centre, reserve))
+        return (yield from run.answer(centre, reserve))
+    yield from run.descend(centre, 0)
+    if ledger.left > len(box) + 1 and not ledger.stalled and ledger.best is not None:
+        # converged with budget left: CMA-ES from the best point searches more of the landscape
+        return (yield from cma_steps(box, ledger.best[1], ledger, seed, parallel))
+    return (yield from run.answer(centre, 0))
 
 
 class _Run:
@@ -224,6 +226,8 @@ class _Run:
         self.restarts = 0
         self.noisy = not (ledger.noise is None or ledger.noise.free)
         self.sd = ledger.noise.sd if ledger.noise is not None else 0.0
+        self.curvature = 0.0  # with noise: the largest curvature of the last significant model
+        self.radius = settings.radius
 
     def add(self, u: Vector, value: float) -> None:
         key = u.tobytes()
@@ -242,7 +246,7 @@ class _Run:
 
     def descend(self, centre: Vector, reserve: int) -> Generator[list[Request], list[float], Vector]:
         """Trust-region iterations from ``centre`` until the radius vanishes or the budget is spent."""
-        radius = self.s.radius
+        radius = self.radius = self.s.radius
         if self.restarts:
             yield from self.measure([centre])
         yield from self.measure(self._initial(centre, radius)[: self.ledger.left - reserve])
@@ -258,6 +262,7 @@ class _Run:
                 batch.append(self._geometry(centre, radius))
             values = yield from self.measure(batch[: self.ledger.left - reserve])
             centre, radius = self._update(centre, radius, new, values[0], model, s, poised)
+            self.radius = radius
             if radius < self.s.min_radius:
                 if not self.noisy:
                     break
@@ -302,33 +307,40 @@ class _Run:
 
     def _update(self, centre: Vector, radius: float, new: Vector, value: float, model: Model, s: Vector,
                 poised: bool) -> tuple[Vector, float]:  # fmt: skip
-        """The next centre and radius, from how well the model predicted the step's value.
-
-        With noise, a predicted change within twice its standard error says nothing: the region is too
-        small for the noise, and grows; the centre moves where the refitted model is lower.
-        """
+        """The next centre and radius, from how well the model predicted the step's value."""
         predicted = model(np.zeros(len(centre))) - model(s)
-        moved = float(np.linalg.norm(new - centre)) / radius
         if self.noisy:
-            if predicted < 2.0 * model.spread(s, self.sd):
-                refit, _ = fit(self.points, centre, radius, True)
-                better = refit(np.zeros(len(centre))) - refit((new - centre) / radius) > 0
-                curved = 0.5 * float(np.max(np.abs(np.linalg.eigvalsh(model.h)))) > 4.0 * self.sd
-                radius = radius * self.s.shrink if curved else min(radius * self.s.grow, self.s.max_radius)
-                return (new if better else centre), radius
-            refit, _ = fit(self.points, centre, radius, True)
-            here = refit(np.zeros(len(centre)))
-            actual = here - value
-            if actual > 0 and refit((new - centre) / radius) >= here:
-                actual = 0.0  # one lucky reading, which the model of every reading does not confirm
-        else:
-            actual = float(self.points.f[self._index(centre)]) - value
+            return self._update_noisy(centre, radius, new, value, model, s, predicted)
+        actual = float(self.points.f[self._index(centre)]) - value
+        return (new if actual > 0 else centre), self._resize(radius, actual, predicted, new, centre, poised)
+
+    def _resize(self, radius: float, actual: float, predicted: float, new: Vector, centre: Vector,
+                poised: bool) -> float:  # fmt: skip
         ratio = actual / predicted if predicted > 0 else -1.0
-        if ratio >= 0.7 and moved > 0.8:
-            radius = min(radius * self.s.grow, self.s.max_radius)
-        elif ratio < 0.1 and (poised or predicted <= 0):
-            radius *= self.s.shrink
-        return (new if actual > 0 else centre), radius
+        if ratio >= 0.7 and float(np.linalg.norm(new - centre)) > 0.8 * radius:
+            return min(radius * self.s.grow, self.s.max_radius)
+        if ratio < 0.1 and (poised or predicted <= 0):
+            return radius * self.s.shrink
+        return radius
+
+    def _update_noisy(self, centre: Vector, radius: float, new: Vector, value: float, model: Model,
+                      s: Vector, predicted: float) -> tuple[Vector, float]:  # fmt: skip
+        """With noise: a predicted change within twice its standard error says nothing, and the region
+        grows, unless the model is curved beyond the noise (then the centre is near its minimum, and it
+        shrinks); the centre moves where the refitted model is lower. The radius never shrinks below
+        where the curvature last measured changes the value by twice the noise: a smaller region is
+        fitted to noise alone."""
+        refit, _ = fit(self.points, centre, radius, True)
+        here, there = refit(np.zeros(len(centre))), refit((new - centre) / radius)
+        bend = 0.5 * float(np.max(np.abs(np.linalg.eigvalsh(model.h))))  # over one radius
+        if predicted < 2.0 * model.spread(s, self.sd):
+            radius = radius * self.s.shrink if bend > 4.0 * self.sd else radius * self.s.grow
+        else:
+            self.curvature = 2.0 * bend / radius**2
+            actual = here - value if there < here else 0.0  # a lucky reading the model does not confirm
+            radius = self._resize(radius, actual, predicted, new, centre, True)
+        floor = math.sqrt(4.0 * self.sd / self.curvature) if self.curvature > 0 else 0.0
+        return (new if there < here else centre), float(np.clip(radius, floor, self.s.max_radius))
 
     def _index(self, centre: Vector) -> int:
         matches = np.flatnonzero(np.all(self.points.u == centre, axis=1))

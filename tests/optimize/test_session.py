@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from gitgrid import find_sweep, open_repository
+from gitgrid.optimize.search import search_space
+from gitgrid.optimize.session import auto_pick
 from gitgrid.query.tables import results
+from gitgrid.spec.reader import load_spec
 from tests.helpers import cli, git, gitgrid_command, make_repo, refs
 
 # The optimum is at x = 1.2, y = -0.7; the noise (sd 0.01) is seeded by the point index, so that a run
@@ -269,6 +272,7 @@ def test_dry_run_shows_the_search_and_writes_nothing(opt_repo: Path) -> None:
     assert out.splitlines() == [
         "would start optimize-2026-11-18 on master (" + git(opt_repo, "rev-parse", "master")[:10]
         + "): auto, budget 100, loss minimised, seed 4",
+        f"  auto: {auto_pick(search_space(load_spec(opt_repo / 'spec.yaml')), 100, 1)}, once the start is measured",
         "  x: [-3.0, 3.0], from -2.0",
         "  y: [-3.0, 3.0], from 1.5",
         "  z = 4 (fixed)",
