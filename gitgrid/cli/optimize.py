@@ -151,10 +151,12 @@ def _print_summary(summary: OptimizeSummary) -> None:
     answer = summary.answer or {}
     print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
           f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
-    reason = f" (chosen by auto: {answer['reason']})" if answer.get("reason") else ""
     noise = answer.get("noise")
-    measured = "noise-free" if noise == 0 else f"noise sd {noise:.3g} at the start" if noise else ""
-    print(f"{summary.sweep}: method {answer.get('method')}{reason}; {measured}", file=sys.stderr)
+    measured = (
+        "noise-free" if noise == 0 else f"noise sd {noise:.3g} at the start" if noise else "noise unknown"
+    )
+    why = f"chosen by auto: {answer['reason']}" if answer.get("reason") else measured
+    print(f"{summary.sweep}: method {answer.get('method')} ({why})", file=sys.stderr)
     params = " ".join(f"{k}={v!r}" for k, v in answer.get("params", {}).items())
     checks = answer.get("checks", 1)  # several: the value is their mean, each a row of 'gitgrid results'
     mean = f" (mean of {checks} measurements of it)" if checks > 1 else ""

@@ -42,16 +42,17 @@ def population(dimension: int, parallel: int = 1) -> int:
 
 
 def cma_steps(
-    box: Box, start: tuple[Value, ...], ledger: Ledger, seed: int | None, parallel: int = 1
+    box: Box, start: tuple[Value, ...], ledger: Ledger, seed: int | None, parallel: int = 1, after: int = 0
 ) -> Steps:
-    """CMA-ES over ``box`` from the measured ``start``, one generation per batch (see the module)."""
+    """CMA-ES over ``box`` from the measured ``start``, one generation per batch (see the module); its
+    generations are numbered on from ``after`` (the iterations of a method that ran before it)."""
     cma = _cma()
     rng = np.random.default_rng(seed)
     noisy = not (ledger.noise is None or ledger.noise.free)
     reserve = min(4, max(ledger.left // 10, 1)) if noisy else 1
     size = population(len(box), parallel)
     mean = box.to_unit([float(v) for v in start])
-    generation, restarts, strategy = 0, 0, None
+    generation, restarts, strategy = after, 0, None
     while ledger.left - reserve >= 1 and not ledger.stalled:
         strategy = _strategy(cma, box, mean, size, rng)
         while ledger.left - reserve >= 1 and not strategy.stop() and not ledger.stalled:

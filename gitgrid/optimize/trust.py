@@ -210,7 +210,7 @@ def trust_steps(
     yield from run.descend(centre, 0)
     if ledger.left > len(box) + 1 and not ledger.stalled and ledger.best is not None:
         # converged with budget left: CMA-ES from the best point searches more of the landscape
-        return (yield from cma_steps(box, ledger.best[1], ledger, seed, parallel))
+        return (yield from cma_steps(box, ledger.best[1], ledger, seed, parallel, run.iteration))
     return (yield from run.answer(centre, 0))
 
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from gitgrid.errors import OptimizeError
+from gitgrid.optimize.auto import choose
 from gitgrid.optimize.box import Box, Dimension, make_box
 from gitgrid.optimize.history import Request, Result, drive
+from gitgrid.optimize.ledger import Noise
 from gitgrid.optimize.methods import METHODS, method_steps
 
 Objective = Callable[[np.ndarray], float]
@@ -143,3 +145,45 @@ def test_a_budget_smaller_than_a_method_needs_is_refused_before_any_run() -> Non
         method_steps("cma", make_box((0, 1), 1), [0.5], 4, 0)
     with pytest.raises(OptimizeError, match="param 'k': is categorical"):
         method_steps("trust-region", Box((Dimension("k", choices=("a", "b")),)), ["a"], 20, 0)
+
+
+@pytest.mark.parametrize(
+    ("box", "budget", "values", "method", "why"),
+    [
+        (
+            make_box((-5, 5), 4),
+            200,
+            (1.0, 1.0),
+            "trust-region",
+            "noise-free (the start measured twice, the same",
+        ),
+        (make_box((-5, 5), 4), 100, (1.0, 1.2), "trust-region", "noise (sd 0.141 at the start); 4 params"),
+        (
+            make_box((-5, 5), 4),
+            150,
+            (1.0, 1.2),
+            "cma",
+            "noise (sd 0.141 at the start); 4 params, a budget of 150",
+        ),
+        (make_box((-5, 5), 31), 1000, (1.0, 1.0), "cma", "31 params, a budget of 1000: more params than"),
+        (
+            Box((Dimension("k", choices=("a", "b")), Dimension("x"))),
+            50,
+            (1.0, 1.0),
+            "optuna-tpe",
+            "categorical",
+        ),
+    ],
+)
+def test_auto_chooses_by_dimension_budget_noise_and_categorical_params(
+    box: Box, budget: int, values: tuple[float, ...], method: str, why: str
+) -> None:
+    choice = choose(box, budget, Noise(values))
+    assert choice.method == method and why in choice.reason
+
+
+def test_auto_runs_its_choice_on_the_same_measurements_and_says_so() -> None:
+    chosen = run("auto", noisy(sphere, 0.3), [-3.0, -3.0], 60, seed=4)
+    named = run("trust-region", noisy(sphere, 0.3), [-3.0, -3.0], 60, seed=4)
+    assert (chosen.method, named.method) == ("trust-region", "trust-region") and named.reason == ""
+    assert chosen.reason.startswith("noise (sd ") and chosen.history == named.history  # the start reused

@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 
 from gitgrid import find_sweep, open_repository
-from gitgrid.optimize.search import search_space
-from gitgrid.optimize.session import auto_pick
 from gitgrid.query.tables import results
-from gitgrid.spec.reader import load_spec
 from tests.helpers import cli, git, gitgrid_command, make_repo, refs
 
 # The optimum is at x = 1.2, y = -0.7; the noise (sd 0.01) is seeded by the point index, so that a run
@@ -81,7 +78,7 @@ def test_spsa_converges_to_the_known_optimum_and_every_evaluation_is_a_commit(op
     mean = f" (mean of {len(checks)} measurements of it)" if len(checks) > 1 else ""
     assert f"loss {answer['value']!r}{mean} at x={params['x']!r}" in out
     assert answer["method"] == "spsa" and "reason" not in answer and 0.001 < answer["noise"] < 0.05
-    assert "optimize-2026-11-18: method spsa; noise sd" in err
+    assert "optimize-2026-11-18: method spsa (noise sd " in err
     # every evaluation: a commit of the base with the model rewritten, trailers as a grid point's plus two
     log = git(opt_repo, "log", "--format=%B%x00", f"master..{sweep.name}").split("\0")
     message = next(m for m in log if "Gitgrid-Role: theta+" in m)
@@ -221,7 +218,7 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
             "spec.yaml:4: param 'y': its bounds [1.0, 1.0] must have min < max",
         ),
         (SPEC, ("--method", "spsa", "--budget", "6"), "--budget 6: spsa needs at least 7 evaluations here"),
-        (SPEC, ("--method", "spsa", "--budget", "6"), "; --method auto would run "),
+        (SPEC, ("--method", "spsa", "--budget", "6"), "; --method auto would run trust-region"),
         (SPEC, ("--budget", "4"), "--budget 4: auto needs at least 5 evaluations here"),
         (
             SPEC + "  kind: [a, b]\n",
@@ -272,11 +269,13 @@ def test_dry_run_shows_the_search_and_writes_nothing(opt_repo: Path) -> None:
     assert out.splitlines() == [
         "would start optimize-2026-11-18 on master (" + git(opt_repo, "rev-parse", "master")[:10]
         + "): auto, budget 100, loss minimised, seed 4",
-        f"  auto: {auto_pick(search_space(load_spec(opt_repo / 'spec.yaml')), 100, 1)}, once the start is measured",
+        "  auto: trust-region, once the start is measured",
         "  x: [-3.0, 3.0], from -2.0",
         "  y: [-3.0, 3.0], from 1.5",
         "  z = 4 (fixed)",
     ]  # fmt: skip
+    _, out, _ = optimize(opt_repo, "--dry-run", "--budget", "200")  # auto's choice then hangs on the noise
+    assert "  auto: trust-region (noise-free) or cma (with noise), once the start is measured\n" in out
     assert not (opt_repo / ".gitgrid").exists()
 
 
