@@ -135,11 +135,12 @@ def test_the_same_command_again_reports_the_answer_and_runs_nothing(opt_repo: Pa
     assert code == 0 and "optimize-2026-11-18-2: 30 evaluations, 30 run now" in err
 
 
+@pytest.mark.parametrize("method", ["auto", "cma"])  # auto runs the trust region here
 def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
-    opt_repo: Path, tmp_path: Path
+    opt_repo: Path, tmp_path: Path, method: str
 ) -> None:
-    command = [*gitgrid_command(), "optimize", "spec.yaml", "--metric", "loss", "--budget", "40", "--seed", "5",
-               "--", *sim()]  # fmt: skip
+    settings = ("--method", method, "--budget", "40", "--seed", "5")
+    command = [*gitgrid_command(), "optimize", "spec.yaml", "--metric", "loss", *settings, "--", *sim()]
     env = {**os.environ, "SIM_SLEEP": "0.3"}
     first = subprocess.Popen(
         command, cwd=opt_repo, env=env, stderr=subprocess.DEVNULL, start_new_session=False
@@ -154,7 +155,7 @@ def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     first.send_signal(signal.SIGKILL)
     first.wait()
     done_before = {i for i, _, s in store_runs(opt_repo) if s == "success"}
-    code, _, err = optimize(opt_repo, "--budget", "40", "--seed", "5")
+    code, _, err = optimize(opt_repo, *settings)
     assert code == 0, err
     runs = store_runs(opt_repo)
     successes = [i for i, _, s in runs if s == "success"]
@@ -163,7 +164,7 @@ def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     # the same optimisation as one that was never interrupted: the same commits
     clean = make_repo(tmp_path / "clean", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": OPT_SIM})
     (clean / "spec.yaml").write_text(SPEC)
-    assert optimize(clean, "--budget", "40", "--seed", "5")[0] == 0
+    assert optimize(clean, *settings)[0] == 0
     name = "optimize-2026-11-18"
     assert git(clean, "rev-parse", name) == git(opt_repo, "rev-parse", name)
 
