@@ -38,7 +38,7 @@ from gitgrid.layout import Layout
 from gitgrid.query.tables import results  # not gitgrid.query: once imported, that is the subpackage
 from gitgrid.report.server import Dashboard, make_server
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store, open_store
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import list_points
 
 CHROMIUM = "/usr/bin/chromium"
@@ -69,7 +69,7 @@ def fill_store(repo: Path, series_runs: int) -> None:
     sweep = find_sweep(opened)
     layout, store = open_store(opened)
     points = list(list_points(opened, sweep))
-    store.sync_sweep(sweep, points)
+    store.sweeps.sync(sweep, points)
     for k, point in enumerate(points):
         p = point.params
         loss = (float(p["b"]) - 5) ** 2 + float(p["c"]) * float(p["a"]) + float(p["seed"]) * 0.01
@@ -78,7 +78,7 @@ def fill_store(repo: Path, series_runs: int) -> None:
             params=p, started=1.0, ended=2.0 + k % 7, exit_code=0, metrics={"loss": loss, "rate": k % 13},
         )  # fmt: skip
         series = [("v", s, loss * s) for s in range(100)] if k < series_runs else []
-        store.ingest(run, series)
+        store.runs.ingest(run, series)
     store.close()
 
 
@@ -179,7 +179,7 @@ def dashboard_updates(repo: Path, repeat: int) -> dict[str, float]:
             started=1.0, ended=2.0, exit_code=0, metrics={"loss": -1.0 - k, "rate": 0.0},
         )  # fmt: skip
         cursor = get(f"sweep?name={sweep.name}")[1]["cursor"]
-        store.ingest(run)
+        store.runs.ingest(run)
         seconds, body = get(f"updates?sweep={sweep.name}&after={cursor}&series=v")
         assert body["points"]["columns"]["index"] == [point.index], body["points"]["columns"]["index"]
         one.append(seconds)

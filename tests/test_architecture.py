@@ -7,6 +7,7 @@ import ast
 import importlib
 import inspect
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +100,53 @@ def test_no_module_shadows_a_public_name() -> None:
         importlib.import_module(name)
     assert all(not inspect.ismodule(getattr(gitgrid, name)) for name in gitgrid.__all__)
     assert callable(gitgrid.results) and callable(gitgrid.sweep_status)
+
+
+SQL = re.compile(
+    r"\bSELECT\s|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\bCREATE\s+(?:TEMP\s+|UNIQUE\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b|\bDROP\s+(?:TABLE|INDEX)\b"
+    r"|\bALTER\s+TABLE\b|\bPRAGMA\s+\w+|\bsqlite_master\b"
+)
+
+
+def sql_strings(source: str) -> list[int]:
+    """Lines of the string literals (f-strings' parts included, docstrings not) that hold SQL."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and SQL.search(node.value)
+    ]
+
+
+def test_sql_lives_in_the_store_alone() -> None:
+    """Every SQL statement is the store's (gitgrid/store/); everyone else asks its named methods."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for name, path in MODULES.items()
+        if not name.startswith("gitgrid.store")
+        for line in sql_strings(path.read_text())
+    ]
+    assert not offenders, f"SQL outside gitgrid/store: {offenders}"
+    inside = sum(len(sql_strings(p.read_text())) for n, p in MODULES.items() if n.startswith("gitgrid.store"))
+    assert inside > 50  # the pattern does find the store's own statements
+
+
+def test_every_other_part_of_gitgrid_is_kept_from_sqlite() -> None:
+    """The import contract names the parts of gitgrid that may not import sqlite3; a new subpackage or
+    foundation module must join the list (a contract that forgets it would never fail)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "sqlite")
+    parts = {".".join(name.split(".")[:2]) for name in MODULES if name.count(".") >= 1}
+    assert set(contract["source_modules"]) == parts - {"gitgrid.store", "gitgrid.__main__"}

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from gitgrid.errors import RunError
+from gitgrid.errors import RunError, StoreError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout, attempts_in, parse_point_dir, sweep_runs
+from gitgrid.layout import Layout, attempts_in, parse_point_dir, run_dir_problem, sweep_runs
 from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import SeriesRows, Store, open_store
+from gitgrid.store import SeriesRows, Store, open_store, record_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -77,7 +77,7 @@ def collect_runs(
 
 def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
     """:func:`collect_runs` with the store and sweep already at hand: every folder is looked at."""
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _scan(store, sweep.name, runs_root, take, cheap=False)
@@ -88,7 +88,7 @@ def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) 
 def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
     """Bring the store up to date cheaply before answering a query: the sweep at its tip, the attempts
     handed out by ``gitgrid prepare``, and point folders changed since the last look."""
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _take_pending(store, sweep.name, take)
@@ -97,12 +97,12 @@ def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Co
 
 
 def _take_pending(store: Store, sweep: str, take: _Taker) -> None:
-    for run_dir, index in store.pending(sweep):
-        point = store.point(sweep, index)
-        if point is not None and Path(run_dir).is_dir():
+    for run_dir, index in store.scans.pending(sweep):
+        point = store.sweeps.point(sweep, index)
+        if point is not None and run_dir_problem(run_dir, sweep, index) is None:  # a path from the store
             take.attempt(Path(run_dir), point)
         else:
-            store.drop_pending(run_dir)
+            store.scans.drop_pending(run_dir)
 
 
 def catch_up(store: Store, sweep: Sweep, runs_root: Path) -> Collected:
@@ -112,9 +112,7 @@ def catch_up(store: Store, sweep: Sweep, runs_root: Path) -> Collected:
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _take_pending(store, sweep.name, take)
-        if store.scan_mark(runs_root, sweep.name) is None and not store.query(
-            "SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)
-        ):
+        if store.scans.mark(runs_root, sweep.name) is None and not store.runs.stored(sweep.name):
             _scan(store, sweep.name, runs_root, take, cheap=False)
     return found
 
@@ -123,12 +121,28 @@ def rebuild_store(repo: Repository | Path | str = ".", runs_root: Path | None = 
     """A new store made from the run directories of every sweep (the old file is kept beside it)."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     layout = Layout.of(repo, runs_root)
+    try:
+        return _rebuild(repo, layout)
+    except OSError as exc:  # .gitgrid cannot be written: read-only, full, not ours
+        where = exc.filename or layout.home
+        raise StoreError(
+            f"cannot rebuild the results store: {where}: {exc.strerror or exc}; nothing was changed "
+            f"(make {layout.home} writable, then run again)"
+        ) from None
+
+
+def _rebuild(repo: Repository, layout: Layout) -> Collected:
     layout.ensure()
     sweeps = list_sweeps(repo)
     found = Collected()
     with _holding(layout, sweeps):
         found.moved = _move_aside(layout.store)
-        store = Store.open(layout.store)
+        try:
+            store = Store.open(layout.store)
+        except BaseException:  # no new store: the old one goes back where it was
+            _move_back(found.moved, layout.store)
+            raise
+        record_store(layout)
         try:
             for sweep in sweeps:
                 for root in _roots(layout, sweep.name):
@@ -163,15 +177,7 @@ class _Taker:
         """Take in point folders ((folder, index, commit prefix, modification time) each), looked up in
         the store together; ``cheap``: skip a folder whose newest attempt is its point's latest stored
         run with nothing changed in the folder since that run started (a local runner's folder)."""
-        marks = ", ".join("?" * len(folders))
-        known = {
-            index: (commit, run_dir, started)
-            for index, commit, run_dir, started in self.store.query(
-                "SELECT p.idx, p.commit_id, r.run_dir, r.started FROM points p "
-                f"LEFT JOIN runs r ON r.id = p.latest_run WHERE p.sweep = ? AND p.idx IN ({marks})",
-                (self.sweep, *(index for _, index, _, _ in folders)),
-            )
-        }
+        known = self.store.scans.latest_runs(self.sweep, [index for _, index, _, _ in folders])
         for folder, index, prefix, changed in folders:
             commit, run_dir, started = known.get(index, ("", None, None))
             if not commit.startswith(prefix):
@@ -181,7 +187,7 @@ class _Taker:
                 self.point_folder(folder, index)
 
     def point_folder(self, folder: Path, index: int) -> None:
-        point = self.store.point(self.sweep, index)
+        point = self.store.sweeps.point(self.sweep, index)
         if point is None:
             return
         for attempt in attempts_in(folder):
@@ -191,7 +197,7 @@ class _Taker:
                 self.attempt(attempt, point)
 
     def attempt(self, folder: Path, point: PointRecord) -> None:
-        if self.store.is_final(str(folder)):
+        if self.store.runs.is_final(str(folder)):
             self.found.known += 1
             return
         intake = read_attempt(folder, point, self.sweep)
@@ -208,12 +214,12 @@ class _Taker:
 
     def flush(self) -> None:
         if self.batch:
-            stored = sum(self.store.ingest_many(self.batch))
+            stored = sum(self.store.runs.ingest_many(self.batch))
             self.found.stored += stored
             self.found.known += len(self.batch) - stored
             self.batch = []
         if self.waiting:
-            self.store.add_pending(self.waiting)
+            self.store.scans.add_pending(self.waiting)
             self.waiting = []
 
 
@@ -235,7 +241,7 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
     if not stat.S_ISDIR(info.st_mode):
         take.found.problems.append(f"{folder}: not a folder: not collected")
         return
-    mark = store.scan_mark(root, sweep) if cheap else None
+    mark = store.scans.mark(root, sweep) if cheap else None
     if mark is not None and info.st_mtime_ns <= mark:
         return
     started, newest = time.time_ns(), info.st_mtime_ns
@@ -254,7 +260,7 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
                 batch = []
     take.point_folders(batch, cheap)
     take.flush()
-    store.set_scan_mark(root, sweep, min(newest, started - _SETTLE_NS))
+    store.scans.set_mark(root, sweep, min(newest, started - _SETTLE_NS))
 
 
 @contextmanager
@@ -282,6 +288,14 @@ def _move_aside(store: Path) -> Path | None:
         if source.exists():
             source.replace(f"{aside}{suffix}")
     return aside
+
+
+def _move_back(aside: Path | None, store: Path) -> None:
+    if aside is None:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{aside}{suffix}").exists():
+            Path(f"{aside}{suffix}").replace(f"{store}{suffix}")
 
 
 def _roots(layout: Layout, sweep: str) -> list[Path]:

@@ -18,7 +18,7 @@ from gitgrid import create_sweep, open_repository
 from gitgrid.errors import GitgridWarning, RunError, StoreError, SweepError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from tests.helpers import SPEC, cli, git, gitgrid_command, make_repo, sim
 
 EXPECTED = [(a, b) for a in (1.5, 2.5, 3.5) for b in (10, 20, 30, 40)]
@@ -118,7 +118,9 @@ def test_bad_result_files_fail_the_run_and_keep_its_logs(swept: Path, kind: str,
     ],
 )
 def test_a_command_that_cannot_start_fails_each_point(swept: Path, command: list[str], reason: str) -> None:
-    summary = run_sweep(command, repo=swept, options=RunOptions(jobs=2))
+    """With --build (which might have made it) the command is not refused before the first point
+    (tests/run/test_preflight.py): each point fails, saying why."""
+    summary = run_sweep(command, repo=swept, options=RunOptions(jobs=2, build="true"))
     assert (summary.state.failed, summary.exit_code) == (12, 1)
     rows = results(swept, include_all=True).rows
     assert {r["status"] for r in rows} == {"failed"}
@@ -281,6 +283,30 @@ def test_a_runner_killed_as_it_records_a_start_leaves_nothing_running(swept: Pat
     assert statuses.count("interrupted") == 1 and statuses.count("success") == 12
 
 
+def test_a_runner_killed_before_it_stores_an_end_loses_nothing(swept: Path) -> None:
+    """A run's end reaches the store with the runner's next write: killed after its meta.json said
+    success, the next runner records that success from the meta.json, and never runs the point again."""
+    dies = (
+        "import os, sys\n"
+        "from gitgrid.run import runner\n"
+        "from gitgrid.run.runner import RunOptions, run_sweep\n"
+        "real = runner.write_meta\n"
+        "def write_meta(run):\n"
+        "    real(run)\n"
+        "    if run.status == 'success' and run.index == 3:\n"
+        "        os._exit(9)  # as kill -9 would, after meta.json, before the store has the end\n"
+        "runner.write_meta = write_meta\n"
+        f"run_sweep({sim()!r}, repo={str(swept)!r}, options=RunOptions(jobs=1))\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", dies], cwd=Path(__file__).parents[2], check=False)
+    assert killed.returncode == 9
+    assert (3, 1) not in _success_rows(swept / ".gitgrid/results.db")  # only meta.json has it
+    summary = run_sweep(sim(), repo=swept, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 8 and summary.state.skipped == 4 and not running_metas(swept)
+    rows = results(swept, all_attempts=True).rows
+    assert [(r["index"], r["status"], r["attempt"]) for r in rows] == [(i, "success", 1) for i in range(12)]
+
+
 def _success_rows(store: Path) -> list[tuple[int, int]]:
     with sqlite3.connect(store) as db:
         return db.execute("SELECT idx, attempt FROM runs WHERE status = 'success' ORDER BY idx").fetchall()
@@ -370,9 +396,9 @@ def test_a_finished_live_run_collected_meanwhile_keeps_its_id(swept: Path) -> No
         (swept / ".gitgrid").mkdir()
         store = Store.open(swept / ".gitgrid" / "results.db")
     run = Run("s", 0, "c" * 40, 1, "running", str(swept / "run-dir"), started=1.0)
-    run_id = store.add_run(run)
-    assert store.ingest(run.ending("success", exit_code=0, metrics={"loss": 2.0}))
-    store.finish_run(run_id, run.ending("success", exit_code=0, metrics={"loss": 2.0}))
-    rows = list(store.runs("s", None, latest_only=False))
+    run_id = store.runs.add(run)
+    assert store.runs.ingest(run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    store.runs.finish(run_id, run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    rows = list(store.runs.records("s", None, latest_only=False))
     store.close()
     assert [(r.id, r.run.status, r.run.metrics) for r in rows] == [(run_id, "success", {"loss": 2.0})]
