@@ -5,10 +5,10 @@ plotly.js (from the ``plotly`` package) packed small enough that a report's fixe
 each is linted (Biome, ``make lint``) and kept under the 500-line rule like the Python. A report must stay
 one self-contained file that opens from ``file://``, where browsers refuse to load modules, so the
 modules are joined here: each becomes a function scope returning what it exports, in the order of their
-imports. Only the forms a linter-checked module needs are accepted (``import { a, b as c } from
-"./x.js"``, ``import "./x.js"`` for a view that registers itself, ``export function``/``export async function``/``export const``/``export class``); anything
-else (``export let``, whose live binding the join could not keep, ``export default``, a cycle) is refused
-when the page is built, never silently mis-joined.
+imports. Only the forms a linter-checked module needs are accepted: ``import { a, b as c } from
+"./x.js"``, ``import "./x.js"`` (a view that registers itself), ``export function``, ``export async
+function``, ``export const`` and ``export class``. Anything else (``export let``, whose live binding the
+join could not keep, ``export default``, a cycle) is refused when the page is built, never mis-joined.
 
 **Packing.** Plotly's full bundle is 4.8 MB. It is deflated (1.47 MB) and written as base85 text (1.84
 MB) that the page decodes and inflates with the browser's own ``DecompressionStream``, then evaluates:

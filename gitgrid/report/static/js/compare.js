@@ -39,19 +39,38 @@ async function draw() {
   const matched = pairs(D, O, shared);
   const both = matched.filter(([k, j]) => isNum(a[k]) && isNum(b[j]));
   div.dataset.points = String(both.length);
-  $("compare-note").textContent = `${matched.length} points of ${D.name} match ${O.name} on ${shared.join(", ")}; ${both.length} have ${S.metric} in both`;
+  $("compare-note").textContent =
+    `${matched.length} points of ${D.name} match ${O.name} on ${shared.join(", ")}; ${both.length} have ${S.metric} in both`;
   const idx = D.points.columns.index;
   const diff = (p) => b[p[1]] - a[p[0]];
   const top = [...both].sort((p, q) => Math.abs(diff(q)) - Math.abs(diff(p))).slice(0, 50);
-  $("compare-body").replaceChildren(...top.map((p) => el("tr", { onclick: () => openDetail(idx[p[0]]), "data-index": idx[p[0]] }, el("td", { class: "num" }, idx[p[0]]),
-    el("td", {}, shared.map((n) => `${n}=${fmt(D.points.params[n][p[0]])}`).join(" ")), el("td", { class: "num" }, fmt(a[p[0]])),
-    el("td", { class: "num" }, fmt(b[p[1]])), el("td", { class: "num" }, fmt(diff(p))))));
+  $("compare-body").replaceChildren(
+    ...top.map((p) =>
+      el(
+        "tr",
+        { onclick: () => openDetail(idx[p[0]]), "data-index": idx[p[0]] },
+        el("td", { class: "num" }, idx[p[0]]),
+        el("td", {}, shared.map((n) => `${n}=${fmt(D.points.params[n][p[0]])}`).join(" ")),
+        el("td", { class: "num" }, fmt(a[p[0]])),
+        el("td", { class: "num" }, fmt(b[p[1]])),
+        el("td", { class: "num" }, fmt(diff(p))),
+      ),
+    ),
+  );
   const xs = both.map(([k]) => a[k]);
   const ys = both.map(([, j]) => b[j]);
   const [lo, hi] = extent([...(extent(xs) || []), ...(extent(ys) || [])]) || [0, 1];
   const traces = [
-    { type: "scattergl", mode: "markers", name: "points", x: xs, y: ys, customdata: both.map(([k]) => idx[k]),
-      hovertemplate: `point %{customdata}<br>${esc(D.name)}: %{x}<br>${esc(O.name)}: %{y}<extra></extra>`, marker: { size: both.length > 5000 ? 3 : 6 } },
+    {
+      type: "scattergl",
+      mode: "markers",
+      name: "points",
+      x: xs,
+      y: ys,
+      customdata: both.map(([k]) => idx[k]),
+      hovertemplate: `point %{customdata}<br>${esc(D.name)}: %{x}<br>${esc(O.name)}: %{y}<extra></extra>`,
+      marker: { size: both.length > 5000 ? 3 : 6 },
+    },
     { type: "scattergl", mode: "lines", name: "equal", x: [lo, hi], y: [lo, hi], line: { color: "#999", dash: "dash" }, hoverinfo: "skip" },
   ];
   await plot(div, traces, {

@@ -20,15 +20,20 @@ export async function loadSeries() {
 }
 
 function heatFixed(D, params) {
-  const menus = params.filter((p) => p !== S.heat.x && p !== S.heat.y && D.varying.includes(p)).map((p) => {
-    const labels = bins(D, p).labels;
-    const s = el("select", { "data-param": p, onchange: (e) => {
-      S.heat.fixed = { ...S.heat.fixed, [p]: e.target.value };
-      renderAll();
-    } });
-    options(s, ["", ...labels], S.heat.fixed[p] || "", [`${p}: ${S.heat.agg} over all`, ...labels.map((v) => `${p} = ${v}`)]);
-    return s;
-  });
+  const menus = params
+    .filter((p) => p !== S.heat.x && p !== S.heat.y && D.varying.includes(p))
+    .map((p) => {
+      const labels = bins(D, p).labels;
+      const s = el("select", {
+        "data-param": p,
+        onchange: (e) => {
+          S.heat.fixed = { ...S.heat.fixed, [p]: e.target.value };
+          renderAll();
+        },
+      });
+      options(s, ["", ...labels], S.heat.fixed[p] || "", [`${p}: ${S.heat.agg} over all`, ...labels.map((v) => `${p} = ${v}`)]);
+      return s;
+    });
   $("heat-fixed").replaceChildren(...menus);
 }
 
@@ -118,15 +123,27 @@ export function wire() {
   on("repeat", (v) => {
     S.repeat = v;
   });
-  on("heat-x", (v) => {
-    S.heat = { ...S.heat, x: v };
-  }, true);
-  on("heat-y", (v) => {
-    S.heat = { ...S.heat, y: v };
-  }, true);
-  on("heat-agg", (v) => {
-    S.heat = { ...S.heat, agg: v };
-  }, true);
+  on(
+    "heat-x",
+    (v) => {
+      S.heat = { ...S.heat, x: v };
+    },
+    true,
+  );
+  on(
+    "heat-y",
+    (v) => {
+      S.heat = { ...S.heat, y: v };
+    },
+    true,
+  );
+  on(
+    "heat-agg",
+    (v) => {
+      S.heat = { ...S.heat, agg: v };
+    },
+    true,
+  );
   on("series-name", async (v) => {
     S.seriesName = v;
     await loadSeries();

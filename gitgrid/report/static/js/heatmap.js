@@ -9,8 +9,8 @@ import { esc, isNum } from "./util.js";
 
 const REDUCE = {
   mean: (c) => c.reduce((s, v) => s + v, 0) / c.length,
-  min: (c) => c.reduce((m, v) => (v < m ? v : m), Infinity),
-  max: (c) => c.reduce((m, v) => (v > m ? v : m), -Infinity),
+  min: (c) => c.reduce((m, v) => Math.min(v, m), Infinity),
+  max: (c) => c.reduce((m, v) => Math.max(v, m), -Infinity),
   count: (c) => c.length,
 };
 
@@ -40,7 +40,11 @@ async function draw() {
   div.dataset.points = String(used);
   div.dataset.binned = JSON.stringify([bx.binned, by.binned]);
   const trace = {
-    type: "heatmap", x: bx.labels.map(esc), y: by.labels.map(esc), z, colorscale: "Viridis",
+    type: "heatmap",
+    x: bx.labels.map(esc),
+    y: by.labels.map(esc),
+    z,
+    colorscale: "Viridis",
     hovertemplate: `${esc(x)}=%{x}<br>${esc(y)}=%{y}<br>${esc(agg)} ${esc(S.metric)}=%{z}<extra></extra>`,
     colorbar: { title: { text: esc(S.metric) } },
   };

@@ -27,7 +27,11 @@ async function start() {
   setupTable();
   setupHome(chooseSweep);
   S.home = await source.home();
-  options($("sweep"), S.home.map((s) => s.name), "");
+  options(
+    $("sweep"),
+    S.home.map((s) => s.name),
+    "",
+  );
   renderHome(chooseSweep);
   if (!S.home.length) {
     $("selection").textContent = "no sweep yet";

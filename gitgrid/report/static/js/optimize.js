@@ -31,8 +31,16 @@ async function progress() {
   const roles = distinct(ks.map(role));
   const traces = roles.map((r, i) => {
     const g = ks.filter((k) => role(k) === r);
-    return { type: "scattergl", mode: "markers", name: esc(r), x: g.map((k) => idx[k]), y: g.map((k) => ys[k]), customdata: g.map((k) => idx[k]),
-      hovertemplate: `point %{customdata}<br>${esc(S.metric)}=%{y}<extra>${esc(r)}</extra>`, marker: { color: PALETTE[i % PALETTE.length], size: 6 } };
+    return {
+      type: "scattergl",
+      mode: "markers",
+      name: esc(r),
+      x: g.map((k) => idx[k]),
+      y: g.map((k) => ys[k]),
+      customdata: g.map((k) => idx[k]),
+      hovertemplate: `point %{customdata}<br>${esc(S.metric)}=%{y}<extra>${esc(r)}</extra>`,
+      marker: { color: PALETTE[i % PALETTE.length], size: 6 },
+    };
   });
   const means = new Map(); // iteration -> [last point index, sum, count], over its perturbed pairs or trials
   for (const k of ks) {
@@ -42,12 +50,26 @@ async function progress() {
     means.set(it, [Math.max(m[0], idx[k]), m[1] + ys[k], m[2] + 1]);
   }
   const line = [...means.values()].sort((a, b) => a[0] - b[0]);
-  traces.push({ type: "scatter", mode: "lines", name: "iteration mean", x: line.map((m) => m[0]), y: line.map((m) => m[1] / m[2]), line: { color: "#333", width: 1.5 }, hoverinfo: "x+y+name" });
+  traces.push({
+    type: "scatter",
+    mode: "lines",
+    name: "iteration mean",
+    x: line.map((m) => m[0]),
+    y: line.map((m) => m[1] / m[2]),
+    line: { color: "#333", width: 1.5 },
+    hoverinfo: "x+y+name",
+  });
   div.dataset.points = String(ks.length);
   const s = O.settings;
-  $("optimize-note").textContent = `${s.method || ""}, ${s.budget || "?"} evaluations at most, ${s.metric || ""} ${s.maximize ? "maximised" : "minimised"}` +
-    (O.answer ? ` · answer: point ${O.answer.index}, ${fmt(O.answer.value)} (stopped by ${O.answer.stopped})` : " · running or interrupted");
-  await plot(div, traces, { xaxis: { title: { text: "evaluation (point index)" }, zeroline: false }, yaxis: metricAxis(S.logMetric, esc(S.metric)) });
+  $("optimize-note").textContent =
+    `${s.method || ""}, ${s.budget || "?"} evaluations at most, ${s.metric || ""} ${s.maximize ? "maximised" : "minimised"}` +
+    (O.answer
+      ? ` · answer: point ${O.answer.index}, ${fmt(O.answer.value)} (stopped by ${O.answer.stopped})`
+      : " · running or interrupted");
+  await plot(div, traces, {
+    xaxis: { title: { text: "evaluation (point index)" }, zeroline: false },
+    yaxis: metricAxis(S.logMetric, esc(S.metric)),
+  });
   onClick(div, openDetail);
 }
 
@@ -92,12 +114,35 @@ async function path() {
   const at = (k) => [P[px][k], py ? P[py][k] : O.iteration[idx[k]]];
   const nodes = nodesOf(D, O, ks, at, ys);
   const traces = [
-    { type: "scattergl", mode: "markers", name: "evaluations", x: ks.map((k) => at(k)[0]), y: ks.map((k) => at(k)[1]), customdata: ks.map((k) => idx[k]),
-      hovertemplate: "point %{customdata}<extra></extra>", marker: { color: "#bbb", size: 4 } },
-    { type: "scatter", mode: "lines+markers", name: O.settings.method === "spsa" ? "iterates" : "better points", x: nodes.map((n) => n[0]), y: nodes.map((n) => n[1]), line: { color: PALETTE[0] }, marker: { size: 5 } },
+    {
+      type: "scattergl",
+      mode: "markers",
+      name: "evaluations",
+      x: ks.map((k) => at(k)[0]),
+      y: ks.map((k) => at(k)[1]),
+      customdata: ks.map((k) => idx[k]),
+      hovertemplate: "point %{customdata}<extra></extra>",
+      marker: { color: "#bbb", size: 4 },
+    },
+    {
+      type: "scatter",
+      mode: "lines+markers",
+      name: O.settings.method === "spsa" ? "iterates" : "better points",
+      x: nodes.map((n) => n[0]),
+      y: nodes.map((n) => n[1]),
+      line: { color: PALETTE[0] },
+      marker: { size: 5 },
+    },
   ];
-  if (O.answer && O.answer.params) {
-    traces.push({ type: "scatter", mode: "markers", name: "answer", x: [O.answer.params[px]], y: [py ? O.answer.params[py] : O.iteration[O.answer.index]], marker: { symbol: "star", size: 14, color: PALETTE[3] } });
+  if (O.answer?.params) {
+    traces.push({
+      type: "scatter",
+      mode: "markers",
+      name: "answer",
+      x: [O.answer.params[px]],
+      y: [py ? O.answer.params[py] : O.iteration[O.answer.index]],
+      marker: { symbol: "star", size: 14, color: PALETTE[3] },
+    });
   }
   div.dataset.points = String(ks.length);
   div.dataset.steps = String(nodes.length);

@@ -22,7 +22,13 @@ export function geometry(D, width, height) {
     const [l, h] = log ? [Math.log10(lo), Math.log10(hi)] : [lo, hi];
     const f = log ? Math.log10 : (v) => v;
     return {
-      key, values, lo, hi, log, categories: values.categories, x: left + i * step,
+      key,
+      values,
+      lo,
+      hi,
+      log,
+      categories: values.categories,
+      x: left + i * step,
       y: (v) => (v === null || (log && v <= 0) ? null : bottom - (h === l ? 0.5 : (f(v) - l) / (h - l)) * (bottom - top)),
       value: (y) => {
         const x = l + ((bottom - y) / (bottom - top)) * (h - l);
@@ -87,7 +93,12 @@ export function strokeLayer(ctx, geo, layer) {
   ctx.strokeStyle = layer.colour;
   ctx.setLineDash(layer.dash || []);
   ctx.beginPath();
-  trace(geo, layer.ks, (x, y) => ctx.moveTo(x, y), (x, y) => ctx.lineTo(x, y));
+  trace(
+    geo,
+    layer.ks,
+    (x, y) => ctx.moveTo(x, y),
+    (x, y) => ctx.lineTo(x, y),
+  );
   ctx.stroke();
   ctx.setLineDash([]);
   ctx.globalAlpha = 1;
@@ -125,14 +136,21 @@ const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 function svgLayer(geo, layer) {
   if (!layer.ks.length) return "";
   const parts = [];
-  trace(geo, layer.ks, (x, y) => parts.push(`M${x.toFixed(1)} ${y.toFixed(1)}`), (x, y) => parts.push(`L${x.toFixed(1)} ${y.toFixed(1)}`));
+  trace(
+    geo,
+    layer.ks,
+    (x, y) => parts.push(`M${x.toFixed(1)} ${y.toFixed(1)}`),
+    (x, y) => parts.push(`L${x.toFixed(1)} ${y.toFixed(1)}`),
+  );
   const dash = layer.dash ? ` stroke-dasharray="${layer.dash.join(" ")}"` : "";
   return `<path d="${parts.join("")}" fill="none" stroke="${layer.colour}" stroke-opacity="${layer.alpha}"${dash}/>\n`;
 }
 
 // the same figure as an SVG document (every line a path segment; text as text)
-export function svg(D, geo, drawn) {
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${geo.width}" height="${geo.height + 30}" font-family="system-ui, sans-serif" font-size="12">\n`];
+export function svg(geo, drawn) {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${geo.width}" height="${geo.height + 30}" font-family="system-ui, sans-serif" font-size="12">\n`,
+  ];
   out.push(`<rect width="100%" height="100%" fill="#fff"/>\n`);
   for (const layer of [drawn.context, ...drawn.buckets, drawn.failed, drawn.pending]) out.push(svgLayer(geo, layer));
   for (const a of geo.axes) {
@@ -141,7 +159,10 @@ export function svg(D, geo, drawn) {
     out.push(`<text x="${a.x}" y="${geo.top - 4}" text-anchor="middle">${xml(label(a, a.hi))}</text>\n`);
     out.push(`<text x="${a.x}" y="${geo.bottom + 14}" text-anchor="middle">${xml(label(a, a.lo))}</text>\n`);
     const brush = S.brushes[a.key];
-    if (brush) out.push(`<rect x="${a.x - 8}" y="${a.y(brush[1])}" width="16" height="${a.y(brush[0]) - a.y(brush[1])}" fill="rgba(47,111,222,.25)"/>\n`);
+    if (brush)
+      out.push(
+        `<rect x="${a.x - 8}" y="${a.y(brush[1])}" width="16" height="${a.y(brush[0]) - a.y(brush[1])}" fill="rgba(47,111,222,.25)"/>\n`,
+      );
   }
   const legend = drawn.range ? `${S.metric}: ${fmt(drawn.range[0])} (dark) to ${fmt(drawn.range[1])} (yellow)` : "";
   const counts = `${drawn.failed.ks.length} failed (red, dashed) · ${drawn.pending.ks.length} without a result (dotted) · ${drawn.context.ks.length} outside the filters (grey)`;

@@ -2,8 +2,8 @@
 // to keep a range (a brush), click an axis to clear it. Redrawn when the canvas changes size, so the
 // axes a drag finds are always the ones drawn.
 
-import { exporter } from "./plots.js";
 import { drawAxes, geometry, layers, PENDING, strokeLayer, svg } from "./paint.js";
+import { exporter } from "./plots.js";
 import { register, renderAll } from "./render.js";
 import { S } from "./state.js";
 import { $, CONTEXT, download, el, FAILED, fmt, RAMP } from "./util.js";
@@ -71,8 +71,19 @@ function legend() {
   const parts = [];
   if (L.range) {
     const best = S.D.maximize ? "high" : "low";
-    parts.push(el("span", {}, `${S.metric}${S.logMetric && L.range[0] > 0 ? " (log)" : ""} `, fmt(L.range[0]), " ",
-      el("span", { class: "ramp", style: `background: linear-gradient(to right, ${RAMP.join(", ")})` }), " ", fmt(L.range[1]), ` (${best} is best)`));
+    parts.push(
+      el(
+        "span",
+        {},
+        `${S.metric}${S.logMetric && L.range[0] > 0 ? " (log)" : ""} `,
+        fmt(L.range[0]),
+        " ",
+        el("span", { class: "ramp", style: `background: linear-gradient(to right, ${RAMP.join(", ")})` }),
+        " ",
+        fmt(L.range[1]),
+        ` (${best} is best)`,
+      ),
+    );
   }
   parts.push(el("span", { "data-legend": "failed" }, swatch(FAILED, "dashed"), `failed: ${L.failed.ks.length}`));
   parts.push(el("span", { "data-legend": "pending" }, swatch(PENDING, "dotted"), `no result: ${L.pending.ks.length}`));
@@ -112,7 +123,7 @@ function brushing() {
 function exportFigure(format, name) {
   const canvas = $("parcoords-canvas");
   if (format === "png") return new Promise((resolve) => canvas.toBlob((blob) => resolve(download(`${name}.png`, blob)), "image/png"));
-  return download(`${name}.svg`, new Blob([svg(S.D, geo, drawnLayers)], { type: "image/svg+xml" }));
+  return download(`${name}.svg`, new Blob([svg(geo, drawnLayers)], { type: "image/svg+xml" }));
 }
 
 export function setupParcoords() {
@@ -129,4 +140,3 @@ register({
   },
   draw: paint,
 });
-

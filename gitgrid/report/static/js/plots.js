@@ -54,6 +54,16 @@ async function save(id, format, name) {
 // "PNG" and "SVG" buttons saving figure `id` as `name`.png / .svg
 export function exportButtons(id, name) {
   const button = (format) =>
-    el("button", { class: "export", "data-figure": id, "data-format": format, title: `save as ${format.toUpperCase()}`, onclick: () => save(id, format, name) }, format.toUpperCase());
+    el(
+      "button",
+      {
+        class: "export",
+        "data-figure": id,
+        "data-format": format,
+        title: `save as ${format.toUpperCase()}`,
+        onclick: () => save(id, format, name),
+      },
+      format.toUpperCase(),
+    );
   return el("span", { class: "exports" }, button("png"), button("svg"));
 }

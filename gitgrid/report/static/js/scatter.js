@@ -37,10 +37,15 @@ function meanTraces(D, groups, xs, ys, repeat) {
     const first = cells.length;
     cells.push(...cs);
     return {
-      type: "scattergl", mode: "markers", name: esc(g.name || `mean over ${repeat}`),
-      x: cs.map((c) => escValue(xs[c.ks[0]])), y: cs.map((c) => c.mean), customdata: cs.map((_, j) => `a:${first + j}`),
+      type: "scattergl",
+      mode: "markers",
+      name: esc(g.name || `mean over ${repeat}`),
+      x: cs.map((c) => escValue(xs[c.ks[0]])),
+      y: cs.map((c) => c.mean),
+      customdata: cs.map((_, j) => `a:${first + j}`),
       error_y: { type: "data", array: cs.map((c) => c.sd), visible: true },
-      hovertemplate: `${esc(S.xParam)}=%{x}<br>${esc(S.metric)} mean %{y}<br>%{text}<extra></extra>`, text: cs.map((c) => `${c.n} runs of ${esc(repeat)}, sd ${fmt(c.sd)}`),
+      hovertemplate: `${esc(S.xParam)}=%{x}<br>${esc(S.metric)} mean %{y}<br>%{text}<extra></extra>`,
+      text: cs.map((c) => `${c.n} runs of ${esc(repeat)}, sd ${fmt(c.sd)}`),
       marker: { color: PALETTE[i % PALETTE.length], size: 7 },
     };
   });
@@ -50,8 +55,12 @@ function meanTraces(D, groups, xs, ys, repeat) {
 function pointTraces(D, groups, xs, ys, x, many) {
   const idx = D.points.columns.index;
   return groups.map((g, i) => ({
-    type: "scattergl", mode: "markers", name: esc(g.name || S.metric),
-    x: g.ks.map((k) => escValue(xs[k])), y: g.ks.map((k) => ys[k]), customdata: g.ks.map((k) => idx[k]),
+    type: "scattergl",
+    mode: "markers",
+    name: esc(g.name || S.metric),
+    x: g.ks.map((k) => escValue(xs[k])),
+    y: g.ks.map((k) => ys[k]),
+    customdata: g.ks.map((k) => idx[k]),
     hovertemplate: `point %{customdata}<br>${esc(x)}=%{x}<br>${esc(S.metric)}=%{y}<extra></extra>`,
     marker: { color: PALETTE[i % PALETTE.length], size: many ? 3 : 6, opacity: 0.8 },
   }));
@@ -63,9 +72,16 @@ function failedTrace(D, xs, x) {
   const ks = [...S.sel].filter((k) => FAILED_STATES.has(status[k]));
   if (!ks.length) return null;
   return {
-    type: "scatter", mode: "markers", name: "failed (no result)", x: ks.map((k) => escValue(xs[k])), y: ks.map(() => 0), yaxis: "y2",
-    customdata: ks.map((k) => idx[k]), hovertemplate: `point %{customdata}<br>${esc(x)}=%{x}<br>%{text}<extra>failed</extra>`,
-    text: ks.map((k) => esc(status[k])), marker: { color: FAILED, symbol: "x", size: 7 },
+    type: "scatter",
+    mode: "markers",
+    name: "failed (no result)",
+    x: ks.map((k) => escValue(xs[k])),
+    y: ks.map(() => 0),
+    yaxis: "y2",
+    customdata: ks.map((k) => idx[k]),
+    hovertemplate: `point %{customdata}<br>${esc(x)}=%{x}<br>%{text}<extra>failed</extra>`,
+    text: ks.map((k) => esc(status[k])),
+    marker: { color: FAILED, symbol: "x", size: 7 },
   };
 }
 
@@ -79,7 +95,9 @@ async function draw() {
   const ks = [...S.sel].filter((k) => isNum(ys[k]));
   const repeat = S.repeat && S.repeat !== x ? S.repeat : "";
   const groups = traceGroups(D, ks, S.colour && S.colour !== x && S.colour !== repeat ? `p:${S.colour}` : "");
-  const made = repeat ? meanTraces(D, groups, xs, ys, repeat) : { traces: pointTraces(D, groups, xs, ys, x, ks.length > 5000), cells: null };
+  const made = repeat
+    ? meanTraces(D, groups, xs, ys, repeat)
+    : { traces: pointTraces(D, groups, xs, ys, x, ks.length > 5000), cells: null };
   const failed = failedTrace(D, xs, x);
   const traces = failed ? [...made.traces, failed] : made.traces;
   div.dataset.points = String(made.cells ? made.cells.length : ks.length);
@@ -90,7 +108,15 @@ async function draw() {
     xaxis: { title: { text: esc(x) }, type: categorical ? "category" : D.log_params.includes(x) ? "log" : "linear" },
     yaxis: { ...metricAxis(S.logMetric, title), domain: failed ? [0.14, 1] : [0, 1] },
   };
-  if (failed) layout.yaxis2 = { domain: [0, 0.06], showticklabels: false, title: { text: "failed", font: { size: 10, color: FAILED } }, fixedrange: true, zeroline: false, showgrid: false };
+  if (failed)
+    layout.yaxis2 = {
+      domain: [0, 0.06],
+      showticklabels: false,
+      title: { text: "failed", font: { size: 10, color: FAILED } },
+      fixedrange: true,
+      zeroline: false,
+      showgrid: false,
+    };
   await plot(div, traces, layout);
   onClick(div, (c) => (typeof c === "string" && c.startsWith("a:") ? openAggregate(made.cells[Number(c.slice(2))]) : openDetail(c)));
 }

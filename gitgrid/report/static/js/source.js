@@ -9,7 +9,7 @@ async function get(path, params) {
     let message = `${path}: ${response.status}`;
     try {
       const body = await response.json(); // the dashboard says what went wrong, e.g. a damaged store
-      if (body && body.error) message = `${body.error} (${response.status})`;
+      if (body?.error) message = `${body.error} (${response.status})`;
     } catch {
       // not JSON: the status says enough
     }
@@ -21,8 +21,8 @@ async function get(path, params) {
 const inline = {
   home: async () => boot.home,
   sweep: async (name) => boot.sweeps[name],
-  series: async (name, sname) => (boot.sweeps[name].series || {})[sname] || {},
-  detail: async (name, index) => (boot.sweeps[name].details || {})[String(index)] || null,
+  series: async (name, sname) => boot.sweeps[name].series?.[sname] || {},
+  detail: async (name, index) => boot.sweeps[name].details?.[String(index)] || null,
 };
 
 const live = {

@@ -81,8 +81,7 @@ export function axisValues(D, key) {
 export const axisRange = (D, key) => cached(D, `range ${key}`, () => extent(axisValues(D, key)) || [0, 1]);
 
 // a param's groups for the heatmap, the effects and the fixed menus: its values, or bins when continuous
-export const bins = (D, param) =>
-  cached(D, `bins ${param}`, () => binning(D.points.params[param], D.log_params.includes(param)));
+export const bins = (D, param) => cached(D, `bins ${param}`, () => binning(D.points.params[param], D.log_params.includes(param)));
 
 // points that differ only in the repeat param share this key
 export function comboKey(D, repeat) {

@@ -9,34 +9,74 @@ import { $, el, fmt, isNum, seconds, when } from "./util.js";
 
 function bestPoints(D, values, sign) {
   const idx = D.points.columns.index;
-  const order = [...S.sel].filter((k) => isNum(values[k])).sort((a, b) => sign * (values[a] - values[b])).slice(0, 5);
+  const order = [...S.sel]
+    .filter((k) => isNum(values[k]))
+    .sort((a, b) => sign * (values[a] - values[b]))
+    .slice(0, 5);
   const head = el("tr", {}, el("th", {}, "point"), ...D.params.map((p) => el("th", {}, p)), el("th", {}, S.metric));
-  return [head, ...order.map((k) => el("tr", { onclick: () => openDetail(idx[k]), "data-index": idx[k] }, el("td", { class: "num" }, idx[k]),
-    ...D.params.map((p) => el("td", {}, fmt(D.points.params[p][k]))), el("td", { class: "num" }, fmt(values[k]))))];
+  return [
+    head,
+    ...order.map((k) =>
+      el(
+        "tr",
+        { onclick: () => openDetail(idx[k]), "data-index": idx[k] },
+        el("td", { class: "num" }, idx[k]),
+        ...D.params.map((p) => el("td", {}, fmt(D.points.params[p][k]))),
+        el("td", { class: "num" }, fmt(values[k])),
+      ),
+    ),
+  ];
 }
 
 function bestCombinations(D, values, sign) {
   const shared = D.params.filter((p) => p !== S.repeat);
   const cells = aggregate(S.sel, comboKey(D, S.repeat), values).filter((c) => c.n > 0);
   cells.sort((a, b) => sign * (a.mean - b.mean));
-  const head = el("tr", {}, ...shared.map((p) => el("th", {}, p)), el("th", {}, `${S.metric} (mean)`), el("th", {}, "sd"), el("th", {}, "n"));
-  return [head, ...cells.slice(0, 5).map((c) => el("tr", { onclick: () => openAggregate(c), "data-runs": c.ks.length },
-    ...shared.map((p) => el("td", {}, fmt(D.points.params[p][c.ks[0]]))),
-    el("td", { class: "num" }, fmt(c.mean)), el("td", { class: "num" }, fmt(c.sd)), el("td", { class: "num" }, c.n)))];
+  const head = el(
+    "tr",
+    {},
+    ...shared.map((p) => el("th", {}, p)),
+    el("th", {}, `${S.metric} (mean)`),
+    el("th", {}, "sd"),
+    el("th", {}, "n"),
+  );
+  return [
+    head,
+    ...cells
+      .slice(0, 5)
+      .map((c) =>
+        el(
+          "tr",
+          { onclick: () => openAggregate(c), "data-runs": c.ks.length },
+          ...shared.map((p) => el("td", {}, fmt(D.points.params[p][c.ks[0]]))),
+          el("td", { class: "num" }, fmt(c.mean)),
+          el("td", { class: "num" }, fmt(c.sd)),
+          el("td", { class: "num" }, c.n),
+        ),
+      ),
+  ];
 }
 
 function draw() {
   const D = S.D;
-  const badges = Object.entries(D.counts).filter(([, c]) => c).map(([s, c]) => el("span", { class: `badge st-${s.replace(" ", "-")}` }, `${s}: ${c}`));
+  const badges = Object.entries(D.counts)
+    .filter(([, c]) => c)
+    .map(([s, c]) => el("span", { class: `badge st-${s.replace(" ", "-")}` }, `${s}: ${c}`));
   $("summary-counts").replaceChildren(...badges);
   const d = D.durations || {};
-  $("summary-durations").textContent = `durations: min ${seconds(d.min)}, median ${seconds(d.median)}, max ${seconds(d.max)}; time spent ${seconds(D.spent)}`;
-  $("summary-base").textContent = `base ${D.base_ref} ${D.base.slice(0, 12)} ${D.base_subject} · created ${when(D.created)} · ${D.count} points`;
+  $("summary-durations").textContent =
+    `durations: min ${seconds(d.min)}, median ${seconds(d.median)}, max ${seconds(d.max)}; time spent ${seconds(D.spent)}`;
+  $("summary-base").textContent =
+    `base ${D.base_ref} ${D.base.slice(0, 12)} ${D.base_subject} · created ${when(D.created)} · ${D.count} points`;
   $("summary-spec").textContent = D.spec;
   const sign = D.maximize ? -1 : 1;
   const values = S.metric ? column(D, `m:${S.metric}`) : null;
   const repeat = S.repeat && D.params.includes(S.repeat);
-  $("summary-best-title").textContent = !values ? "" : repeat ? `The five best combinations, by the mean over ${S.repeat}` : "The five best points";
+  $("summary-best-title").textContent = !values
+    ? ""
+    : repeat
+      ? `The five best combinations, by the mean over ${S.repeat}`
+      : "The five best points";
   $("summary-best").replaceChildren(...(!values ? [] : repeat ? bestCombinations(D, values, sign) : bestPoints(D, values, sign)));
 }
 

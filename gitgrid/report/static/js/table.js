@@ -10,7 +10,15 @@ import { $, byValue, debounce, download, el, fmt } from "./util.js";
 const PAGE_ROWS = 100;
 const FILTER_WAIT = 250; // ms after the last keystroke
 
-const keysOf = (D) => ["c:index", ...D.params.map((p) => `p:${p}`), ...D.metrics.map((m) => `m:${m}`), "c:status", "c:attempt", "c:duration", "c:commit"];
+const keysOf = (D) => [
+  "c:index",
+  ...D.params.map((p) => `p:${p}`),
+  ...D.metrics.map((m) => `m:${m}`),
+  "c:status",
+  "c:attempt",
+  "c:duration",
+  "c:commit",
+];
 
 function ordered(D) {
   const values = column(D, S.sort.key);
@@ -43,7 +51,9 @@ function draw() {
   S.page = Math.min(S.page, pages - 1);
   const shown = order.slice(S.page * PAGE_ROWS, (S.page + 1) * PAGE_ROWS);
   const idx = D.points.columns.index;
-  $("table-body").replaceChildren(...shown.map((k) => el("tr", { onclick: () => openDetail(idx[k]), "data-index": idx[k] }, ...keys.map((key) => cell(D, key, k)))));
+  $("table-body").replaceChildren(
+    ...shown.map((k) => el("tr", { onclick: () => openDetail(idx[k]), "data-index": idx[k] }, ...keys.map((key) => cell(D, key, k)))),
+  );
   $("table").dataset.rows = String(order.length);
   $("table-pager-text").textContent = `${order.length} rows · page ${S.page + 1} of ${pages}`;
 }
@@ -63,11 +73,21 @@ function buildHead(keys) {
     renderAll();
   };
   const aria = (key) => (S.sort.key === key ? (S.sort.desc ? "descending" : "ascending") : "none");
-  const names = el("tr", {}, ...keys.map((key) => el("th", { onclick: sortBy(key), "aria-sort": aria(key), "data-key": key }, key.slice(2), mark(key))));
-  const input = (key) => el("input", { "data-key": key, placeholder: "filter", value: S.filters[key] || "", oninput: (e) => {
-    S.filters[key] = e.target.value;
-    filtered(e.timeStamp);
-  } });
+  const names = el(
+    "tr",
+    {},
+    ...keys.map((key) => el("th", { onclick: sortBy(key), "aria-sort": aria(key), "data-key": key }, key.slice(2), mark(key))),
+  );
+  const input = (key) =>
+    el("input", {
+      "data-key": key,
+      placeholder: "filter",
+      value: S.filters[key] || "",
+      oninput: (e) => {
+        S.filters[key] = e.target.value;
+        filtered(e.timeStamp);
+      },
+    });
   head.replaceChildren(names, el("tr", { class: "filters" }, ...keys.map((key) => el("th", {}, input(key)))));
 }
 
