@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zlib
 from importlib import resources
 from typing import Any, Literal
 
+from gitgrid.errors import ReportError
 from gitgrid.report.assets import app_script, pack, packed_plotly, plotly_js
 
 __all__ = ["Packing", "render_page", "script_json"]
@@ -36,6 +38,17 @@ def script_json(data: Any) -> str:
     """``data`` as JSON safe inside a ``<script>`` block; NaN and infinities are refused (give None)."""
     text = json.dumps(data, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
     return text.translate(str.maketrans(_ESCAPES))  # type: ignore[arg-type]
+
+
+_SCRIPT_BREAKERS = re.compile(r"<!--|<script|</script", re.I)
+
+
+def _inline(script: str) -> str:
+    """``script`` as the text of a ``<script>`` element, which must not hold ``</script``, nor ``<!--``
+    followed by ``<script`` (then the browser no longer sees where the element ends)."""
+    if _SCRIPT_BREAKERS.search(script):
+        raise ReportError("a script of the page holds '<!--', '<script' or '</script': it would break the page")
+    return f"<script>{script}</script>\n"
 
 
 def _digest(script: str) -> str:
@@ -73,7 +86,7 @@ def render_page(data: dict[str, Any], title: str, packing: Packing = "base85") -
         "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; connect-src 'self'; "
         "worker-src blob:; base-uri 'none'; form-action 'none'"
     )
-    body = "".join(f"<script>{s}</script>\n" for s in scripts)
+    body = "".join(_inline(s) if packing != "inline" else f"<script>{s}</script>\n" for s in scripts)
     escaped_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"

@@ -200,7 +200,7 @@ def test_untrusted_text_stays_text(report: Path, opened: Watched) -> None:
     page.click("#table-body tr[data-index='0']")
     page.wait_for_selector("#detail-stderr")
     assert page.locator("#detail-stderr").inner_text() == f"stderr says {XSS[0]}"
-    assert page.locator("img").count() == 0 and page.locator("body script").count() == 3
+    assert page.locator("img").count() == 0 and page.locator("body script").count() == 4  # data, 2 packed, loader
     screenshots(page, "report-xss")
 
 
@@ -266,7 +266,35 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
         )
         assert page.evaluate("window.notReloaded") is True
         assert "success: 5" in page.locator("#summary-counts").inner_text() or counts(page)["scatter"] > 5
+        # a poll that brought only series values redraws the series view alone
+        page.wait_for_function(
+            "(window.gitgrid.timings.update?.redrawn || []).join() === 'series'", timeout=15000
+        )
         screenshots(page, "dashboard")
     finally:
         runner.send_signal(signal.SIGINT)
         runner.wait(timeout=30)
+
+
+def test_a_keystroke_in_a_table_filter_waits_for_the_last_one(report: Path, opened: Watched) -> None:
+    """Typing ">= 3" draws the views once, after the last key, not once per key."""
+    page = load(opened, f"{report.as_uri()}#sweep=before")
+    before = page.evaluate("document.body.dataset.renders")
+    page.locator("input[data-key='p:a']").press_sequentially(">= 3", delay=30)
+    rendered(page, before)
+    page.wait_for_timeout(500)  # would a late keystroke draw again?
+    assert int(page.evaluate("document.body.dataset.renders")) == int(before) + 1
+    assert counts(page)["table"] == 4
+
+
+def test_the_dashboard_shows_the_error_the_server_answers(running: tuple[Path, str], opened: Watched) -> None:
+    """A damaged store is answered with {"error": ...} and a 5xx status: the page says so, and retries."""
+    _, url = running
+    page = load(opened, url)
+    opened.page.route(
+        "**/api/updates*",
+        lambda route: route.fulfill(status=503, content_type="application/json",
+                                    body=json.dumps({"error": "the results store is damaged"})),
+    )  # fmt: skip
+    page.wait_for_function("document.getElementById('live').classList.contains('error')", timeout=10000)
+    assert "the results store is damaged (503)" in page.inner_text("#live")

@@ -5,7 +5,7 @@
   const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
   const digit = new Int16Array(128).fill(-1);
   for (let i = 0; i < ALPHABET.length; i++) digit[ALPHABET.charCodeAt(i)] = i;
-  digit[46] = digit[60]; // "." stands for "<", so that no "<!--" or "</script" can appear in the page
+  digit[46] = digit[60]; // "." stands for the less-than sign, so that the text can never end or open a script tag
 
   function base85(text) {
     const rest = text.length % 5;
@@ -45,7 +45,7 @@
       [...nodes].map((node) => inflate((node.dataset.encoding === "base64" ? base64 : base85)(node.textContent))),
     );
     const decoded = performance.now();
-    // called by another name, eval runs in the global scope, as a <script> would
+    // called by another name, eval runs in the global scope, as an inline script would
     // biome-ignore lint/security/noGlobalEval: the page's own scripts, unpacked (CSP: 'unsafe-eval', which Plotly needs anyway)
     const globalEval = window.eval;
     for (const text of texts) globalEval(text);
