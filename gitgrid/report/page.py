@@ -47,7 +47,9 @@ def _inline(script: str) -> str:
     """``script`` as the text of a ``<script>`` element, which must not hold ``</script``, nor ``<!--``
     followed by ``<script`` (then the browser no longer sees where the element ends)."""
     if _SCRIPT_BREAKERS.search(script):
-        raise ReportError("a script of the page holds '<!--', '<script' or '</script': it would break the page")
+        raise ReportError(
+            "a script of the page holds '<!--', '<script' or '</script': it would break the page"
+        )
     return f"<script>{script}</script>\n"
 
 

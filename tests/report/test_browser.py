@@ -200,7 +200,9 @@ def test_untrusted_text_stays_text(report: Path, opened: Watched) -> None:
     page.click("#table-body tr[data-index='0']")
     page.wait_for_selector("#detail-stderr")
     assert page.locator("#detail-stderr").inner_text() == f"stderr says {XSS[0]}"
-    assert page.locator("img").count() == 0 and page.locator("body script").count() == 4  # data, 2 packed, loader
+    assert (
+        page.locator("img").count() == 0 and page.locator("body script").count() == 4
+    )  # data, 2 packed, loader
     screenshots(page, "report-xss")
 
 

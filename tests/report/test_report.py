@@ -63,7 +63,12 @@ def test_the_page_modules_are_joined_and_what_cannot_be_joined_is_refused() -> N
 
     module = _parse("x.js", 'import { a, b as c } from "./y.js";\nimport "./z.js";\nexport function f() {}\n')
     assert module.imports == (("y.js", "a, b: c"), ("z.js", "")) and module.exports == ("f",)
-    for source in ("export let x = 1;\n", "export default 1;\n", "export { a };\n", 'import * as y from "./y.js";\n'):
+    for source in (
+        "export let x = 1;\n",
+        "export default 1;\n",
+        "export { a };\n",
+        'import * as y from "./y.js";\n',
+    ):
         with pytest.raises(ReportError, match=r"static/js/x\.js:1: the page's modules may not use"):
             _parse("x.js", source)
 

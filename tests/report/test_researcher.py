@@ -92,7 +92,9 @@ def change(page: Any, action: Any) -> None:
     rendered(page, before)
 
 
-def test_repeats_rank_combinations_by_their_mean_and_a_click_lists_the_runs(study: Path, opened: Watched) -> None:
+def test_repeats_rank_combinations_by_their_mean_and_a_click_lists_the_runs(
+    study: Path, opened: Watched
+) -> None:
     page = load(opened, f"{study.as_uri()}#sweep=grid&repeat=seed")
     assert "by the mean over seed" in page.inner_text("#summary-best-title")
     first = page.locator("#summary-best tr").nth(1).all_inner_texts()[0].split("\t")
@@ -159,7 +161,10 @@ def test_the_state_is_in_the_address_and_a_link_opens_the_same_view(
     change(page, lambda: page.select_option("#repeat", "seed"))
     url = page.url
     assert "?sweep" not in url  # the old query is dropped: it would go stale once another sweep is chosen
-    assert all(part in url for part in ("#sweep=grid", "repeat=seed", "b.p%3Ax=", "f.m%3Aloss=%3C+3", "sort=m%3Aloss"))
+    assert all(
+        part in url
+        for part in ("#sweep=grid", "repeat=seed", "b.p%3Ax=", "f.m%3Aloss=%3C+3", "sort=m%3Aloss")
+    )
     other = browser.new_page(viewport={"width": 1400, "height": 1000})
     again = load(Watched(other), url)
     assert again.inner_text("#selection") == page.inner_text("#selection") == "12 of 30 points"
@@ -202,7 +207,9 @@ def test_exports_csv_of_the_filtered_rows_and_svg_and_png_of_every_figure(
         page.click("#table-csv")
     rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text())))
     assert rows[0][:5] == ["index", "x", "label", "seed", "loss"] and len(rows) == 1 + 12
-    assert [float(r[4]) for r in rows[1:] if r[4]] == sorted((float(r[4]) for r in rows[1:] if r[4]), reverse=True)
+    assert [float(r[4]) for r in rows[1:] if r[4]] == sorted(
+        (float(r[4]) for r in rows[1:] if r[4]), reverse=True
+    )
     assert {r[2] for r in rows[1:]} == {LINK, BOLD}  # text as it is (a formula would start with =)
     for figure in ("parcoords-canvas", "scatter-plot", "heatmap-plot", "importance-plot", "effects-plot"):
         for kind, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):
@@ -292,7 +299,9 @@ def test_the_compare_view_draws_100000_points(opened: Watched, tmp_path: Path) -
     home = [{"name": s, "created": "2026-11-18T00:00:00+00:00", "base": "0" * 40, "base_ref": "master", "base_subject": "",
              "count": n, "params": ["a", "b"], "counts": {"success": n}, "metric": "loss", "best": 0, "spent": 0} for s in ("one", "two")]  # fmt: skip
     output = tmp_path / "big.html"
-    output.write_text(render_page({"home": home, "sweeps": {"one": sweep("one", 0), "two": sweep("two", 1)}}, "big"))
+    output.write_text(
+        render_page({"home": home, "sweeps": {"one": sweep("one", 0), "two": sweep("two", 1)}}, "big")
+    )
     page = opened.page
     page.goto(f"{output.as_uri()}#sweep=one&other=two")
     page.wait_for_selector("body[data-ready='1']", timeout=120000)
