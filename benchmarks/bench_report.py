@@ -41,7 +41,7 @@ from gitgrid.query.tables import results  # not gitgrid.query: once imported, th
 from gitgrid.report.page import render_page
 from gitgrid.report.server import Dashboard, make_server
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store, open_store
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import list_points
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +75,7 @@ def fill_store(repo: Path, name: str, series_runs: int, shift: float = 0.0) -> N
     sweep = find_sweep(opened, name)
     layout, store = open_store(opened)
     points = list(list_points(opened, sweep))
-    store.sync_sweep(sweep, points)
+    store.sweeps.sync(sweep, points)
     for k, point in enumerate(points):
         p = point.params
         loss = (float(p["b"]) - 5) ** 2 + float(p["c"]) * float(p["a"]) + float(p["seed"]) * 0.01 + shift
@@ -84,7 +84,7 @@ def fill_store(repo: Path, name: str, series_runs: int, shift: float = 0.0) -> N
             params=p, started=1.0, ended=2.0 + k % 7, exit_code=0, metrics={"loss": loss, "rate": k % 13},
         )  # fmt: skip
         series = [("v", s, loss * s) for s in range(100)] if k < series_runs else []
-        store.ingest(run, series)
+        store.runs.ingest(run, series)
     store.close()
 
 
@@ -210,7 +210,7 @@ def live_update(repo: Path, repeat: int) -> dict[str, Any]:
                 metrics={"loss": -1.0 - k, "rate": 0.0},
             )  # fmt: skip
             before = page.evaluate("JSON.stringify(window.gitgrid.timings.update || null)")
-            store.ingest(run)
+            store.runs.ingest(run)
             page.wait_for_function(
                 f"JSON.stringify(window.gitgrid.timings.update || null) !== {json.dumps(before)}",
                 timeout=600000,
@@ -288,7 +288,7 @@ def dashboard_updates(repo: Path, repeat: int) -> dict[str, float]:
             started=1.0, ended=2.0, exit_code=0, metrics={"loss": -1.0 - k, "rate": 0.0},
         )  # fmt: skip
         cursor = get(f"sweep?name={sweep.name}")[1]["cursor"]
-        store.ingest(run)
+        store.runs.ingest(run)
         seconds, body = get(f"updates?sweep={sweep.name}&after={cursor}&series=v")
         assert body["points"]["columns"]["index"] == [point.index], body["points"]["columns"]["index"]
         one.append(seconds)

@@ -109,7 +109,7 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     """``gitgrid results`` over ``count`` stored results (written through the store API)."""
     from gitgrid import find_sweep, list_points, open_repository
     from gitgrid.run.contract import Run
-    from gitgrid.run.store import open_store
+    from gitgrid.store import open_store
 
     repo_path = make_repo(work / "results", "nested")
     axes = f"  param1: {{range: [1, {count // 100}]}}\n  param2: {{range: [1, 100]}}\n"
@@ -119,11 +119,11 @@ def bench_results(work: Path, count: int, repeat: int) -> list[float]:
     sweep = find_sweep(repo)
     points = list(list_points(repo, sweep))
     _, store = open_store(repo)
-    store.sync_sweep(sweep, points)
+    store.sweeps.sync(sweep, points)
     for p in points:
         run = Run(sweep.name, p.index, p.commit, 1, "running", f"/runs/{p.index}", started=time.time() - 1)
-        run_id = store.add_run(run)
-        store.finish_run(
+        run_id = store.runs.add(run)
+        store.runs.finish(
             run_id, run.ending("success", exit_code=0, metrics={"loss": p.index * 0.5, "rate": 1.0})
         )
     store.close()

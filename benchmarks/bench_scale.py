@@ -210,7 +210,7 @@ def fill_store(repo_path: Path) -> float:
     """
     from gitgrid import find_sweep, list_points, open_repository
     from gitgrid.run.contract import Run
-    from gitgrid.run.store import open_store
+    from gitgrid.store import open_store
 
     start = time.perf_counter()
     subset = "param1 == 1 and param2 <= 2.0"  # points 0-199
@@ -237,9 +237,9 @@ def fill_store(repo_path: Path) -> float:
                 run = dataclasses.replace(run, metrics={"loss": (b - 5) ** 2 + a / 1000, "rate": a + b})
             batch.append((run, ()))
             if len(batch) == 1000:  # one transaction per thousand runs, as collect stores them
-                store.ingest_many(batch)
+                store.runs.ingest_many(batch)
                 batch = []
-        store.ingest_many(batch)
+        store.runs.ingest_many(batch)
     finally:
         store.close()
         repo.close()

@@ -3,7 +3,7 @@
 Building a real N-commit sweep and running N points takes an hour at 10^6; the store's queries do not
 depend on how the rows got there. So this makes a small repository whose sweep record claims N points,
 writes N points with finished runs and metrics straight into a store through gitgrid's own
-``Store.sync_sweep`` (the code a runner uses), and times the commands against it in fresh processes.
+``store.sweeps.sync`` (the code a runner uses), and times the commands against it in fresh processes.
 Peak memory is each process's maximum resident set size. ``benchmarks/bench_scale.py`` measures the
 whole pipeline on a real sweep.
 
@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitgrid.layout import Layout
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import PointRecord, Sweep
 
 GITGRID = [sys.executable, "-m", "gitgrid"]
@@ -60,7 +61,7 @@ def make(folder: Path, count: int) -> tuple[Path, str]:
     store = Store.open(layout.store)
     started = time.monotonic()
     _write_runs(store, layout, count, tip)
-    store.sync_sweep(sweep, _points(count, side, tip))  # finds the runs: fills pointers and metrics
+    store.sweeps.sync(sweep, _points(count, side, tip))  # finds the runs: fills pointers and metrics
     store.close()
     print(f"store of {count} points written in {time.monotonic() - started:.1f} s: {layout.store}")
     return repo, tip
@@ -81,8 +82,9 @@ def _points(count: int, side: int, tip: str) -> Iterator[PointRecord]:
 
 
 def _write_runs(store: Store, layout: Layout, count: int, tip: str) -> None:
-    """One successful run per point (one in 1,000 failed, one in 500 with a NaN loss), two metrics."""
-    db = store.connection()
+    """One successful run per point (one in 1,000 failed, one in 500 with a NaN loss), two metrics,
+    written by sqlite3 itself beside gitgrid's connection (10^6 runs through the API take too long)."""
+    db = sqlite3.connect(store.path, isolation_level=None)
     rng = random.Random(7)
     db.execute("BEGIN")
     now = time.time()
@@ -103,6 +105,7 @@ def _write_runs(store: Store, layout: Layout, count: int, tip: str) -> None:
         db.executemany(f"INSERT INTO runs VALUES ({', '.join('?' * 19)})", runs)
         db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
     db.execute("COMMIT")
+    db.close()
 
 
 def measure(repo: Path, command: list[str], repeat: int, stdout: Path | None = None) -> tuple[float, float]:

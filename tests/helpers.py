@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -39,6 +40,16 @@ def git(repo: Path, *args: str, stdin: str | None = None) -> str:
     )
     assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
     return result.stdout
+
+
+def stored_rows(store: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on a store file, read with sqlite3 itself: how a test looks at what gitgrid wrote
+    (gitgrid's own code asks the store's named methods)."""
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
 
 
 def make_repo(path: Path, files: Mapping[str, str | bytes], branch: str = "master") -> Path:

@@ -118,3 +118,44 @@ def test_every_page_module_is_joined_into_the_page() -> None:
     modules = [p.name for p in (PACKAGE / "report/static/js").glob("*.js")]
     assert len(modules) > 10
     assert all(f"// ---- {name}\n" in joined for name in modules), modules
+
+
+SQL = re.compile(
+    r"\bSELECT\s|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\bCREATE\s+(?:TEMP\s+|UNIQUE\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b|\bDROP\s+(?:TABLE|INDEX)\b"
+    r"|\bALTER\s+TABLE\b|\bPRAGMA\s+\w+|\bsqlite_master\b"
+)
+
+
+def sql_strings(source: str) -> list[int]:
+    """Lines of the string literals (f-strings' parts included, docstrings not) that hold SQL."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and SQL.search(node.value)
+    ]
+
+
+def test_sql_lives_in_the_store_alone() -> None:
+    """Every SQL statement is the store's (gitgrid/store/); everyone else asks its named methods."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for name, path in MODULES.items()
+        if not name.startswith("gitgrid.store")
+        for line in sql_strings(path.read_text())
+    ]
+    assert not offenders, f"SQL outside gitgrid/store: {offenders}"
+    inside = sum(len(sql_strings(p.read_text())) for n, p in MODULES.items() if n.startswith("gitgrid.store"))
+    assert inside > 50  # the pattern does find the store's own statements

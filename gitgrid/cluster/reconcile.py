@@ -18,7 +18,7 @@ from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
 from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, write_meta
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import Sweep
 
 __all__ = ["reconcile"]
@@ -30,7 +30,7 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
     """Each point's state and reason: success, failed, timeout, cancelled, interrupted, pending, running
     or never run. Collects finished run directories first (from every runs root the sweep was submitted
     to), then asks the scheduler about the rest."""
-    jobs = store.jobs(sweep.name)
+    jobs = store.jobs.submitted(sweep.name)
     roots = {job.job_id: _runs_root(job.submission, layout) for job in jobs}
     tasks = {}  # asked before collecting: a task that ended by now left its final record to collect
     by_scheduler: dict[str, list[str]] = {}
@@ -40,12 +40,12 @@ def reconcile(repo: Repository, sweep: Sweep, store: Store, layout: Layout) -> d
         tasks.update(get_scheduler(name).states(job_ids))
     for root in {layout.runs_root, *roots.values()}:
         collect_into(store, repo, sweep, root)
-    latest = {row.run.index: row.run for row in store.runs(sweep.name, None, latest_only=True)}
+    latest = {row.run.index: row.run for row in store.runs.records(sweep.name, None, latest_only=True)}
     states = {index: (run.status, run.reason or "") for index, run in latest.items()}
-    submitted = store.job_points(sweep.name)
+    submitted = store.jobs.tasks(sweep.name)
     if not submitted:
         return states
-    commits = {index: commit for index, (commit, _) in store.points(sweep.name).items()}
+    commits = {index: commit for index, (commit, _) in store.sweeps.points(sweep.name).items()}
     for index, (job_id, task, since) in submitted.items():
         found = tasks.get((job_id, task))
         if index not in commits or found is None:
@@ -94,7 +94,7 @@ def _record_verdict(
     if own is not None:
         final = replace(own, status=status, reason=reason)
         write_meta(final)
-        store.amend_run(final)
+        store.runs.amend(final)
         return status, reason
     folder = point_dir(verdict.runs_root, sweep.name, index, commit, sweep.count)
     mine = [r for r in unfinished_runs(folder) if r.job == verdict.job]
@@ -105,7 +105,7 @@ def _record_verdict(
         run = Run(sweep.name, index, commit, attempt, status, str(run_dir), job=verdict.job)
     final = replace(run, status=status, reason=reason, ended=run.ended or time.time())
     write_meta(final)
-    store.ingest(final)
+    store.runs.ingest(final)
     return status, reason
 
 

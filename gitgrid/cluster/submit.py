@@ -37,7 +37,7 @@ from gitgrid.rewrite.templates import bound_filters
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
 from gitgrid.run.preflight import command_file_warnings
-from gitgrid.run.store import Job, Store, open_store
+from gitgrid.store import Job, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -285,7 +285,7 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
         job = Job(
             array.job_id, scheduler.name, plan.sweep.name, str(plan.folder), array.tasks, plan.chunk, began
         )
-        store.add_job(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
+        store.jobs.add(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
     return replace(plan, arrays=tuple(done), submitted=True)
 
 
@@ -305,7 +305,7 @@ def cancel_sweep(repo: Repository | Path | str = ".", sweep: str | None = None) 
     _, store = open_store(repo)
     try:
         cancelled = []
-        for job in store.jobs(chosen.name):
+        for job in store.jobs.submitted(chosen.name):
             if job.cancelled:
                 continue
             scheduler = get_scheduler(job.scheduler)
@@ -319,7 +319,7 @@ def cancel_sweep(repo: Repository | Path | str = ".", sweep: str | None = None) 
                     raise
                 continue
             cancelled.append(job.job_id)
-        store.mark_cancelled(chosen.name, cancelled)
+        store.jobs.mark_cancelled(chosen.name, cancelled)
         return cancelled
     finally:
         store.close()

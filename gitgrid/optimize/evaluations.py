@@ -24,8 +24,8 @@ from gitgrid.optimize.history import Request
 from gitgrid.optimize.search import Search
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import open_store
 from gitgrid.spec.values import Value, canonical_json
+from gitgrid.store import open_store
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
@@ -157,7 +157,7 @@ class CommitEvaluator:
         assert self.sweep is not None
         _, store = open_store(self.grower.repo, self.runner.runs_root)
         try:
-            runs = {row.run.index: row.run for row in store.runs(self.sweep.name)}
+            runs = {row.run.index: row.run for row in store.runs.records(self.sweep.name)}
         finally:
             store.close()
         values: list[float | None] = []

@@ -39,10 +39,10 @@ from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.runner import check_timeout
-from gitgrid.run.store import open_store
 from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
 from gitgrid.spec.values import Value
+from gitgrid.store import open_store
 from gitgrid.sweep.append import Grower, delete_sweep, plan_growth, retag
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
@@ -333,7 +333,7 @@ def _undo(repo: Repository, sweep: Sweep | None, runs_root: Path | None) -> None
     delete_sweep(repo, sweep)
     layout, store = open_store(repo, runs_root)
     try:
-        store.forget_sweep(sweep.name)
+        store.sweeps.forget(sweep.name)
     finally:
         store.close()
     shutil.rmtree(layout.sweep_runs(sweep.name), ignore_errors=True)

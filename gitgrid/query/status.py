@@ -25,8 +25,7 @@ from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import BUILD_LOG, STDERR, Layout
 from gitgrid.query.tables import open_results, refreshed
-from gitgrid.run.store import Store
-from gitgrid.run.store.progress import Failure, failures, state_counts
+from gitgrid.store import Failure
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 
@@ -48,6 +47,7 @@ ERROR_LINE = re.compile(
 )
 _WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
 _RANGES = 20  # index ranges kept per group (the count says how many points there are)
+_NOTES = 100  # succeeded points' problems shown, at most
 
 
 @dataclass
@@ -100,32 +100,21 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
     try:
         chosen = find_sweep(repo, sweep)
         messages = refreshed(store, repo, chosen)
-        if store.jobs(chosen.name):
+        progress = store.progress
+        if store.jobs.submitted(chosen.name):
             states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (
-                f for f in failures(store, chosen.name) if states.get(f.index) == f.status
+                f for f in progress.failures(chosen.name) if states.get(f.index) == f.status
             )
         else:
-            counts, failed = state_counts(store, chosen.name), failures(store, chosen.name)
+            counts, failed = progress.counts(chosen.name), progress.failures(chosen.name)
             counts.setdefault("never run", 0)
         groups = group_failures(failed, lines)
-        notes = _notes(store, chosen.name)
+        notes = progress.notes(chosen.name, _NOTES)
     finally:
         store.close()
     return Status(chosen, counts, groups, notes, tuple(messages))
-
-
-def _notes(store: Store, sweep: str, limit: int = 100) -> list[tuple[int, str]]:
-    """Points whose latest run succeeded with a problem noted (a bad line in its series); read through
-    the store's small index of such runs, not by scanning the sweep."""
-    rows = store.query(
-        "SELECT r.idx, r.reason FROM runs r INDEXED BY runs_noted JOIN points p "
-        "ON p.sweep = r.sweep AND p.idx = r.idx AND p.latest_run = r.id "
-        "WHERE r.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
-        (sweep, limit),
-    )
-    return [(int(index), str(reason)) for index, reason in rows]
 
 
 def _count(states: Iterable[str], never: int) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 By default a row is a point's latest *successful* attempt; ``include_all`` adds points without one
 (with their latest state), ``all_attempts`` gives one row per attempt. SQLite filters, sorts and cuts the
-rows (:mod:`gitgrid.run.store.rows`) and :func:`stream_results` hands them out one by one, so a million
+rows (:class:`gitgrid.store.rows.Results`) and :func:`stream_results` hands them out one by one, so a million
 rows cost no more memory than ten; :func:`results` collects them into a :class:`ResultTable` whose rows
 are plain dicts, for a table, CSV, JSON or a pandas DataFrame. Before answering, finished run
 directories under the runs root are collected (:func:`gitgrid.run.collect.refresh`).
@@ -23,9 +23,7 @@ from gitgrid.errors import GitgridWarning, SpecError, StoreError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.collect import refresh
-from gitgrid.run.store import REBUILD, Store, runs_without_store
-from gitgrid.run.store.progress import rerun_share
-from gitgrid.run.store.rows import NAN, RUN_COLUMNS, ResultQuery, result_rows
+from gitgrid.store import NAN, REBUILD, RUN_COLUMNS, ResultQuery, Store, runs_without_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
@@ -102,7 +100,7 @@ def refreshed(store: Store, repo: Repository, sweep: Sweep) -> list[str]:
     """Bring the store up to date for ``sweep`` (its points at its tip, finished run directories
     collected) before a query; notes to show. Collecting is skipped, with a warning, while another
     process holds the store: a query never waits for a writer."""
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     try:
         with store.waiting(1.0):
             found = refresh(store, repo, sweep, Layout.of(repo).runs_root)
@@ -135,10 +133,10 @@ def stream_results(
     try:
         chosen = find_sweep(repo, sweep)
         notes = refreshed(store, repo, chosen)
-        info = store.sweep_info(chosen.name)
+        info = store.sweeps.info(chosen.name)
         query = ResultQuery(mode, where, sort, descending, best, as_text)
-        found = result_rows(store, info, query)
-        share = rerun_share(store, chosen.name)
+        found = store.results.rows(info, query)
+        share = store.progress.rerun_share(chosen.name)
         if share is not None:
             rerun, rows, total = share
             notes.append(

@@ -1,9 +1,10 @@
 """What the report's views read from the store: aggregates, pages of points, changes, series, one point.
 
-Every query is answered by SQLite a page or an aggregate at a time, never by loading a whole table, so the
-dashboard stays fast with 10^5-10^6 points in the store (issue 10): counts are ``GROUP BY``s, points come
-in pages by index, an update asks only for points whose runs changed since a cursor (the highest run id
-seen, and the runs seen running), and series come per run from the ``series`` table's key.
+Every question is answered by the store (:class:`gitgrid.store.views.Views`) a page or an aggregate at a
+time, never by loading a whole table, so the dashboard stays fast with 10^5-10^6 points in the store
+(issue 10): counts are aggregates, points come in pages by index, an update asks only for points whose
+runs changed since a cursor (the highest run id seen, and the runs seen running), and series come per
+run.
 
 A point's row is the one ``gitgrid results --all`` shows: its latest successful attempt, else its latest
 attempt. Opening the store here never writes it (``PRAGMA query_only``): the dashboard is read-only.
@@ -12,7 +13,7 @@ attempt. Opening the store here never writes it (``PRAGMA query_only``): the das
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 from gitgrid.layout import META, STDERR, STDOUT
 from gitgrid.run.contract import tail
 from gitgrid.run.series import read_series
-from gitgrid.run.store import Store, param_columns
+from gitgrid.store import Store
+from gitgrid.store.views import Changed
 from gitgrid.sweep.record import Sweep
 
 __all__ = [
@@ -62,55 +64,23 @@ class Overview:
     durations: dict[str, float | None] = field(default_factory=dict)  # min, median, max
 
 
-def _tables(store: Store) -> set[str]:
-    return {row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 def overview(store: Store | None, sweep: Sweep, maximize: bool = False, durations: bool = True) -> Overview:
     """Counts by state of each point's latest attempt, metric names, best values, time spent, and (unless
     ``durations`` is False: three sorted lookups) the min, median and max duration."""
-    if store is None or not store.has_sweep(sweep.name):
+    if store is None or not store.sweeps.has(sweep.name):
         return Overview({"never run": sweep.count}, (), {}, 0.0)
-    rows = store.query(
-        "SELECT r.status, COUNT(*) FROM points p JOIN runs r ON r.id = p.latest_run "
-        "WHERE p.sweep = ? GROUP BY r.status",
-        (sweep.name,),
-    )
-    counts = {status: int(n) for status, n in rows}
+    views = store.views
+    counts = views.states(sweep.name)
     counts["never run"] = sweep.count - sum(counts.values())
     metrics = tuple(metric_names(store, sweep.name))
-    best = {m: _best(store, sweep.name, m, maximize) for m in metrics}
-    spent = store.query("SELECT TOTAL(duration) FROM runs WHERE sweep = ?", (sweep.name,))[0][0]
-    spread = _durations(store, sweep.name) if durations else {}
-    return Overview(counts, metrics, best, float(spent), spread)
+    best = {m: views.extreme(sweep.name, m, maximize) for m in metrics}
+    spread = views.durations(sweep.name) if durations else {}
+    return Overview(counts, metrics, best, views.time_spent(sweep.name), spread)
 
 
 def metric_names(store: Store | None, sweep: str) -> list[str]:
     """The metrics a sweep's runs have reported, in the order first seen."""
-    if store is None:
-        return []
-    rows = store.query("SELECT name FROM sweep_metrics WHERE sweep = ? ORDER BY position", (sweep,))
-    return [r[0] for r in rows]
-
-
-def _best(store: Store, sweep: str, metric: str, maximize: bool) -> float | None:
-    aggregate = "MAX" if maximize else "MIN"
-    row = store.query(
-        f"SELECT {aggregate}(value) FROM point_metrics WHERE sweep = ? AND name = ?", (sweep, metric)
-    )
-    return None if row[0][0] is None else float(row[0][0])
-
-
-def _durations(store: Store, sweep: str) -> dict[str, float | None]:
-    """Min, median and max duration of the points' shown runs, by SQL's ORDER BY and OFFSET."""
-    shown = "SELECT r.duration FROM points p JOIN runs r ON r.id = COALESCE(p.success_run, p.latest_run) "
-    where = "WHERE p.sweep = ? AND r.duration IS NOT NULL"
-    n = store.query(f"SELECT COUNT(*) FROM ({shown}{where})", (sweep,))[0][0]
-    if not n:
-        return {"min": None, "median": None, "max": None}
-    ordered = f"{shown}{where} ORDER BY r.duration LIMIT 1 OFFSET ?"
-    pick = [store.query(ordered, (sweep, k))[0][0] for k in (0, n // 2, n - 1)]
-    return dict(zip(("min", "median", "max"), pick, strict=True))
+    return [] if store is None else store.sweeps.metric_names(sweep)
 
 
 @dataclass(frozen=True)
@@ -130,20 +100,13 @@ def point_page(
     metrics: Sequence[str],
     after: int = -1,
     limit: int = 20000,
-    where: str = "",
-    args: Sequence[Any] = (),
+    changed: Changed | None = None,
 ) -> PointPage:
-    """Up to ``limit`` points with an index above ``after``, in index order (a keyset page)."""
-    if store is None or not store.has_sweep(sweep.name):
+    """Up to ``limit`` points with an index above ``after``, in index order (a keyset page);
+    ``changed``: only those whose runs changed since a cursor (:func:`changed_points`)."""
+    if store is None or not store.sweeps.has(sweep.name):
         return _never_run_page(sweep, after, limit)
-    params = ", ".join(f"p.{_quoted(c)}" for c in param_columns(sweep.params))
-    metric = ", (SELECT value FROM point_metrics m WHERE m.sweep = p.sweep AND m.idx = p.idx AND m.name = ?)"
-    query = (
-        f"SELECT p.idx, p.commit_id, r.status, r.attempt, r.duration, r.id, {params}{metric * len(metrics)} "
-        "FROM points p LEFT JOIN runs r ON r.id = COALESCE(p.success_run, p.latest_run) "
-        f"WHERE p.sweep = ? AND p.idx > ? {where} ORDER BY p.idx LIMIT ?"
-    )
-    rows = store.query(query, (*metrics, sweep.name, after, *args, limit))
+    rows = store.views.point_rows(sweep, metrics, after, limit, changed)
     return _as_page(rows, sweep, metrics, full=len(rows) == limit)
 
 
@@ -169,60 +132,34 @@ def changed_points(
 ) -> tuple[PointPage, int, list[int]]:
     """Points whose shown or latest run is newer than ``after_run`` or was among the ``watched`` (seen
     running), the new cursor, and the runs running now: what a live page needs to catch up."""
-    if store is None or not store.has_sweep(sweep.name):
+    if store is None or not store.sweeps.has(sweep.name):
         return _never_run_page(sweep, -1, 0), after_run, []
-    cursor = int(store.query("SELECT COALESCE(MAX(id), 0) FROM runs")[0][0])
+    cursor = store.views.last_run()
     if cursor == after_run:  # no run started since: only the watched ones can have ended (looked up by id)
-        running = _still_running(store, watched)
+        running = [run_id for run_id, _ in store.views.still_running(watched)]
         if set(running) == set(watched):
             return _as_page([], sweep, metrics, full=False), cursor, running  # nothing happened
     else:
         cursor, running = run_cursor(store, sweep.name)
-    marks = ", ".join("?" * len(watched))
-    changed = (
-        f"AND (p.latest_run > ? OR p.success_run > ?{f' OR p.latest_run IN ({marks})' if watched else ''})"
-    )
-    page = point_page(store, sweep, metrics, -1, 1 << 30, changed, (after_run, after_run, *watched))
+    page = point_page(store, sweep, metrics, -1, 1 << 30, (after_run, watched))
     return page, cursor, running
-
-
-def _still_running(store: Store, runs: Sequence[int]) -> list[int]:
-    if not runs:
-        return []
-    marks = ", ".join("?" * len(runs))
-    rows = store.query(f"SELECT id FROM runs WHERE status = 'running' AND id IN ({marks})", tuple(runs))
-    return [int(r[0]) for r in rows]
 
 
 def run_cursor(store: Store | None, sweep: str) -> tuple[int, list[int]]:
     """Where a live page starts watching: the highest run id now, and the sweep's runs running now."""
     if store is None:
         return 0, []
-    cursor = int(store.query("SELECT COALESCE(MAX(id), 0) FROM runs")[0][0])
-    running = store.query("SELECT id FROM runs WHERE sweep = ? AND status = 'running'", (sweep,))
-    return cursor, [int(r[0]) for r in running]
+    return store.views.last_run(), store.views.running(sweep)
 
 
 def shown_runs(store: Store | None, sweep: str) -> list[int]:
     """The run each point of the sweep is shown with (its latest success, else its latest attempt)."""
-    if store is None:
-        return []
-    rows = store.query(
-        "SELECT COALESCE(success_run, latest_run) FROM points WHERE sweep = ? ORDER BY idx", (sweep,)
-    )
-    return [int(r[0]) for r in rows if r[0] is not None]
+    return [] if store is None else store.views.shown_runs(sweep)
 
 
 def series_names(store: Store | None, sweep: str, sample: int = 1000) -> list[str]:
     """Names of the series the sweep's runs reported (read from its latest ``sample`` runs)."""
-    if store is None or "series" not in _tables(store):
-        return []
-    rows = store.query(
-        "SELECT DISTINCT name FROM series WHERE run_id IN "
-        "(SELECT id FROM runs WHERE sweep = ? ORDER BY id DESC LIMIT ?) ORDER BY name",
-        (sweep, sample),
-    )
-    return [r[0] for r in rows]
+    return [] if store is None else store.views.series_names(sweep, sample)
 
 
 def series_of(
@@ -230,22 +167,16 @@ def series_of(
 ) -> dict[int, tuple[list[int], list[float | None]]]:
     """The series ``name`` of each run, thinned to at most ``points`` steps (first and last kept)."""
     out: dict[int, tuple[list[int], list[float | None]]] = {}
-    if store is None or "series" not in _tables(store):
+    if store is None:
         return out
-    for start in range(0, len(runs), 500):
-        chunk = list(runs[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
-        rows = store.query(
-            f"SELECT run_id, step, value FROM series WHERE name = ? AND run_id IN ({marks}) "
-            "ORDER BY run_id, step",
-            (name, *chunk),
-        )
-        for run_id, steps, values in _by_run(rows):
-            out[run_id] = _thin(steps, values, points)
+    for run_id, steps, values in _by_run(store.views.series(runs, name)):
+        out[run_id] = _thin(steps, values, points)
     return out
 
 
-def _by_run(rows: list[tuple[Any, ...]]) -> Iterator[tuple[int, list[int], list[float | None]]]:
+def _by_run(
+    rows: Iterable[tuple[int, int, float | None]],
+) -> Iterator[tuple[int, list[int], list[float | None]]]:
     current: int | None = None
     steps: list[int] = []
     values: list[float | None] = []
@@ -275,10 +206,7 @@ def live_series(
     if store is None or not runs:
         return {}
     out = {}
-    marks = ", ".join("?" * len(runs))
-    for run_id, run_dir in store.query(
-        f"SELECT id, run_dir FROM runs WHERE status = 'running' AND id IN ({marks})", tuple(runs)
-    ):
+    for run_id, run_dir in store.views.still_running(runs):
         rows = [(step, value) for n, step, value in read_series(Path(run_dir)).rows if n == name]
         out[int(run_id)] = _thin([s for s, _ in rows], [v for _, v in rows], points)
     return out
@@ -286,15 +214,7 @@ def live_series(
 
 def point_runs(store: Store | None, sweep: str, index: int) -> list[dict[str, Any]]:
     """Every attempt at one point, oldest first, as the point view lists them."""
-    if store is None:
-        return []
-    rows = store.query(
-        "SELECT id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, run_dir, job "
-        "FROM runs WHERE sweep = ? AND idx = ? ORDER BY attempt, id",
-        (sweep, index),
-    )
-    names = ("id", "attempt", "rerun", "status", "exit_code", "reason", "started", "ended", "duration")
-    return [dict(zip((*names, "host", "run_dir", "job"), row, strict=True)) for row in rows]
+    return [] if store is None else store.views.attempts(sweep, index)
 
 
 def run_files(run_dir: str, lines: int = 20, meta_limit: int = 65536) -> dict[str, Any]:
@@ -307,7 +227,3 @@ def run_files(run_dir: str, lines: int = 20, meta_limit: int = 65536) -> dict[st
     with suppress(ValueError):  # not JSON: shown as it is
         meta = json.dumps(json.loads(meta), indent=2)
     return {"stdout": tail(folder / STDOUT, lines), "stderr": tail(folder / STDERR, lines), "meta": meta}
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'

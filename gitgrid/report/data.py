@@ -16,7 +16,7 @@ from typing import Any
 from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.query import views
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
@@ -168,7 +168,7 @@ def points(
     limit: int = 20000,
 ) -> dict[str, Any]:
     """One page of points as columns; a sweep that never ran has its points read from git."""
-    if store is None or not store.has_sweep(sweep.name):
+    if store is None or not store.sweeps.has(sweep.name):
         return _unrun(repo, sweep, after, limit)
     page = views.point_page(store, sweep, metrics, after, limit)
     return _columns(page)

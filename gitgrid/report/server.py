@@ -31,7 +31,7 @@ from gitgrid.query import views
 from gitgrid.report import data
 from gitgrid.report.data import ViewOptions
 from gitgrid.report.page import render_page
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
 

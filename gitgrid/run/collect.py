@@ -31,7 +31,7 @@ from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import SeriesRows, Store, open_store
+from gitgrid.store import SeriesRows, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -77,7 +77,7 @@ def collect_runs(
 
 def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
     """:func:`collect_runs` with the store and sweep already at hand: every folder is looked at."""
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _scan(store, sweep.name, runs_root, take, cheap=False)
@@ -88,7 +88,7 @@ def collect_into(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) 
 def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Collected:
     """Bring the store up to date cheaply before answering a query: the sweep at its tip, the attempts
     handed out by ``gitgrid prepare``, and point folders changed since the last look."""
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _take_pending(store, sweep.name, take)
@@ -97,12 +97,12 @@ def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Co
 
 
 def _take_pending(store: Store, sweep: str, take: _Taker) -> None:
-    for run_dir, index in store.pending(sweep):
-        point = store.point(sweep, index)
+    for run_dir, index in store.scans.pending(sweep):
+        point = store.sweeps.point(sweep, index)
         if point is not None and Path(run_dir).is_dir():
             take.attempt(Path(run_dir), point)
         else:
-            store.drop_pending(run_dir)
+            store.scans.drop_pending(run_dir)
 
 
 def catch_up(store: Store, sweep: Sweep, runs_root: Path) -> Collected:
@@ -112,9 +112,7 @@ def catch_up(store: Store, sweep: Sweep, runs_root: Path) -> Collected:
     found = Collected()
     with _taker(store, sweep.name, found) as take:
         _take_pending(store, sweep.name, take)
-        if store.scan_mark(runs_root, sweep.name) is None and not store.query(
-            "SELECT 1 FROM runs WHERE sweep = ? LIMIT 1", (sweep.name,)
-        ):
+        if store.scans.mark(runs_root, sweep.name) is None and not store.runs.stored(sweep.name):
             _scan(store, sweep.name, runs_root, take, cheap=False)
     return found
 
@@ -163,15 +161,7 @@ class _Taker:
         """Take in point folders ((folder, index, commit prefix, modification time) each), looked up in
         the store together; ``cheap``: skip a folder whose newest attempt is its point's latest stored
         run with nothing changed in the folder since that run started (a local runner's folder)."""
-        marks = ", ".join("?" * len(folders))
-        known = {
-            index: (commit, run_dir, started)
-            for index, commit, run_dir, started in self.store.query(
-                "SELECT p.idx, p.commit_id, r.run_dir, r.started FROM points p "
-                f"LEFT JOIN runs r ON r.id = p.latest_run WHERE p.sweep = ? AND p.idx IN ({marks})",
-                (self.sweep, *(index for _, index, _, _ in folders)),
-            )
-        }
+        known = self.store.scans.latest_runs(self.sweep, [index for _, index, _, _ in folders])
         for folder, index, prefix, changed in folders:
             commit, run_dir, started = known.get(index, ("", None, None))
             if not commit.startswith(prefix):
@@ -181,7 +171,7 @@ class _Taker:
                 self.point_folder(folder, index)
 
     def point_folder(self, folder: Path, index: int) -> None:
-        point = self.store.point(self.sweep, index)
+        point = self.store.sweeps.point(self.sweep, index)
         if point is None:
             return
         for attempt in attempts_in(folder):
@@ -191,7 +181,7 @@ class _Taker:
                 self.attempt(attempt, point)
 
     def attempt(self, folder: Path, point: PointRecord) -> None:
-        if self.store.is_final(str(folder)):
+        if self.store.runs.is_final(str(folder)):
             self.found.known += 1
             return
         intake = read_attempt(folder, point, self.sweep)
@@ -208,12 +198,12 @@ class _Taker:
 
     def flush(self) -> None:
         if self.batch:
-            stored = sum(self.store.ingest_many(self.batch))
+            stored = sum(self.store.runs.ingest_many(self.batch))
             self.found.stored += stored
             self.found.known += len(self.batch) - stored
             self.batch = []
         if self.waiting:
-            self.store.add_pending(self.waiting)
+            self.store.scans.add_pending(self.waiting)
             self.waiting = []
 
 
@@ -235,7 +225,7 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
     if not stat.S_ISDIR(info.st_mode):
         take.found.problems.append(f"{folder}: not a folder: not collected")
         return
-    mark = store.scan_mark(root, sweep) if cheap else None
+    mark = store.scans.mark(root, sweep) if cheap else None
     if mark is not None and info.st_mtime_ns <= mark:
         return
     started, newest = time.time_ns(), info.st_mtime_ns
@@ -254,7 +244,7 @@ def _scan(store: Store, sweep: str, root: Path, take: _Taker, cheap: bool) -> No
                 batch = []
     take.point_folders(batch, cheap)
     take.flush()
-    store.set_scan_mark(root, sweep, min(newest, started - _SETTLE_NS))
+    store.scans.set_mark(root, sweep, min(newest, started - _SETTLE_NS))
 
 
 @contextmanager

@@ -15,17 +15,16 @@ import json
 import os
 import socket
 import stat
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitgrid._version import __version__
 from gitgrid.errors import excerpt
 from gitgrid.layout import META, RESULT, SERIES
 from gitgrid.spec.names import param_env_name, param_variables
 from gitgrid.spec.values import Value, canonical_json, format_value
+from gitgrid.store.record import FINAL, Run  # the record meta.json holds; kept below, in the store
 
 if TYPE_CHECKING:
     from gitgrid.sweep.record import PointRecord, Sweep
@@ -50,7 +49,6 @@ __all__ = [
     "write_meta",
 ]
 
-FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
 RUN_FILE_LIMIT = 16 * 2**20  # bytes gitgrid reads of a result.json or meta.json at most
 
 
@@ -64,60 +62,6 @@ class RunRequest:
     commit: str
     params: Mapping[str, Value]
     texts: Mapping[str, str]  # each value as written into the files
-
-
-@dataclass(frozen=True)
-class Run:
-    """One attempt at one point, as recorded in ``meta.json`` and in the store."""
-
-    sweep: str
-    index: int
-    commit: str
-    attempt: int
-    status: str
-    run_dir: str
-    params: Mapping[str, Value] = field(default_factory=dict)
-    rerun: int = 0
-    host: str = ""
-    started: float | None = None
-    ended: float | None = None
-    exit_code: int | None = None
-    reason: str | None = None
-    command: tuple[str, ...] = ()
-    pid: int | None = None
-    job: str | None = None  # the scheduler's job and task ("5_3") when run by a cluster task
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    gitgrid_version: str = __version__
-
-    @property
-    def duration(self) -> float | None:
-        return None if self.started is None or self.ended is None else self.ended - self.started
-
-    def to_json(self) -> str:
-        """One line of JSON (the C encoder: this is written twice per run)."""
-        record = {name: getattr(self, name) for name in _FIELDS}
-        record.update(params=dict(self.params), metrics=dict(self.metrics), duration=self.duration)
-        return json.dumps(record, allow_nan=True) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str | bytes | dict[str, Any], **defaults: Any) -> Run:
-        """Parse a ``meta.json`` (its text, or the object it holds); ``defaults`` fill in fields a
-        hand-written one may leave out."""
-        loaded = json.loads(text) if isinstance(text, str | bytes) else text
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{META} must hold a JSON object")
-        record: dict[str, Any] = {**defaults, **loaded}
-        known = set(cls.__dataclass_fields__)
-        record = {k: v for k, v in record.items() if k in known}
-        record["command"] = tuple(record.get("command", ()))
-        return cls(**record)
-
-    def ending(self, status: str, **changes: Any) -> Run:
-        """This run, ended now with ``status``."""
-        return replace(self, status=status, ended=time.time(), **changes)
-
-
-_FIELDS = tuple(Run.__dataclass_fields__)
 
 
 def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:

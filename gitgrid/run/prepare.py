@@ -17,7 +17,7 @@ from gitgrid.errors import RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import ENV_FILE, claim_attempt
 from gitgrid.run.contract import Run, RunRequest, environment, host, run_requests, write_meta
-from gitgrid.run.store import open_store
+from gitgrid.store import open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 
 __all__ = ["Prepared", "prepare_point"]
@@ -64,7 +64,7 @@ def prepare_point(
             host=host(), started=time.time(),
         )  # fmt: skip
         write_meta(run)
-        store.add_pending([(str(run_dir), chosen.name, point.index)])  # status and results collect it
+        store.scans.add_pending([(str(run_dir), chosen.name, point.index)])  # status and results collect it
     finally:
         store.close()
     env_file = folder / ENV_FILE

@@ -38,8 +38,7 @@ from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.store import Store, open_store
-from gitgrid.run.store.progress import best, plan_run
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -196,19 +195,21 @@ class _Runner:
         self.warn: Callable[[str], None] = _warn
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
-        if not self.store.sync_sweep(self.sweep, list_points(self.repo, self.sweep)):  # git read once per tip
+        if not self.store.sweeps.sync(
+            self.sweep, list_points(self.repo, self.sweep)
+        ):  # git read once per tip
             raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         self._close_orphans()
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
-        plan = plan_run(
-            self.store, self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
+        plan = self.store.progress.plan(
+            self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
         )
         todo, rerun, skipped = plan.points, plan.rerun, plan.skipped
-        self.attempts = self.store.attempts(self.sweep.name, (p.index for p in todo))
+        self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
         self.state = RunState(total=len(todo), skipped=skipped)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
-            self.state.best = best(self.store, self.sweep.name, options.watch, options.maximize)
+            self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
@@ -240,17 +241,17 @@ class _Runner:
 
     def _close_orphans(self) -> None:
         """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
-        for run_id, run in self.store.running(self.sweep.name):
+        for run_id, run in self.store.runs.running(self.sweep.name):
             if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
-            point = self.store.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
+            point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
             finished = read_attempt(Path(run.run_dir), point, run.sweep).run
             if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
                 series = read_series(Path(run.run_dir))
-                self.store.finish_run(run_id, note_problem(finished, series), series.rows)
+                self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
                 continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
-            self.store.finish_run(run_id, ended)
+            self.store.runs.finish(run_id, ended)
             meta = read_meta(Path(run.run_dir))
             if meta is None and Path(run.run_dir).is_dir():
                 write_meta(ended)
@@ -318,11 +319,11 @@ class _Runner:
     def started(self, run: Run) -> None:
         # the store first: a runner killed between the two leaves a 'running' row (with the pid) that the
         # next one finds, stops and records, where a lone 'running' meta.json would say so forever
-        run_id = self.store.add_run(run)
+        run_id = self.store.runs.add(run)
         try:
             write_meta(run)
         except BaseException:  # a full disk: the command is stopped (execute_point), say so in the store
-            self.store.finish_run(
+            self.store.runs.finish(
                 run_id, run.ending("interrupted", reason="its meta.json could not be written")
             )
             raise
@@ -338,11 +339,11 @@ class _Runner:
         finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
             run_id = self._ids.pop(run.run_dir, None)
             if run_id is None:  # it never started (checkout failed, command not found)
-                run_id = self.store.add_run(run)
+                run_id = self.store.runs.add(run)
             else:
                 with self._lock:
                     self.state.running -= 1
-            self.store.finish_run(run_id, run, series.rows)
+            self.store.runs.finish(run_id, run, series.rows)
             self._count(run)
 
     def _count(self, run: Run) -> None:

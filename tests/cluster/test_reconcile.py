@@ -19,7 +19,7 @@ from gitgrid.cluster import reconcile as reconcile_module
 from gitgrid.cluster.scheduler import CANCELLED, TIMEOUT, Scheduler, TaskState
 from gitgrid.layout import Layout, claim_attempt
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Job, open_store
+from gitgrid.store import Job, open_store
 
 
 class FakeScheduler(Scheduler):
@@ -41,10 +41,10 @@ def reconciled_after(
     repo = open_repository(repo_path)
     layout, store = open_store(repo)
     point = next(iter(list_points(repo, sweep)))
-    store.sync_sweep(sweep, list_points(repo, sweep))
-    store.add_job(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
+    store.sweeps.sync(sweep, list_points(repo, sweep))
+    store.jobs.add(Job("77", "slurm", sweep.name, str(layout.runs_root), 1, 1, time.time() - 5), [(0, 0)])
     attempt, run_dir = claim_attempt(layout.point_dir(sweep.name, 0, point.commit, sweep.count))
-    store.ingest(
+    store.runs.ingest(
         Run(sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params,
             started=time.time(), ended=time.time(), job="77_0", **run)
     )  # fmt: skip
@@ -82,11 +82,11 @@ def test_a_submission_record_that_is_a_fifo_never_blocks_status(
     sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
     repo = open_repository(sim_repo)
     _, store = open_store(repo)
-    store.sync_sweep(sweep, list_points(repo, sweep))
+    store.sweeps.sync(sweep, list_points(repo, sweep))
     folder = tmp_path / "submission"
     folder.mkdir()
     os.mkfifo(folder / "submission.json")
-    store.add_job(Job("77", "slurm", sweep.name, str(folder), 1, 1, time.time() - 5), [(0, 0)])
+    store.jobs.add(Job("77", "slurm", sweep.name, str(folder), 1, 1, time.time() - 5), [(0, 0)])
     monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler("running"))
     with ThreadPoolExecutor(1) as pool:  # a blocking open would never return: fail, do not hang
         future = pool.submit(reconcile_module.reconcile, repo, sweep, store, Layout.of(repo))

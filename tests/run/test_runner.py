@@ -18,7 +18,7 @@ from gitgrid import create_sweep, open_repository
 from gitgrid.errors import GitgridWarning, RunError, StoreError, SweepError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from tests.helpers import SPEC, cli, git, gitgrid_command, make_repo, sim
 
 EXPECTED = [(a, b) for a in (1.5, 2.5, 3.5) for b in (10, 20, 30, 40)]
@@ -370,9 +370,9 @@ def test_a_finished_live_run_collected_meanwhile_keeps_its_id(swept: Path) -> No
         (swept / ".gitgrid").mkdir()
         store = Store.open(swept / ".gitgrid" / "results.db")
     run = Run("s", 0, "c" * 40, 1, "running", str(swept / "run-dir"), started=1.0)
-    run_id = store.add_run(run)
-    assert store.ingest(run.ending("success", exit_code=0, metrics={"loss": 2.0}))
-    store.finish_run(run_id, run.ending("success", exit_code=0, metrics={"loss": 2.0}))
-    rows = list(store.runs("s", None, latest_only=False))
+    run_id = store.runs.add(run)
+    assert store.runs.ingest(run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    store.runs.finish(run_id, run.ending("success", exit_code=0, metrics={"loss": 2.0}))
+    rows = list(store.runs.records("s", None, latest_only=False))
     store.close()
     assert [(r.id, r.run.status, r.run.metrics) for r in rows] == [(run_id, "success", {"loss": 2.0})]

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from gitgrid import create_sweep
-from gitgrid.query.tables import open_results
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions, run_sweep
 from gitgrid.run.series import Series, note_problem, read_series
-from tests.helpers import SERIES_SIM, SPEC, cli, make_repo, sim
+from tests.helpers import SERIES_SIM, SPEC, cli, make_repo, sim, stored_rows
 
 
 def write(folder: Path, text: str) -> Path:
@@ -94,14 +93,11 @@ def series_repo(tmp_path: Path) -> Path:
 
 
 def stored_series(repo: Path) -> dict[int, list[tuple[str, int, float]]]:
-    _, store = open_results(repo)
-    try:
-        rows = store.query(
-            "SELECT r.idx, s.name, s.step, s.value FROM series s JOIN runs r ON r.id = s.run_id "
-            "ORDER BY r.idx, s.name, s.step"
-        )
-    finally:
-        store.close()
+    rows = stored_rows(
+        repo / ".gitgrid/results.db",
+        "SELECT r.idx, s.name, s.step, s.value FROM series s JOIN runs r ON r.id = s.run_id "
+        "ORDER BY r.idx, s.name, s.step",
+    )
     out: dict[int, list[tuple[str, int, float]]] = {}
     for index, name, step, value in rows:
         out.setdefault(index, []).append((name, step, value))

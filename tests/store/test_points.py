@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store
+from gitgrid.store import Store
 from gitgrid.sweep.record import PointRecord, Sweep
+from tests.helpers import stored_rows
 
 
 def sweep(tip: str, count: int) -> Sweep:
@@ -24,35 +25,35 @@ def success(index: int, loss: float, commit: str) -> Run:
 
 
 def table(store: Store) -> list[tuple[object, ...]]:
-    return store.query("SELECT idx, commit_id, state FROM points WHERE sweep = 's' ORDER BY idx")
+    return stored_rows(store.path, "SELECT idx, commit_id, state FROM points WHERE sweep = 's' ORDER BY idx")
 
 
 def test_a_sweep_that_grew_keeps_its_points_and_runs(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "results.db")
-    store.sync_sweep(sweep("1" * 40, 2), points(2))
-    store.ingest(success(0, 3.0, points(2)[0].commit))
-    store.sync_sweep(sweep("2" * 40, 4), points(4))
+    store.sweeps.sync(sweep("1" * 40, 2), points(2))
+    store.runs.ingest(success(0, 3.0, points(2)[0].commit))
+    store.sweeps.sync(sweep("2" * 40, 4), points(4))
     assert [r[2] for r in table(store)] == ["success", None, None, None]
-    assert store.query("SELECT idx, value FROM point_metrics WHERE sweep = 's'") == [(0, 3.0)]
-    assert store.query("SELECT COUNT(*) FROM runs WHERE sweep = 's'") == [(1,)]
+    assert stored_rows(store.path, "SELECT idx, value FROM point_metrics WHERE sweep = 's'") == [(0, 3.0)]
+    assert stored_rows(store.path, "SELECT COUNT(*) FROM runs WHERE sweep = 's'") == [(1,)]
 
 
 def test_a_replaced_sweep_keeps_its_old_runs_apart(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "results.db")
-    store.sync_sweep(sweep("1" * 40, 2), points(2))
-    store.ingest(success(0, 3.0, points(2)[0].commit))
-    store.sync_sweep(sweep("2" * 40, 2), points(2, prefix="f"))
+    store.sweeps.sync(sweep("1" * 40, 2), points(2))
+    store.runs.ingest(success(0, 3.0, points(2)[0].commit))
+    store.sweeps.sync(sweep("2" * 40, 2), points(2, prefix="f"))
     assert [str(r[1])[:1] + str(r[1])[-1:] for r in table(store)] == ["f0", "f1"] and [
         r[2] for r in table(store)
     ] == [None] * 2
-    assert store.query("SELECT sweep FROM runs") == [(f"s@{'1' * 12}",)]
-    assert store.query("SELECT COUNT(*) FROM point_metrics") == [(0,)]
+    assert stored_rows(store.path, "SELECT sweep FROM runs") == [(f"s@{'1' * 12}",)]
+    assert stored_rows(store.path, "SELECT COUNT(*) FROM point_metrics") == [(0,)]
 
 
 def test_a_forgotten_sweep_leaves_nothing(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "results.db")
-    store.sync_sweep(sweep("1" * 40, 2), points(2))
-    store.ingest(success(0, 3.0, points(2)[0].commit))
-    store.forget_sweep("s")
+    store.sweeps.sync(sweep("1" * 40, 2), points(2))
+    store.runs.ingest(success(0, 3.0, points(2)[0].commit))
+    store.sweeps.forget("s")
     for name in ("sweeps", "points", "runs", "metrics", "point_metrics", "sweep_metrics"):
-        assert store.query(f"SELECT COUNT(*) FROM {name}") == [(0,)], name
+        assert stored_rows(store.path, f"SELECT COUNT(*) FROM {name}") == [(0,)], name

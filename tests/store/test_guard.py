@@ -16,7 +16,7 @@ import pytest
 
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store.guard import lock_holders
+from gitgrid.store.guard import lock_holders
 from tests.helpers import cli, gitgrid_command, sim
 
 HOLD = """

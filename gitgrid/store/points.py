@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitgrid.errors import StoreError
-from gitgrid.run.store.schema import metric_names, number_text
 from gitgrid.spec.values import canonical_json
+from gitgrid.store.schema import metric_names, number_text
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitgrid.errors import SpecError
-from gitgrid.run.store.core import Store, SweepInfo
-from gitgrid.run.store.points import quoted
-from gitgrid.run.store.schema import metric_names
-from gitgrid.run.store.where import Column, Condition, python_condition, where_sql
 from gitgrid.spec.expression import ExpressionError, compile_expression
+from gitgrid.store.database import Database
+from gitgrid.store.points import quoted
+from gitgrid.store.record import SweepInfo
+from gitgrid.store.runs import Runs
+from gitgrid.store.schema import metric_names
+from gitgrid.store.where import Column, Condition, python_condition, where_sql
 
-__all__ = ["NAN", "RUN_COLUMNS", "ResultQuery", "ResultRows", "result_rows"]
+__all__ = ["NAN", "RUN_COLUMNS", "ResultQuery", "ResultRows", "Results"]
 
 NAN = "nan"
 RUN_COLUMNS = ("status", "attempt", "duration_s")
@@ -61,20 +63,26 @@ class ResultRows:
     text: bool = False  # each row is one line of text (``ResultQuery.text``)
 
 
-def result_rows(store: Store, info: SweepInfo, query: ResultQuery) -> ResultRows:
-    """The rows of ``query`` over the sweep ``info`` describes."""
-    rerun = store.max_rerun(info.name) > 0
-    builder = _Builder(store, info, query, rerun)
-    columns = builder.names()
-    if query.sort is not None and query.sort not in builder.sortable:
-        raise SpecError(f"--sort {query.sort}: no such metric or param (known: {', '.join(columns)})")
-    rows = builder.rows()
-    return ResultRows(columns, info.metrics, rows, bool(query.text) and not builder.wide)
+class Results:
+    """Result rows, as ``gitgrid results`` and :func:`gitgrid.results` give them."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def rows(self, info: SweepInfo, query: ResultQuery) -> ResultRows:
+        """The rows of ``query`` over the sweep ``info`` describes."""
+        rerun = Runs(self._db).max_rerun(info.name) > 0
+        builder = _Builder(self._db, info, query, rerun)
+        columns = builder.names()
+        if query.sort is not None and query.sort not in builder.sortable:
+            raise SpecError(f"--sort {query.sort}: no such metric or param (known: {', '.join(columns)})")
+        rows = builder.rows()
+        return ResultRows(columns, info.metrics, rows, bool(query.text) and not builder.wide)
 
 
 class _Builder:
-    def __init__(self, store: Store, info: SweepInfo, query: ResultQuery, rerun: bool) -> None:
-        self.store, self.info, self.query, self.rerun = store, info, query, rerun
+    def __init__(self, db: Database, info: SweepInfo, query: ResultQuery, rerun: bool) -> None:
+        self.db, self.info, self.query, self.rerun = db, info, query, rerun
         self.args: dict[str, Any] = {"sweep": info.name}
         self.args.update({f"m{i}": name for i, name in enumerate(info.metrics)})
         self.wide = len(info.params) + len(info.metrics) + 8 > _MAX_COLUMNS
@@ -137,7 +145,7 @@ class _Builder:
     def condition(self) -> str:
         if not self.query.where:
             return ""
-        return f" AND ({_condition(self.store, self.query.where, self.named, self.args)})"
+        return f" AND ({_condition(self.db, self.query.where, self.named, self.args)})"
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         base = "p.idx, r.attempt, r.id" if self.query.mode == "attempts" else "p.idx"
@@ -152,7 +160,7 @@ class _Builder:
                 key = self.sortable[sort]
                 order = f"({key}) IS NULL, {key}{' DESC' if self.query.descending else ''}, {base}"
             cut = "" if limit is None else f" LIMIT {int(limit)}"
-            rows = self.store.stream(
+            rows = self.db.stream(
                 f"{self.select()} FROM {_FROM[self.query.mode]} {where} ORDER BY {order}{cut}", self.args
             )
         return self._widen(rows) if self.wide else rows
@@ -169,7 +177,7 @@ class _Builder:
             f"AND s.value IS NOT NULL ORDER BY s.value{direction}, s.idx{cut}"
         )
         count = 0
-        for row in self.store.stream(ordered, self.args):
+        for row in self.db.stream(ordered, self.args):
             count += 1
             yield row
         if limit is not None and count >= limit:
@@ -177,7 +185,7 @@ class _Builder:
         cut = "" if limit is None else f" LIMIT {int(limit) - count}"
         missing = f"{_METRIC.format(position)} IS NULL"
         rest = f"{self.select()} FROM {_FROM['success']} {where} AND {missing} ORDER BY p.idx{cut}"
-        yield from self.store.stream(rest, self.args)
+        yield from self.db.stream(rest, self.args)
 
     def _widen(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         """Rows of a sweep with too many metrics for SQLite's columns: each run's metrics read apart."""
@@ -185,7 +193,7 @@ class _Builder:
         for row in rows:
             *row_values, run_id = row
             found = dict(
-                self.store.query("SELECT name, IFNULL(value, 'nan') FROM metrics WHERE run_id = ?", (run_id,))
+                self.db.query("SELECT name, IFNULL(value, 'nan') FROM metrics WHERE run_id = ?", (run_id,))
             )
             metrics = tuple(found.get(m) for m in self.info.metrics)
             yield (*row_values[:split], *metrics, *row_values[split:])
@@ -200,7 +208,7 @@ def _unique(name: str, kind: str, taken: set[str]) -> str:
     return shown
 
 
-def _condition(store: Store, where: str, named: Mapping[str, Column], args: dict[str, Any]) -> str:
+def _condition(db: Database, where: str, named: Mapping[str, Column], args: dict[str, Any]) -> str:
     """``where`` as SQL (1, 0 or NULL), compiled where SQL gives the same rows, else asked of Python."""
     try:
         expression = compile_expression(where, list(named))
@@ -215,4 +223,4 @@ def _condition(store: Store, where: str, named: Mapping[str, Column], args: dict
     def env(*values: Any) -> dict[str, Any]:
         return dict(zip(used, values, strict=True))
 
-    return python_condition(store.connection(), expression, [named[n].sql for n in used], env)
+    return python_condition(db, expression, [named[n].sql for n in used], env)

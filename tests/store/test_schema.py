@@ -14,10 +14,10 @@ from gitgrid import create_sweep
 from gitgrid.errors import StoreError
 from gitgrid.query.tables import results
 from gitgrid.run.runner import RunOptions, run_sweep
-from gitgrid.run.store import SCHEMA_VERSION, Store
+from gitgrid.store import SCHEMA_VERSION, Store
 from tests.helpers import SIM, SPEC, cli, git, make_repo, sim
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = Path(__file__).parent / "data"
 SERIES = [
     (0, "run_id", "INTEGER", 1, None, 1),
     (1, "name", "TEXT", 1, None, 2),

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitgrid.run.store.where import Column, python_condition, where_sql
 from gitgrid.spec.expression import ExpressionError, compile_expression
+from gitgrid.store.where import Column, python_condition, where_sql
 
 # Columns as the store has them: params never null (i, f, s, m), metrics nullable (loss, rate).
 COLUMNS = {

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import ast
 import itertools
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gitgrid.spec.expression import Expression, ExpressionError
 
-__all__ = ["Column", "Condition", "python_condition", "where_sql"]
+__all__ = ["Column", "Condition", "Functions", "python_condition", "where_sql"]
 
 _INT64 = range(-(2**63), 2**63)
 _MAX_SQL = 200_000  # longer than this (deeply nested comparisons of mixed columns): evaluate in Python
@@ -65,6 +64,15 @@ class _Node:
     raw: bool = False  # a column itself: NULL is Python's None, not an error
 
 
+class Functions(Protocol):
+    """Where a Python function is registered for SQL to call: an SQLite connection, or the store's
+    :class:`~gitgrid.store.database.Database`."""
+
+    def create_function(
+        self, name: str, narg: int, func: Callable[..., Any], *, deterministic: bool = False
+    ) -> None: ...
+
+
 class _Unsupported(Exception):
     """No exact SQL for this node: evaluate the expression in Python."""
 
@@ -84,7 +92,7 @@ def where_sql(text: str, columns: Mapping[str, Column], prefix: str = "w") -> Co
 
 
 def python_condition(
-    db: sqlite3.Connection,
+    db: Functions,
     expression: Expression,
     values: Sequence[str],
     env: Callable[..., Mapping[str, Any]],

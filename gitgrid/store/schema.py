@@ -15,7 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from gitgrid.errors import StoreError
-from gitgrid.run.store.guard import damaged, translated
+from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 

@@ -14,9 +14,9 @@ import pytest
 
 from gitgrid.errors import SpecError
 from gitgrid.run.contract import Run
-from gitgrid.run.store import Store
-from gitgrid.run.store.rows import NAN, ResultQuery, result_rows
 from gitgrid.spec.expression import ExpressionError, compile_expression
+from gitgrid.store import Store
+from gitgrid.store.rows import NAN, ResultQuery
 from gitgrid.sweep.record import PointRecord, Sweep
 
 PARAMS = ("a", "b", "tag")
@@ -34,7 +34,7 @@ def point(index: int) -> PointRecord:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """12 points: successes with a NaN, a missing and a tied metric, a failure, reruns, never-run ones."""
     store = Store.open(tmp_path_factory.mktemp("store") / "results.db")
-    store.sync_sweep(SWEEP, (point(i) for i in range(12)))
+    store.sweeps.sync(SWEEP, (point(i) for i in range(12)))
     losses: dict[int, float | None] = {
         0: 3.0,
         1: float("nan"),
@@ -46,10 +46,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     }
     for index, loss in losses.items():
         metrics = {"zeta": float(index)} | ({} if loss is None else {"loss": loss})
-        store.ingest(run(index, 1, "success", metrics))
-    store.ingest(run(7, 1, "failed", {}))
-    store.ingest(run(0, 2, "success", {"zeta": 9.0, "loss": 2.0}, rerun=1))
-    store.ingest(run(4, 2, "timeout", {}, rerun=1))
+        store.runs.ingest(run(index, 1, "success", metrics))
+    store.runs.ingest(run(7, 1, "failed", {}))
+    store.runs.ingest(run(0, 2, "success", {"zeta": 9.0, "loss": 2.0}, rerun=1))
+    store.runs.ingest(run(4, 2, "timeout", {}, rerun=1))
     return store
 
 
@@ -61,7 +61,7 @@ def run(index: int, attempt: int, status: str, metrics: dict[str, float], rerun:
 
 
 def rows(store: Store, **query: Any) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    found = result_rows(store, store.sweep_info("s"), ResultQuery(**query))
+    found = store.results.rows(store.sweeps.info("s"), ResultQuery(**query))
     return found.columns, list(found.rows)
 
 
@@ -155,10 +155,10 @@ def test_lines_made_by_sqlite_are_what_python_writes(store: Store, mode: str, fm
 def test_a_metric_run_by_run_when_runs_differ(tmp_path: Path) -> None:
     """CSV lines read a run's metrics in one piece only when it has the sweep's metrics in order."""
     store = Store.open(tmp_path / "results.db")
-    store.sync_sweep(SWEEP, (point(i) for i in range(3)))
-    store.ingest(run(0, 1, "success", {"loss": 1.0, "rate": 2.0}))
-    store.ingest(run(1, 1, "success", {"rate": 3.0}))
-    store.ingest(run(2, 1, "success", {"rate": 4.0, "loss": 0.5}))
+    store.sweeps.sync(SWEEP, (point(i) for i in range(3)))
+    store.runs.ingest(run(0, 1, "success", {"loss": 1.0, "rate": 2.0}))
+    store.runs.ingest(run(1, 1, "success", {"rate": 3.0}))
+    store.runs.ingest(run(2, 1, "success", {"rate": 4.0, "loss": 0.5}))
     _, lines = rows(store, text="csv")
     assert [line.split(",")[-5:-3] for (line,) in lines] == [["1.0", "2.0"], ["", "3.0"], ["0.5", "4.0"]]
 
@@ -176,10 +176,12 @@ def test_no_column_name_is_shown_twice_so_no_value_replaces_another(tmp_path: Pa
     params = ("duration_s", "metric:status")
     sweep = Sweep("c", "b" * 40, "master", "c" * 40, 1, params, "2026-01-01")
     store = Store.open(tmp_path / "results.db")
-    store.sync_sweep(sweep, [PointRecord(0, "0" * 40, {"duration_s": 111, "metric:status": 9})])
+    store.sweeps.sync(sweep, [PointRecord(0, "0" * 40, {"duration_s": 111, "metric:status": 9})])
     metrics = {"status": 42.0, "param:duration_s": 5.0, "metric:status": 7.0}
-    store.ingest(Run("c", 0, "0" * 40, 1, "success", "/runs/c/0", started=1.0, ended=2.0, metrics=metrics))
-    found = result_rows(store, store.sweep_info("c"), ResultQuery())
+    store.runs.ingest(
+        Run("c", 0, "0" * 40, 1, "success", "/runs/c/0", started=1.0, ended=2.0, metrics=metrics)
+    )
+    found = store.results.rows(store.sweeps.info("c"), ResultQuery())
     columns = found.columns
     assert len(set(columns)) == len(columns)
     row = dict(zip(columns, next(iter(found.rows)), strict=True))

@@ -19,9 +19,25 @@ run directories (``gitgrid collect --rebuild``). Tables (schema 2)::
     jobs, job_points: array jobs submitted and which task runs which point
     scans, pending: what collecting has already looked at, and attempt folders it waits for
 
-The modules: ``schema`` (tables, opening, migrating), ``guard`` (errors as one line), ``points`` (sweeps
-and per-point pointers), ``core`` (the :class:`Store`), ``where`` (``--where`` as SQL), ``rows`` (result
-rows), ``progress`` (states, failures, what to run).
+This package is a layer of its own, below ``run`` and above ``sweep``: it holds every SQL statement
+gitgrid runs and the schema, and nothing outside it imports ``sqlite3`` (both checked by ``make lint``
+and ``tests/test_architecture.py``). Callers use the named methods of the :class:`Store`'s parts:
+
+    store.sweeps    sync, knows, has, forget, info, metric_names, points, point
+    store.runs      add, finish, ingest, ingest_many, amend, is_final, stored, running, attempts,
+                    max_rerun, records
+    store.jobs      add, submitted, tasks, mark_cancelled
+    store.scans     mark, set_mark, add_pending, drop_pending, pending, latest_runs
+    store.progress  counts, failures, notes, best, rerun_share, plan
+    store.results   rows
+    store.views     states, extreme, time_spent, durations, point_rows, last_run, running,
+                    still_running, shown_runs, series_names, series, attempts
+
+The modules: ``record`` (the values kept: :class:`Run`, :class:`Job`, ...), ``schema`` (tables,
+opening, migrating), ``guard`` (errors as one line), ``database`` (the one connection), ``points``
+(sweeps' points and per-point pointers, inside a write), ``where`` (``--where`` as SQL), one module per
+part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``) and ``core`` (the
+:class:`Store` that holds them).
 """
 
 from __future__ import annotations
@@ -31,21 +47,30 @@ from pathlib import Path
 from gitgrid.errors import StoreError
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, parse_point_dir
-from gitgrid.run.store.core import Job, RunRow, SeriesRows, Store, SweepInfo
-from gitgrid.run.store.guard import REBUILD
-from gitgrid.run.store.points import param_columns
-from gitgrid.run.store.schema import SCHEMA_VERSION
+from gitgrid.store.core import Store
+from gitgrid.store.guard import REBUILD
+from gitgrid.store.progress import Failure, Plan
+from gitgrid.store.record import FINAL, Job, Run, RunRow, SeriesRows, SweepInfo
+from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, ResultRows
+from gitgrid.store.schema import SCHEMA_VERSION
 
 __all__ = [
+    "FINAL",
+    "NAN",
     "REBUILD",
+    "RUN_COLUMNS",
     "SCHEMA_VERSION",
+    "Failure",
     "Job",
+    "Plan",
+    "ResultQuery",
+    "ResultRows",
+    "Run",
     "RunRow",
     "SeriesRows",
     "Store",
     "SweepInfo",
     "open_store",
-    "param_columns",
     "runs_without_store",
 ]
 

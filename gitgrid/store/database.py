@@ -1,0 +1,99 @@
+"""One connection to a store file, shared by the parts of a :class:`~gitgrid.store.core.Store` and by
+a runner's threads; the only way the store's classes reach SQLite.
+
+Writes are short ``BEGIN IMMEDIATE`` transactions; a writer that waits longer than the store's timeout
+for another one fails with a :class:`~gitgrid.errors.StoreError` naming the file and the holder. Nothing
+outside :mod:`gitgrid.store` sees this class: callers ask the store's parts by name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gitgrid.store.guard import store_timeout, translated
+from gitgrid.store.schema import connect
+
+__all__ = ["Args", "Database"]
+
+Args = Sequence[Any] | Mapping[str, Any]  # an SQL statement's parameters, by position or by name
+
+
+class Database:
+    """A store file's connection, its lock, and the three ways to use it: read, stream, write."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path, readonly: bool = False) -> Database:
+        """Open (creating on first use) the store at ``path``; refuse a damaged one or one from a newer
+        gitgrid; migrate one of schema 1. ``readonly`` opens an existing store that is never written."""
+        return cls(connect(path, store_timeout(), readonly), path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed at the end of the block, rolled back on any exception."""
+        with self._lock, translated(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, args: Args = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query."""
+        with self._lock, translated(self.path):
+            return self._db.execute(sql, args).fetchall()
+
+    def value(self, sql: str, args: Args = ()) -> Any:
+        """The first column of the first row of a query (None when it gives no row)."""
+        rows = self.query(sql, args)
+        return rows[0][0] if rows else None
+
+    def stream(self, sql: str, args: Args = (), size: int = 2000) -> Iterator[Any]:
+        """The rows of a read-only query, fetched ``size`` at a time: bounded memory. (Fetching ahead in
+        a thread was measured slower: the two threads fight over the GIL.)"""
+        with self._lock, translated(self.path):
+            cursor = self._db.execute(sql, args)
+
+        def fetch() -> list[Any]:
+            with self._lock, translated(self.path):
+                return cursor.fetchmany(size)
+
+        return _prefetched(fetch)
+
+    @contextmanager
+    def waiting(self, seconds: float) -> Iterator[None]:
+        """Writers inside wait at most ``seconds`` for another writer (e.g. a chore a query can skip)."""
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+            try:
+                yield
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {int(store_timeout() * 1000)}")
+
+    def create_function(
+        self, name: str, narg: int, func: Callable[..., Any], *, deterministic: bool = False
+    ) -> None:
+        """Register a Python function queries may call (``--where`` evaluated in Python)."""
+        with self._lock:
+            self._db.create_function(name, narg, func, deterministic=deterministic)
+
+
+def _prefetched(fetch: Callable[[], list[Any]]) -> Iterator[Any]:
+    """Rows of the batches ``fetch`` returns, until an empty one."""
+    while rows := fetch():
+        yield from rows

@@ -1,0 +1,115 @@
+"""The values the store keeps and hands back: the run record (one attempt at one point, as
+``meta.json`` and the store both keep it), a stored run with its id, a submitted job, what the store
+knows of a sweep.
+
+:class:`Run` lives here, in the store's layer below ``run``, because the store reads and writes it and
+may import nothing of ``run``; :mod:`gitgrid.run.contract` re-exports it as the record the run contract
+writes into ``meta.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gitgrid._version import __version__
+from gitgrid.layout import META
+from gitgrid.spec.values import Value
+
+__all__ = ["FINAL", "Job", "Run", "RunRow", "SeriesRows", "SweepInfo"]
+
+FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
+SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value) of a run's series
+
+
+@dataclass(frozen=True)
+class Run:
+    """One attempt at one point, as recorded in ``meta.json`` and in the store."""
+
+    sweep: str
+    index: int
+    commit: str
+    attempt: int
+    status: str
+    run_dir: str
+    params: Mapping[str, Value] = field(default_factory=dict)
+    rerun: int = 0
+    host: str = ""
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    command: tuple[str, ...] = ()
+    pid: int | None = None
+    job: str | None = None  # the scheduler's job and task ("5_3") when run by a cluster task
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    gitgrid_version: str = __version__
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.started is None or self.ended is None else self.ended - self.started
+
+    def to_json(self) -> str:
+        """One line of JSON (the C encoder: this is written twice per run)."""
+        record = {name: getattr(self, name) for name in _FIELDS}
+        record.update(params=dict(self.params), metrics=dict(self.metrics), duration=self.duration)
+        return json.dumps(record, allow_nan=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes | dict[str, Any], **defaults: Any) -> Run:
+        """Parse a ``meta.json`` (its text, or the object it holds); ``defaults`` fill in fields a
+        hand-written one may leave out."""
+        loaded = json.loads(text) if isinstance(text, str | bytes) else text
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{META} must hold a JSON object")
+        record: dict[str, Any] = {**defaults, **loaded}
+        known = set(cls.__dataclass_fields__)
+        record = {k: v for k, v in record.items() if k in known}
+        record["command"] = tuple(record.get("command", ()))
+        return cls(**record)
+
+    def ending(self, status: str, **changes: Any) -> Run:
+        """This run, ended now with ``status``."""
+        return replace(self, status=status, ended=time.time(), **changes)
+
+
+_FIELDS = tuple(Run.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as stored, with its database id and metrics."""
+
+    id: int
+    run: Run
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted array job."""
+
+    job_id: str
+    scheduler: str
+    sweep: str
+    submission: str
+    tasks: int
+    chunk: int
+    submitted: float
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """What the store knows of a sweep: its tip, points, params (with their columns and the kind of
+    their values: ``num``, ``text``, ``mixed`` or ``other``) and metric names in reported order."""
+
+    name: str
+    tip: str
+    count: int
+    params: tuple[str, ...]
+    columns: tuple[str, ...]
+    kinds: Mapping[str, str]
+    metrics: tuple[str, ...]
