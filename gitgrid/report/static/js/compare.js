@@ -4,7 +4,7 @@
 import { openDetail } from "./detail.js";
 import { clear, metricAxis, onClick, plot } from "./plots.js";
 import { register } from "./render.js";
-import { column, S } from "./state.js";
+import { column, S, stamp } from "./state.js";
 import { extent } from "./stats.js";
 import { $, el, esc, fmt, isNum } from "./util.js";
 
@@ -83,6 +83,16 @@ async function draw() {
 register({
   name: "compare",
   section: "compare",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.logMetric, S.other, S.otherD ? S.otherD.version : 0]),
+  sig: () =>
+    JSON.stringify([
+      S.D.name,
+      S.D.version,
+      stamp(S.D, `m:${S.metric}`),
+      S.selVersion,
+      S.metric,
+      S.logMetric,
+      S.other,
+      S.otherD ? S.otherD.version : 0,
+    ]),
   draw,
 });

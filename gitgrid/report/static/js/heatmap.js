@@ -4,7 +4,7 @@
 
 import { clear, plot } from "./plots.js";
 import { register } from "./render.js";
-import { bins, column, S } from "./state.js";
+import { bins, column, S, stamp } from "./state.js";
 import { esc, isNum } from "./util.js";
 
 const REDUCE = {
@@ -55,6 +55,6 @@ async function draw() {
 register({
   name: "heatmap",
   section: "heatmap",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.heat]),
+  sig: () => JSON.stringify([S.D.name, S.D.version, stamp(S.D, `m:${S.metric}`), S.selVersion, S.metric, S.heat]),
   draw,
 });

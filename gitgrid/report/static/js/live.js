@@ -1,25 +1,35 @@
 // The dashboard: once a second, what changed since the last answer, without a reload. Only what changed
-// is marked so: new series values redraw the series view alone; points that changed redraw the views
-// of points; nothing changed, nothing is drawn.
+// is marked so: each column whose values changed gets a new stamp (state.stamp), and only the views that
+// show it redraw (a run that starts changes its status alone; one that ends, its metrics too); new
+// series values redraw the series view alone; nothing changed, nothing is drawn.
 
 import { idle, renderAll } from "./render.js";
 import { source } from "./source.js";
 import { nextVersion, prepare, S } from "./state.js";
 import { $ } from "./util.js";
 
+// the update's values put in place; returns which columns changed ("c:status", "m:loss", ...) and
+// whether series came
 function merge(D, u) {
   const P = D.points;
   const C = u.points.columns;
+  const changed = new Set();
+  const put = (values, key, k, v) => {
+    if (values[k] !== v) {
+      values[k] = v;
+      changed.add(key);
+    }
+  };
   for (let i = 0; i < C.index.length; i++) {
     const k = D.pos.get(C.index[i]);
     if (k === undefined) continue;
-    for (const c of Object.keys(C)) P.columns[c][k] = C[c][i];
+    for (const c of Object.keys(C)) put(P.columns[c], `c:${c}`, k, C[c][i]);
     for (const [m, vs] of Object.entries(u.points.metrics)) {
       if (!P.metrics[m]) {
         P.metrics[m] = new Array(D.n).fill(null);
         D.metrics.push(m);
       }
-      P.metrics[m][k] = vs[i];
+      put(P.metrics[m], `m:${m}`, k, vs[i]);
     }
   }
   let series = false;
@@ -28,7 +38,7 @@ function merge(D, u) {
     Object.assign(target, u.series);
     series = true;
   }
-  return { points: C.index.length > 0, series };
+  return { columns: changed, series };
 }
 
 export async function poll(controls) {
@@ -45,15 +55,19 @@ export async function poll(controls) {
       const running = u.running.join() !== D.running.join();
       D.cursor = u.cursor;
       D.running = u.running;
-      if (changed.points || running) {
-        D.version = nextVersion(); // the views of points redraw
-        D.cache = {};
+      for (const key of changed.columns) D.stamps[key] = nextVersion(); // the views that show them redraw
+      if (changed.columns.size || running) {
         const info = await source.info(D.name);
-        Object.assign(D, { counts: info.counts, durations: info.durations, spent: info.spent, series_names: info.series_names });
+        const now = { counts: info.counts, durations: info.durations, spent: info.spent, series_names: info.series_names };
+        if (
+          JSON.stringify(now) !== JSON.stringify({ counts: D.counts, durations: D.durations, spent: D.spent, series_names: D.series_names })
+        )
+          D.stamps.info = nextVersion();
+        Object.assign(D, now);
         if ((!S.seriesName && D.series_names.length) || (!S.metric && D.metrics.length)) controls();
       }
       if (changed.series) D.seriesVersion = nextVersion(); // the series view alone
-      if (changed.points || running || changed.series) {
+      if (changed.columns.size || running || changed.series) {
         await renderAll(answered);
         await idle();
         S.timings.update = { painted: S.timings.painted, redrawn: S.timings.redrawn, all: performance.now() - answered };

@@ -4,7 +4,7 @@
 import { openDetail } from "./detail.js";
 import { clear, metricAxis, onClick, plot } from "./plots.js";
 import { register } from "./render.js";
-import { column, S } from "./state.js";
+import { column, S, stamp } from "./state.js";
 import { $, distinct, esc, fmt, isNum, PALETTE } from "./util.js";
 
 export const searched = (D) => D.varying.filter((p) => D.points.params[p].every((v) => v === null || isNum(v)));
@@ -151,6 +151,7 @@ async function path() {
   onClick(div, openDetail);
 }
 
-const sig = () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.logMetric, S.path, Boolean(S.D.optimize)]);
+const sig = () =>
+  JSON.stringify([S.D.name, S.D.version, stamp(S.D, `m:${S.metric}`), S.selVersion, S.metric, S.logMetric, S.path, Boolean(S.D.optimize)]);
 register({ name: "progress", section: "optimize", sig, draw: progress });
 register({ name: "path", section: "optimize", sig, draw: path });

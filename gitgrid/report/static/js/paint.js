@@ -3,13 +3,13 @@
 // coloured by the metric over the range of the selection; the others stay as grey context; failed runs
 // are red and dashed, runs without a result yet dotted, so neither takes a colour of the metric's range.
 
-import { axisRange, axisValues, S } from "./state.js";
+import { axisRange, axisValues, S, stamp } from "./state.js";
 import { extent } from "./stats.js";
 import { CONTEXT, clip, FAILED, FAILED_STATES, fmt, RAMP } from "./util.js";
 
 export const PENDING = "#6b7280";
 
-export function geometry(D, width, height) {
+export function geometry(D, width, height, ratio = 1) {
   const keys = D.varying.map((p) => `p:${p}`);
   if (S.metric) keys.push(`m:${S.metric}`);
   const [top, bottom, left, right] = [44, height - 26, 80, width - 80];
@@ -36,69 +36,139 @@ export function geometry(D, width, height) {
       },
     };
   });
-  return { axes, top, bottom, width, height };
+  const rowCount = Math.round((bottom - top) * ratio) + 1;
+  return { axes, top, bottom, width, height, ratio, rowCount };
 }
 
-// the layers to draw, in order: context, coloured buckets, failed, pending
+const [CONTEXT_LAYER, FAILED_LAYER, PENDING_LAYER] = [0, RAMP.length + 1, RAMP.length + 2];
+
+// the points of each layer (0: context, 1..8: the colour buckets, then failed, then pending), as typed
+// arrays: two passes over the points, no array grown point by point
+function split(D, layerOf) {
+  const count = new Int32Array(PENDING_LAYER + 1);
+  for (let k = 0; k < D.n; k++) count[layerOf[k]] += 1;
+  const out = Array.from(count, (c) => new Int32Array(c));
+  const at = new Int32Array(count.length);
+  for (let k = 0; k < D.n; k++) {
+    const l = layerOf[k];
+    out[l][at[l]++] = k;
+  }
+  return out;
+}
+
+// the layers to draw, in order: context, coloured buckets, failed, pending (their segments: `traced`)
 export function layers(D, sel) {
   const metric = S.metric ? axisValues(D, `m:${S.metric}`) : null;
   const status = D.points.columns.status;
-  const chosen = new Uint8Array(D.n);
-  for (const k of sel) chosen[k] = 1;
-  const context = [];
-  for (let k = 0; k < D.n; k++) if (!chosen[k]) context.push(k);
   const range = metric ? extent(metric, sel) : null;
   const log = S.logMetric && range && range[0] > 0;
   const f = log ? Math.log10 : (v) => v;
   const [lo, hi] = range ? [f(range[0]), f(range[1])] : [0, 1];
-  const buckets = RAMP.map(() => []);
-  const failed = [];
-  const pending = [];
+  const layerOf = new Uint8Array(D.n); // CONTEXT_LAYER unless selected
   for (const k of sel) {
     const v = metric ? metric[k] : null;
-    if (v === null || (log && v <= 0)) (FAILED_STATES.has(status[k]) ? failed : pending).push(k);
-    else buckets[hi === lo ? 0 : Math.min(RAMP.length - 1, Math.floor(((f(v) - lo) / (hi - lo)) * RAMP.length))].push(k);
+    if (v === null || (log && v <= 0)) layerOf[k] = FAILED_STATES.has(status[k]) ? FAILED_LAYER : PENDING_LAYER;
+    else layerOf[k] = 1 + (hi === lo ? 0 : Math.min(RAMP.length - 1, Math.floor(((f(v) - lo) / (hi - lo)) * RAMP.length)));
   }
+  const ks = split(D, layerOf);
   const alpha = sel.length > 2000 ? 0.15 : sel.length > 200 ? 0.4 : 0.8;
+  const layer = (l, colour, a, dash) => ({ ks: ks[l], colour, alpha: a, dash, segments: null });
   return {
     range,
-    context: { ks: context, colour: CONTEXT, alpha: context.length > 2000 ? 0.12 : 0.35 },
-    buckets: buckets.map((ks, b) => ({ ks, colour: RAMP[b], alpha })),
-    failed: { ks: failed, colour: FAILED, alpha: Math.max(alpha, 0.5), dash: [5, 3] },
-    pending: { ks: pending, colour: PENDING, alpha: Math.max(alpha, 0.4), dash: [1, 3] },
+    context: layer(CONTEXT_LAYER, CONTEXT, ks[CONTEXT_LAYER].length > 2000 ? 0.12 : 0.35),
+    buckets: RAMP.map((colour, b) => layer(1 + b, colour, alpha)),
+    failed: layer(FAILED_LAYER, FAILED, Math.max(alpha, 0.5), [5, 3]),
+    pending: layer(PENDING_LAYER, PENDING, Math.max(alpha, 0.4), [1, 3]),
   };
 }
 
-// one polyline per point through the axes (a missing value lifts the pen)
-export function trace(geo, ks, move, line) {
-  const axes = geo.axes;
-  for (const k of ks) {
-    let pen = false;
-    for (const a of axes) {
-      const y = a.y(a.values[k]);
-      if (y === null) {
-        pen = false;
-        continue;
+// Each point's height on each axis, in rows of device pixels below the top (-1: no value), kept per axis
+// while its column, its range and the size hold: a brush only changes which points are drawn, never
+// where, and a live update that changes the metric leaves the axes of params as they were.
+let rowCache = { key: "", byAxis: new Map() };
+
+function rowsOf(D, geo) {
+  const key = JSON.stringify([D.name, D.version, geo.top, geo.bottom, geo.ratio]);
+  if (rowCache.key !== key) rowCache = { key, byAxis: new Map() };
+  return geo.axes.map((a) => {
+    const axisKey = JSON.stringify([a.key, a.log, a.lo, a.hi, stamp(D, a.key)]);
+    let rows = rowCache.byAxis.get(a.key);
+    if (!rows || rows.key !== axisKey) {
+      rows = new Int16Array(D.n);
+      for (let k = 0; k < D.n; k++) {
+        const y = a.y(a.values[k]);
+        rows[k] = y === null ? -1 : Math.round((y - geo.top) * geo.ratio);
       }
-      if (pen) line(a.x, y);
-      else move(a.x, y);
-      pen = true;
+      rows.key = axisKey;
+      rowCache.byAxis.set(a.key, rows);
     }
+    return rows;
+  });
+}
+
+let seen = new Uint32Array(0);
+let pass = 0; // marks the segments found in this pass (no clearing between passes)
+
+// The segments of a layer between each pair of neighbouring axes, each drawn once: points that share
+// both ends (a grid's params share them by the thousand) make one segment. A layer is one path stroked
+// once, so a segment drawn twice would not look any darker: this draws exactly what one polyline per
+// point drew, at a cost that grows with the distinct segments instead of the points. Returns, for each
+// pair of axes, the segments' ends as keys (upper row * R + lower row).
+export function segments(D, geo, ks) {
+  const rows = rowsOf(D, geo);
+  const R = geo.rowCount;
+  if (seen.length < R * R) seen = new Uint32Array(R * R);
+  const out = [];
+  for (let a = 0; a + 1 < rows.length; a++) {
+    const [from, to] = [rows[a], rows[a + 1]];
+    const keys = [];
+    pass += 1;
+    if (pass === 0xffffffff) {
+      seen.fill(0);
+      pass = 1;
+    }
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      const ra = from[k];
+      const rb = to[k];
+      if (ra < 0 || rb < 0) continue; // a missing value lifts the pen
+      const key = ra * R + rb;
+      if (seen[key] !== pass) {
+        seen[key] = pass;
+        keys.push(key);
+      }
+    }
+    out.push(keys);
   }
+  return out;
+}
+
+// every segment of a layer, as (x1, y1, x2, y2) in CSS pixels
+export function eachSegment(geo, found, fn) {
+  const R = geo.rowCount;
+  for (let a = 0; a < found.length; a++) {
+    const [x1, x2] = [geo.axes[a].x, geo.axes[a + 1].x];
+    for (const key of found[a]) fn(x1, geo.top + Math.floor(key / R) / geo.ratio, x2, geo.top + (key % R) / geo.ratio);
+  }
+}
+
+// the layer with its segments, found once
+export function traced(D, geo, layer) {
+  if (!layer.segments) layer.segments = segments(D, geo, layer.ks);
+  return layer;
 }
 
 export function strokeLayer(ctx, geo, layer) {
   if (!layer.ks.length) return;
+  traced(S.D, geo, layer);
   ctx.globalAlpha = layer.alpha;
   ctx.strokeStyle = layer.colour;
   ctx.setLineDash(layer.dash || []);
   ctx.beginPath();
-  trace(
-    geo,
-    layer.ks,
-    (x, y) => ctx.moveTo(x, y),
-    (x, y) => ctx.lineTo(x, y),
-  );
+  eachSegment(geo, layer.segments, (x1, y1, x2, y2) => {
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x2, y2);
+  });
   ctx.stroke();
   ctx.setLineDash([]);
   ctx.globalAlpha = 1;
@@ -135,13 +205,10 @@ const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 function svgLayer(geo, layer) {
   if (!layer.ks.length) return "";
+  traced(S.D, geo, layer);
   const parts = [];
-  trace(
-    geo,
-    layer.ks,
-    (x, y) => parts.push(`M${x.toFixed(1)} ${y.toFixed(1)}`),
-    (x, y) => parts.push(`L${x.toFixed(1)} ${y.toFixed(1)}`),
-  );
+  const f = (v) => Math.round(v * 10) / 10;
+  eachSegment(geo, layer.segments, (x1, y1, x2, y2) => parts.push(`M${f(x1)} ${f(y1)}L${f(x2)} ${f(y2)}`));
   const dash = layer.dash ? ` stroke-dasharray="${layer.dash.join(" ")}"` : "";
   return `<path d="${parts.join("")}" fill="none" stroke="${layer.colour}" stroke-opacity="${layer.alpha}"${dash}/>\n`;
 }

@@ -1,63 +1,82 @@
 // Parallel coordinates on a canvas (Plotly's parcoords took seconds at 10,000 lines): drag along an axis
 // to keep a range (a brush), click an axis to clear it. Redrawn when the canvas changes size, so the
-// axes a drag finds are always the ones drawn.
+// axes a drag finds are always the ones drawn. Each distinct segment is drawn once (paint.segments).
 
 import { drawAxes, geometry, layers, PENDING, strokeLayer, svg } from "./paint.js";
 import { exporter } from "./plots.js";
 import { register, renderAll } from "./render.js";
-import { S } from "./state.js";
+import { S, stamp, stamps } from "./state.js";
 import { $, CONTEXT, download, el, FAILED, fmt, RAMP } from "./util.js";
 
 let geo = null;
 let drawnLayers = null;
-let background = { key: "", canvas: null }; // every line in grey: the context, cached while data and size hold
+let background = { key: "", canvas: null }; // every line in grey (the context), kept while data and size hold
+
+let measured = [0, 0]; // the size read by sig(), before any view drew
 
 function size() {
   const canvas = $("parcoords-canvas");
   return [canvas.clientWidth, canvas.clientHeight];
 }
 
-function contextBitmap(D, ratio) {
-  const key = JSON.stringify([D.name, D.version, geo.width, geo.height, ratio, S.metric, S.logMetric]);
+const backgroundKey = (D) =>
+  JSON.stringify([D.name, D.version, geo.width, geo.height, geo.ratio, geo.axes.map((a) => [a.key, a.log, stamp(D, a.key)])]);
+
+// Every point in grey, drawn once per data and size: a brush then draws only the points it keeps, in
+// colour, over this picture (the lines it leaves out are the grey context under them).
+function contextBitmap(D) {
+  const key = backgroundKey(D);
   if (background.key !== key) {
     const canvas = document.createElement("canvas");
-    canvas.width = geo.width * ratio;
-    canvas.height = geo.height * ratio;
+    canvas.width = geo.width * geo.ratio;
+    canvas.height = geo.height * geo.ratio;
     const ctx = canvas.getContext("2d");
-    ctx.scale(ratio, ratio);
+    ctx.scale(geo.ratio, geo.ratio);
     ctx.lineWidth = 1;
-    const all = Array.from({ length: D.n }, (_, k) => k);
-    strokeLayer(ctx, geo, { ks: all, colour: CONTEXT, alpha: D.n > 2000 ? 0.12 : 0.35 });
+    const all = new Int32Array(D.n).map((_, k) => k);
+    strokeLayer(ctx, geo, { ks: all, colour: CONTEXT, alpha: D.n > 2000 ? 0.12 : 0.35, segments: null });
     background = { key, canvas };
   }
   return background.canvas;
 }
 
-function paint() {
+// the context's picture made while the page is idle, so that the first brush finds it ready
+function prepareContext() {
+  if (!window.requestIdleCallback) return;
+  requestIdleCallback(() => {
+    if (S.D && geo && background.key !== backgroundKey(S.D)) contextBitmap(S.D);
+  });
+}
+
+function paint(fresh) {
   const D = S.D;
   const canvas = $("parcoords-canvas");
-  const [width, height] = size();
+  const [width, height] = fresh ? size() : measured;
   const ratio = window.devicePixelRatio || 1;
   canvas.width = width * ratio;
   canvas.height = height * ratio;
   const ctx = canvas.getContext("2d");
   ctx.scale(ratio, ratio);
   ctx.clearRect(0, 0, width, height);
-  geo = geometry(D, width, height);
+  geo = geometry(D, width, height, ratio);
   drawnLayers = layers(D, S.sel);
-  if (drawnLayers.context.ks.length) ctx.drawImage(contextBitmap(D, ratio), 0, 0, width, height);
+  const L = drawnLayers;
+  if (L.context.ks.length) ctx.drawImage(contextBitmap(D), 0, 0, width, height);
+  else prepareContext();
   ctx.lineWidth = 1;
-  for (const layer of [...drawnLayers.buckets, drawnLayers.failed, drawnLayers.pending]) strokeLayer(ctx, geo, layer);
+  const drawn = [...L.buckets, L.failed, L.pending];
+  for (const layer of drawn) strokeLayer(ctx, geo, layer);
   drawAxes(ctx, geo);
   Object.assign(canvas.dataset, {
     lines: String(S.sel.length),
-    context: String(drawnLayers.context.ks.length),
-    failed: String(drawnLayers.failed.ks.length),
+    context: String(L.context.ks.length),
+    failed: String(L.failed.ks.length),
     width: String(width),
     axes: JSON.stringify(geo.axes.map((a) => ({ key: a.key, x: a.x, log: a.log }))),
     top: String(geo.top),
     bottom: String(geo.bottom),
-    colourRange: JSON.stringify(drawnLayers.range),
+    colourRange: JSON.stringify(L.range),
+    segments: String(drawn.reduce((n, layer) => n + (layer.segments || []).reduce((m, keys) => m + keys.length, 0), 0)),
   });
   legend();
 }
@@ -99,7 +118,7 @@ function brushing() {
     return [e.clientX - r.left, e.clientY - r.top];
   };
   canvas.addEventListener("mousedown", (e) => {
-    if (!geo || geo.width !== canvas.clientWidth || geo.height !== canvas.clientHeight) paint(); // never a stale axis
+    if (!geo || geo.width !== canvas.clientWidth || geo.height !== canvas.clientHeight) paint(true); // never a stale axis
     const [x, y] = at(e);
     const axis = geo.axes.find((a) => Math.abs(a.x - x) < 16);
     if (axis) drag = { key: axis.key, y0: y };
@@ -135,8 +154,9 @@ register({
   name: "parcoords",
   section: "parcoords",
   sig: () => {
-    const [w, h] = size();
-    return JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.logMetric, w, h, S.brushes]);
+    measured = size();
+    const columns = stamps(S.D, `m:${S.metric}`, "c:status");
+    return JSON.stringify([S.D.name, S.D.version, columns, S.selVersion, S.metric, S.logMetric, measured, S.brushes]);
   },
-  draw: paint,
+  draw: () => paint(false),
 });

@@ -10,7 +10,8 @@ const views = [];
 let generation = 0;
 let latest = Promise.resolve();
 
-// view: { name, section (its <section> id), sig() -> string, draw() -> Promise | void }
+// view: { name, section (its <section> id), sig() -> string, draw() -> Promise | void }. A view that
+// needs its size reads it in sig(), which runs before any view draws, and keeps it for draw().
 export function register(view) {
   views.push(view);
 }
@@ -29,8 +30,8 @@ function bump(name) {
   document.body.dataset[name] = String(Number(document.body.dataset[name] || 0) + 1);
 }
 
-async function draw(view) {
-  view.drawn = view.sig();
+async function draw(view, sig) {
+  view.drawn = sig;
   const section = $(view.section);
   const t0 = performance.now();
   try {
@@ -47,23 +48,28 @@ async function draw(view) {
 
 async function run(gen, started) {
   select();
-  writeHash();
-  const dirty = views.filter((v) => v.sig() !== v.drawn);
+  // every signature and position read before any view writes, so the page is laid out once, not per view
+  const sigs = new Map(views.map((v) => [v, v.sig()]));
+  const dirty = views.filter((v) => sigs.get(v) !== v.drawn);
   const near = dirty.filter(onScreen);
   const far = dirty.filter((v) => !near.includes(v));
   S.timings.views = {};
+  S.timings.waited = performance.now() - started; // from the input event to this render's start
   for (const view of near) {
-    await draw(view);
+    await draw(view, sigs.get(view));
     if (gen !== generation) return;
   }
+  S.timings.drawn = performance.now() - started; // the views on screen drawn (the frame comes next)
   await frame();
   S.timings.painted = performance.now() - started;
   S.timings.redrawn = dirty.map((v) => v.name);
   bump("painted");
+  writeHash(); // after the frame: the address can wait, the reader's eyes cannot
   for (const view of far) {
     await task();
     if (gen !== generation) return;
-    await draw(view);
+    const sig = view.sig(); // read again: a frame has passed
+    if (sig !== view.drawn) await draw(view, sig);
   }
   S.timings.render = performance.now() - started;
   bump("renders");

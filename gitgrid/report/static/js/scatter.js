@@ -4,7 +4,7 @@
 import { openAggregate, openDetail } from "./detail.js";
 import { clear, exportButtons, metricAxis, onClick, plot } from "./plots.js";
 import { register } from "./render.js";
-import { column, comboKey, S } from "./state.js";
+import { column, comboKey, S, stamps } from "./state.js";
 import { aggregate, extent } from "./stats.js";
 import { byValue, distinct, esc, escValue, FAILED, FAILED_STATES, fmt, isNum, PALETTE, RAMP } from "./util.js";
 
@@ -52,14 +52,16 @@ function meanTraces(D, groups, xs, ys, repeat) {
   return { traces, cells };
 }
 
-function pointTraces(D, groups, xs, ys, x, many) {
+// numbers travel to Plotly as typed arrays (it copies and checks plain arrays value by value)
+function pointTraces(D, groups, xs, ys, x, numeric) {
   const idx = D.points.columns.index;
+  const many = groups.reduce((n, g) => n + g.ks.length, 0) > 5000;
   return groups.map((g, i) => ({
     type: "scattergl",
     mode: "markers",
     name: esc(g.name || S.metric),
-    x: g.ks.map((k) => escValue(xs[k])),
-    y: g.ks.map((k) => ys[k]),
+    x: numeric ? Float64Array.from(g.ks, (k) => xs[k] ?? Number.NaN) : g.ks.map((k) => escValue(xs[k])),
+    y: Float64Array.from(g.ks, (k) => ys[k]),
     customdata: g.ks.map((k) => idx[k]),
     hovertemplate: `point %{customdata}<br>${esc(x)}=%{x}<br>${esc(S.metric)}=%{y}<extra></extra>`,
     marker: { color: PALETTE[i % PALETTE.length], size: many ? 3 : 6, opacity: 0.8 },
@@ -95,14 +97,12 @@ async function draw() {
   const ks = [...S.sel].filter((k) => isNum(ys[k]));
   const repeat = S.repeat && S.repeat !== x ? S.repeat : "";
   const groups = traceGroups(D, ks, S.colour && S.colour !== x && S.colour !== repeat ? `p:${S.colour}` : "");
-  const made = repeat
-    ? meanTraces(D, groups, xs, ys, repeat)
-    : { traces: pointTraces(D, groups, xs, ys, x, ks.length > 5000), cells: null };
+  const categorical = !xs.every((v) => v === null || isNum(v));
+  const made = repeat ? meanTraces(D, groups, xs, ys, repeat) : { traces: pointTraces(D, groups, xs, ys, x, !categorical), cells: null };
   const failed = failedTrace(D, xs, x);
   const traces = failed ? [...made.traces, failed] : made.traces;
   div.dataset.points = String(made.cells ? made.cells.length : ks.length);
   div.dataset.failed = String(failed ? failed.x.length : 0);
-  const categorical = !xs.every((v) => v === null || isNum(v));
   const title = esc(S.metric) + (repeat ? ` (mean ± sd over ${esc(repeat)})` : "");
   const layout = {
     xaxis: { title: { text: esc(x) }, type: categorical ? "category" : D.log_params.includes(x) ? "log" : "linear" },
@@ -124,7 +124,18 @@ async function draw() {
 register({
   name: "scatter",
   section: "scatter",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.logMetric, S.xParam, S.colour, S.repeat]),
+  sig: () =>
+    JSON.stringify([
+      S.D.name,
+      S.D.version,
+      stamps(S.D, `m:${S.metric}`, "c:status"),
+      S.selVersion,
+      S.metric,
+      S.logMetric,
+      S.xParam,
+      S.colour,
+      S.repeat,
+    ]),
   draw,
 });
 

@@ -3,7 +3,7 @@
 import { clear, metricAxis, plot } from "./plots.js";
 import { register } from "./render.js";
 import { traceGroups } from "./scatter.js";
-import { S } from "./state.js";
+import { S, stamp } from "./state.js";
 import { $, esc, PALETTE } from "./util.js";
 
 const SERIES_RUNS = 1000; // runs drawn at most (the note says when there are more)
@@ -56,6 +56,6 @@ async function draw() {
 register({
   name: "series",
   section: "series",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.D.seriesVersion, S.selVersion, S.seriesName, S.seriesColour]),
+  sig: () => JSON.stringify([S.D.name, S.D.version, S.D.seriesVersion, stamp(S.D, "c:run"), S.selVersion, S.seriesName, S.seriesColour]),
   draw,
 });

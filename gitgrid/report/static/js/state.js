@@ -47,9 +47,16 @@ export function prepare(D) {
   D.series = D.series || {};
   D.version = nextVersion();
   D.seriesVersion = nextVersion();
+  D.stamps = {};
   D.cache = {};
   return D;
 }
+
+// A column's version: the sweep's when it was read, or a newer one once a live update changed a value of
+// it ("info": the counts, durations and time spent). Views name the columns they show in their
+// signature, so a run that starts (its status changes) does not redraw the views of a metric.
+export const stamp = (D, key) => D.stamps[key] ?? D.version;
+export const stamps = (D, ...keys) => keys.map((key) => stamp(D, key)).join(" ");
 
 // a column by key: "p:<param>", "m:<metric>" or "c:<index|commit|status|attempt|duration|run>"
 export function column(D, key) {
@@ -59,15 +66,19 @@ export function column(D, key) {
   return D.points.columns[name];
 }
 
-// values cached per data version (cleared by prepare and by a live update)
-export function cached(D, key, make) {
-  if (!(key in D.cache)) D.cache[key] = make();
-  return D.cache[key];
+// a value made from the columns `keys`, kept until one of them changes
+export function cached(D, name, keys, make) {
+  const version = stamps(D, ...keys);
+  const hit = D.cache[name];
+  if (hit && hit.version === version) return hit.value;
+  const value = make();
+  D.cache[name] = { version, value };
+  return value;
 }
 
 // a column as numbers for an axis: numbers as they are, other values as the position of their category
 export function axisValues(D, key) {
-  return cached(D, `axis ${key}`, () => {
+  return cached(D, `axis ${key}`, [key], () => {
     const raw = column(D, key);
     if (raw.every((v) => v === null || isNum(v))) return raw.map((v) => (isNum(v) ? v : null));
     const cats = distinct(raw.filter((v) => v !== null)).map(String);
@@ -78,10 +89,11 @@ export function axisValues(D, key) {
   });
 }
 
-export const axisRange = (D, key) => cached(D, `range ${key}`, () => extent(axisValues(D, key)) || [0, 1]);
+export const axisRange = (D, key) => cached(D, `range ${key}`, [key], () => extent(axisValues(D, key)) || [0, 1]);
 
 // a param's groups for the heatmap, the effects and the fixed menus: its values, or bins when continuous
-export const bins = (D, param) => cached(D, `bins ${param}`, () => binning(D.points.params[param], D.log_params.includes(param)));
+export const bins = (D, param) =>
+  cached(D, `bins ${param}`, [`p:${param}`], () => binning(D.points.params[param], D.log_params.includes(param)));
 
 // points that differ only in the repeat param share this key
 export function comboKey(D, repeat) {
@@ -121,7 +133,8 @@ export function filterTest(text) {
 // the points that pass every brush and every table filter; recomputed only when those or the data change
 export function select() {
   const D = S.D;
-  const key = JSON.stringify([D.name, D.version, S.brushes, S.filters]);
+  const used = [...Object.keys(S.brushes), ...Object.keys(S.filters)];
+  const key = JSON.stringify([D.name, D.version, S.brushes, S.filters, stamps(D, ...used)]);
   if (key === S.selKey) return;
   const t0 = performance.now();
   const tests = [];
@@ -147,9 +160,11 @@ export function select() {
     }
     if (keep) out[n++] = i;
   }
-  S.sel = out.subarray(0, n);
   S.selKey = key;
-  S.selVersion += 1;
+  const same = S.selData === D && n === S.sel.length && S.sel.every((k, i) => out[i] === k);
+  S.sel = out.subarray(0, n);
+  S.selData = D;
+  if (!same) S.selVersion += 1; // the views of the selection redraw only when it holds other points
   $("selection").textContent = `${n} of ${D.n} points`;
   S.timings.select = performance.now() - t0;
 }

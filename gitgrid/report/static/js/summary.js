@@ -3,16 +3,27 @@
 
 import { openAggregate, openDetail } from "./detail.js";
 import { register } from "./render.js";
-import { column, comboKey, S } from "./state.js";
+import { column, comboKey, S, stamps } from "./state.js";
 import { aggregate } from "./stats.js";
 import { $, el, fmt, isNum, seconds, when } from "./util.js";
 
+// the `count` best of the points `ks` by `values` (sign 1: lowest first), in one pass: no sort of them all
+function best(ks, values, sign, count) {
+  const top = [];
+  for (const k of ks) {
+    const v = values[k];
+    if (!isNum(v) || (top.length === count && sign * (v - values[top[count - 1]]) >= 0)) continue;
+    let at = top.length;
+    while (at > 0 && sign * (v - values[top[at - 1]]) < 0) at -= 1; // after its equals: as a stable sort
+    top.splice(at, 0, k);
+    if (top.length > count) top.pop();
+  }
+  return top;
+}
+
 function bestPoints(D, values, sign) {
   const idx = D.points.columns.index;
-  const order = [...S.sel]
-    .filter((k) => isNum(values[k]))
-    .sort((a, b) => sign * (values[a] - values[b]))
-    .slice(0, 5);
+  const order = best(S.sel, values, sign, 5);
   const head = el("tr", {}, el("th", {}, "point"), ...D.params.map((p) => el("th", {}, p)), el("th", {}, S.metric));
   return [
     head,
@@ -83,6 +94,6 @@ function draw() {
 register({
   name: "summary",
   section: "summary",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.metric, S.repeat]),
+  sig: () => JSON.stringify([S.D.name, S.D.version, stamps(S.D, `m:${S.metric}`, "info"), S.selVersion, S.metric, S.repeat]),
   draw,
 });

@@ -51,11 +51,15 @@ function draw() {
   S.page = Math.min(S.page, pages - 1);
   const shown = order.slice(S.page * PAGE_ROWS, (S.page + 1) * PAGE_ROWS);
   const idx = D.points.columns.index;
+  $("table").dataset.rows = String(order.length);
+  $("table-pager-text").textContent = `${order.length} rows · page ${S.page + 1} of ${pages}`;
+  const columns = keys.map((key) => column(D, key));
+  const stamp = JSON.stringify([keys, shown.map((k) => columns.map((values) => values[k]))]);
+  if (stamp === $("table-body").dataset.stamp) return; // the rows shown are the rows it has
+  $("table-body").dataset.stamp = stamp;
   $("table-body").replaceChildren(
     ...shown.map((k) => el("tr", { onclick: () => openDetail(idx[k]), "data-index": idx[k] }, ...keys.map((key) => cell(D, key, k)))),
   );
-  $("table").dataset.rows = String(order.length);
-  $("table-pager-text").textContent = `${order.length} rows · page ${S.page + 1} of ${pages}`;
 }
 
 const filtered = debounce((started) => {
@@ -123,6 +127,6 @@ export function setupTable() {
 register({
   name: "table",
   section: "table",
-  sig: () => JSON.stringify([S.D.name, S.D.version, S.selVersion, S.sort, S.page, S.D.metrics.length]),
+  sig: () => JSON.stringify([S.D.name, S.D.version, S.D.stamps, S.selVersion, S.sort, S.page, S.D.metrics.length]),
   draw,
 });

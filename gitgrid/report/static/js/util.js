@@ -73,11 +73,13 @@ export const FAILED = "#d62728";
 export const CONTEXT = "#c4c9d2";
 export const FAILED_STATES = new Set(["failed", "timeout", "cancelled"]);
 
+const collator = new Intl.Collator(); // once: each localeCompare() call looks its collator up again
+
 export function byValue(a, b) {
   if (isNum(a) && isNum(b)) return a - b;
   if (isNum(a)) return -1;
   if (isNum(b)) return 1;
-  return String(a).localeCompare(String(b));
+  return collator.compare(String(a), String(b));
 }
 export const distinct = (values) => [...new Set(values)].sort(byValue);
 
