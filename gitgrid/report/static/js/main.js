@@ -5,7 +5,7 @@
 
 import { chooseSweep, controls, wanted, wire } from "./controls.js";
 import "./compare.js";
-import "./effects.js";
+import { setupEffects } from "./effects.js";
 import "./heatmap.js";
 import { renderHome, setupHome } from "./home.js";
 import { buildPage } from "./layout.js";
@@ -24,6 +24,7 @@ async function start() {
   buildPage();
   wire();
   setupParcoords();
+  setupEffects();
   setupTable();
   setupHome(chooseSweep);
   S.home = await source.home();

@@ -66,28 +66,43 @@ export function aggregate(ks, keyOf, ys) {
 // Main effect of one param: the mean (and sd, n) of the metric in each of its groups; and its importance,
 // the share of the metric's variance its groups explain, corrected for the number of groups (epsilon
 // squared: (SS_between - (k-1) MS_within) / SS_total, at least 0), so that a param split into many small
-// bins of pure noise is not ranked above one that matters.
-export function mainEffect(ys, ks, groupOf, groups) {
-  const cells = Array.from({ length: groups }, () => []);
+// bins of pure noise is not ranked above one that matters. `ys`: the metric as numbers (NaN: none);
+// `group`: each point's group (-1: none); `ks`: the points counted.
+export function mainEffect(ys, ks, group, groups) {
+  const count = new Float64Array(groups);
+  const sum = new Float64Array(groups);
   let n = 0;
-  let sum = 0;
-  for (const k of ks) {
-    const g = groupOf(k);
-    if (g < 0 || !isNum(ys[k])) continue;
-    cells[g].push(ys[k]);
-    n += 1;
-    sum += ys[k];
-  }
-  const grand = n ? sum / n : 0;
-  const stats = cells.map(meanSd);
-  let between = 0;
   let total = 0;
-  for (const c of cells) for (const v of c) total += (v - grand) ** 2;
+  for (let i = 0; i < ks.length; i++) {
+    const k = ks[i];
+    const g = group[k];
+    const v = ys[k];
+    if (g < 0 || Number.isNaN(v)) continue; // no group, or NaN: no value
+    count[g] += 1;
+    sum[g] += v;
+    n += 1;
+    total += v;
+  }
+  const grand = n ? total / n : 0;
+  const squares = new Float64Array(groups); // within each group, about its mean (two passes: exact)
+  let ssTotal = 0;
+  for (let i = 0; i < ks.length; i++) {
+    const k = ks[i];
+    const g = group[k];
+    const v = ys[k];
+    if (g < 0 || Number.isNaN(v)) continue;
+    squares[g] += (v - sum[g] / count[g]) ** 2;
+    ssTotal += (v - grand) ** 2;
+  }
+  const stats = Array.from(count, (c, g) =>
+    c ? { n: c, mean: sum[g] / c, sd: c > 1 ? Math.sqrt(squares[g] / (c - 1)) : 0 } : { n: 0, mean: null, sd: null },
+  );
+  let between = 0;
   for (const s of stats) if (s.n) between += s.n * (s.mean - grand) ** 2;
   const used = stats.filter((s) => s.n).length;
-  const within = total - between;
+  const within = ssTotal - between;
   const msWithin = n > used ? within / (n - used) : 0;
-  const importance = total > 0 && used > 1 ? Math.max(0, (between - (used - 1) * msWithin) / total) : 0;
+  const importance = ssTotal > 0 && used > 1 ? Math.max(0, (between - (used - 1) * msWithin) / ssTotal) : 0;
   return { stats, importance, n };
 }
 
