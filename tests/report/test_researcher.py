@@ -272,12 +272,16 @@ def test_the_point_panel_shows_metrics_and_readable_times(study: Path, opened: W
 
 def test_param_values_holding_markup_stay_text_in_every_plot(study: Path, opened: Watched) -> None:
     page = load(opened, f"{study.as_uri()}#sweep=grid&x=label&colour=x&hx=label&hy=x")
-    for plot in ("scatter-plot", "heatmap-plot", "effects-plot"):
+    for plot in ("scatter-plot", "heatmap-plot"):
         svg = page.locator(f"#{plot} .main-svg").first
         assert svg.locator("a").count() == 0, plot
         assert page.locator(f"#{plot} tspan[style*='bold']").count() == 0, plot
     ticks = js(page, "[...document.querySelectorAll('#scatter-plot .xtick text')].map((t) => t.textContent)")
     assert sorted(ticks) == sorted([LINK, BOLD])
+    effects = page.locator("#effects-plot svg")  # drawn by the page: text nodes, each with its full text as a tooltip
+    assert effects.count() == 1 and effects.locator("a").count() == 0
+    label = page.locator("#effects-plot g[data-param='label'] text title")
+    assert sorted(label.all_text_contents()) == sorted([LINK, BOLD])
 
 
 def test_the_compare_view_draws_100000_points(opened: Watched, tmp_path: Path) -> None:

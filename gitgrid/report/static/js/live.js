@@ -41,6 +41,45 @@ function merge(D, u) {
   return { columns: changed, series };
 }
 
+// The sweep's totals (counts by state, durations, time spent, series names) are a heavier question for
+// the dashboard (a few hundred ms at 10^4 points, seconds at 10^5), so the views never wait for them: the
+// points an update brought are drawn at once, and the totals follow, asked one at a time and at most
+// every TOTALS_EVERY ms, redrawing the summary when they changed.
+const TOTALS_EVERY = 2000;
+const totals = {
+  asking: false,
+  again: false,
+  last: 0,
+  ask(D, controls) {
+    if (this.asking) {
+      this.again = true;
+      return;
+    }
+    this.asking = true;
+    this.again = false;
+    const wait = Math.max(0, this.last + TOTALS_EVERY - performance.now());
+    setTimeout(() => this.fetch(D, controls), wait);
+  },
+  async fetch(D, controls) {
+    this.last = performance.now();
+    try {
+      const info = await source.info(D.name);
+      const now = { counts: info.counts, durations: info.durations, spent: info.spent, series_names: info.series_names };
+      const was = { counts: D.counts, durations: D.durations, spent: D.spent, series_names: D.series_names };
+      if (S.D === D && JSON.stringify(now) !== JSON.stringify(was)) {
+        const names = JSON.stringify(D.series_names);
+        Object.assign(D, now);
+        D.stamps.info = nextVersion();
+        if (JSON.stringify(D.series_names) !== names) controls();
+        renderAll();
+      }
+    } finally {
+      this.asking = false;
+      if (this.again) this.ask(D, controls);
+    }
+  },
+};
+
 export async function poll(controls) {
   const D = S.D;
   try {
@@ -56,16 +95,8 @@ export async function poll(controls) {
       D.cursor = u.cursor;
       D.running = u.running;
       for (const key of changed.columns) D.stamps[key] = nextVersion(); // the views that show them redraw
-      if (changed.columns.size || running) {
-        const info = await source.info(D.name);
-        const now = { counts: info.counts, durations: info.durations, spent: info.spent, series_names: info.series_names };
-        if (
-          JSON.stringify(now) !== JSON.stringify({ counts: D.counts, durations: D.durations, spent: D.spent, series_names: D.series_names })
-        )
-          D.stamps.info = nextVersion();
-        Object.assign(D, now);
-        if ((!S.seriesName && D.series_names.length) || (!S.metric && D.metrics.length)) controls();
-      }
+      if (changed.columns.size || running) totals.ask(D, controls);
+      if (!S.metric && D.metrics.length) controls();
       if (changed.series) D.seriesVersion = nextVersion(); // the series view alone
       if (changed.columns.size || running || changed.series) {
         await renderAll(answered);

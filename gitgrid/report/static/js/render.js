@@ -18,6 +18,8 @@ export function register(view) {
 
 const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const task = () => new Promise((resolve) => setTimeout(resolve, 0));
+// true when the reader pressed or clicked something not yet handled (Chromium); without a way to know, yield
+const inputPending = () => navigator.scheduling?.isInputPending?.() ?? true;
 
 function onScreen(view) {
   const section = $(view.section);
@@ -65,8 +67,9 @@ async function run(gen, started) {
   S.timings.redrawn = dirty.map((v) => v.name);
   bump("painted");
   writeHash(); // after the frame: the address can wait, the reader's eyes cannot
+  await task(); // the frame is painted before any view off screen is drawn
   for (const view of far) {
-    await task();
+    if (inputPending()) await task(); // the reader's keystroke or click first; else no frame between views
     if (gen !== generation) return;
     const sig = view.sig(); // read again: a frame has passed
     if (sig !== view.drawn) await draw(view, sig);
