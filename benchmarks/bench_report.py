@@ -315,6 +315,7 @@ def live_update(repo: Path, repeat: int, old: str | None) -> dict[str, dict[str,
         browser.close()
     store.close()
     server.shutdown()
+    server.server_close()  # waits for requests still being answered, before the store closes
     board.close()
     return out
 
@@ -402,6 +403,7 @@ def dashboard_updates(repo: Path, repeat: int) -> dict[str, float]:
         results(opened, include_all=True)
         whole.append(time.perf_counter() - start)
     server.shutdown()
+    server.server_close()  # waits for requests still being answered, before the store closes
     board.close()
     return {"idle": median(idle), "one": median(one), "whole": median(whole)}
 

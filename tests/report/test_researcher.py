@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,31 @@ def click_marker(page: Any, plot: str, trace: int, point: int) -> None:
         [plot, trace, point],
     )
     page.mouse.click(x, y)
+
+
+def test_a_click_on_a_compare_point_opens_that_point(study: Path, opened: Watched) -> None:
+    """Defect 6: it opened nothing. The page draws the points; hovered, one is named; clicked, it opens."""
+    page = load(opened, f"{study.as_uri()}#sweep=grid&other=again")
+    canvas = page.locator("#compare-plot canvas")
+    canvas.scroll_into_view_if_needed()
+    for kind, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):  # saved as any other figure
+        with page.expect_download() as info:
+            page.click(f"button[data-figure='compare-plot'][data-format='{kind}']")
+        assert magic in Path(info.value.path()).read_bytes()[:200]
+    left, top, right, bottom = json.loads(canvas.get_attribute("data-box") or "")
+    lo, hi = json.loads(canvas.get_attribute("data-range") or "")
+    box = canvas.bounding_box()
+    loss = -0.1  # point 12 (x = 3, seed 1) in both sweeps; point 15 (its other label) is 0.01 away
+    x = box["x"] + left + (loss - lo) / (hi - lo) * (right - left)
+    y = box["y"] + bottom - (loss - lo) / (hi - lo) * (bottom - top)
+    page.mouse.move(x, y)
+    note = page.locator("#compare-plot .point-note")
+    note.wait_for(state="visible")
+    found = re.match(r"point (\d+) · grid: (\S+) · again: (\S+)$", note.inner_text())
+    assert found is not None and found.group(1) in ("12", "15"), note.inner_text()
+    page.mouse.click(x, y)
+    page.wait_for_selector("#detail-diff")
+    assert page.get_attribute("#detail", "data-index") == found.group(1)
 
 
 def test_failed_runs_have_their_own_style_and_a_legend(study: Path, opened: Watched) -> None:
@@ -278,7 +304,8 @@ def test_param_values_holding_markup_stay_text_in_every_plot(study: Path, opened
         assert page.locator(f"#{plot} tspan[style*='bold']").count() == 0, plot
     ticks = js(page, "[...document.querySelectorAll('#scatter-plot .xtick text')].map((t) => t.textContent)")
     assert sorted(ticks) == sorted([LINK, BOLD])
-    effects = page.locator("#effects-plot svg")  # drawn by the page: text nodes, each with its full text as a tooltip
+    # the effects are drawn by the page: text nodes, each with its full text as a tooltip
+    effects = page.locator("#effects-plot svg")
     assert effects.count() == 1 and effects.locator("a").count() == 0
     label = page.locator("#effects-plot g[data-param='label'] text title")
     assert sorted(label.all_text_contents()) == sorted([LINK, BOLD])

@@ -44,8 +44,10 @@ function importanceFigure(found, width) {
   const height = 260;
   const [left, right, top, bottom] = [90, width - 56, 8, height - 44];
   const most = Math.max(...found.map((e) => e.importance * 100), 1e-9);
-  const grid = ticks(0, most, 4);
-  const x = scale(0, Math.max(most, grid[grid.length - 1]), left, right);
+  let grid = ticks(0, most, 4);
+  const step = grid.length > 1 ? grid[1] - grid[0] : most;
+  grid = ticks(0, Math.ceil(most / step - 1e-9) * step, 4); // up to the tick at or above the largest share
+  const x = scale(0, grid[grid.length - 1] || most, left, right);
   const row = Math.min(30, (bottom - top) / Math.max(found.length, 1));
   const parts = grid.map((v) =>
     svgEl(

@@ -3,8 +3,8 @@
 // This module starts the page; each view is its own module, joined into the one page when it is
 // written (gitgrid/report/assets.py).
 
+import { setupCompare } from "./compare.js";
 import { chooseSweep, controls, wanted, wire } from "./controls.js";
-import "./compare.js";
 import { setupEffects } from "./effects.js";
 import "./heatmap.js";
 import { renderHome, setupHome } from "./home.js";
@@ -25,6 +25,7 @@ async function start() {
   wire();
   setupParcoords();
   setupEffects();
+  setupCompare();
   setupTable();
   setupHome(chooseSweep);
   S.home = await source.home();
