@@ -1,11 +1,11 @@
 """gitgrid: turn a parameter study into git history.
 
 A *spec* describes a *space* of *points* (param values); ``create_sweep`` writes one commit per point on a
-new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point and
-``results`` reads what they reported; ``optimize_sweep`` and ``spsa`` choose points instead of
-gridding them. The vocabulary is defined in ``docs/concepts.md``, the layout of the
-package in ``docs/architecture.md``. What ``__all__`` lists is the public API; the modules of the
-subpackages are internal.
+new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point here (and
+``get_launcher(name).launch`` anywhere else: array jobs, Dask) and ``results`` reads what they reported;
+``optimize_sweep`` and ``spsa`` choose points instead of gridding them. The vocabulary is defined in
+``docs/concepts.md``, the layout of the package in ``docs/architecture.md``. What ``__all__`` lists is
+the public API; the modules of the subpackages are internal.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from gitgrid.errors import (
 )
 
 if TYPE_CHECKING:
+    from gitgrid.cluster.clean import Cleaned, clean
     from gitgrid.git.repository import Repository, open_repository
+    from gitgrid.launch.launcher import Launch, Launcher, LaunchSettings
+    from gitgrid.launch.registry import cancel_sweep, get_launcher
     from gitgrid.optimize.minimize import minimize, spsa
     from gitgrid.optimize.session import OptimizeOptions, OptimizeSummary, optimize_sweep
     from gitgrid.optimize.sharded import Sharded
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
     from gitgrid.query.tables import ResultStream, ResultTable, results, results_frame, stream_results
     from gitgrid.report.data import ViewOptions
     from gitgrid.report.write import Report, write_report
-    from gitgrid.run.collect import Collected, collect_runs
+    from gitgrid.run.collect import Collected, collect_runs, rebuild_store
     from gitgrid.run.prepare import Prepared, prepare_point
     from gitgrid.run.runner import RunOptions, RunState, RunSummary, run_sweep
     from gitgrid.run.series import Series, read_series
@@ -52,7 +55,10 @@ if TYPE_CHECKING:
 
 # The API is loaded on first use (PEP 562): ``gitgrid list`` should not pay for Jinja, YAML and GitPython.
 _LAZY = {
+    **dict.fromkeys(["Cleaned", "clean"], "cluster.clean"),
     **dict.fromkeys(["Repository", "open_repository"], "git.repository"),
+    **dict.fromkeys(["Launch", "LaunchSettings", "Launcher"], "launch.launcher"),
+    **dict.fromkeys(["cancel_sweep", "get_launcher"], "launch.registry"),
     **dict.fromkeys(["minimize", "spsa"], "optimize.minimize"),
     **dict.fromkeys(["OptimizeOptions", "OptimizeSummary", "optimize_sweep"], "optimize.session"),
     **dict.fromkeys(["Sharded"], "optimize.sharded"),
@@ -62,7 +68,7 @@ _LAZY = {
         ["ResultStream", "ResultTable", "results", "results_frame", "stream_results"], "query.tables"
     ),
     **dict.fromkeys(["Status", "sweep_status"], "query.status"),
-    **dict.fromkeys(["Collected", "collect_runs"], "run.collect"),
+    **dict.fromkeys(["Collected", "collect_runs", "rebuild_store"], "run.collect"),
     **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
     **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "run.runner"),
     **dict.fromkeys(["Series", "read_series"], "run.series"),
@@ -86,10 +92,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Cleaned",
     "Collected",
     "GitFailure",
     "GitgridError",
     "GitgridWarning",
+    "Launch",
+    "LaunchSettings",
+    "Launcher",
     "OptimizeError",
     "OptimizeOptions",
     "OptimizeSummary",
@@ -122,9 +132,12 @@ __all__ = [
     "ViewOptions",
     "WorkerLost",
     "__version__",
+    "cancel_sweep",
+    "clean",
     "collect_runs",
     "create_sweep",
     "find_sweep",
+    "get_launcher",
     "list_commits",
     "list_points",
     "list_sweeps",
@@ -137,6 +150,7 @@ __all__ = [
     "prepare_point",
     "preview_sweep",
     "read_series",
+    "rebuild_store",
     "results",
     "results_frame",
     "run_sweep",

@@ -13,6 +13,11 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>             worker k's checkout (a git worktree)
     .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
+    .git/gitgrid/store.json                 which file is the store gitgrid created (device, inode):
+                                            a store that is not that file was copied in (#17)
+    .git/gitgrid/created                    the sweeps created in this clone (one JSON name a line):
+                                            the default sweep is one of them when there are any
+    .git/gitgrid/worktrees/w<k>.build.json  what its builds read and were built from (stale builds)
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -20,12 +25,15 @@ Under the runs root (on a cluster: storage every node reaches)::
                                             series.jsonl, stdout.log, stderr.log, build.log (with
                                             --build)
     <sweep>/setup/worker-<k>.log            output of --setup in worker k
-    <sweep>/submissions/<stamp>/            one submission: job.sh, manifest-<n>.jsonl, submission.json,
+    <sweep>/setup/<host>-slot-<k>.log       output of --setup in a node's (or Dask worker's) checkout
+    <sweep>/submissions/<time>-<pid>-<n>/   one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
 
-In node-local scratch (``$TMPDIR``)::
+In node-local scratch (``$TMPDIR``, else ``/tmp``, or ``--opt scratch=DIR``), in a folder of the user's::
 
-    gitgrid-<repo hash>/slot-<k>            a node's reusable checkout, with slot-<k>.lock
+    gitgrid-<user>/<repo hash>/slot-<k>     a node's checkout, with slot-<k>.lock (removed when its task
+                                            ends, unless ``--opt keep-scratch=yes``), slot-<k>.setup.json
+                                            and slot-<k>.build.json
 
 Run directories are keyed by sweep, point index and commit, never by time, so two runs never collide.
 
@@ -39,8 +47,11 @@ are checked where they are read.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import pwd
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -61,13 +72,20 @@ __all__ = [
     "Submission",
     "attempt_number",
     "attempts_in",
+    "build_record",
     "check_no_symlink",
     "claim_attempt",
+    "created_sweeps",
     "node_checkout",
     "node_checkouts",
     "node_lock",
+    "node_setup_log",
+    "node_setup_stamp",
+    "node_slots",
     "parse_point_dir",
     "point_dir",
+    "run_dir_problem",
+    "scratch_root",
     "sweep_runs",
 ]
 
@@ -131,9 +149,18 @@ class Layout:
         return f"/{HOME}/"
 
     def ensure(self) -> None:
-        """Create the home and the runs root; refuse a runs root gitgrid cannot write."""
-        self.home.mkdir(exist_ok=True)
-        self.locks.mkdir(exist_ok=True)
+        """Create the home and the runs root; refuse a runs root gitgrid cannot write, and a home that is
+        a file or cannot be made, in one line each."""
+        for folder in (self.home, self.locks):
+            try:
+                folder.mkdir(exist_ok=True)
+            except FileExistsError:
+                raise RunError(
+                    f"{folder} is a file, not a folder: gitgrid keeps its store, locks and runs there; "
+                    "move the file away"
+                ) from None
+            except OSError as exc:
+                raise RunError(f"{folder} cannot be created: {exc.strerror}") from None
         try:
             self.runs_root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -161,6 +188,11 @@ class Layout:
     def setup_stamp(self, number: int) -> Path:
         return self.worktrees / f"w{number}.setup.json"
 
+    @property
+    def store_record(self) -> Path:
+        """Where gitgrid notes which file is the store it created (in the git dir: never cloned)."""
+        return self.worktrees.parent / "store.json"
+
     # under the runs root ----------------------------------------------------------------------------
     def sweep_runs(self, sweep: str) -> Path:
         """The folder of every run of ``sweep``."""
@@ -168,6 +200,11 @@ class Layout:
 
     def point_dir(self, sweep: str, index: int, commit: str, count: int) -> Path:
         return point_dir(self.runs_root, sweep, index, commit, count)
+
+    def probes(self, sweep: str) -> list[Path]:
+        """The files runs-root checks write and remove at once (``.probe-*``): left only by a crash."""
+        folder = self.sweep_runs(sweep)
+        return sorted(folder.glob(".*probe-*")) if folder.is_dir() else []
 
     def check_writable(self, sweep: str) -> None:
         """Make the sweep's runs folder and prove a file can be written there (``OSError`` if not)."""
@@ -182,10 +219,26 @@ class Layout:
         check_no_symlink(self.runs_root, log)
         return log
 
-    def new_submission(self, sweep: str, stamp: str) -> Submission:
-        folder = self._submissions(sweep) / stamp
-        check_no_symlink(self.runs_root, folder)
-        return Submission(folder)
+    def new_submission(self, sweep: str, claim: bool = True) -> Submission:
+        """A submission folder no other submission has: named by the time, this process and a number,
+        and (``claim``) made at once by an exclusive ``mkdir``, so that two submissions in one second
+        (an optimiser's batches) never share one. Unclaimed (``--dry-run``): the name it would have."""
+        folder = self._submissions(sweep)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+        for number in itertools.count(1):
+            place = folder / f"{stamp}-{number}"
+            check_no_symlink(self.runs_root, place)
+            if not claim:
+                if not place.exists():
+                    return Submission(place)
+                continue
+            place.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                place.mkdir()
+            except FileExistsError:
+                continue
+            return Submission(place)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def submission_records(self, sweep: str) -> list[Path]:
         """The ``submission.json`` of every submission of ``sweep`` under this runs root, oldest first."""
@@ -216,6 +269,35 @@ class Submission:
 
     def manifest(self, number: int) -> Path:
         return self.folder / f"manifest-{number}.jsonl"
+
+    @property
+    def failures(self) -> Path:
+        """A file per run of this submission that failed or timed out (for ``--halt-after``)."""
+        return self.folder / "failures"
+
+    @property
+    def halted(self) -> Path:
+        """Made when ``--halt-after`` stopped a task: points it did not start are not failures."""
+        return self.folder / "halted"
+
+    def task_state(self, job: str, task: int) -> Path:
+        """The state file of one task of a local array (:mod:`gitgrid.launch.local_array`)."""
+        return self.folder / "tasks" / f"{job}_{task}"
+
+    def array_host(self, job: str) -> Path:
+        """The lock a local array's host process holds while it lives, with its pid in it."""
+        return self.folder / "tasks" / f"{job}.pid"
+
+    def task_log(self, job: str, task: int) -> Path:
+        """A local array task's output (as ``slurm-<job>_<task>.out`` is SLURM's)."""
+        return self.logs / f"local-{job}_{task}.out"
+
+
+def created_sweeps(git_dir: Path) -> Path:
+    """The note of the sweeps created in this clone (the git dir is never cloned)."""
+    note = git_dir / "gitgrid" / "created"
+    check_no_symlink(git_dir, note)
+    return note
 
 
 def sweep_runs(runs_root: Path, sweep: str) -> Path:
@@ -253,6 +335,35 @@ def check_no_symlink(top: Path, place: Path) -> None:
             )
         if not current.exists():
             return
+
+
+def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
+    """Why a run directory read back from a store may not be used as a path, or None when it may.
+
+    A store is not proof of where a run is (it may be a file someone committed or copied, #17): a run
+    directory is used only when it has the shape ``<runs root>/<sweep>/<index>-<commit>/attempt-<n>`` of
+    that very point, and resolving it (symbolic links, ``..``) lands exactly there below its runs root,
+    resolved too. A relative path, another point's folder or a link out of the runs root is refused.
+    """
+    if not isinstance(run_dir, str) or not isinstance(sweep, str) or "\0" in run_dir:
+        return "is not a path"
+    path = Path(run_dir)
+    try:
+        names = PurePosixPath(_sweep_part(sweep)).parts
+    except RunError:
+        return "names a sweep that cannot be a folder"
+    parts, depth = path.parts, len(names) + 2
+    point = parse_point_dir(parts[-2]) if len(parts) > depth else None
+    if not path.is_absolute() or point is None or attempt_number(parts[-1]) is None:
+        return "is not the absolute path of a run directory (<runs root>/<sweep>/<point>/attempt-<n>)"
+    if point[0] != index or parts[-depth:-2] != names:
+        return f"is not a run directory of point {index} of sweep '{excerpt(sweep)}'"
+    root = Path(*parts[:-depth])
+    try:
+        inside = path.resolve(strict=True) == root.resolve(strict=True).joinpath(*parts[-depth:])
+    except (OSError, RuntimeError, ValueError):  # gone, a loop of links, a path the system refuses
+        return "does not exist"
+    return None if inside else "leaves its runs root through a symbolic link"
 
 
 def _sweep_part(sweep: str) -> str:
@@ -302,13 +413,49 @@ def claim_attempt(folder: Path, after: int | None = None) -> tuple[int, Path]:
 
 
 def node_checkouts(scratch: Path, repo: str) -> Path:
-    """Where a node keeps its reusable checkouts of ``repo`` (one folder per repository)."""
-    return scratch / f"gitgrid-{hashlib.sha1(repo.encode()).hexdigest()[:12]}"
+    """Where a node keeps its checkouts of ``repo``: a folder of this user's (``gitgrid-<user>``, so that
+    cleaning up never touches someone else's on a shared node), one folder per repository within."""
+    return scratch_root(scratch) / hashlib.sha1(repo.encode()).hexdigest()[:12]
+
+
+def scratch_root(scratch: Path) -> Path:
+    """This user's folder of checkouts in a scratch folder (``$TMPDIR``, ``/tmp``, ``--opt scratch``)."""
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = str(os.getuid())
+    return scratch / f"gitgrid-{user}"
 
 
 def node_checkout(folder: Path, number: int) -> Path:
     return folder / f"slot-{number}"
 
 
+def build_record(checkout: Path) -> Path:
+    """Beside a checkout (worker or node), the record of what its builds read and were built from:
+    outside it, so no build or ``git clean`` sees it."""
+    return checkout.with_name(f"{checkout.name}.build.json")
+
+
 def node_lock(folder: Path, number: int) -> Path:
     return folder / f"slot-{number}.lock"
+
+
+def node_slots(folder: Path) -> list[int]:
+    """The numbers of the node checkouts in ``folder`` (those with a lock file: made by a task)."""
+    if not folder.is_dir():
+        return []
+    found = (re.fullmatch(r"slot-(\d+)\.lock", entry.name) for entry in folder.iterdir())
+    return sorted(int(match.group(1)) for match in found if match)
+
+
+def node_setup_log(runs_root: Path, sweep: str, host: str, checkout: Path) -> Path:
+    """The log of ``--setup`` in a node's (or a Dask worker's) checkout, under the runs root."""
+    log = sweep_runs(runs_root, sweep) / "setup" / f"{host}-{checkout.name}.log"
+    check_no_symlink(runs_root, log)
+    return log
+
+
+def node_setup_stamp(checkout: Path) -> Path:
+    """Which ``--setup`` ran in a node's checkout, for which base (beside the checkout)."""
+    return checkout.with_name(checkout.name + ".setup.json")

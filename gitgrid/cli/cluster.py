@@ -1,41 +1,21 @@
-"""The cluster commands: ``submit``, ``cancel``, and ``task`` (what job scripts run on the nodes).
+"""The cluster commands: ``submit``, ``cancel``, ``clean``, and ``task`` (what job scripts run on nodes).
 
 Each command parses, calls one library function, prints.
 """
 
 from __future__ import annotations
 
-import shlex
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, SweepName, app, context_of, reported
-from gitgrid.errors import SubmitError
+from gitgrid.cli.runs import ARRAY_LIMIT_HELP, ON_HELP, OPT_HELP, launch_points, parse_options
+from gitgrid.launch.registry import LAUNCHERS
 
-__all__ = ["SchedulerName", "cancel", "parse_options", "submit", "task"]
-
-
-class SchedulerName(StrEnum):
-    slurm = "slurm"
-    pbs = "pbs"
-    lsf = "lsf"
-
-
-def parse_options(pairs: list[str]) -> tuple[tuple[str, str], ...]:
-    """``--opt KEY=VALUE`` values as pairs, in the order given."""
-    parsed = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SubmitError(
-                f"--opt {pair!r}: expected KEY=VALUE, e.g. --opt partition=short --opt time=1:00:00"
-            )
-        parsed.append((key.strip(), value))
-    return tuple(parsed)
+__all__ = ["cancel", "clean", "submit", "task"]
 
 
 @app.command(cls=CommandAfterDashes)
@@ -43,17 +23,16 @@ def parse_options(pairs: list[str]) -> tuple[tuple[str, str], ...]:
 def submit(
     ctx: typer.Context,
     sweep: SweepName = None,
-    scheduler: Annotated[SchedulerName, typer.Option(help="The batch scheduler.")] = SchedulerName.slurm,
-    array_limit: Annotated[int | None, typer.Option(help="Tasks running at once (%M of the array).")] = None,
+    scheduler: Annotated[
+        str, typer.Option("--scheduler", "--on", help=ON_HELP.format(", ".join(LAUNCHERS)))
+    ] = "slurm",
+    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
     chunk: Annotated[int, typer.Option(help="Points per array task.")] = 1,
     template: Annotated[Path | None, typer.Option(help="Your own job script template (Jinja).")] = None,
-    opt: Annotated[
-        list[str] | None,
-        typer.Option("--opt", help="Scheduler option KEY=VALUE (partition, time, mem, ...)."),
-    ] = None,
+    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
     retry_failed: Annotated[
         bool,
-        typer.Option("--retry-failed", help="Submit only points that failed, timed out or were stopped."),
+        typer.Option("--retry-failed", help="Also points that failed or timed out (submit always does)."),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the job script and commands; submit nothing.")
@@ -63,31 +42,41 @@ def submit(
         str | None,
         typer.Option(help="Shell command each task runs in its checkout before every point (make)."),
     ] = None,
+    setup: Annotated[
+        str | None, typer.Option(help="Shell command run once in each node checkout (a venv, pip install).")
+    ] = None,
+    clean_build: Annotated[
+        bool, typer.Option("--clean-build", help="git clean -fdx in the checkout before each --build.")
+    ] = False,
+    where: Annotated[str | None, typer.Option(help="Only points where this holds.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
+    ] = None,
+    halt_after: Annotated[
+        int | None, typer.Option(help="Start no new point after N failed or timed-out runs.")
+    ] = None,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, as new attempts.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the points ended, and say how.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks at the scheduler while waiting.")] = 5.0,
 ) -> None:
-    """Submit a sweep as array jobs (one per MaxArraySize points): gitgrid submit [SWEEP] -- CMD [ARGS...]."""
-    from gitgrid.cluster.submit import SubmitOptions, submit_sweep
+    """Submit a sweep as array jobs: gitgrid submit [SWEEP] -- CMD. The same as gitgrid run --on slurm.
 
+    Kept for the scripts that use it: every point without a success is submitted (failed ones too).
+    """
+    from gitgrid.launch.launcher import LaunchSettings
+    from gitgrid.run.runner import RunOptions
+
+    del retry_failed  # submit has always submitted failed and timed-out points again
     context = context_of(ctx)
-    options = SubmitOptions(
-        scheduler=scheduler.value, array_limit=array_limit, chunk=chunk,
-        template=context.path(template) if template else None, options=parse_options(opt or []),
-        retry_failed=retry_failed, runs_root=context.path(runs_root) if runs_root else None, build=build,
+    options = RunOptions(
+        where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout, retry_failed=True,
+        rerun=rerun,
+        runs_root=context.path(runs_root) if runs_root else None, halt_after=halt_after,
     )  # fmt: skip
-    command = ctx.meta.get("gitgrid.command", [])
-    done = submit_sweep(command, sweep, context.repo(), options, dry_run)
-    points = sum(len(a.points) for a in done.arrays)
-    if not done.arrays:
-        print(f"{done.sweep.name}: nothing to submit ({done.skipped} points already done)")
-        return
-    if dry_run:
-        print(done.script, end="" if done.script.endswith("\n") else "\n")
-        for array in done.arrays:
-            print(f"# {shlex.join(array.command)}")
-        print(f"# would submit {points} points in {len(done.arrays)} array job(s); nothing was submitted")
-        return
-    ids = ", ".join(done.job_ids)
-    print(f"{done.sweep.name}: submitted {points} points as {done.scheduler} job(s) {ids}")
-    print(f"follow with: gitgrid status {done.sweep.name}", file=sys.stderr)
+    settings = LaunchSettings(
+        parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
+    )
+    launch_points(ctx, sweep, scheduler, settings, options, dry_run=dry_run, wait=wait)
 
 
 @app.command()
@@ -96,14 +85,44 @@ def cancel(
     ctx: typer.Context,
     sweep: SweepName = None,
 ) -> None:
-    """Cancel the sweep's queued and running jobs."""
-    from gitgrid.cluster.submit import cancel_sweep
+    """Stop the sweep wherever it runs: its queued and running jobs, and a gitgrid run of it here."""
+    from gitgrid.launch.registry import cancel_sweep
 
     cancelled = cancel_sweep(context_of(ctx).repo(), sweep)
-    print(f"cancelled job(s) {', '.join(cancelled)}" if cancelled else "no queued or running jobs")
+    print(f"cancelled {', '.join(cancelled)}" if cancelled else "nothing queued or running")
+
+
+@app.command()
+@reported
+def clean(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+    scratch: Annotated[
+        Path | None, typer.Option(help="The scratch folder of node checkouts (default: $TMPDIR, else /tmp).")
+    ] = None,
+    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+) -> None:
+    """Remove what crashed runs left: your unused node checkouts in scratch, empty attempt folders."""
+    from gitgrid.cluster.clean import clean as clean_up
+
+    context = context_of(ctx)
+    found = clean_up(
+        context.repo(), context.path(runs_root) if runs_root else None,
+        context.path(scratch) if scratch else None, dry_run,
+    )  # fmt: skip
+    verb = "would remove" if dry_run else "removed"
+    for path in found.removed:
+        print(f"{verb} {path}")
+    for path, why in found.kept:
+        print(f"kept {path} ({why})", file=sys.stderr)
+    done = "to remove" if dry_run else "removed"
+    print(f"{len(found.removed)} {done}, {len(found.kept)} kept", file=sys.stderr)
 
 
 @app.command(hidden=True)
+@reported
 def task(
     submission: Annotated[Path, typer.Argument(help="The submission folder.")],
     manifest: Annotated[Path, typer.Argument(help="The manifest of this task's array.")],
@@ -114,4 +133,8 @@ def task(
     """Run one array task's points on this node (called by job scripts)."""
     from gitgrid.cluster.task import run_task
 
-    raise typer.Exit(run_task(submission, manifest, task_id))
+    summary = run_task(submission, manifest, task_id)
+    for warning in summary.warnings:
+        print(f"gitgrid: warning: {warning}", file=sys.stderr)
+    print(summary.line(), file=sys.stderr)
+    raise typer.Exit(summary.exit_code)

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, app, context_of, reported
-from gitgrid.cli.cluster import parse_options
+from gitgrid.cli.runs import ARRAY_LIMIT_HELP, ON_HELP, OPT_HELP, parse_options
+from gitgrid.launch.registry import LAUNCHERS
 
 if TYPE_CHECKING:
     from gitgrid.optimize.session import OptimizePlan, OptimizeSummary
 
-__all__ = ["Method", "Where", "optimize"]
+__all__ = ["Method", "optimize"]
 
 
 class Method(StrEnum):
@@ -27,13 +28,6 @@ class Method(StrEnum):
     random = "random"
     optuna_tpe = "optuna-tpe"
     optuna_cmaes = "optuna-cmaes"
-
-
-class Where(StrEnum):
-    local = "local"
-    slurm = "slurm"
-    pbs = "pbs"
-    lsf = "lsf"
 
 
 @app.command(cls=CommandAfterDashes)
@@ -48,7 +42,9 @@ def optimize(
     parallel: Annotated[
         int, typer.Option(help="SPSA: gradient samples per iteration (x2 runs at once); others: trials.")
     ] = 1,
-    scheduler: Annotated[Where, typer.Option(help="Run evaluations here, or as array jobs.")] = Where.local,
+    on: Annotated[
+        str, typer.Option("--on", "--scheduler", help=ON_HELP.format(", ".join(LAUNCHERS)))
+    ] = "local",
     seed: Annotated[int | None, typer.Option(help="Seed of the method (default: chosen, recorded).")] = None,
     ftol: Annotated[float | None, typer.Option(help="SPSA: stop when the value settles within this.")] = None,
     param_tol: Annotated[
@@ -58,10 +54,15 @@ def optimize(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Branch (default: optimize-DATE).")] = None,
     branch: Annotated[str | None, typer.Option("--branch", "-b", help="Base ref (default: HEAD).")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds before an evaluation is stopped.")] = None,
-    opt: Annotated[
-        list[str] | None, typer.Option("--opt", help="Scheduler option KEY=VALUE (partition, time, ...).")
+    build: Annotated[
+        str | None, typer.Option(help="Shell command run in the checkout before every evaluation (make).")
     ] = None,
-    poll: Annotated[float, typer.Option(help="Seconds between looks at the scheduler.")] = 5.0,
+    setup: Annotated[
+        str | None, typer.Option(help="Shell command run once in each checkout (a venv, pip install -e .).")
+    ] = None,
+    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
+    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
+    poll: Annotated[float, typer.Option(help="Seconds between looks at a scheduler.")] = 5.0,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
@@ -72,14 +73,18 @@ def optimize(
     Every evaluation is a commit on an optimize-DATE sweep, run like a grid's points; running the same
     command again continues an interrupted optimisation.
     """
+    from gitgrid.launch.launcher import LaunchSettings
     from gitgrid.optimize.session import OptimizeOptions, plan_optimize, run_optimize
+    from gitgrid.run.runner import RunOptions
 
     context = context_of(ctx)
+    run = RunOptions(
+        runs_root=context.path(runs_root) if runs_root else None, timeout=timeout, build=build, setup=setup
+    )
     options = OptimizeOptions(
-        metric=metric, maximize=maximize, method=method.value, budget=budget, parallel=parallel,
-        scheduler=scheduler.value, seed=seed, ftol=ftol, param_tol=param_tol, name=name, base=branch,
-        runs_root=context.path(runs_root) if runs_root else None, timeout=timeout,
-        submit=parse_options(opt or []), poll=poll,
+        metric=metric, maximize=maximize, method=method.value, budget=budget, parallel=parallel, seed=seed,
+        ftol=ftol, param_tol=param_tol, name=name, base=branch, on=on, run=run,
+        launch=LaunchSettings(parse_options(opt or []), array_limit, poll=poll),
     )  # fmt: skip
     plan = plan_optimize(context.path(spec), ctx.meta.get("gitgrid.command", []), options, context.repo())
     if dry_run:

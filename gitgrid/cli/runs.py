@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,8 +23,32 @@ from gitgrid.cli.app import (
     reported,
 )
 from gitgrid.cli.output import DIGITS, write_tuples
+from gitgrid.errors import RunError
+from gitgrid.launch.registry import LAUNCHERS
 
-__all__ = ["ResultFormat", "collect_runs", "prepare_point", "results", "run", "status"]
+if TYPE_CHECKING:
+    from gitgrid.launch.launcher import Launch, LaunchSettings
+    from gitgrid.run.runner import RunOptions, RunSummary
+
+__all__ = [
+    "ARRAY_LIMIT_HELP",
+    "ON_HELP",
+    "OPT_HELP",
+    "ResultFormat",
+    "collect_runs",
+    "launch_points",
+    "parse_options",
+    "prepare_point",
+    "results",
+    "run",
+    "status",
+]
+
+OPT_HELP = "KEY=VALUE for where points run: a scheduler option (partition, time, mem), a Dask address."
+ARRAY_LIMIT_HELP = "Array jobs: tasks running at once (%M of the array)."
+
+
+ON_HELP = "Where points run: {} (docs/cluster.md)."
 
 
 @app.command(cls=CommandAfterDashes)
@@ -32,8 +56,10 @@ __all__ = ["ResultFormat", "collect_runs", "prepare_point", "results", "run", "s
 def run(
     ctx: typer.Context,
     sweep: SweepName = None,
+    on: Annotated[str, typer.Option("--on", help=ON_HELP.format(", ".join(LAUNCHERS)))] = "local",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Points at a time (default: cores).")
+        int | None,
+        typer.Option("--jobs", "-j", help="Points at a time (default: cores; array jobs: --array-limit)."),
     ] = None,
     where: Annotated[str | None, typer.Option(help="Only points where this holds.")] = None,
     setup: Annotated[
@@ -50,6 +76,13 @@ def run(
             "(make, cmake --build build, cargo build); a failing build fails the point."
         ),
     ] = None,
+    clean_build: Annotated[
+        bool,
+        typer.Option(
+            "--clean-build",
+            help="Run git clean -fdx in the checkout before each --build: every point built from scratch.",
+        ),
+    ] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds before a run is stopped as timed out.")
     ] = None,
@@ -64,39 +97,151 @@ def run(
     watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
     maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
+    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
+    chunk: Annotated[int, typer.Option(help="Array jobs: points per array task.")] = 1,
+    template: Annotated[Path | None, typer.Option(help="Array jobs: your own job script template.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Array jobs: wait until the points ended, and say how.")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks at a scheduler while waiting.")] = 5.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would run (array jobs: the script); run nothing.")
+    ] = False,
 ) -> None:
-    """Run a command once per point, in parallel, each in its point's checkout: run [SWEEP] -- CMD [ARGS]."""
-    from gitgrid.run.runner import RunOptions, run_sweep
+    """Run a command once per point, each in its point's checkout: run [SWEEP] -- CMD [ARGS].
+
+    Here by default, -j at a time; --on slurm|pbs|lsf submits array jobs, --on dask runs on a Dask cluster.
+    """
+    from gitgrid.launch.launcher import LaunchSettings
+    from gitgrid.run.runner import RunOptions
 
     context = context_of(ctx)
-    command = ctx.meta.get("gitgrid.command", [])
     options = RunOptions(
-        jobs=jobs, where=where, setup=setup, build=build, timeout=timeout, retry_failed=retry_failed,
-        rerun=rerun, runs_root=context.path(runs_root) if runs_root else None, watch=watch,
-        maximize=maximize, halt_after=halt_after,
+        jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
+        retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
+        watch=watch, maximize=maximize, halt_after=halt_after,
     )  # fmt: skip
-    describe = _describe(watch)
-    with progress_bar(transient=False) as advance:
-        summary = run_sweep(
-            command, sweep, context.repo(), options, lambda s: advance(s.done, s.total, describe(s)),
-            lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
-        )  # fmt: skip
-    state = summary.state
-    print(
-        f"{summary.sweep}: {state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
-        f"{state.interrupted} interrupted, {state.skipped} skipped (done before)",
-        file=sys.stderr,
+    settings = LaunchSettings(
+        parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
     )
+    launch_points(ctx, sweep, on, settings, options, dry_run=dry_run, wait=wait)
+
+
+def parse_options(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--opt KEY=VALUE`` values as pairs, in the order given."""
+    parsed = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise RunError(
+                f"--opt {pair!r}: expected KEY=VALUE, e.g. --opt partition=short --opt time=1:00:00"
+            )
+        parsed.append((key.strip(), value))
+    return tuple(parsed)
+
+
+def launch_points(
+    ctx: typer.Context,
+    sweep: str | None,
+    on: str,
+    settings: LaunchSettings,
+    options: RunOptions,
+    *,
+    dry_run: bool,
+    wait: bool,
+) -> None:
+    """The front door of ``run`` and ``submit``: launch with the launcher ``on``, then say what happened
+    (and, for points that outlive the launch, wait for them when asked)."""
+    from gitgrid.launch.registry import get_launcher
+
+    launcher = get_launcher(on, settings)
+    command = ctx.meta.get("gitgrid.command", [])
+    describe = _describe(options.watch)
+    with progress_bar(transient=False) as advance:
+        progress = lambda s: advance(s.done, s.total, describe(s))  # noqa: E731
+        launch = launcher.launch(
+            command, sweep, context_of(ctx).repo(), options, dry_run=dry_run, on_progress=progress,
+            on_warning=lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
+        )  # fmt: skip
+        if launch.dry_run:
+            _print_dry_run(launch)
+            return
+        if launch.summary is None and not wait:
+            _print_submitted(launch)
+            return
+        summary = launcher.wait(launch, progress)
+    _print_summary(summary, options)
+
+
+def _print_dry_run(launch: Launch) -> None:
+    submission = launch.submission
+    if submission is None:
+        count = len(launch.points)
+        shown = ", ".join(map(str, launch.points[:20])) + (", ..." if count > 20 else "")
+        skipped = f"{launch.skipped} skipped (done before)"
+        print(f"{launch.sweep}: would run {count} points ({shown}); {skipped}; nothing ran")
+        return
+    if not submission.arrays:
+        _print_submitted(launch)
+        return
+    print(submission.script, end="" if submission.script.endswith("\n") else "\n")
+    for array in submission.arrays:
+        print(f"# {array.command}")
+    points = sum(len(a.points) for a in submission.arrays)
+    print(f"# would submit {points} points in {len(submission.arrays)} array job(s); nothing was submitted")
+
+
+def _print_submitted(launch: Launch) -> None:
+    if not launch.points:
+        print(f"{launch.sweep}: nothing to submit ({_left(launch)})")
+        return
+    ids = ", ".join(launch.jobs)
+    print(f"{launch.sweep}: submitted {len(launch.points)} points as {launch.launcher} job(s) {ids}")
+    print(f"follow with: gitgrid status {launch.sweep}", file=sys.stderr)
+
+
+def _left(launch: Launch) -> str:
+    """Why the points not launched were left alone, by what they are: ``10 done before, 2 failed before:
+    --retry-failed runs them``."""
+    left = dict(launch.left)
+    done, failed = left.pop("success", 0), left.pop("failed", 0) + left.pop("timeout", 0)
+    parts = [f"{done} done before"] if done else []
+    if failed:
+        again = "" if launch.options.retry_failed else ": --retry-failed runs them"
+        parts.append(f"{failed} failed before{again}")
+    if rest := sum(left.values()):
+        parts.append(f"{rest} not chosen by --where" if launch.options.where else f"{rest} left alone")
+    return ", ".join(parts) or "the sweep has no points"
+
+
+def _print_summary(summary: RunSummary, options: RunOptions) -> None:
+    state = summary.state
+    print(f"{summary.sweep}: {_counts(state)}", file=sys.stderr)
     if state.halted:
-        print(f"halted after {halt_after} failed runs (--halt-after): points not started are left to run "
-              "later", file=sys.stderr)  # fmt: skip
+        print(f"halted after {options.halt_after} failed runs (--halt-after): points not started are left "
+              "to run later", file=sys.stderr)  # fmt: skip
     if state.first_failure is not None:
         index, reason = state.first_failure
         print(f"first failure: point {index}: {reason}", file=sys.stderr)
     if state.best is not None:
-        print(f"best {watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
+        print(f"best {options.watch}: {state.best[0]!r} (point {state.best[1]})", file=sys.stderr)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _counts(state: Any) -> str:
+    """The summary's counts; the points skipped because they failed before are never hidden among those
+    done before (#16), nor those under way elsewhere."""
+    text = (
+        f"{state.succeeded} succeeded, {state.failed} failed, {state.timed_out} timed out, "
+        f"{state.interrupted} interrupted, {state.done_before} skipped (done before)"
+    )
+    if state.failed_before:
+        text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
+    if state.underway:
+        text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    return text
 
 
 def _describe(watch: str | None) -> Callable[[Any], str]:

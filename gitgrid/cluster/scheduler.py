@@ -1,18 +1,21 @@
 """The interface every batch scheduler implements: submit an array job, read its tasks' states, cancel.
 
-One module per scheduler (:mod:`~gitgrid.cluster.slurm`, :mod:`~gitgrid.cluster.pbs`,
-:mod:`~gitgrid.cluster.lsf`) behind :class:`Scheduler`; :mod:`gitgrid.cluster.schedulers` names them.
-Every call shells out without a shell (argument lists), so job ids and options are never interpreted by one.
+Each scheduler is a :class:`Scheduler` in the module of its launcher (:mod:`gitgrid.launch.slurm`,
+``pbs``, ``lsf``, ``local_array``); :mod:`gitgrid.launch.registry` names them. Every call shells out
+without a shell (argument lists), so job ids and options are never interpreted by one; a script a
+scheduler reads on its standard input (LSF) is given there, not through a ``<`` in the arguments.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from gitgrid.errors import SubmitError
 
@@ -23,6 +26,7 @@ __all__ = [
     "PENDING",
     "RUNNING",
     "TIMEOUT",
+    "JobRef",
     "Scheduler",
     "TaskState",
     "directive_value",
@@ -51,13 +55,31 @@ class TaskState:
     detail: str = ""
 
 
+class JobRef(Protocol):
+    """A submitted array job as the store keeps it: its id, submission folder and number of tasks."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def submission(self) -> str: ...
+    @property
+    def tasks(self) -> int: ...
+
+
 class Scheduler:
-    """Base: subclasses say how their commands look; ``name`` selects them on the command line."""
+    """Base: subclasses say how their commands look; ``name`` is their launcher's (``--on``).
+
+    ``options`` are the ``--opt`` pairs of a submission (those a scheduler reads itself, such as the
+    local array's ``time``; the others become directives in the script)."""
 
     name = ""
     submit_program = ""
     directive = "#"
     first_task = 0  # LSF numbers array tasks from 1
+    script_on_stdin = False  # LSF reads #BSUB lines only from a script given on standard input
+
+    def __init__(self, options: Sequence[tuple[str, str]] = ()) -> None:
+        self.options = dict(options)
 
     def check_available(self) -> None:
         if shutil.which(self.submit_program) is None:
@@ -80,23 +102,29 @@ class Scheduler:
         """The largest task id plus one the scheduler accepts (None: unknown)."""
         return None
 
-    def states(self, job_ids: Sequence[str]) -> dict[tuple[str, int], TaskState]:
-        """State of every known array task of ``job_ids``: (job id, task id) -> state."""
+    def states(self, jobs: Sequence[JobRef]) -> dict[tuple[str, int], TaskState]:
+        """State of every known array task of ``jobs``: (job id, task id) -> state."""
         return {}
 
     def cancel_args(self, job_ids: Sequence[str]) -> list[str]:
         raise NotImplementedError
 
+    def shown(self, script: Path, argument: str, tasks: int, limit: int | None) -> str:
+        """The submit command as a shell would be given it (``--dry-run``)."""
+        text = shlex.join(self.submit_args(script, argument, tasks, limit))
+        return f"{text} < {shlex.quote(str(script))}" if self.script_on_stdin else text
+
     def submit(self, script: Path, argument: str, tasks: int, limit: int | None, cwd: Path) -> str:
         """Submit one array job; its id, or the scheduler's own refusal as a SubmitError."""
         args = self.submit_args(script, argument, tasks, limit)
-        if args[-2:] == ["<", str(script)]:  # the script goes on stdin (LSF reads #BSUB lines only there)
-            with script.open() as stdin:
-                result = subprocess.run(
-                    args[:-2], cwd=cwd, stdin=stdin, capture_output=True, text=True, check=False
-                )
-        else:
-            result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+        stdin = script.open() if self.script_on_stdin else None
+        try:
+            result = subprocess.run(
+                args, cwd=cwd, stdin=stdin or subprocess.DEVNULL, capture_output=True, text=True, check=False
+            )
+        finally:
+            if stdin is not None:
+                stdin.close()
         job_id = self.parse_job_id(result.stdout) if result.returncode == 0 else ""
         if not job_id:
             why = (
@@ -106,7 +134,8 @@ class Scheduler:
             raise SubmitError(f"{self.submit_program} refused the job: {why}")
         return job_id
 
-    def cancel(self, job_ids: Sequence[str]) -> None:
+    def cancel(self, jobs: Sequence[JobRef]) -> None:
+        job_ids = [job.job_id for job in jobs]
         if job_ids:
             result = subprocess.run(self.cancel_args(job_ids), capture_output=True, text=True, check=False)
             if result.returncode != 0 and "already completed" not in result.stderr.lower():

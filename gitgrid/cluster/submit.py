@@ -1,10 +1,13 @@
 """Submitting a sweep to a batch scheduler as array jobs, and keeping track of them.
 
-``submit_sweep`` writes a submission folder under the runs root (which must be on storage the nodes
-share): the job script rendered from a template, one manifest per array (a JSON line per point, in task
-order) and ``submission.json``; then it submits one array job per manifest, ``%M`` tasks at a time.
-Arrays are split where the cluster's ``MaxArraySize`` would be exceeded; ``chunk`` packs several points
-into one task. In a first, unchunked, unsplit submission, array task ids equal point indices.
+``submit_sweep`` chooses the points as every launcher does (:meth:`gitgrid.store.progress.Progress.plan`:
+``--where``, ``--rerun``, ``--retry-failed``), after bringing the store up to date with the scheduler.
+It writes a submission folder under the runs root (which must be on storage the nodes share): the job
+script rendered from a template, one manifest per array (a JSON line per point, in task order) and
+``submission.json`` (the command and how to run it: ``--build``, ``--setup``, ``--timeout``, ...); then
+it submits one array job per manifest, ``%M`` tasks at a time. Arrays are split where the cluster's
+``MaxArraySize`` would be exceeded; ``chunk`` packs several points into one task. In a first, unchunked,
+unsplit submission, array task ids equal point indices.
 
 What the scheduler later says about the submitted tasks is read back by :mod:`gitgrid.cluster.reconcile`.
 """
@@ -13,52 +16,56 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shlex
 import shutil
 import sys
 import time
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
 
-from gitgrid.cluster.reconcile import reconcile
+from gitgrid.cluster.reconcile import Schedulers, reconcile
 from gitgrid.cluster.scheduler import PENDING, RUNNING, Scheduler
-from gitgrid.cluster.schedulers import get_scheduler
-from gitgrid.errors import GitgridWarning, SubmitError
+from gitgrid.errors import SubmitError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.layout import Submission as SubmissionFiles
-from gitgrid.rewrite.templates import bound_filters
+from gitgrid.rewrite.templates import render_sandboxed
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.contract import run_requests
-from gitgrid.run.preflight import command_file_warnings
+from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
+from gitgrid.run.runner import RunOptions, check_options
 from gitgrid.store import Job, Store, open_store
-from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Array", "Submission", "SubmitOptions", "cancel_sweep", "submit_sweep", "templates_folder"]
+__all__ = [
+    "TEMPLATE_OPTIONS",
+    "Array",
+    "Submission",
+    "SubmitOptions",
+    "cancel_jobs",
+    "submit_sweep",
+    "templates_folder",
+]
 
-TEMPLATE_OPTIONS = ("prologue", "scratch", "job-name")  # --opt keys for the job template, not the scheduler
-RETRY = frozenset({"failed", "timeout", "cancelled", "interrupted"})
+# --opt keys for the job template and the task, not the scheduler
+TEMPLATE_OPTIONS = ("prologue", "scratch", "job-name", "keep-scratch")
 
 
 @dataclass(frozen=True)
 class SubmitOptions:
-    """How to submit; the CLI's options."""
+    """What is particular to array jobs: the ``--opt`` pairs, ``--array-limit``, ``--chunk``,
+    ``--template``."""
 
-    scheduler: str = "slurm"
     array_limit: int | None = None
     chunk: int = 1
     template: Path | None = None
     options: tuple[tuple[str, str], ...] = ()
-    retry_failed: bool = False
-    runs_root: Path | None = None
-    build: str | None = None  # shell command each task runs in its checkout before every point
 
 
 @dataclass(frozen=True)
@@ -68,13 +75,13 @@ class Array:
     manifest: Path
     points: tuple[int, ...]
     tasks: int
-    command: tuple[str, ...]
+    command: str  # the submit command, as a shell would be given it
     job_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A submission: planned (``dry_run``) or done."""
+    """A submission: planned (``dry_run``) or done; ``left`` counts the points it left alone, by state."""
 
     sweep: Sweep
     scheduler: str
@@ -84,91 +91,111 @@ class Submission:
     chunk: int
     skipped: int = 0
     submitted: bool = False
+    left: Mapping[str, int] = field(default_factory=dict)
+    failed_before: int = 0  # of ``skipped``: failed or timed out before (``--retry-failed`` runs them)
 
     @property
     def job_ids(self) -> list[str]:
         return [a.job_id for a in self.arrays if a.job_id]
 
+    @property
+    def points(self) -> tuple[int, ...]:
+        return tuple(index for array in self.arrays for index in array.points)
+
+
+@dataclass(frozen=True)
+class _Todo:
+    points: list[PointRecord]
+    rerun: int
+    left: dict[str, int]
+    failed_before: int = 0
+
 
 def submit_sweep(
     command: Sequence[str],
-    sweep: str | None = None,
-    repo: Repository | Path | str = ".",
-    options: SubmitOptions = SubmitOptions(),
+    sweep: str | None,
+    repo: Repository | Path | str,
+    run: RunOptions,
+    scheduler: Scheduler,
+    options: SubmitOptions,
+    schedulers: Schedulers,
     dry_run: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> Submission:
-    """Submit ``command`` for the points that need it: those without a successful run, or with
-    ``retry_failed`` those that failed, timed out or were stopped. ``dry_run`` submits nothing and
-    writes no submission; like ``gitgrid status`` it first brings the store up to date (runs that
-    finished, the scheduler's word on tasks that ended), so what it would submit is what needs it."""
-    if not command or not command[0]:
-        raise SubmitError("no command given: gitgrid submit [SWEEP] -- CMD [ARGS...]")
-    if options.chunk < 1 or (options.array_limit is not None and options.array_limit < 1):
-        raise SubmitError("--chunk and --array-limit must be at least 1")
-    if options.build is not None and not options.build.strip():
-        raise SubmitError("--build: empty command")
-    _check_options(options.options)
-    scheduler = get_scheduler(options.scheduler)
+    """Submit ``command`` for the points ``run`` selects. ``dry_run`` submits nothing and writes no
+    submission; like ``gitgrid status`` it first brings the store up to date (runs that finished, the
+    scheduler's word on tasks that ended), so what it would submit is what needs it. ``schedulers``
+    finds the scheduler of every job the sweep had (a sweep may have been sent to several)."""
+    check_options(command, run)
     if not dry_run:
         scheduler.check_available()
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, options.runs_root)
+    layout, store = open_store(repo, run.runs_root)
     try:
-        todo = _todo(repo, store, chosen, layout, options)
-        plan = _plan(chosen, scheduler, layout, todo, options)
+        todo = _todo(repo, store, chosen, layout, run, schedulers)
+        plan = _plan(chosen, scheduler, layout, todo, options, dry_run)
         if plan.arrays:
-            for warning in command_file_warnings(repo, chosen, command, builds=options.build is not None):
-                warnings.warn(warning, GitgridWarning, stacklevel=2)
+            builds = bool(run.build or run.setup)
+            check_command_elsewhere(repo, chosen, command, builds)  # before any task fails for it
+            for warning in command_file_warnings(repo, chosen, command, builds):
+                (warn or _ignore)(warning)
         if dry_run or not plan.arrays:
             return plan
-        _write(plan, repo, layout, todo, command, options)
+        try:
+            _write(plan, repo, layout, todo, command, options, run)
+        except BaseException:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+            raise
         return _submit(plan, scheduler, store, options)
     finally:
         store.close()
 
 
-def _check_options(pairs: Sequence[tuple[str, str]]) -> None:
-    for key, value in pairs:
-        if not key or any(c in key + value for c in "\n\r\0"):
-            raise SubmitError(f"--opt {key}={value!r}: a key and a value on one line")
+def _ignore(message: str) -> None:
+    del message
 
 
 def _todo(
-    repo: Repository, store: Store, sweep: Sweep, layout: Layout, options: SubmitOptions
-) -> list[PointRecord]:
-    states = reconcile(repo, sweep, store, layout)
+    repo: Repository, store: Store, sweep: Sweep, layout: Layout, run: RunOptions, schedulers: Schedulers
+) -> _Todo:
+    states = reconcile(repo, sweep, store, layout, schedulers)
     busy = sorted(i for i, (state, _) in states.items() if state in (PENDING, RUNNING))
     if busy:
         raise SubmitError(
             f"sweep '{sweep.name}' has {len(busy)} points queued or running (first: point {busy[0]}); "
             "wait for them or 'gitgrid cancel' them, then submit again"
         )
-    wanted = RETRY if options.retry_failed else None
-    points = list_points(repo, sweep)
-    if wanted is not None:
-        return [p for p in points if states.get(p.index, ("never run", ""))[0] in wanted]
-    return [p for p in points if states.get(p.index, ("never run", ""))[0] != "success"]
+    plan = store.progress.plan(sweep, run.where, rerun=run.rerun, retry_failed=run.retry_failed)
+    chosen = {p.index for p in plan.points}
+    left = Counter(state for i, (state, _) in states.items() if i not in chosen)
+    never = sweep.count - len(chosen) - sum(left.values())
+    if never > 0:
+        left["never run"] += never
+    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before)
 
 
 def _plan(
-    sweep: Sweep, scheduler: Scheduler, layout: Layout, todo: list[PointRecord], options: SubmitOptions
+    sweep: Sweep, scheduler: Scheduler, layout: Layout, todo: _Todo, options: SubmitOptions, dry_run: bool
 ) -> Submission:
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
-    files = layout.new_submission(sweep.name, stamp)
-    tasks = math.ceil(len(todo) / options.chunk)
+    points = todo.points
+    files = layout.new_submission(sweep.name, claim=not dry_run and bool(points))
+    tasks = math.ceil(len(points) / options.chunk)
     largest = scheduler.max_array_size() if tasks > 1 else None
     per_array = min(tasks, largest) if largest else tasks
     arrays: list[Array] = []
     for first in range(0, tasks, per_array or 1):
         count = min(per_array, tasks - first)
-        points = todo[first * options.chunk : (first + count) * options.chunk]
+        chosen = points[first * options.chunk : (first + count) * options.chunk]
         manifest = files.manifest(len(arrays))
-        args = scheduler.submit_args(files.job_script, str(manifest), count, options.array_limit)
-        arrays.append(Array(manifest, tuple(p.index for p in points), count, tuple(args)))
-    script = _render(sweep, scheduler, files, layout, options, len(todo), tasks)
-    skipped = sweep.count - len(todo)
-    return Submission(sweep, scheduler.name, files.folder, script, tuple(arrays), options.chunk, skipped)
+        shown = scheduler.shown(files.job_script, str(manifest), count, options.array_limit)
+        arrays.append(Array(manifest, tuple(p.index for p in chosen), count, shown))
+    script = _render(sweep, scheduler, files, layout, options, len(points), tasks) if points else ""
+    skipped = sweep.count - len(points)
+    return Submission(
+        sweep, scheduler.name, files.folder, script, tuple(arrays), options.chunk, skipped, left=todo.left,
+        failed_before=todo.failed_before,
+    )  # fmt: skip
 
 
 def _render(
@@ -180,18 +207,11 @@ def _render(
     count: int,
     tasks: int,
 ) -> str:
+    """The job script, rendered in the sandbox of spec templates (``--template`` may come from a cloned
+    repository too)."""
     settings = dict(options.options)
     own = {key: settings.pop(key) for key in TEMPLATE_OPTIONS if key in settings}
     source, name = _template_source(scheduler, options.template)
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    bound_filters(env.filters)  # a job template may be a file of a cloned repository too
-    env.filters["q"] = shlex.quote
     context = {
         "sweep": sweep.name, "count": count, "tasks": tasks, "chunk": options.chunk,
         "scheduler": scheduler.name,
@@ -202,12 +222,19 @@ def _render(
         "runs_root": str(layout.runs_root),
     }  # fmt: skip
     try:
-        return env.from_string(source).render(context)
+        return render_sandboxed(
+            source,
+            context,
+            {"q": shlex.quote},
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
     except jinja2.TemplateSyntaxError as exc:
         raise SubmitError(f"{name}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         raise SubmitError(f"{name}: {exc.message} (known: {', '.join(sorted(context))})") from None
-    except ValueError as exc:  # a bounded filter refused its number
+    except (ValueError, jinja2.exceptions.SecurityError) as exc:  # a bound passed, or an unsafe call
         raise SubmitError(f"{name}: {exc}") from None
 
 
@@ -230,32 +257,37 @@ def _write(
     plan: Submission,
     repo: Repository,
     layout: Layout,
-    todo: list[PointRecord],
+    todo: _Todo,
     command: Sequence[str],
     options: SubmitOptions,
+    run: RunOptions,
 ) -> None:
     """The submission folder: job script, manifests (a JSON line per point) and submission.json."""
     files = SubmissionFiles(plan.folder)
-    files.logs.mkdir(parents=True)
+    files.logs.mkdir(parents=True, exist_ok=True)
     files.job_script.write_text(plan.script)
     files.job_script.chmod(0o755)
-    runs = {run.index: run for run in run_requests(plan.sweep, todo)}
+    runs = {request.index: request for request in run_requests(plan.sweep, todo.points)}
     for array in plan.arrays:
         with array.manifest.open("w") as out:
             for index in array.points:
-                run = runs[index]
+                request = runs[index]
                 entry = {
                     "index": index,
-                    "commit": run.commit,
-                    "params": dict(run.params),
-                    "texts": dict(run.texts),
+                    "commit": request.commit,
+                    "params": dict(request.params),
+                    "texts": dict(request.texts),
                 }
                 out.write(json.dumps(entry) + "\n")
+    settings = dict(options.options)
     record = {
         "sweep": plan.sweep.name, "count": plan.sweep.count, "chunk": plan.chunk, "scheduler": plan.scheduler,
         "repo": str(repo.git_dir), "runs_root": str(layout.runs_root), "command": list(command),
-        "scratch": dict(options.options).get("scratch"), "created": time.time(), "build": options.build,
-        "files": list(sweep_files(plan.sweep)),
+        "scratch": settings.get("scratch"), "created": time.time(),
+        "keep_scratch": settings.get("keep-scratch", "").lower() in ("1", "yes", "true"), "build": run.build,
+        "files": list(sweep_files(plan.sweep)), "rerun": todo.rerun, "timeout": run.timeout,
+        "setup": run.setup, "base": plan.sweep.base, "halt_after": run.halt_after, "grace": run.grace,
+        "clean_build": run.clean_build,
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -275,18 +307,23 @@ def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: Submi
             )
             done.append(replace(array, job_id=job_id))
     except BaseException as exc:
-        scheduler.cancel([a.job_id for a in done if a.job_id])
+        sent = [_job(a, plan, scheduler, began) for a in done]
+        scheduler.cancel(sent)
         shutil.rmtree(plan.folder, ignore_errors=True)
         if isinstance(exc, SubmitError):
             raise SubmitError(_naming_options(str(exc), options.options)) from None
         raise
     for array in done:
-        assert array.job_id is not None
-        job = Job(
-            array.job_id, scheduler.name, plan.sweep.name, str(plan.folder), array.tasks, plan.chunk, began
-        )
+        job = _job(array, plan, scheduler, began)
         store.jobs.add(job, ((n // plan.chunk + scheduler.first_task, i) for n, i in enumerate(array.points)))
     return replace(plan, arrays=tuple(done), submitted=True)
+
+
+def _job(array: Array, plan: Submission, scheduler: Scheduler, began: float) -> Job:
+    assert array.job_id is not None
+    return Job(
+        array.job_id, scheduler.name, plan.sweep.name, str(plan.folder), array.tasks, plan.chunk, began
+    )
 
 
 def _naming_options(message: str, pairs: Sequence[tuple[str, str]]) -> str:
@@ -298,22 +335,22 @@ def _naming_options(message: str, pairs: Sequence[tuple[str, str]]) -> str:
     return message
 
 
-def cancel_sweep(repo: Repository | Path | str = ".", sweep: str | None = None) -> list[str]:
-    """Cancel every job of the sweep that is still queued or running; returns their ids."""
+def cancel_jobs(repo: Repository | Path | str, sweep: str | None, scheduler: Scheduler) -> list[str]:
+    """Cancel every job of the sweep submitted to ``scheduler`` that is still queued or running; returns
+    their ids."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     _, store = open_store(repo)
     try:
         cancelled = []
         for job in store.jobs.submitted(chosen.name):
-            if job.cancelled:
+            if job.cancelled or job.scheduler != scheduler.name:
                 continue
-            scheduler = get_scheduler(job.scheduler)
-            states = scheduler.states([job.job_id])
+            states = scheduler.states([job])
             if states and not any(s.state in (PENDING, RUNNING) for s in states.values()):
                 continue  # finished
             try:
-                scheduler.cancel([job.job_id])
+                scheduler.cancel([job])
             except SubmitError:
                 if states:  # a scheduler whose states gitgrid cannot read may refuse finished jobs
                     raise

@@ -14,7 +14,7 @@ from pathlib import Path
 from gitgrid.errors import GitFailure
 from gitgrid.git.repository import run_git
 
-__all__ = ["checkout", "clone_shared", "head_of"]
+__all__ = ["checkout", "clean", "clone_shared", "head_of"]
 
 
 def checkout(worktree: Path, commit: str) -> None:
@@ -34,6 +34,14 @@ def checkout(worktree: Path, commit: str) -> None:
             errors.seek(0)
             message = errors.read().decode(errors="replace").strip()
             raise GitFailure(f"git checkout {commit[:12]} in {worktree} failed: {message}")
+
+
+def clean(worktree: Path) -> None:
+    """Remove every untracked and ignored file of ``worktree`` (``git clean -fdx``): build products
+    included, so the next build starts from the point's files alone (``--clean-build``)."""
+    result = run_git(["clean", "-q", "-f", "-d", "-x"], worktree)
+    if result.returncode != 0:
+        raise GitFailure(f"git clean in {worktree} failed: {result.stderr.strip()}")
 
 
 def head_of(worktree: Path) -> str | None:

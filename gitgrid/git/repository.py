@@ -13,6 +13,7 @@ import fcntl
 import functools
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -306,6 +307,21 @@ class Repository:
             with exclude.open("a") as out:
                 out.write(("\n" if text and not text.endswith("\n") else "") + f"{pattern}\n")
 
+    def attribute(self, name: str, paths: Sequence[str]) -> dict[str, str]:
+        """The git attribute ``name`` of each path, as the repository's ``.gitattributes`` (and
+        ``.git/info/attributes``) set it: ``unspecified`` where none does."""
+        if not paths:
+            return {}
+        result = self._run(["check-attr", "-z", name, "--", *paths])
+        out = result.stdout.split("\0") if result.returncode == 0 else []
+        return {out[k]: out[k + 2] for k in range(0, len(out) - 2, 3)}
+
+    def tracked(self, path: str) -> bool:
+        """Whether git tracks ``path`` (relative to the top) or anything below it: e.g. a ``.gitgrid/``
+        someone committed, which then came with every clone."""
+        result = self._run(["ls-files", "-z", "--", f":(literal){path}"])
+        return result.returncode == 0 and bool(result.stdout)
+
     def write_tag(self, name: str, target: str, tagger: Ident, message: str) -> str:
         """Write an annotated tag object (no ref) and return its id."""
         body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger.line}\n\n{message}"
@@ -322,8 +338,17 @@ class Repository:
 
     # checkouts for runs -------------------------------------------------------------------------------
     def add_worktree(self, path: Path, commit: str) -> None:
-        """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``)."""
-        self._run(["worktree", "prune"])
+        """A detached worktree of ``commit`` at ``path``, registered with git (``git worktree list``).
+
+        Called when ``path`` is no usable checkout. What is left there (a checkout whose ``.git`` file, or
+        git's record of it, was deleted by a clean-up or a crash) is removed first: ``git worktree add``
+        refuses a folder that exists, and build products of a checkout git lost are not worth trusting.
+        """
+        self._run(["worktree", "prune"])  # forgets checkouts whose folder or .git file is gone
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            shutil.rmtree(path)
         self._check(["worktree", "add", "--force", "--detach", "--quiet", "--", str(path), commit])
 
     def export(self, commit: str, target: Path) -> None:
@@ -429,6 +454,13 @@ class CommitTree:
 
     def __init__(self, commit: git.Commit) -> None:
         self._tree = commit.tree
+
+    def mode(self, path: str) -> str | None:
+        """The entry's mode (``100755`` an executable, ``040000`` a folder, ...), its content unread."""
+        try:
+            return f"{self._tree[path].mode:06o}"
+        except KeyError:
+            return None
 
     def read(self, path: str) -> tuple[str, bytes] | None:
         try:

@@ -1,5 +1,8 @@
 """Evaluating a batch as commits: each requested point becomes a commit on the optimisation's sweep, run
-like any point (the local runner, or array jobs on a scheduler), its metric read back from the store.
+like any point by a launcher (:mod:`gitgrid.launch`: this machine, array jobs, Dask), its metric read
+back from the store. Every launcher is driven the same way: :meth:`~gitgrid.launch.launcher.Launcher.launch`,
+then :meth:`~gitgrid.launch.launcher.Launcher.wait`; the waiting (and any polling it takes) is the
+launcher's.
 
 This is also how an optimisation continues: the method is driven again from the start, and a requested
 evaluation that the branch already holds (the same position, params, iteration and role) is not written
@@ -9,23 +12,19 @@ again, nor run again if the store has its result. Only what is missing is writte
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
-from gitgrid.cluster.reconcile import reconcile
-from gitgrid.cluster.scheduler import PENDING, RUNNING
-from gitgrid.cluster.submit import SubmitOptions, submit_sweep
 from gitgrid.errors import OptimizeError
 from gitgrid.git.repository import Repository
+from gitgrid.launch.launcher import Launch, Launcher
 from gitgrid.optimize.history import Request
 from gitgrid.optimize.search import Search
 from gitgrid.run.contract import Run
-from gitgrid.run.runner import RunOptions, run_sweep
+from gitgrid.run.runner import RunOptions
 from gitgrid.spec.values import Value, canonical_json
-from gitgrid.store import open_store
+from gitgrid.store import RunRow, Store, open_store
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
@@ -78,15 +77,12 @@ def recorded(repo: Repository, sweep: Sweep | None, search: Search) -> list[Reco
 
 @dataclass(frozen=True)
 class Runner:
-    """How the points of a batch run: where, how many at once, and the scheduler's options."""
+    """How the points of a batch run: the command, the launcher, and the options of every run (how
+    many at once, ``--build``, ``--setup``, ``--timeout``, the runs root)."""
 
     command: tuple[str, ...]
-    scheduler: str = "local"
-    jobs: int = 1
-    runs_root: Path | None = None
-    timeout: float | None = None
-    submit: tuple[tuple[str, str], ...] = ()
-    poll: float = 5.0
+    launcher: Launcher
+    options: RunOptions
 
 
 class CommitEvaluator:
@@ -106,7 +102,6 @@ class CommitEvaluator:
         self.held = recorded(grower.repo, sweep, search)
         self.done = 0  # evaluations handed back so far
         self.ran = 0  # evaluations run by this call
-        self._submitted_at = 0.0
 
     def __call__(self, batch: Sequence[Request]) -> list[float]:
         first = self.done
@@ -117,7 +112,7 @@ class CommitEvaluator:
         indices = list(range(first, first + len(batch)))
         values = self._values(indices)
         if any(v is None for v in values):
-            self._run(indices)
+            self._run()
             self.ran += sum(v is None for v in values)
             values = self._values(indices, final=True)
         self.done += len(batch)
@@ -152,78 +147,59 @@ class CommitEvaluator:
 
     # results --------------------------------------------------------------------------------------
     def _values(self, indices: Sequence[int], final: bool = False) -> list[float | None]:
-        """The metric of each point's latest attempt, None where it has no success yet (or, ``final``,
-        an error naming the point)."""
+        """The metric of each point's latest attempt, None where it has no usable value yet (or,
+        ``final``, an error naming the point). A success whose metric is NaN or infinite is recorded
+        failed as it is met (#17): it stops the optimisation now, and the next run retries it (a
+        stored NaN is never replayed as a value)."""
         assert self.sweep is not None
-        _, store = open_store(self.grower.repo, self.runner.runs_root)
+        _, store = open_store(self.grower.repo, self.runner.options.runs_root)
         try:
-            runs = {row.run.index: row.run for row in store.runs.records(self.sweep.name)}
+            rows = {row.run.index: row for row in store.runs.records(self.sweep.name)}
+            runs = {index: row.run for index, row in rows.items()}
+            values: list[float | None] = []
+            for index in indices:
+                row = rows.get(index)
+                if row is None or row.run.status != "success":
+                    if final:
+                        raise _failed(self.sweep.name, index, row.run if row else None)
+                    values.append(None)
+                    continue
+                value = self._metric(row.run, runs)
+                if value is None:
+                    problem = _not_a_value(store, row, self.metric)
+                    if final:
+                        raise _bad(f"evaluation {index} of '{self.sweep.name}' {problem}; {_RETRY}")
+                values.append(value)
         finally:
             store.close()
-        values: list[float | None] = []
-        for index in indices:
-            run = runs.get(index)
-            if run is None or run.status != "success":
-                if final:
-                    raise _failed(self.sweep.name, index, run)
-                values.append(None)
-                continue
-            values.append(self._metric(run, runs))
         return values
 
-    def _metric(self, run: Run, runs: dict[int, Run]) -> float:
+    def _metric(self, run: Run, runs: dict[int, Run]) -> float | None:
+        """The run's metric; None when it is NaN or infinite (no value to optimise)."""
         if self.metric not in run.metrics:
             reported = ", ".join(sorted(run.metrics)) or "nothing"
             if not any(self.metric in r.metrics for r in runs.values()):
                 raise MetricMissing(f"--metric {self.metric}: the command reported no '{self.metric}' "
                                     f"(it reported: {reported})")  # fmt: skip
             raise _bad(f"evaluation {run.index} reported no '{self.metric}' (it reported: {reported})")
-        value = run.metrics[self.metric]
-        if not math.isfinite(value):
-            raise _bad(f"evaluation {run.index} reported {self.metric} = {value}: not a number to optimise")
-        return value
+        value = run.metrics[self.metric]  # NaN comes back from the store as None
+        return value if value is not None and math.isfinite(value) else None
 
     # running --------------------------------------------------------------------------------------
-    def _run(self, indices: Sequence[int]) -> None:
+    def _run(self) -> None:
+        """Run what of the sweep has no result yet: first wait for points an earlier call launched that
+        are still queued (an optimisation stopped while it waited), then launch the rest and wait."""
         assert self.sweep is not None
-        r = self.runner
-        if r.scheduler == "local":
-            options = RunOptions(jobs=r.jobs, retry_failed=True, runs_root=r.runs_root, timeout=r.timeout)
-            summary = run_sweep(r.command, self.sweep.name, self.grower.repo, options)
-            if summary.signal is not None:
-                raise Stopped(summary.signal)
-            return
-        self._run_on_cluster(indices)
+        r, repo, name = self.runner, self.grower.repo, self.sweep.name
+        earlier = r.launcher.in_flight(repo, name)
+        if earlier is not None:
+            self._wait(earlier)
+        self._wait(r.launcher.launch(r.command, name, repo, r.options))
 
-    def _run_on_cluster(self, indices: Sequence[int]) -> None:
-        """Submit the batch's points as one array (unless queued already) and wait until they ended."""
-        assert self.sweep is not None
-        repo, r = self.grower.repo, self.runner
-        submitted = False
-        while True:
-            layout, store = open_store(repo, r.runs_root)
-            try:
-                states = reconcile(repo, self.sweep, store, layout)
-            finally:
-                store.close()
-            mine = [states.get(i, ("never run", ""))[0] for i in indices]
-            waiting = [s in (PENDING, RUNNING) or (submitted and s == "never run") for s in mine]
-            if not any(waiting):
-                if submitted or all(s == "success" for s in mine):
-                    return
-                self._submit()
-                submitted = True
-            time.sleep(r.poll)
-
-    def _submit(self) -> None:
-        assert self.sweep is not None
-        r = self.runner
-        wait = self._submitted_at + 1.05 - time.time()
-        if wait > 0:  # a submission's folder is named by the second: never two in one second
-            time.sleep(wait)
-        options = SubmitOptions(scheduler=r.scheduler, options=r.submit, runs_root=r.runs_root)
-        submit_sweep(r.command, self.sweep.name, self.grower.repo, options)
-        self._submitted_at = time.time()
+    def _wait(self, launch: Launch) -> None:
+        summary = self.runner.launcher.wait(launch)
+        if summary.signal is not None:
+            raise Stopped(summary.signal)
 
 
 def _number(text: str) -> int:
@@ -232,13 +208,24 @@ def _number(text: str) -> int:
     return -1 if number is None else number
 
 
+_RETRY = "fix the cause and run the same command again to retry it and continue"
+
+
 def _failed(sweep: str, index: int, run: Run | None) -> OptimizeError:
     status = run.status if run is not None else "never ran"
     reason = f" ({run.reason})" if run is not None and run.reason else ""
-    return _bad(
-        f"evaluation {index} of '{sweep}' {status}{reason}: see 'gitgrid status {sweep}'; "
-        "fix the cause and run the same command again to retry it and continue"
-    )
+    return _bad(f"evaluation {index} of '{sweep}' {status}{reason}: see 'gitgrid status {sweep}'; {_RETRY}")
+
+
+def _not_a_value(store: Store, row: RunRow, metric: str) -> str:
+    """Record a run whose metric is NaN or infinite as failed, saying why (the next run retries it, as
+    it retries any failed evaluation); that reason."""
+    run = row.run
+    value = run.metrics[metric]
+    reason = f"reported {metric} = {math.nan if value is None else value}: not a number to optimise"
+    metrics = {name: math.nan if v is None else v for name, v in run.metrics.items()}
+    store.runs.finish(row.id, replace(run, status="failed", reason=reason, metrics=metrics))
+    return reason
 
 
 def _bad(message: str) -> OptimizeError:

@@ -19,12 +19,14 @@ import math
 import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gitgrid.errors import OptimizeError, SpecError, SweepError
 from gitgrid.git.repository import Repository, open_repository
+from gitgrid.launch.launcher import LaunchSettings
+from gitgrid.launch.registry import LAUNCHERS, get_launcher
 from gitgrid.layout import Layout
 from gitgrid.optimize.evaluations import CommitEvaluator, MetricMissing, Runner, Stopped, recorded
 from gitgrid.optimize.history import Request, Result, drive
@@ -38,7 +40,7 @@ from gitgrid.optimize.methods import (
 from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.runner import check_timeout
+from gitgrid.run.runner import RunOptions, check_options
 from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
 from gitgrid.spec.values import Value
@@ -48,7 +50,6 @@ from gitgrid.sweep.catalog import list_sweeps
 from gitgrid.sweep.record import Sweep
 
 __all__ = [
-    "SCHEDULERS",
     "OptimizeOptions",
     "OptimizePlan",
     "OptimizeSummary",
@@ -58,7 +59,6 @@ __all__ = [
     "run_optimize",
 ]
 
-SCHEDULERS = ("local", "slurm", "pbs", "lsf")
 MAX_BUDGET = 100_000  # run folders are numbered in five digits up to here
 Progress = Callable[[int, int, Sequence[Request], Sequence[float]], None]  # done, budget, batch, values
 
@@ -72,24 +72,32 @@ class OptimizeOptions:
     method: str = "spsa"
     budget: int = 100
     parallel: int = 1  # SPSA: gradient samples per iteration (2x as many evaluations); others: trials
-    scheduler: str = "local"
     seed: int | None = None
     ftol: float | None = None
     param_tol: float | None = None
     name: str | None = None
     base: str | None = None
-    runs_root: Path | None = None
-    timeout: float | None = None
-    submit: tuple[tuple[str, str], ...] = ()  # scheduler options (--opt KEY=VALUE)
-    poll: float = 5.0  # seconds between looks at the scheduler
+    on: str = "local"  # the launcher of every evaluation (gitgrid.launch.registry)
+    run: RunOptions = field(default_factory=RunOptions)  # --build, --setup, --timeout, runs root
+    launch: LaunchSettings = field(default_factory=LaunchSettings)  # --opt, --array-limit, --poll
+
+    @property
+    def runs_root(self) -> Path | None:
+        return self.run.runs_root
 
     def check(self) -> None:
         if not self.metric:
             raise OptimizeError("--metric: name the metric to optimise")
         if self.method not in METHODS:
             raise OptimizeError(f"--method {self.method}: unknown (known: {', '.join(METHODS)})")
-        if self.scheduler not in SCHEDULERS:
-            raise OptimizeError(f"--scheduler {self.scheduler}: unknown (known: {', '.join(SCHEDULERS)})")
+        if self.on not in LAUNCHERS:
+            raise OptimizeError(f"--on {self.on}: unknown (known: {', '.join(LAUNCHERS)})")
+        run = self.run
+        if run.where or run.rerun or run.halt_after is not None or run.jobs is not None or run.retry_failed:
+            raise OptimizeError(
+                "optimize chooses its points and runs each once, --parallel at a time: "
+                "--where, --rerun, --retry-failed, --halt-after and -j are for grids"
+            )
         if self.parallel < 1:
             raise OptimizeError(f"--parallel {self.parallel}: at least 1")
         least = smallest_budget(self.method, self.parallel, self.spsa())
@@ -98,14 +106,13 @@ class OptimizeOptions:
                 f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
                 f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
             )
-        check_timeout(self.timeout)
+        check_options(("optimize",), run)
+        get_launcher(self.on, self.launch)  # its settings checked before anything is written
         for flag, tolerance in (("--ftol", self.ftol), ("--param-tol", self.param_tol)):
             if tolerance is not None and not (tolerance > 0 and math.isfinite(tolerance)):
                 raise OptimizeError(f"{flag} {tolerance}: give a positive, finite number")
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise OptimizeError(f"--seed {self.seed}: give a whole number, 0 or more (below 2**63)")
-        if self.timeout is not None and self.scheduler != "local":
-            raise OptimizeError("--timeout stops local runs; on a cluster give its limit: --opt time=...")
         if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":
             raise OptimizeError("--ftol and --param-tol stop SPSA; the other methods use the whole budget")
 
@@ -228,8 +235,8 @@ def _optimize(
     sweep = next((s for s in list_sweeps(repo) if s.name == grower.name), None)  # again, under the lock
     record = {"settings": options.settings(seed)}
     jobs = options.parallel * (2 if options.method == "spsa" else 1)
-    runner = Runner(tuple(command), options.scheduler, jobs, options.runs_root, options.timeout,
-                    options.submit, options.poll)  # fmt: skip
+    run = replace(options.run, jobs=jobs, retry_failed=True)  # a failed evaluation runs again on resume
+    runner = Runner(tuple(command), get_launcher(options.on, options.launch), run)
     evaluator = CommitEvaluator(grower, search, options.metric, runner, sweep, record)
     steps = method_steps(
         options.method, search.box, search.start, options.budget, seed, parallel=options.parallel,

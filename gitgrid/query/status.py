@@ -13,9 +13,7 @@ tasks never pass for successes.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +21,10 @@ from pathlib import Path
 from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
-from gitgrid.layout import BUILD_LOG, STDERR, Layout
-from gitgrid.query.tables import open_results, refreshed
+from gitgrid.launch.registry import scheduler_of
+from gitgrid.layout import BUILD_LOG, STDERR, Layout, run_dir_problem
+from gitgrid.query.tables import read_results, refreshed
+from gitgrid.run.contract import read_run_tail
 from gitgrid.store import Failure
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
@@ -45,6 +45,7 @@ ERROR_LINE = re.compile(
     r"|killed|out of memory|not found|no such file|permission denied|stop\b",
     re.IGNORECASE,
 )
+_TASK = re.compile(r"\(array task \S+ ended")  # a scheduler's verdict names its task: grouped without it
 _WINDOW = 64 * 1024  # bytes read from the end of a stderr.log
 _RANGES = 20  # index ranges kept per group (the count says how many points there are)
 _NOTES = 100  # succeeded points' problems shown, at most
@@ -96,13 +97,17 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
     """Counts by state, and the failed, timed-out or cancelled points grouped, with their stderr."""
     if isinstance(lines, bool) or lines < 0:
         raise SpecError(f"--lines {lines}: give a number of lines, 0 or more")
-    repo, store = open_results(repo)
+    opened = read_results(repo)
+    repo, store = opened.repo, opened.store
     try:
         chosen = find_sweep(repo, sweep)
-        messages = refreshed(store, repo, chosen)
+        messages = refreshed(store, repo, chosen, opened.readonly)
         progress = store.progress
-        if store.jobs.submitted(chosen.name):
-            states = {i: s for i, (s, _) in reconcile(repo, chosen, store, Layout.of(repo)).items()}
+        # the scheduler is asked about the store's jobs unless the store cannot be written (its word
+        # could not be recorded) or is doubted (its jobs and folders are someone else's, #17)
+        if store.jobs.submitted(chosen.name) and not opened.readonly and opened.doubt is None:
+            reconciled = reconcile(repo, chosen, store, Layout.of(repo), scheduler_of)
+            states = {i: s for i, (s, _) in reconciled.items()}
             counts = _count(states.values(), chosen.count - len(states))
             failed: Iterable[Failure] = (
                 f for f in progress.failures(chosen.name) if states.get(f.index) == f.status
@@ -110,7 +115,7 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
         else:
             counts, failed = progress.counts(chosen.name), progress.failures(chosen.name)
             counts.setdefault("never run", 0)
-        groups = group_failures(failed, lines)
+        groups = group_failures(failed, lines, chosen.name, read_logs=opened.doubt is None)
         notes = progress.notes(chosen.name, _NOTES)
     finally:
         store.close()
@@ -125,15 +130,26 @@ def _count(states: Iterable[str], never: int) -> dict[str, int]:
     return counts
 
 
-def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
-    """Failures grouped by status, reason and error lines, in the order of their first point."""
+def group_failures(
+    failed: Iterable[Failure], lines: int, sweep: str = "", read_logs: bool = True
+) -> list[FailureGroup]:
+    """Failures grouped by status, reason and error lines, in the order of their first point. A log is
+    read only from a run directory of that point of ``sweep`` (never any path a store holds), and none
+    without ``read_logs`` (a store gitgrid did not write)."""
     groups: dict[tuple[str, str, tuple[str, ...] | None], FailureGroup] = {}
     for read, failure in enumerate(failed):
         reason = failure.reason or ""
         log = BUILD_LOG if reason.startswith("build failed") else STDERR  # the log that says why
-        stderr = Path(failure.run_dir) / log if failure.run_dir else None
+        usable = (
+            read_logs and failure.run_dir and run_dir_problem(failure.run_dir, sweep, failure.index) is None
+        )
+        stderr = Path(failure.run_dir) / log if usable else None
         errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
-        key = (failure.status, reason, errors if read < STDERR_READ else None)
+        key = (
+            failure.status,
+            _TASK.sub("(array task * ended", reason),
+            errors if read < STDERR_READ else None,
+        )
         group = groups.get(key)
         if group is None:
             group = groups[key] = FailureGroup(failure.status, reason, errors, tail, stderr)
@@ -143,17 +159,11 @@ def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
 
 def error_lines(path: Path, lines: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The lines near the end of a log that look like an error (above its tail), and its last ``lines``
-    lines. The log is read as a regular file only, its last 64 KiB at most."""
+    lines. The log is read by the one reader of run files, its last 64 KiB at most."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError:
+        text = read_run_tail(path, _WINDOW).decode(errors="replace").splitlines()
+    except (OSError, ValueError):
         return (), ()
-    with os.fdopen(fd, "rb") as log:
-        size = os.fstat(fd)
-        if not stat.S_ISREG(size.st_mode):
-            return (), ()
-        log.seek(max(0, size.st_size - _WINDOW))
-        text = log.read(_WINDOW).decode(errors="replace").splitlines()
     cut = max(0, len(text) - lines)
     above = [_shown(line.strip()) for line in text[:cut] if ERROR_LINE.search(line)]
     return tuple(dict.fromkeys(above[-5:])), tuple(_shown(line) for line in text[cut:])

@@ -46,6 +46,8 @@ class ViewOptions:
     details: int = 500  # points whose diff, logs and meta a report carries
     series_points: int = 200  # steps per run and series drawn (first and last kept)
     series_runs: int = 2000  # runs whose series a report carries (the best first)
+    run_dirs: bool = True  # read run directories (logs, meta.json, live series); False for a store
+    # gitgrid did not write, whose paths are never followed (gitgrid.store.trust)
 
 
 def check_options(
@@ -202,7 +204,8 @@ def series(
 ) -> dict[str, Any]:
     """The series ``name`` of ``runs`` (stored) and of the ``running`` runs (from their files)."""
     found = views.series_of(store, runs, name, options.series_points)
-    found.update(views.live_series(store, running, name, options.series_points))
+    if options.run_dirs:
+        found.update(views.live_series(store, running, name, options.series_points))
     return {str(run): [steps, finite(values)] for run, (steps, values) in found.items()}
 
 
@@ -235,24 +238,27 @@ def point_detail(
             return None
         commit, params, shown = point.commit, dict(point.params), None
     names = views.series_names(store, sweep.name)
-    return _detail(repo, store, sweep, index, commit, params, runs, shown, names)
+    return _detail(repo, store, sweep, index, commit, params, runs, shown, names, options)
 
 
 def _detail(
     repo: Repository, store: Store | None, sweep: Sweep, index: int, commit: str, params: dict[str, Any],
-    runs: list[dict[str, Any]], shown: int | None, names: Sequence[str], diff: str | None = None,
+    runs: list[dict[str, Any]], shown: int | None, names: Sequence[str], options: ViewOptions,
+    diff: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A point's detail; ``names`` are the sweep's series names (looked up once by the caller)."""
+    """A point's detail; ``names`` are the sweep's series names (looked up once by the caller). Its run
+    directory is read only when ``options.run_dirs`` and only if it is one of that point's."""
     run = next((r for r in runs if r["id"] == shown), runs[-1] if runs else None)
     found = {}
-    if run is not None:
+    if run is not None and (options.run_dirs or run["status"] != "running"):
         read = views.live_series if run["status"] == "running" else views.series_of
         found = {n: read(store, [run["id"]], n, 2000).get(run["id"]) for n in names}
+    reading = run is not None and run["run_dir"] and options.run_dirs
     return {
         "index": index, "commit": commit, "params": {k: finite([v])[0] for k, v in params.items()},
         "diff": repo.diffs(sweep.base, [commit]).get(commit, "") if diff is None else diff,
         "runs": [{**r, "duration": finite([r["duration"]])[0]} for r in runs],
-        "files": views.run_files(run["run_dir"]) if run and run["run_dir"] else {},
+        "files": views.run_files(run["run_dir"], sweep.name, index) if run and reading else {},
         "series": {n: [s[0], finite(s[1])] for n, s in found.items() if s is not None},
     }  # fmt: skip
 
@@ -275,7 +281,7 @@ def report_data(
         running = views.run_cursor(store, sweep.name)[1]
         info["series"] = {n: series(store, n, runs, running, options) for n in info["series_names"]}
         chosen = order[: options.details]
-        info["details"] = _details(repo, store, sweep, table, chosen, info["series_names"])
+        info["details"] = _details(repo, store, sweep, table, chosen, info["series_names"], options)
         out["sweeps"][sweep.name] = info
     return out
 
@@ -305,7 +311,7 @@ def _best_first(table: dict[str, Any], metric: str | None, options: ViewOptions)
 
 def _details(
     repo: Repository, store: Store | None, sweep: Sweep, table: dict[str, Any], chosen: list[int],
-    names: Sequence[str],
+    names: Sequence[str], options: ViewOptions,
 ) -> dict[str, Any]:  # fmt: skip
     """Details (diff, attempts, logs, meta, series) of the points at positions ``chosen``."""
     columns = table["columns"]
@@ -316,6 +322,7 @@ def _details(
         params = {n: v[k] for n, v in table["params"].items()}
         runs = views.point_runs(store, sweep.name, index)
         out[str(index)] = _detail(
-            repo, store, sweep, index, commit, params, runs, columns["run"][k], names, diffs.get(commit, "")
-        )
+            repo, store, sweep, index, commit, params, runs, columns["run"][k], names, options,
+            diffs.get(commit, ""),
+        )  # fmt: skip
     return out

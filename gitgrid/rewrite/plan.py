@@ -15,7 +15,7 @@ from typing import Any
 from gitgrid.errors import RewriteError, excerpt
 from gitgrid.rewrite.files import LineFile, PlannedFile, Rendered, TemplatePoint
 from gitgrid.rewrite.paths import TreeReader
-from gitgrid.rewrite.targets import plan_lines
+from gitgrid.rewrite.targets import commented_out, plan_lines
 from gitgrid.spec.model import FileSpec, Spec
 from gitgrid.spec.values import Value, format_value
 
@@ -96,17 +96,24 @@ def plan_rewrites(spec: Spec, tree: TreeReader) -> Rewriter:
             found[name].append(planned.path)
     _check_outputs_unique(files)
     if spec.files:
-        _check_all_found(spec, found)
+        _check_all_found(spec, found, tree)
     line_params = frozenset(
         hole for planned in files if isinstance(planned, LineFile) for hole in planned.holes
     )
     return Rewriter(spec, tuple(files), line_params)
 
 
-def _check_all_found(spec: Spec, found: Mapping[str, list[str]]) -> None:
+def _check_all_found(spec: Spec, found: Mapping[str, list[str]], tree: TreeReader) -> None:
     searched = ", ".join(f.path for f in spec.files)
     for param in spec.params:
         if not found[param.name]:
+            lines = [s for f in spec.files if not f.is_template for s in commented_out(f, param, tree)]
+            if lines:  # the usual cause, in a config that ships its keys commented out
+                raise RewriteError(
+                    f"param '{param.name}': target '{param.target}' not found in {searched}: "
+                    f"{'; '.join(lines)}; gitgrid rewrites only assignments in effect: uncomment it and "
+                    "commit that on the branch the sweep starts from, then create the sweep again"
+                )
             raise RewriteError(
                 f"param '{param.name}': target '{param.target}' not found in {searched} "
                 f"(looked for '{param.target} = value', '{param.target}: value', "

@@ -34,7 +34,7 @@ from gitgrid.rewrite.paths import TreeReader, read_file, resolve_path
 from gitgrid.spec.model import FileSpec, ParamSpec, Spec
 from gitgrid.splice import Splice
 
-__all__ = ["plan_lines"]
+__all__ = ["commented_out", "plan_lines"]
 
 # Comment markers by file extension: a value ends where a comment starts. Unknown extensions get all the
 # common ones; a file's ``comment:`` key in the spec overrides the guess.
@@ -58,18 +58,24 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
     """Cut the file into fixed bytes and holes for every param assigned in it; the params found."""
     path = resolve_path(file_spec.path, tree)
     mode, data = read_file(path, tree, file_spec.path)
+    if data.startswith(_LFS_POINTERS):
+        raise RewriteError(
+            f"{path}: a Git LFS pointer, not the file's content (its content lives outside git): gitgrid "
+            "cannot rewrite it; keep the file a param changes out of LFS"
+        )
+    view = _bom_as_spaces(data)  # the same offsets, so the holes cut the file with its BOM kept
     markers = file_spec.comment if file_spec.comment is not None else _markers_for(path)
     language = language_for(path, markers)
     holes: list[_Hole] = []
     used = []
     for position, param in enumerate(spec.params):
         if file_spec.pattern is not None:
-            spans = _pattern_spans(data, param, file_spec.pattern)
-            starts = choose(data, [start for start, _ in spans], param, path)
+            spans = _pattern_spans(view, param, file_spec.pattern)
+            starts = choose(view, [start for start, _ in spans], param, path)
             holes.extend(_Hole(a, b, position, None) for a, b in spans if a in starts)
         else:
-            starts = choose(data, _value_starts(data, param, markers, language), param, path)
-            holes.extend(_hole(data, start, position, param, language, path) for start in starts)
+            starts = choose(view, _value_starts(view, param, markers, language), param, path)
+            holes.extend(_hole(view, start, position, param, language, path) for start in starts)
         if starts:
             used.append(param.name)
     if not holes:
@@ -78,6 +84,15 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
             stacklevel=2,
         )
     return _cut(path, mode, data, sorted(holes), spec.params), used
+
+
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some editors put before line 1
+_LFS_POINTERS = (b"version https://git-lfs.github.com/spec/", b"version https://hawser.github.com/spec/")
+
+
+def _bom_as_spaces(data: bytes) -> bytes:
+    """``data`` with a leading byte order mark read as blanks, so that a target on line 1 is found."""
+    return b"   " + data[3:] if data.startswith(_BOM) else data
 
 
 @dataclass(frozen=True, order=True)
@@ -227,3 +242,41 @@ def _regexes(target: str, implicit: bool, markers: tuple[str, ...]) -> list[re.P
 def _markers_for(path: str) -> tuple[str, ...]:
     suffix = PurePosixPath(path).suffix.lower()
     return _COMMENT_BY_SUFFIX.get(suffix, _ANY_COMMENT)
+
+
+def commented_out(file_spec: FileSpec, param: ParamSpec, tree: TreeReader) -> list[str]:
+    """Where ``param``'s target is assigned on a line that is commented out (``# seed = 42``), for the
+    error of a target found nowhere: a config often ships its keys commented out, and "not found" alone
+    sends the user looking for a typo (#16). Each as ``path line N has it commented out: '...'``.
+
+    A line counts when it starts with one of the file's comment markers and, with the markers taken
+    off, is an assignment of the target in one of the forms (or the file's ``pattern:``) searched for.
+    """
+    path = resolve_path(file_spec.path, tree)
+    data = read_file(path, tree, file_spec.path)[1]
+    markers = file_spec.comment if file_spec.comment is not None else _markers_for(path)
+    if file_spec.pattern is not None:
+        forms = [re.compile(file_spec.pattern.replace("{target}", re.escape(param.target)).encode())]
+    else:
+        forms = _regexes(param.target, not param.explicit_target, markers)
+    found = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        rest = _uncommented(line, markers)
+        if rest is not None and any(form.search(rest) for form in forms):
+            shown = excerpt(line.strip().decode("utf-8", "replace"), 60)
+            found.append(f"{path} line {number} has it commented out: '{shown}'")
+    return found
+
+
+def _uncommented(line: bytes, markers: tuple[str, ...]) -> bytes | None:
+    """The text of a line that starts with a comment marker, with its markers taken off; None if it
+    does not start with one."""
+    text = line.lstrip(b" \t")
+    opened = False
+    while True:
+        marker = next((m.encode() for m in markers if text.startswith(m.encode())), None)
+        if marker is None:
+            break
+        opened = True
+        text = text[len(marker) :].lstrip(b" \t*")  # '##', '// //', '/* ... */', '!!'
+    return text.removesuffix(b"*/").rstrip() if opened else None

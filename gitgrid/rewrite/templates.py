@@ -38,7 +38,7 @@ from gitgrid.rewrite.paths import (
 from gitgrid.spec.expression import BINARY_OPERATORS
 from gitgrid.spec.model import FileSpec, Spec
 
-__all__ = ["MAX_OUTPUT", "TemplateFile", "bound_filters", "plan_template"]
+__all__ = ["MAX_OUTPUT", "TemplateFile", "bound_filters", "plan_template", "render_sandboxed"]
 
 MAX_OUTPUT = 64 << 20  # bytes of one rendered file: a parameter file, never a bomb's output
 
@@ -109,6 +109,18 @@ class TemplateFile(PlannedFile):
             point = context["point"]
             message = "out of memory" if isinstance(exc, MemoryError) else excerpt(str(exc), 200)
             raise RewriteError(f"{where}: template failed for point {point.index}: {message}") from None
+
+
+def render_sandboxed(
+    source: str, context: Mapping[str, Any], filters: Mapping[str, Callable[..., Any]], **options: Any
+) -> str:
+    """``source`` rendered in the same sandbox as a spec's templates, with the same bounds: for any
+    other template that may come from someone else's repository (a job script's, ``--template``).
+    Raises Jinja's errors (syntax, undefined, security) and ``ValueError`` for a bound passed."""
+    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, **options)
+    bound_filters(env.filters)
+    env.filters.update(filters)
+    return _bounded(env.from_string(source).generate(context))
 
 
 def _bounded(pieces: Iterator[str]) -> str:

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from gitgrid.errors import excerpt
 from gitgrid.git.checkout import checkout, clone_shared, head_of
 from gitgrid.git.move import Mover, tracked_files
 from gitgrid.git.repository import Repository
-from gitgrid.layout import Layout, node_checkout, node_checkouts, node_lock
+from gitgrid.layout import Layout, build_record, node_checkout, node_checkouts, node_lock
 from gitgrid.run.locks import first_free
+from gitgrid.run.stale import BuildGuard, Tracer, save_record
 from gitgrid.run.watch import TrackedWatch, watch_checkout
 from gitgrid.sweep.record import Sweep
 
@@ -50,6 +52,26 @@ class Checkout:
         default=True, init=False, repr=False
     )  # the watch began after the last full checkout
     _small: bool = field(default=False, init=False, repr=False)  # git checkout is quicker here
+    _guard: BuildGuard | None = field(default=None, init=False, repr=False)
+    _guarded: bool = field(default=False, init=False, repr=False)  # a guard was tried (made, or warned)
+
+    def build_guard(self, warn: Callable[[str], None]) -> BuildGuard | None:
+        """The stale-build check of this checkout (made on first use: it watches every folder), or None
+        where it cannot be had, said once to ``warn``: gitgrid does not guess then."""
+        if not self._guarded:
+            self._guarded = True
+            try:
+                if not self.files:
+                    raise OSError("the sweep's record does not say which files it rewrites")
+                self._guard = BuildGuard(Tracer(self.path, self.files), build_record(self.path))
+            except (ImportError, OSError, AttributeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                warn(
+                    f"stale builds cannot be detected here ({excerpt(why)}; inotify is Linux only and "
+                    "limited by fs.inotify.max_user_watches): a point whose build rebuilds nothing would "
+                    "run another point's program unnoticed; --clean-build (or make -B) rebuilds every point"
+                )
+        return self._guard
 
     def move_to(self, commit: str) -> None:
         """Check out ``commit``, making the checkout on first use (or again if it was deleted).
@@ -74,6 +96,7 @@ class Checkout:
         if (self.path / ".git").exists() and (known or head_of(self.path) is not None):
             checkout(self.path, commit)
         else:  # first use, or a command deleted it
+            self._forget_builds()
             self.create(self.path, commit)
         self.full_moves += 1
         self.head = commit
@@ -113,7 +136,17 @@ class Checkout:
             self._watch.close()
             self._watch = None
 
+    def _forget_builds(self) -> None:
+        """The checkout is made anew: its build products go, its record starts empty, and the folders
+        watched are watched again."""
+        save_record(build_record(self.path))
+        if self._guard is not None:
+            self._guard.close()
+        self._guard, self._guarded = None, False
+
     def release(self) -> None:
+        if self._guard is not None:
+            self._guard.close()
         if self._watch is not None:
             self._watch.close()
         if self._mover is not None:

@@ -2,22 +2,26 @@
 :func:`execute_point`.
 
 The steps are always the same: claim the next attempt folder, move the checkout to the point's commit,
-build it (``--build``), start the command in its own process group under the ``GITGRID_*`` contract,
-wait until its whole group is gone, judge the outcome (exit status, stop reason, ``result.json``), and
-record the run as it starts and as it ends. What differs between the two places is only *where* runs are
-recorded (a :class:`Ledger`: the store and ``meta.json`` locally, ``meta.json`` alone on a node) and who
-stops the processes (the :class:`ProcessTable` they share).
+build it (``--build``, after ``git clean -fdx`` with ``--clean-build``; a build that read a file the
+point changed and wrote nothing fails the point as stale: :mod:`gitgrid.run.stale`), start the command
+in its own process group under the ``GITGRID_*`` contract, wait until its whole group is gone, judge the
+outcome (exit status, stop reason, ``result.json``), and record the run as it starts and as it ends.
+What differs between the two places is only *where* runs are recorded (a :class:`Ledger`: the store and
+``meta.json`` locally, ``meta.json`` alone on a node) and who stops the processes (the
+:class:`ProcessTable` they share).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from gitgrid.errors import GitFailure
+from gitgrid.errors import GitFailure, GitgridWarning
+from gitgrid.git.checkout import clean
 from gitgrid.layout import BUILD_LOG, STDERR, STDOUT, claim_attempt, point_dir
 from gitgrid.run.checkouts import Checkout
 from gitgrid.run.contract import Run, RunRequest, environment, outcome
@@ -46,6 +50,8 @@ class Execution:
     job: str | None = None  # the scheduler's job and task ("5_3") on a cluster
     extra_env: Mapping[str, str] = field(default_factory=dict)
     build: str | None = None  # shell command run in the checkout before every point (``--build``)
+    clean_build: bool = False  # ``git clean -fdx`` in the checkout before every build
+    warn: Callable[[str], None] | None = None  # said once: what cannot be checked (default: warnings)
 
 
 def execute_point(
@@ -101,13 +107,31 @@ def _prepare(
     """Move the checkout to the point and build it; the status and reason of a run that cannot go on."""
     try:
         checkout.move_to(request.commit)
+        if how.build is not None and how.clean_build:
+            clean(checkout.path)
     except GitFailure as exc:
         return ("interrupted" if processes.stopping else "failed", str(exc))
     if how.build is None:
         return None
-    log = run_dir / BUILD_LOG
+    guard = checkout.build_guard(how.warn or _warn)
+    if guard is None:
+        return _build(how.build, checkout, processes, env, run_dir / BUILD_LOG)
+    guard.begin()
     try:
-        build = spawn(["/bin/sh", "-c", how.build], checkout.path, env, log)
+        problem = _build(how.build, checkout, processes, env, run_dir / BUILD_LOG)
+    except BaseException:
+        guard.end(built=False)
+        raise
+    stale = guard.end(built=problem is None)  # a build that read what the point changed, and wrote nothing
+    return ("failed", stale) if problem is None and stale is not None else problem
+
+
+def _build(
+    command: str, checkout: Checkout, processes: ProcessTable, env: Mapping[str, str], log: Path
+) -> tuple[str, str] | None:
+    """Run ``--build`` in the checkout; the status and reason of a build that failed or was stopped."""
+    try:
+        build = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
     except CannotStart as exc:
         return ("failed", f"build failed: {exc}")
     processes.add(build, None)
@@ -119,6 +143,10 @@ def _prepare(
         why = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
         return ("failed", f"build failed ({why}); its output is in {BUILD_LOG}")
     return None
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, GitgridWarning, stacklevel=2)
 
 
 def _end(ledger: Ledger, run: Run) -> Run:

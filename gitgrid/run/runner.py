@@ -6,13 +6,12 @@ new attempts of a new rerun (or finishes an interrupted rerun). The sweep is loc
 point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
 process groups stopped) by the next one.
 
-SIGINT/SIGTERM stop scheduling, stop every running command's process group, record those runs as
-interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143.
+SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs
+as interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import queue
@@ -20,7 +19,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,27 +27,35 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout
+from gitgrid.layout import Layout, run_dir_problem
 from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import command_file_warnings
-from gitgrid.run.processes import ProcessTable, runs_in, spawn, stop_group
+from gitgrid.run.preflight import check_command, command_file_warnings
+from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.store import Store, open_store
+from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
+from gitgrid.store import Plan, Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["RunOptions", "RunState", "RunSummary", "SetupFailed", "check_timeout", "run_sweep"]
+__all__ = [
+    "STOPPING",
+    "RunOptions",
+    "RunState",
+    "RunSummary",
+    "SetupFailed",
+    "SetupRefused",
+    "check_options",
+    "check_timeout",
+    "planned_points",
+    "run_sweep",
+]
 
-
-class SetupFailed(RunError):
-    """The ``--setup`` command failed in a worker's checkout: nothing can run there."""
-
-    exit_code = 1
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops a run the same way
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class RunOptions:
     where: str | None = None
     setup: str | None = None
     build: str | None = None  # shell command run in the checkout before every point
+    clean_build: bool = False  # git clean -fdx in the checkout before every build
     timeout: float | None = None
     retry_failed: bool = False
     rerun: bool = False
@@ -71,10 +79,17 @@ class RunOptions:
 
 @dataclass
 class RunState:
-    """Progress of a run, for display; updated by the workers, read by whoever shows it."""
+    """Progress of a run, for display; updated by the workers, read by whoever shows it.
+
+    ``skipped`` points were not run by this call: ``done_before`` of them succeeded before,
+    ``failed_before`` failed or timed out before (``retry_failed`` runs them), and ``underway`` have a
+    run under way elsewhere (a cluster task's ``running``, a ``prepared`` folder).
+    """
 
     total: int
     skipped: int
+    failed_before: int = 0
+    underway: int = 0
     started_at: float = field(default_factory=time.monotonic)
     succeeded: int = 0
     failed: int = 0
@@ -88,6 +103,10 @@ class RunState:
     @property
     def done(self) -> int:
         return self.succeeded + self.failed + self.timed_out + self.interrupted
+
+    @property
+    def done_before(self) -> int:
+        return self.skipped - self.failed_before - self.underway
 
     @property
     def remaining(self) -> int:
@@ -110,10 +129,12 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """128 + signal after SIGINT/SIGTERM, 1 if any run failed or timed out, else 0."""
+        """128 + signal after SIGINT/SIGTERM/SIGHUP; 1 if any chosen point ends this call failed or timed out,
+        whether it ran now or was skipped as failed before (a resume must not hide failures); else 0."""
         if self.signal is not None:
             return 128 + self.signal
-        return 1 if self.state.failed or self.state.timed_out else 0
+        state = self.state
+        return 1 if state.failed or state.timed_out or state.failed_before else 0
 
 
 def run_sweep(
@@ -129,16 +150,14 @@ def run_sweep(
     Warnings found before the first point (a script the command names is not committed, say) go to
     ``on_warning`` at once, or else are issued as :class:`~gitgrid.errors.GitgridWarning`.
     """
-    if not command or not command[0]:
-        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
-    if options.jobs is not None and options.jobs < 1:
-        raise RunError(f"-j {options.jobs}: at least one point at a time")
-    _check_options(options)
+    check_options(command, options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = find_sweep(repo, sweep)
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
+            # read again under the lock: `create --force` may have replaced the sweep meanwhile (#17)
+            chosen = find_sweep(repo, chosen.name)
             runner = _Runner(repo, chosen, layout, store, list(command), options)
             runner.warn = on_warning or _warn
             return runner.run(on_progress)
@@ -152,13 +171,46 @@ def check_timeout(timeout: float | None) -> None:
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
 
 
-def _check_options(options: RunOptions) -> None:
+def planned_points(
+    sweep: str | None = None, repo: Repository | Path | str = ".", options: RunOptions = RunOptions()
+) -> tuple[Sweep, Plan]:
+    """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
+    the store is brought up to date as a run does first; nothing runs."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = find_sweep(repo, sweep)
+    layout, store = open_store(repo, options.runs_root)
+    try:
+        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
+            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
+        catch_up(store, chosen, layout.runs_root)
+        plan = store.progress.plan(
+            chosen, options.where, rerun=options.rerun, retry_failed=options.retry_failed
+        )
+        return chosen, plan
+    finally:
+        store.close()
+
+
+def check_options(command: Sequence[str], options: RunOptions) -> None:
+    """Refuse a run no launcher could carry out (no command, -j 0, a NaN timeout, an empty --build),
+    before anything is written."""
+    if not command or not command[0]:
+        raise RunError("no command given: gitgrid run [SWEEP] -- CMD [ARGS...]")
+    if options.jobs is not None and options.jobs < 1:
+        raise RunError(f"-j {options.jobs}: at least one point at a time")
     check_timeout(options.timeout)
     if options.halt_after is not None and options.halt_after < 1:
         raise RunError(f"--halt-after {options.halt_after}: give a number of failures of at least 1")
-    for name, command in (("--setup", options.setup), ("--build", options.build)):
-        if command is not None and not command.strip():
+    for name, hook in (("--setup", options.setup), ("--build", options.build)):
+        if hook is not None and not hook.strip():
             raise RunError(f"{name}: empty command")
+    if options.clean_build and options.build is None:
+        raise RunError("--clean-build cleans the checkout before each --build: give --build too")
+    if options.clean_build and options.setup is not None:
+        raise RunError(
+            "--clean-build removes everything untracked in the checkout before each build, including "
+            "what --setup made there: put the setup's steps in --build, or drop --clean-build"
+        )
 
 
 @contextmanager
@@ -192,7 +244,10 @@ class _Runner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+        self.recorder = Recorder(store.runs)  # one store write per point: an end goes with the next write
         self.warn: Callable[[str], None] = _warn
+        self._warned: set[str] = set()
+        self._setups = threading.Barrier(1)  # every worker's --setup ends before any point starts
 
     def run(self, on_progress: Callable[[RunState], None] | None) -> RunSummary:
         if not self.store.sweeps.sync(
@@ -205,14 +260,15 @@ class _Runner:
         plan = self.store.progress.plan(
             self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
         )
-        todo, rerun, skipped = plan.points, plan.rerun, plan.skipped
+        todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
-        self.state = RunState(total=len(todo), skipped=skipped)
+        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
+            check_command(self.repo, self.sweep, self.command, builds)  # before any point fails for it
             for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
                 self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
@@ -223,10 +279,14 @@ class _Runner:
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
+                clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
             files = sweep_files(self.sweep)
-            with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
-                self._supervise(checkouts, work, on_progress)
+            try:
+                with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
+                    self._supervise(checkouts, work, on_progress)
+            finally:
+                self._flush()
         if on_progress is not None:
             on_progress(self.state)
         if self.error is not None:
@@ -242,16 +302,19 @@ class _Runner:
     def _close_orphans(self) -> None:
         """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
         for run_id, run in self.store.runs.running(self.sweep.name):
-            if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
+            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
             point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run
+            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
             if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
                 series = read_series(Path(run.run_dir))
                 self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
                 continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
             self.store.runs.finish(run_id, ended)
+            if not usable:
+                continue
             meta = read_meta(Path(run.run_dir))
             if meta is None and Path(run.run_dir).is_dir():
                 write_meta(ended)
@@ -267,6 +330,7 @@ class _Runner:
     ) -> None:
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
             checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
+        self._setups = threading.Barrier(len(checkouts))
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()
@@ -276,6 +340,7 @@ class _Runner:
             if self.stop.is_set():
                 self.table.stop_all()
             self.table.tick()
+            self._flush()
             if on_progress is not None and time.monotonic() - last > 0.1:
                 on_progress(self.state)
                 last = time.monotonic()
@@ -284,12 +349,12 @@ class _Runner:
         extra = {"GITGRID_WORKER": str(checkout.number)}
         how = replace(self.how, extra_env=extra)
         try:
+            if not self._ready(checkout):
+                return
             while not self.stop.is_set() and not self.state.halted:
                 try:
                     request = work.get_nowait()
                 except queue.Empty:
-                    return
-                if self.options.setup and not self._setup(checkout):
                     return
                 if self.stop.is_set() or self.state.halted:
                     return
@@ -300,26 +365,44 @@ class _Runner:
                 self.error = self.error or _runs_root_error(exc, self.layout.runs_root, self.layout.store)
             self.stop.set()
 
-    def _setup(self, checkout: Checkout) -> bool:
-        """Run ``--setup`` in a checkout unless it ran there for this base; False if stopped."""
-        setup = self.options.setup
-        assert setup is not None
-        stamp = self.layout.setup_stamp(checkout.number)
-        done = {"command": setup, "base": self.sweep.base}
-        if _read_json(stamp) == done:
+    def _ready(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` here, then wait for every worker's: a refused or failed setup stops them all
+        before any point runs. False if stopped."""
+        if not self.options.setup:
             return True
-        env = {**os.environ, "GITGRID_SWEEP": self.sweep.name, "GITGRID_WORKER": str(checkout.number)}
-        log = self.layout.setup_log(self.sweep.name, checkout.number)
-        if not _run_setup(checkout, setup, env, log, self.table):
+        try:
+            ready = self._setup(checkout)
+        except BaseException:
+            self._setups.abort()
+            raise
+        if not ready:
+            self._setups.abort()
             return False
-        stamp.write_text(json.dumps(done))
+        try:
+            self._setups.wait()
+        except threading.BrokenBarrierError:
+            return False
         return True
+
+    def _setup(self, checkout: Checkout) -> bool:
+        """Run ``--setup`` in a checkout unless it ran there already (:func:`setup_once`)."""
+        assert self.options.setup is not None
+        guard = checkout.build_guard(self.warn_once)
+        return setup_once(self.layout, self.sweep, checkout, self.options.setup, self.table, guard)
+
+    def warn_once(self, message: str) -> None:
+        """A warning each worker may find (inotify missing), said once."""
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        self.warn(message)
 
     # the ledger execute_point records runs in -----------------------------------------------------
     def started(self, run: Run) -> None:
         # the store first: a runner killed between the two leaves a 'running' row (with the pid) that the
         # next one finds, stops and records, where a lone 'running' meta.json would say so forever
-        run_id = self.store.runs.add(run)
+        run_id = self.recorder.started(run)
         try:
             write_meta(run)
         except BaseException:  # a full disk: the command is stopped (execute_point), say so in the store
@@ -339,12 +422,21 @@ class _Runner:
         finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
             run_id = self._ids.pop(run.run_dir, None)
             if run_id is None:  # it never started (checkout failed, command not found)
-                run_id = self.store.runs.add(run)
+                self.store.runs.ingest(run, series.rows)
             else:
                 with self._lock:
                     self.state.running -= 1
-            self.store.runs.finish(run_id, run, series.rows)
+                self.recorder.ended(run_id, run, series.rows)  # stored with the next write (meta.json has it)
             self._count(run)
+
+    def _flush(self) -> None:
+        """Store the ends of runs the recorder holds; a store that refuses stops the run (their meta.json
+        files are final: the next runner records them)."""
+        try:
+            self.recorder.flush()
+        except BaseException as exc:
+            self.error = self.error or exc
+            self.stop.set()
 
     def _count(self, run: Run) -> None:
         with self._lock:
@@ -382,7 +474,9 @@ class _Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """On SIGINT/SIGTERM: stop scheduling and stop the running commands (main thread only)."""
+        """On SIGINT, SIGTERM or SIGHUP (the terminal closed: the commands, in process groups of their
+        own, would not hear of it and run on, orphaned): stop scheduling and stop the running commands
+        (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -391,7 +485,7 @@ class _Runner:
             self.signal = self.signal or signum
             self.stop.set()
 
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handle) for s in STOPPING}
         try:
             yield
         finally:
@@ -414,25 +508,3 @@ def _runs_root_error(exc: BaseException, runs_root: Path, store: Path) -> BaseEx
         f"cannot write {where}: {exc.strerror or exc}; the run stopped (finished points are kept): "
         f"free space in {runs_root} (or choose another with --runs-root) and run again"
     )
-
-
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _run_setup(
-    checkout: Checkout, command: str, env: Mapping[str, str], log: Path, table: ProcessTable
-) -> bool:
-    """Run ``--setup`` in a checkout (through the shell: it is one string); False if stopped."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    process = spawn(["/bin/sh", "-c", command], checkout.path, env, log)
-    table.add(process, None)
-    code = process.wait()
-    if table.finish(process) is not None:
-        return False
-    if code != 0:
-        raise SetupFailed(f"--setup failed in worker {checkout.number} (exit status {code}); see {log}")
-    return True

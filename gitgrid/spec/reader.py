@@ -20,6 +20,7 @@ from gitgrid.spec.expression import Expression, ExpressionError, compile_express
 from gitgrid.spec.loader import LineDict, YamlError, load_yaml
 from gitgrid.spec.model import FileSpec, ParamSpec, SampleSpec, Spec
 from gitgrid.spec.names import name_problem, shared_variables
+from gitgrid.spec.space import MAX_SAMPLE
 from gitgrid.spec.values import check_format, check_value
 
 __all__ = ["MAX_SPEC_BYTES", "load_spec", "parse_spec"]
@@ -275,6 +276,12 @@ class _SpecReader:
         size, seed = sample["random"], sample.get("seed", 0)
         if not _is_whole(size) or size < 1:
             raise self.error(line, f"sample 'random' must be a whole number >= 1, got {excerpt(size)}")
+        if size > MAX_SAMPLE:
+            raise self.error(
+                line,
+                f"sample 'random' is {size:.3g}; a sweep has at most {MAX_SAMPLE:.0e} points "
+                "(one commit each)",
+            )
         if not _is_whole(seed):
             raise self.error(line, f"sample 'seed' must be a whole number, got {excerpt(seed)}")
         return SampleSpec(size, seed)

@@ -10,6 +10,7 @@ a product and costs nothing.
 from __future__ import annotations
 
 import random
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,12 +23,15 @@ from gitgrid.spec.expression import ExpressionError
 from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json
 
-__all__ = ["MAX_FILTERED_GRID", "Dimension", "Point", "Space"]
+__all__ = ["MAX_FILTERED_GRID", "MAX_SAMPLE", "Dimension", "Point", "Space"]
 
 _CACHE_LIMIT = 1 << 16  # axes up to this length keep their values; longer ones compute them per access
 # Points 'where' may test, as many as a sweep may hold: at about 4 us a point, counting takes minutes at
 # most (10^9 took about an hour, with nothing to show for it)
 MAX_FILTERED_GRID = 10**8
+# Points a sample may ask for: a sweep's limit (one commit each, ``sweep.create.MAX_POINTS``); the sample
+# holds its chosen positions, so asking for more could only exhaust memory before that limit is checked
+MAX_SAMPLE = 10**8
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +181,23 @@ class Space:
 
 
 def _choose(population: int, size: int, seed: int) -> list[int]:
-    """Sorted positions of a seeded sample; ``random.sample`` on a range stores only the chosen ones."""
+    """Sorted positions of a seeded sample, in time and memory that grow with ``size``, not ``population``.
+
+    ``random.sample`` on a range stores only the chosen ones but needs ``len(range)``, a C ``ssize_t``: a
+    grid of 10^24 points overflows it. Such a population is sampled by Floyd's algorithm (``size`` draws
+    of ``randrange``, which takes any int); a population that fits keeps ``random.sample``, so the
+    samples of existing specs stay the same points.
+    """
     if size >= population:
         return list(range(population))
-    return sorted(random.Random(seed).sample(range(population), size))
+    rng = random.Random(seed)
+    if population <= sys.maxsize:
+        return sorted(rng.sample(range(population), size))
+    chosen: set[int] = set()
+    for last in range(population - size, population):  # Floyd: each position equally likely, no retries
+        drawn = rng.randrange(last + 1)
+        chosen.add(last if drawn in chosen else drawn)
+    return sorted(chosen)
 
 
 def _dimensions(spec: Spec) -> tuple[Dimension, ...]:

@@ -36,11 +36,15 @@ class Failure:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a runner runs now: the points, the rerun they count in, and how many it skips."""
+    """What a runner runs now: the points, the rerun they count in, and how many it skips: in all, and of
+    those, how many because they failed or timed out (without ``retry_failed``) and how many because a
+    run of them is under way elsewhere (``running`` on a cluster, ``prepared``); the rest succeeded."""
 
     points: list[PointRecord]
     rerun: int
     skipped: int
+    failed_before: int = 0
+    underway: int = 0
 
 
 class Progress:
@@ -114,6 +118,7 @@ class Progress:
         marks = ", ".join(f":s{i}" for i in range(len(wanted)))
         args.update({f"s{i}": s for i, s in enumerate(wanted)})
         states = [f"state IS NULL{chosen}", f"state IN ({marks}){chosen}"]  # each read from the state index
+        status: str | None = "state"  # what decides whether a point is skipped (None: none is)
         if rerun:
             args["rerun"] = current
             in_rerun = (
@@ -127,16 +132,28 @@ class Progress:
                 args,
             )
             if current == 0 or not unfinished:
-                current, states = current + 1, [f"1{chosen}"]
+                current, states, status = current + 1, [f"1{chosen}"], None
             else:
-                states = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"]
+                states, status = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"], in_rerun
         select = "SELECT idx, commit_id, params FROM points p{} WHERE sweep = :sweep AND {}"
         index = " INDEXED BY points_state" if len(states) == 2 else ""
         union = " UNION ALL ".join(select.format(index, state) for state in states)
         rows = db.query(f"{union} ORDER BY idx", args)
         points = [PointRecord(idx, commit, json.loads(params)) for idx, commit, params in rows]
-        total = db.value(f"SELECT COUNT(*) FROM points p WHERE sweep = :sweep{chosen}", args)
-        return Plan(points, current, int(total) - len(points))
+        skipped = self._skipped(status, chosen, args, wanted) if status else {}
+        failed = skipped.get("failed", 0) + skipped.get("timeout", 0)
+        underway = sum(skipped.values()) - failed - skipped.get("success", 0)
+        return Plan(points, current, sum(skipped.values()), failed, underway)
+
+    def _skipped(
+        self, status: str, chosen: str, args: dict[str, object], wanted: list[str]
+    ) -> dict[str, int]:
+        """How many chosen points are skipped for each status (their latest attempt's, or their latest in
+        the rerun under way): every status but none (never run) and those ``wanted`` again."""
+        rows = self._db.query(
+            f"SELECT {status} AS s, COUNT(*) FROM points p WHERE sweep = :sweep{chosen} GROUP BY s", args
+        )
+        return {value: int(count) for value, count in rows if value is not None and value not in wanted}
 
     def _chosen(self, sweep: Sweep, where: str | None, args: dict[str, object]) -> str:
         """`` AND <where over params>`` for the points table ``p``; a point where it fails is an error."""

@@ -99,6 +99,7 @@ class _Builder:
             duration=Column("ROUND(r.duration, 3)", "num", True),  # its name before issue 8
             rerun=Column("+r.rerun", "num", nullable),
         )
+        self.named.setdefault("index", Column("p.idx", "num"))  # --where 'index < 10', as --sort index
         self.sortable = {"index": "p.idx", "commit": "p.commit_id"}
         self.sortable.update({name: column.sql for name, column in self.named.items()})
 

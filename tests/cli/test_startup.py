@@ -24,6 +24,7 @@ LOADED_ON_USE = {
     "gitgrid.rewrite": "create",
     "gitgrid.run": "run, collect",
     "gitgrid.cluster": "submit",
+    "gitgrid.launch.launcher": "run, submit (the launchers)",
     "gitgrid.query": "results, status",
 }
 PROBE = """

@@ -15,12 +15,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gitgrid import create_sweep
-from gitgrid.cluster.submit import SubmitOptions, submit_sweep
-from gitgrid.errors import SubmitError
+from gitgrid import RunOptions, create_sweep
+from gitgrid.errors import RunError, SubmitError
+from gitgrid.launch.launcher import Launch, LaunchSettings
+from gitgrid.launch.registry import get_launcher
 from gitgrid.query.status import sweep_status
 from gitgrid.query.tables import results
 from tests.helpers import SIM, cli, make_repo, sim
@@ -57,7 +59,19 @@ def sweep_repo(tmp_path: Path, b_values: str = "{range: [10, 40, 10]}") -> Path:
     return repo
 
 
-def wait_for_jobs(job_ids: list[str], timeout: float = 300) -> None:
+def submit(
+    repo: Path,
+    on: str = "slurm",
+    run: RunOptions | None = None,
+    dry_run: bool = False,
+    **settings: Any,
+) -> Launch:
+    """``run --on ON`` through the library: the sweep's points as array jobs."""
+    launcher = get_launcher(on, LaunchSettings(**settings))
+    return launcher.launch(sim(), repo=repo, options=run or RunOptions(), dry_run=dry_run)
+
+
+def wait_for_jobs(job_ids: list[str] | tuple[str, ...], timeout: float = 300) -> None:
     """Until no task of these jobs is queued or running (the scheduler's own view)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -94,7 +108,7 @@ def test_twelve_points_as_one_array_with_a_limit(slurm: int, tmp_path: Path) -> 
     assert sorted((m["index"], m["job"]) for m in metas(repo)) == [(i, f"{job}_{i}") for i in range(12)]
     assert all(m["status"] == "success" and m["host"] for m in metas(repo))
     again = cli("submit", "--", *sim(), repo=repo)
-    assert "nothing to submit (12 points already done)" in again.stdout
+    assert again.stdout == "grid_search-2026-11-18: nothing to submit (12 done before)\n"
 
 
 def test_failed_and_timed_out_points_are_reported_then_retried(
@@ -104,10 +118,8 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
     monkeypatch.setenv("SIM_FAIL", "3")
     monkeypatch.setenv("SIM_HANG", "5")
     monkeypatch.setenv("SIM_HANG_FOR", "600")
-    first = submit_sweep(
-        sim(), repo=repo, options=SubmitOptions(array_limit=4, options=(("time", "0:01:00"),))
-    )
-    wait_for_jobs(first.job_ids, timeout=400)
+    first = submit(repo, array_limit=4, options=(("time", "0:01:00"),))
+    wait_for_jobs(first.jobs, timeout=400)
     status = sweep_status(repo)
     assert status.counts["success"] == 10 and status.counts["failed"] == 1 and status.counts["timeout"] == 1
     reasons = {index: (g.status, g.reason) for g in status.failures for index in g.indexes()}
@@ -118,11 +130,10 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
     assert all(row["index"] not in (3, 5) for row in results(repo).rows)  # never a success
     for name in ("SIM_FAIL", "SIM_HANG"):
         monkeypatch.delenv(name)
-    retry = submit_sweep(
-        sim(), repo=repo, options=SubmitOptions(retry_failed=True, options=(("time", "0:05:00"),))
-    )
-    assert sorted(i for a in retry.arrays for i in a.points) == [3, 5]
-    wait_for_jobs(retry.job_ids)
+    retry = cli("submit", "--retry-failed", "--opt", "time=0:05:00", "--", *sim(), repo=repo)  # the README's
+    assert retry.exit_code == 0 and "submitted 2 points as slurm job(s)" in retry.stdout, retry.output
+    job = retry.stdout.split("job(s) ")[1].strip()
+    wait_for_jobs([job])
     assert sweep_status(repo).counts == {"success": 12, "never run": 0}
     assert len(results(repo).rows) == 12
     sweep_status(repo)  # asking again records nothing new
@@ -133,37 +144,53 @@ def test_failed_and_timed_out_points_are_reported_then_retried(
 def test_chunks_pack_points_into_tasks(slurm: int, tmp_path: Path) -> None:
     repo = sweep_repo(tmp_path)
     shared = tmp_path / "shared-runs"
-    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(chunk=5, runs_root=shared))
-    assert [a.tasks for a in done.arrays] == [3]
-    wait_for_jobs(done.job_ids)
+    done = submit(repo, run=RunOptions(runs_root=shared), chunk=5)
+    assert done.submission is not None and [a.tasks for a in done.submission.arrays] == [3]
+    wait_for_jobs(done.jobs)
     assert sweep_status(repo).counts["success"] == 12  # found in the runs root the submission used
     tasks = sorted(
         {str(m["job"]) for m in (json.loads(p.read_text()) for p in shared.glob("*/*/attempt-*/meta.json"))}
     )
-    assert tasks == [f"{done.job_ids[0]}_{t}" for t in range(3)]
+    assert tasks == [f"{done.jobs[0]}_{t}" for t in range(3)]
 
 
 def test_cancel_stops_the_sweep(slurm: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = sweep_repo(tmp_path)
     monkeypatch.setenv("SIM_SLEEP", "300")
-    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(array_limit=2))
+    done = submit(repo, array_limit=2)
     deadline = time.monotonic() + 60
     while sum(m["status"] == "running" for m in metas(repo)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.5)
     result = cli("cancel", repo=repo)
-    assert result.exit_code == 0 and f"cancelled job(s) {done.job_ids[0]}" in result.stdout
-    wait_for_jobs(done.job_ids, timeout=120)
+    assert result.exit_code == 0 and f"cancelled slurm job {done.jobs[0]}" in result.stdout
+    wait_for_jobs(done.jobs, timeout=120)
     status = sweep_status(repo)
-    assert status.counts.get("success", 0) == 0
-    assert status.counts.get("cancelled", 0) + status.counts.get("interrupted", 0) == 12, (
-        status.counts,
-        status.failures,
-        [m for m in metas(repo) if m["status"] == "failed"],
-    )
+    assert status.counts == {"cancelled": 12, "never run": 0}, (status.counts, status.failures)
+    (line,) = [line for line in cli("status", repo=repo).stdout.splitlines() if "cancelled:" in line]
+    assert line.startswith(f"12 points: cancelled: by the scheduler (array task {done.jobs[0]}_")
+    assert line.endswith(" ended CANCELLED) (points 0-11)")  # one line, one example task
+    for meta in metas(repo):  # running or queued when cancelled: a complete record either way
+        assert meta["status"] == "cancelled" and meta["params"] and meta["command"] == sim()
     blocked = cli("submit", "--", *sim(), repo=repo)
     assert blocked.exit_code == 0 and "submitted 12 points" in blocked.stdout  # cancelled points run again
     cli("cancel", repo=repo)
+
+
+def test_queued_points_of_a_running_chunked_task_are_pending(
+    slurm: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = sweep_repo(tmp_path)
+    monkeypatch.setenv("SIM_SLEEP", "300")
+    done = submit(repo, chunk=6, array_limit=1)
+    deadline = time.monotonic() + 120
+    while not any(m["status"] == "running" for m in metas(repo)):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    counts = sweep_status(repo).counts
+    assert (counts.get("running"), counts.get("pending")) == (1, 11), counts  # not 6 running
+    cli("cancel", repo=repo)
+    wait_for_jobs(done.jobs, timeout=120)
 
 
 def test_a_sweep_larger_than_max_array_size_is_split(slurm: int, tmp_path: Path) -> None:
@@ -174,13 +201,14 @@ def test_a_sweep_larger_than_max_array_size_is_split(slurm: int, tmp_path: Path)
         pytest.skip(message)
     repo = sweep_repo(tmp_path, b_values=f"{{range: [1, {slurm // 3 + 4}]}}")
     count = 3 * (slurm // 3 + 4)
-    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(array_limit=2))
-    assert len(done.arrays) == 2 and sum(a.tasks for a in done.arrays) == count
-    assert done.arrays[0].tasks == slurm
-    wait_for_jobs(done.job_ids)
+    done = submit(repo, array_limit=2)
+    arrays = done.submission.arrays if done.submission else ()
+    assert len(arrays) == 2 and sum(a.tasks for a in arrays) == count
+    assert arrays[0].tasks == slurm
+    wait_for_jobs(done.jobs)
     assert sweep_status(repo).counts["success"] == count
     jobs = {str(m["job"]).split("_")[0] for m in metas(repo)}
-    assert jobs == set(done.job_ids)
+    assert jobs == set(done.jobs)
 
 
 def test_a_job_sbatch_refuses_is_not_recorded(slurm: int, tmp_path: Path) -> None:
@@ -251,47 +279,46 @@ def test_bad_submit_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         with pytest.raises(
             SubmitError, match=rf"{program} not found: no {scheduler.upper()} here.*gitgrid list \| xargs"
         ):
-            submit_sweep(sim(), repo=repo, options=SubmitOptions(scheduler=scheduler))
+            submit(repo, scheduler)
 
 
-def test_a_task_that_cannot_write_its_run_directory_fails_visibly(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_task_that_cannot_write_its_run_directory_fails_visibly(tmp_path: Path) -> None:
     from gitgrid.cluster.task import run_task
 
     repo = sweep_repo(tmp_path)
-    done = submit_sweep(sim(), repo=repo, options=SubmitOptions(), dry_run=True)
+    done = submit(repo, dry_run=True)
     folder = tmp_path / "submission"
     folder.mkdir()
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     (folder / "submission.json").write_text(json.dumps({
-        "sweep": done.sweep.name, "count": 12, "chunk": 1, "repo": str(repo / ".git"),
+        "sweep": done.sweep, "count": 12, "chunk": 1, "repo": str(repo / ".git"),
         "runs_root": str(blocker / "runs"), "command": sim(),
     }))  # fmt: skip
     manifest = folder / "manifest-0.jsonl"
     manifest.write_text(json.dumps({"index": 0, "commit": "0" * 40, "params": {}, "texts": {}}) + "\n")
-    assert run_task(folder, manifest, 0) == 1  # one line in the job's log, no traceback
-    assert "cannot write" in capsys.readouterr().err
+    with pytest.raises(RunError, match="cannot write") as raised:  # one line in the job's log
+        run_task(folder, manifest, 0)
+    assert raised.value.exit_code == 1
 
 
-@pytest.mark.parametrize("scheduler", ["pbs", "lsf", "slurm"])
+@pytest.mark.parametrize("scheduler", ["pbs", "lsf", "slurm", "local-array"])
 def test_job_scripts_match_their_golden_files(tmp_path: Path, scheduler: str) -> None:
     repo = sweep_repo(tmp_path)
-    options = SubmitOptions(
-        scheduler=scheduler,
-        array_limit=4,
-        chunk=2,
-        options=(
-            ("partition", "short"),
-            ("time", "1:00:00"),
-            ("mem", "4G"),
-            ("prologue", "module load python/3.11"),
-        ),
+    options: tuple[tuple[str, str], ...] = (
+        ("partition", "short"),
+        ("time", "1:00:00"),
+        ("mem", "4G"),
+        ("prologue", "module load python/3.11"),
     )
-    done = submit_sweep(sim(), repo=repo, options=options, dry_run=True)
+    if scheduler == "local-array":  # no partition nor memory on this machine
+        options = options[1:2] + options[3:]
+    launched = submit(repo, scheduler, dry_run=True, array_limit=4, chunk=2, options=options)
+    done = launched.submission
+    assert done is not None
     text = done.script.replace(str(done.folder), "SUBMISSION").replace(sys.executable, "PYTHON")
-    commands = "\n".join(" ".join(a.command) for a in done.arrays).replace(str(done.folder), "SUBMISSION")
+    commands = "\n".join(a.command for a in done.arrays).replace(str(done.folder), "SUBMISSION")
+    commands = commands.replace(sys.executable, "PYTHON")
     golden = GOLDEN / f"{scheduler}.sh"
     if os.environ.get("GITGRID_UPDATE_GOLDEN"):
         golden.write_text(text + "# " + commands + "\n")

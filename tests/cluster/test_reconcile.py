@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from gitgrid import create_sweep, list_points, open_repository
-from gitgrid.cluster import reconcile as reconcile_module
-from gitgrid.cluster.scheduler import CANCELLED, TIMEOUT, Scheduler, TaskState
+from gitgrid.cluster.reconcile import reconcile
+from gitgrid.cluster.scheduler import CANCELLED, TIMEOUT, JobRef, Scheduler, TaskState
 from gitgrid.layout import Layout, claim_attempt
 from gitgrid.run.contract import Run
 from gitgrid.store import Job, open_store
@@ -28,13 +28,11 @@ class FakeScheduler(Scheduler):
     def __init__(self, state: str) -> None:
         self.state = state
 
-    def states(self, job_ids: Sequence[str]) -> dict[tuple[str, int], TaskState]:
+    def states(self, jobs: Sequence[JobRef]) -> dict[tuple[str, int], TaskState]:
         return {("77", 0): TaskState(self.state, self.state.upper())}
 
 
-def reconciled_after(
-    repo_path: Path, monkeypatch: pytest.MonkeyPatch, state: str, **run: Any
-) -> tuple[str, str]:
+def reconciled_after(repo_path: Path, state: str, **run: Any) -> tuple[str, str]:
     """Point 0 of a fresh sweep, submitted as task 0 of job 77, recorded by its task with ``run``'s
     fields; what reconcile makes of it when the scheduler says ``state``."""
     sweep = create_sweep(repo_path / "spec.yaml", repo_path)
@@ -48,35 +46,30 @@ def reconciled_after(
         Run(sweep.name, 0, point.commit, attempt, "failed", str(run_dir), params=point.params,
             started=time.time(), ended=time.time(), job="77_0", **run)
     )  # fmt: skip
-    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler(state))
     try:
-        return reconcile_module.reconcile(repo, sweep, store, Layout.of(repo))[0]
+        return reconcile(repo, sweep, store, Layout.of(repo), lambda name: FakeScheduler(state))[0]
     finally:
         store.close()
 
 
 @pytest.mark.parametrize(("state", "expected"), [(CANCELLED, "cancelled"), (TIMEOUT, "timeout")])
 def test_a_command_killed_by_the_schedulers_sigterm_is_the_schedulers_verdict(
-    sim_repo: Path, monkeypatch: pytest.MonkeyPatch, state: str, expected: str
+    sim_repo: Path, state: str, expected: str
 ) -> None:
     """SLURM signals every process of a cancelled job at once: the command may die of that SIGTERM
     before the task hears it and record "killed by signal 15". That is the cancellation, not a failure."""
     status, reason = reconciled_after(
-        sim_repo, monkeypatch, state, exit_code=-signal.SIGTERM, reason="killed by signal 15"
+        sim_repo, state, exit_code=-signal.SIGTERM, reason="killed by signal 15"
     )
     assert status == expected and "ended" in reason
 
 
-def test_a_command_that_failed_on_its_own_stays_failed(
-    sim_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    found = reconciled_after(sim_repo, monkeypatch, CANCELLED, exit_code=3, reason="exit status 3")
+def test_a_command_that_failed_on_its_own_stays_failed(sim_repo: Path) -> None:
+    found = reconciled_after(sim_repo, CANCELLED, exit_code=3, reason="exit status 3")
     assert found == ("failed", "exit status 3")
 
 
-def test_a_submission_record_that_is_a_fifo_never_blocks_status(
-    sim_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_submission_record_that_is_a_fifo_never_blocks_status(sim_repo: Path, tmp_path: Path) -> None:
     """``submission.json`` lies under a runs root, which anything a run does can reach: read as an
     untrusted file, so a FIFO there is ignored (the repository's runs root is used), never waited on."""
     sweep = create_sweep(sim_repo / "spec.yaml", sim_repo)
@@ -87,9 +80,9 @@ def test_a_submission_record_that_is_a_fifo_never_blocks_status(
     folder.mkdir()
     os.mkfifo(folder / "submission.json")
     store.jobs.add(Job("77", "slurm", sweep.name, str(folder), 1, 1, time.time() - 5), [(0, 0)])
-    monkeypatch.setattr(reconcile_module, "get_scheduler", lambda name: FakeScheduler("running"))
+    fake = FakeScheduler("running")
     with ThreadPoolExecutor(1) as pool:  # a blocking open would never return: fail, do not hang
-        future = pool.submit(reconcile_module.reconcile, repo, sweep, store, Layout.of(repo))
+        future = pool.submit(reconcile, repo, sweep, store, Layout.of(repo), lambda name: fake)
         try:
             states = future.result(timeout=20)
         finally:

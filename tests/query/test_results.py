@@ -58,6 +58,8 @@ def test_sort_best_where_all(ran: Path) -> None:
     assert low[0]["rate"] == 11.5
     where = results(ran, where="loss > 50 and a < 3").rows
     assert [(r["a"], r["b"]) for r in where] == [(2.5, 30)]
+    by_index = cli("results", "--where", "index == 2 or index > 9", "-f", "csv", repo=ran)
+    assert [line.split(",")[0] for line in by_index.stdout.splitlines()[1:]] == ["2", "10"]  # 11 never ran
     everything = results(ran, include_all=True).rows
     assert len(everything) == 12 and [r["status"] for r in everything if r["b"] == 40] == ["never run"] * 3
     with pytest.raises(Exception, match=r"--sort speed: no such metric or param"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -186,6 +187,46 @@ def test_custom_pattern() -> None:
     assert out["m.sli"] == b"/dt 0.1 def % step\n/dtx 2 def\n"
 
 
+@pytest.mark.filterwarnings("ignore:.*no param is assigned:gitgrid.errors.GitgridWarning")
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("c.ini", "# seed = 42"),
+        ("c.ini", ";seed=42"),
+        ("m.py", "#seed = 42  # the default"),
+        ("m.py", "    ## self.seed = 42"),
+        ("c.yaml", "  # seed: 42"),
+        ("c.toml", "#seed = 42"),
+        ("run.sh", "# export seed=42"),
+        ("m.c", "// #define seed 42"),
+        ("m.c", "/* static const int seed = 42; */"),
+        ("m.cpp", "//int seed = 42;"),
+        ("m.f90", "  ! integer :: seed = 42"),
+        ("m.m", "%% seed = 42;"),
+        ("m.tex", "% seed = 42"),
+        ("unknown.xyz", "! seed = 42"),
+    ],
+)
+def test_a_target_only_commented_out_is_named_with_its_line(path: str, line: str) -> None:
+    """Every comment style gitgrid knows: the error says where the commented-out line is, not only
+    which forms were looked for (#16)."""
+    text = f"first = 1\n{line}\nlast = 2\n"
+    with pytest.raises(RewriteError) as caught:
+        one(path, text, "seed: [1, 2]")
+    assert str(caught.value) == (
+        f"param 'seed': target 'seed' not found in {path}: {path} line 2 has it commented out: "
+        f"'{line.strip()}'; gitgrid rewrites only assignments in effect: uncomment it and commit that on "
+        "the branch the sweep starts from, then create the sweep again"
+    )
+
+
+@pytest.mark.filterwarnings("ignore:.*no param is assigned:gitgrid.errors.GitgridWarning")
+def test_comments_that_do_not_assign_the_target_are_not_named() -> None:
+    for text in ("# set the seed to 42\n", "# seeds = 42\n", "x = 1  # seed = 42\n", "# seed\n"):
+        with pytest.raises(RewriteError, match=r"not found in m.py \(looked for 'seed = value'"):
+            one("m.py", text, "seed: [1, 2]")
+
+
 def test_comment_override() -> None:
     spec = "files:\n  - path: m.txt\n    comment: '--'\nparams:\n  x: 2\n"
     assert render_first(spec, {"m.txt": b"x = 1 -- lua\n"})["m.txt"] == b"x = 2 -- lua\n"
@@ -282,3 +323,37 @@ def test_two_params_on_one_line_is_an_overlap() -> None:
     spec = "files: [m.py]\nparams:\n  x: 1\n  y: {target: x, values: [2]}\n"
     with pytest.raises(RewriteError, match=r"m.py:1: params overlap"):
         plan(spec, {"m.py": b"x = 0\n"})
+
+
+NEAT_CONFIG = """\
+[NEAT]
+fitness_criterion     = max
+fitness_threshold     = 3.9
+pop_size              = 150
+reset_on_extinction   = False
+
+[DefaultGenome]
+activation_default      = sigmoid
+bias_init_mean          = 0.0
+# the run's random seed; neat-python seeds from the clock when it is absent
+# seed = 42
+"""
+
+
+def test_create_names_the_commented_out_key_of_an_ini_file(tmp_path: Path) -> None:
+    """The test of record (#16): ``seed: [1, 2]`` on a config whose line 11 is ``# seed = 42``: one line,
+    exit 2, naming the line and what to do; nothing written."""
+    from tests.helpers import cli, make_repo, refs
+
+    repo = make_repo(tmp_path / "neat", {"config-feedforward.ini": NEAT_CONFIG})
+    (repo / "spec.yaml").write_text("files: [config-feedforward.ini]\nparams:\n  seed: [1, 2]\n")
+    before = refs(repo)
+    made = cli("create", "spec.yaml", repo=repo)
+    assert made.exit_code == 2
+    assert made.stderr.splitlines()[-1] == (
+        "gitgrid: error: param 'seed': target 'seed' not found in config-feedforward.ini: "
+        "config-feedforward.ini line 11 has it commented out: '# seed = 42'; gitgrid rewrites only "
+        "assignments in effect: uncomment it and commit that on the branch the sweep starts from, then "
+        "create the sweep again"
+    )
+    assert refs(repo) == before

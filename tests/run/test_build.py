@@ -94,19 +94,17 @@ def test_a_failing_build_fails_that_point_with_its_log(tmp_path: Path) -> None:
 
 
 def test_submit_carries_build_to_the_node_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The submission record holds --build and the sweep's files; a node task builds every point."""
-    from gitgrid.cluster.slurm import Slurm
-    from gitgrid.cluster.submit import SubmitOptions, submit_sweep
-    from gitgrid.cluster.task import run_task
+    """The submission record holds --build and the sweep's files; a node task builds every point
+    (through the local array: the job script and ``gitgrid task``, as a cluster runs them)."""
+    from gitgrid.launch.launcher import LaunchSettings
+    from gitgrid.launch.registry import get_launcher
 
     repo = c_model(tmp_path / "c-model")
-    monkeypatch.setattr(Slurm, "check_available", lambda self: None)
-    monkeypatch.setattr(Slurm, "max_array_size", lambda self: None)
-    monkeypatch.setattr(Slurm, "submit", lambda self, *args: "4242")  # no queue: the task is run below
-    options = SubmitOptions(chunk=12, build="make", options=(("scratch", str(tmp_path / "scratch")),))
-    done = submit_sweep(["./prog"], repo=repo, options=options)
-    record = json.loads((done.folder / "submission.json").read_text())
+    monkeypatch.setenv("GITGRID_WORKER", "0")  # the node's environment reaches the command
+    launcher = get_launcher("local-array", LaunchSettings(chunk=12, options=(("scratch", str(tmp_path)),)))
+    launch = launcher.launch(["./prog"], repo=repo, options=RunOptions(build="make"))
+    assert launch.submission is not None
+    record = json.loads((launch.submission.folder / "submission.json").read_text())
     assert (record["build"], record["files"]) == ("make", ["model.h", "main.c"])
-    monkeypatch.setenv("GITGRID_WORKER", "0")
-    assert run_task(done.folder, done.arrays[0].manifest, 0) == 0
+    assert launcher.wait(launch).state.succeeded == 12
     assert check_every_point_ran_its_own_values(repo, 1) == {"0": [1.5, 5.0, 10.0, 20.0] * 3}

@@ -4,6 +4,7 @@ back to a full checkout."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -217,3 +218,24 @@ def test_a_small_repository_is_moved_by_one_git_checkout_a_point(
             held.move_to(commits[index])
             truthful(held.path, commits[index])
         assert held.full_moves == 3 and len(asked) <= 1
+
+
+@pytest.mark.parametrize("half", [".git", "admin"])
+def test_a_half_deleted_worker_checkout_is_repaired_by_the_next_run(swept: Path, half: str) -> None:
+    """Its ``.git`` file removed (a clean-up, a crash), or git's record of it: the next run prunes and
+    makes it again, where it stopped with "fatal: '...w0' already exists" (#16)."""
+    from tests.helpers import cli, sim
+
+    first = cli("run", "-j", "1", "--where", "b == 10", "--", *sim(), repo=swept)
+    assert first.exit_code == 0, first.output
+    worker = swept / ".git/gitgrid/worktrees/w0"
+    (worker / "build-product.o").write_text("left by the build\n")
+    if half == ".git":
+        (worker / ".git").unlink()
+    else:
+        shutil.rmtree(swept / ".git/worktrees/w0")
+    again = cli("run", "-j", "1", "--", *sim(), repo=swept)
+    assert again.exit_code == 0, again.output
+    assert "9 succeeded, 0 failed" in again.stderr
+    assert git(worker, "--no-optional-locks", "status", "--porcelain") == ""  # made again, whole
+    assert git(swept, "worktree", "list").count("detached HEAD") == 1

@@ -4,6 +4,7 @@ files before the first point."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -81,10 +82,20 @@ def test_warns_before_the_first_point_about_files_the_checkouts_lack(swept: Path
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0].startswith("gitgrid: warning: the command names run_point.py, which is not committed")
-    assert "commit it and create the sweep again, or give its absolute path" in lines[0]
+    assert (
+        "commit it and replace the sweep: gitgrid create --force --name grid_search-2026-11-18 " in lines[0]
+    )
     assert lines[1].startswith("gitgrid: warning: the command names sim.py, which differs from its version")
     assert "points run the committed version, not your edit" in lines[1]
     assert "12 failed" in lines[-2] and "can't open file" in cli("status", repo=swept).stdout
+    # following the advice replaces the sweep (a second one, grid_search-...-2, is what it used to make)
+    git(swept, "add", "run_point.py", "sim.py")
+    git(swept, "commit", "-q", "-m", "run_point")
+    advice = lines[0].split("replace the sweep: gitgrid ", 1)[1].split(", or give", 1)[0]
+    assert cli(*shlex.split(advice), repo=swept).exit_code == 0
+    assert cli("sweeps", repo=swept).stdout.count("grid_search") == 1
+    rerun = cli("run", "-j", "2", "--", sys.executable, "run_point.py", repo=swept)
+    assert rerun.exit_code == 0 and "warning" not in rerun.stderr
 
 
 def test_no_warning_for_committed_files_or_absolute_paths(swept: Path) -> None:

@@ -138,6 +138,10 @@ def test_load_spec_names_a_missing_file(tmp_path: Path) -> None:
             r"spec.yaml:4: sample 'random' must be a whole number >= 1",
         ),
         (
+            "files: []\nparams:\n  a: 1\nsample: {random: 1000000001}\n",
+            r"spec.yaml:4: sample 'random' is 1e\+09; a sweep has at most 1e\+08 points \(one commit each\)$",
+        ),
+        (
             "files: []\nparams:\n  a: 1\nsample: {random: 5, sed: 1}\n",
             r"spec.yaml:4: unknown key in 'sample' 'sed'",
         ),

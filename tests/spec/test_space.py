@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 import warnings
 from math import prod
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -92,6 +93,59 @@ def test_sample_is_seeded_in_grid_order_and_applies_after_where() -> None:
 def test_sample_without_where_picks_from_a_huge_grid() -> None:
     s = space("  a: {range: [0, 999999]}\n  b: {range: [0, 999999]}", "sample: {random: 3, seed: 1}")
     assert len(s) == 3 and len(list(s)) == 3
+
+
+HUGE = "  a: {range: [1, 100000000]}\n  b: {range: [1, 100000000]}\n  c: {range: [1, 100000000]}"
+
+
+def test_sample_of_a_10_to_the_24_point_space_is_seeded_and_in_grid_order() -> None:
+    """More points than a C ssize_t counts: random.sample(range(...)) overflowed here (#16)."""
+
+    def sample(seed: int) -> list[tuple[int, ...]]:
+        s = space(HUGE, f"sample: {{random: 50, seed: {seed}}}")
+        assert s.grid_size == 10**24 and len(s) == 50
+        return [tuple(int(v) for v in p.params.values()) for p in s]
+
+    first = sample(3)
+    assert first == sample(3) and first != sample(4)
+    assert len(set(first)) == 50 and first == sorted(first)
+    assert all(1 <= v <= 10**8 for point in first for v in point)
+    assert len({point[0] for point in first}) > 40  # spread over the whole grid, not one corner of it
+
+
+def test_sample_positions_are_uniform_and_keep_the_samples_of_smaller_spaces() -> None:
+    """Floyd's algorithm (beyond sys.maxsize) picks each position as often as random.sample does; a
+    space that random.sample can count keeps exactly the points it gave before."""
+    import random
+    import sys
+
+    from gitgrid.spec.space import _choose
+
+    assert _choose(1000, 5, 7) == sorted(random.Random(7).sample(range(1000), 5))
+    huge = sys.maxsize * 4
+    seen = [0, 0, 0, 0]
+    for seed in range(2000):
+        for position in _choose(huge, 2, seed):
+            seen[position * 4 // huge] += 1
+    assert all(850 < quarter < 1150 for quarter in seen), seen  # 1000 expected in each quarter
+
+
+def test_a_sample_beyond_a_sweep_is_one_line_with_its_place(tmp_path: Path) -> None:
+    from tests.helpers import cli, make_repo
+
+    repo = make_repo(tmp_path / "repo", {"m.py": "a = 1\nb = 2\nc = 3\n"})
+    (repo / "spec.yaml").write_text(f"files: [m.py]\nparams:\n{HUGE}\nsample: {{random: 50, seed: 3}}\n")
+    made = cli("create", "spec.yaml", repo=repo)
+    assert made.exit_code == 0, made.output
+    listed = cli("list", "--format", "tsv", repo=repo).stdout.splitlines()
+    assert len(listed) == 51
+    (repo / "spec.yaml").write_text(f"files: [m.py]\nparams:\n{HUGE}\nsample: {{random: 200000000}}\n")
+    refused = cli("create", "--force", "spec.yaml", repo=repo)
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"gitgrid: error: {repo / 'spec.yaml'}:6: sample 'random' is 2e+08; a sweep has at most 1e+08 points "
+        "(one commit each)"
+    ]
 
 
 def test_sample_larger_than_the_space_takes_all_with_a_warning() -> None:

@@ -9,4 +9,4 @@ set -eu
 module load python/3.11
 export GITGRID_TASK_ID="$((LSB_JOBINDEX - 1))" GITGRID_JOB_ID="${LSB_JOBID}_${LSB_JOBINDEX}"
 exec PYTHON -m gitgrid task SUBMISSION "${GITGRID_MANIFEST:?the manifest of this array}"
-# bsub -J gitgrid[1-6]%4 -env all,GITGRID_MANIFEST=SUBMISSION/manifest-0.jsonl < SUBMISSION/job.sh
+# bsub -J 'gitgrid[1-6]%4' -env all,GITGRID_MANIFEST=SUBMISSION/manifest-0.jsonl < SUBMISSION/job.sh

@@ -9,6 +9,7 @@
 #PBS -l mem=4G
 set -eu
 module load python/3.11
-export GITGRID_TASK_ID="${PBS_ARRAY_INDEX:-${PBS_ARRAYID}}" GITGRID_JOB_ID="${PBS_JOBID}"
+export GITGRID_TASK_ID="${PBS_ARRAY_INDEX:-${PBS_ARRAYID}}"
+export GITGRID_JOB_ID="${PBS_ARRAY_ID:-${PBS_JOBID}}_${GITGRID_TASK_ID}"
 exec PYTHON -m gitgrid task SUBMISSION "${GITGRID_MANIFEST:?the manifest of this array}"
 # qsub -J 0-5%4 -v GITGRID_MANIFEST=SUBMISSION/manifest-0.jsonl SUBMISSION/job.sh

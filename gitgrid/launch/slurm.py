@@ -17,6 +17,7 @@ from gitgrid.cluster.scheduler import (
     PENDING,
     RUNNING,
     TIMEOUT,
+    JobRef,
     Scheduler,
     TaskState,
     directive_value,
@@ -24,8 +25,9 @@ from gitgrid.cluster.scheduler import (
     query,
     task_lines,
 )
+from gitgrid.launch.arrays import ArrayLauncher
 
-__all__ = ["Slurm"]
+__all__ = ["Slurm", "SlurmScheduler"]
 
 _SLURM_STATES = {
     "PENDING": PENDING, "CONFIGURING": PENDING, "REQUEUED": PENDING, "RESIZING": PENDING,
@@ -38,7 +40,7 @@ _SLURM_STATES = {
 _SLURM_OPTIONS = {"cpus": "cpus-per-task", "mem": "mem", "time": "time", "partition": "partition"}
 
 
-class Slurm(Scheduler):
+class SlurmScheduler(Scheduler):
     name = "slurm"
     submit_program = "sbatch"
     directive = "#SBATCH"
@@ -57,8 +59,9 @@ class Slurm(Scheduler):
         match = re.search(r"^MaxArraySize\s*=\s*(\d+)", result.stdout, re.MULTILINE)
         return int(match.group(1)) if match else None
 
-    def states(self, job_ids: Sequence[str]) -> dict[tuple[str, int], TaskState]:
+    def states(self, jobs: Sequence[JobRef]) -> dict[tuple[str, int], TaskState]:
         """From ``squeue`` (queued and running tasks), then ``sacct``, else ``scontrol show job``."""
+        job_ids = [job.job_id for job in jobs]
         if not job_ids:
             return {}
         found = self._scontrol(job_ids)  # also tasks sacct has not heard of yet, or at all (no accounting)
@@ -94,3 +97,9 @@ class Slurm(Scheduler):
 def _slurm_state(raw: str) -> TaskState:
     word = raw.split(maxsplit=1)[0] if raw else ""
     return TaskState(_SLURM_STATES.get(word, FAILED if word else PENDING), raw)
+
+
+class Slurm(ArrayLauncher):
+    name = "slurm"
+    description = "SLURM array jobs (`sbatch --array`); states from `squeue`, `sacct`, `scontrol`"
+    scheduler = SlurmScheduler
