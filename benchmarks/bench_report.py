@@ -1,7 +1,6 @@
 """Benchmark of ``gitgrid report`` and ``gitgrid dashboard`` (issues 11 and 21), in headless Chromium.
 
-Usage: python benchmarks/bench_report.py [--points 10000 100000] [--repeat 3] [--series-runs 1000]
-                                         [--baseline main]
+Usage: python benchmarks/bench_report.py [--points N ...] [--repeat 3] [--series-runs N] [--baseline REF]
 
 For each size, a sweep of that many points (params a (log-spaced), b, c, seed) with two metrics is made
 and its results stored (``--series-runs`` runs also get a 100-step series), and a second sweep of the same
@@ -19,10 +18,8 @@ view drawn (``data-renders``). It prints medians over ``--repeat`` and the load 
     meanwhile, and the filter once applied; the compare view with the second sweep (goal < 2 s at 10^5,
     every view drawn); a live update of the dashboard after one run ends (goal < 100 ms at 10^4), with the
     views it redrew;
-  * the dashboard's answer time for one update, against the baseline of reading the whole table
-    (``gitgrid.results(include_all=True)``);
-  * at the first size only, Plotly's own ``parcoords`` rendering the same points (the baseline of the
-    page's canvas parallel coordinates).
+  * the dashboard's answer time for one update, against reading the whole table (``gitgrid.results``);
+  * at the first size only, Plotly's own ``parcoords`` of the same points (the page's canvas's baseline).
 """
 
 from __future__ import annotations
@@ -102,8 +99,7 @@ def loss_of(p: Mapping[str, Any]) -> float:
     return (float(p["b"]) - 5) ** 2 + float(p["c"]) * float(p["a"]) + float(p["seed"]) * 0.01
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+median = statistics.median
 
 
 def launch(playwright: Any) -> Any:
@@ -285,9 +281,7 @@ def live_update(repo: Path, repeat: int, old: str | None) -> dict[str, dict[str,
     point = next(iter(list_points(opened, sweep)))
     pages = {"new": None, "old": old.replace(data_block(old), DATA_LIVE) if old else None}
     out: dict[str, dict[str, Any]] = {}
-    attempt = store.runs.attempts(sweep.name, [point.index]).get(
-        point.index, 1
-    )  # (a kept study was timed before)
+    attempt = store.runs.attempts(sweep.name, [point.index]).get(point.index, 1)  # (kept study: used)
     with sync_playwright() as playwright:
         browser = launch(playwright)
         for kind, html in pages.items():
@@ -309,7 +303,7 @@ def live_update(repo: Path, repeat: int, old: str | None) -> dict[str, dict[str,
                 page.evaluate("window.bench.marks = {}")  # (a kept study stays near as it was made)
                 result = act(page, lambda run=run: store.runs.ingest(run), errors, since="answer")
                 found.append(result)
-            redrawn = page.evaluate("window.gitgrid.timings.update?.redrawn || null")
+            redrawn = page.evaluate("window.gitgrid.timings.update?.views || null")
             out[kind] = {**medians([{"live": f} for f in found]), "redrawn": redrawn}
             page.close()
         browser.close()
@@ -320,8 +314,7 @@ def live_update(repo: Path, repeat: int, old: str | None) -> dict[str, dict[str,
     return out
 
 
-def serve(html: str) -> Any:
-    """A route handler answering ``html`` (the old page, in place of the dashboard's own)."""
+def serve(html: str) -> Any:  # a route handler answering the old page in place of the dashboard's own
     return lambda route: route.fulfill(body=html, content_type="text/html")
 
 
@@ -382,9 +375,7 @@ def dashboard_updates(repo: Path, repeat: int) -> dict[str, float]:
     one = []
     store = Store.open(Layout.of(opened).store)
     point = next(iter(list_points(opened, sweep)))
-    last = store.runs.attempts(sweep.name, [point.index]).get(
-        point.index, 1
-    )  # (a kept study was timed before)
+    last = store.runs.attempts(sweep.name, [point.index]).get(point.index, 1)  # (a kept study: timed before)
     for attempt in range(last + 1, last + 1 + repeat):
         run = Run(
             sweep.name, point.index, point.commit, attempt, "success", f"/nowhere/{attempt}",
@@ -498,7 +489,10 @@ def show(points: int, found: dict[str, dict[str, Any]], baseline: str) -> None:
         limit = GOALS.get(points, {}).get((key, part))
         line = f"{label:54} {cell(found['new'].get(key), part):>10}  {cell(old.get(key), part):>22}"
         print(line + (f"  < {limit * 1000:.0f} ms" if limit else ""))
-    print(f"views the live update redrew (this page): {', '.join(found['new'].get('redrawn') or [])}")
+    views = found["new"].get("redrawn") or {}  # the last update's views, each with the ms it took to draw
+    print(
+        "views the live update redrew (this page):", ", ".join(f"{v} {ms:.0f} ms" for v, ms in views.items())
+    )
 
 
 if __name__ == "__main__":

@@ -249,6 +249,8 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
     page = load(opened, url)
     assert counts(page)["table"] == 12 and counts(page)["scatter"] == 4 and counts(page)["series"] == 4
     page.evaluate("window.notReloaded = true")
+    unseen = "['optimize', 'compare'].map((id) => document.getElementById(id).dataset.draws)"
+    drawn = page.evaluate(unseen)
     env = {**os.environ, "SIM_SERIES_PAUSE": "0.4", "STEPS": "12"}
     runner = subprocess.Popen(
         [*gitgrid_command(), "-C", str(repo), "run", "-j", "1", "--", *sim()], env=env, stderr=subprocess.PIPE
@@ -267,6 +269,7 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
             "Number(document.getElementById('scatter-plot').dataset.points) >= 5", timeout=15000
         )
         assert page.evaluate("window.notReloaded") is True
+        assert page.evaluate(unseen) == drawn  # views showing nothing of these runs were not drawn again
         page.wait_for_function(  # the totals follow the views (asked after them, at most every 2 s)
             "Number(/success: (\\d+)/.exec(document.getElementById('summary-counts').innerText)?.[1]) >= 5",
             timeout=15000,

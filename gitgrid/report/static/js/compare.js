@@ -137,6 +137,7 @@ register({
   name: "compare",
   section: "compare",
   sig: () => {
+    if (!S.other) return `none ${S.D.name}`; // no second sweep: only a note, whatever the data
     const div = $("compare-plot");
     measured = [div.clientWidth, div.clientHeight]; // 0 while hidden: then read when shown
     return JSON.stringify([

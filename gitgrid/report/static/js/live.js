@@ -101,7 +101,8 @@ export async function poll(controls) {
       if (changed.columns.size || running || changed.series) {
         await renderAll(answered);
         await idle();
-        S.timings.update = { painted: S.timings.painted, redrawn: S.timings.redrawn, all: performance.now() - answered };
+        const { painted, redrawn, views } = S.timings;
+        S.timings.update = { painted, redrawn, views: { ...views }, all: performance.now() - answered };
       }
     }
     $("live").textContent = `live · ${new Date().toLocaleTimeString()}`;

@@ -11,7 +11,7 @@ import { renderHome, setupHome } from "./home.js";
 import { buildPage } from "./layout.js";
 import { poll } from "./live.js";
 import { setupParcoords } from "./parcoords.js";
-import { idle } from "./render.js";
+import { idle, renderAll } from "./render.js";
 import "./scatter.js";
 import "./series.js";
 import { source } from "./source.js";
@@ -46,9 +46,11 @@ async function start() {
   if (LIVE) {
     setTimeout(() => poll(controls), 1000);
     setInterval(async () => {
-      S.home = await source.home();
+      const home = await source.home();
+      if (JSON.stringify(home) === JSON.stringify(S.home)) return; // the same list: nothing to draw
+      S.home = home;
       S.homeVersion += 1;
-      renderHome(chooseSweep);
+      renderAll();
     }, 5000);
   } else $("live").textContent = `report written ${when(boot.written) || ""}`;
 }

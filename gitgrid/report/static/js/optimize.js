@@ -151,7 +151,10 @@ async function path() {
   onClick(div, openDetail);
 }
 
+// on a sweep that is not an optimisation the views are hidden: nothing they could show changes with the data
 const sig = () =>
-  JSON.stringify([S.D.name, S.D.version, stamp(S.D, `m:${S.metric}`), S.selVersion, S.metric, S.logMetric, S.path, Boolean(S.D.optimize)]);
+  S.D.optimize
+    ? JSON.stringify([S.D.name, S.D.version, stamp(S.D, `m:${S.metric}`), S.selVersion, S.metric, S.logMetric, S.path])
+    : `none ${S.D.name} ${S.metric}`;
 register({ name: "progress", section: "optimize", sig, draw: progress });
 register({ name: "path", section: "optimize", sig, draw: path });
