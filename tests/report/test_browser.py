@@ -160,9 +160,12 @@ def test_brushing_and_table_filters_reach_every_view(report: Path, opened: Watch
     page.click("#clear")
     rendered(page, renders)
     assert set(counts(page).values()) == {12}
-    # a sortable table: by loss, descending
+    # a sortable table: by loss, descending; the sorted column is marked with its direction (defect 10)
     page.click("#table-head th:has-text('loss')")
+    page.wait_for_selector("#table-head th:has-text('loss ▲')")
     page.click("#table-head th:has-text('loss')")
+    page.wait_for_selector("#table-head th:has-text('loss ▼')")
+    assert page.locator("#table-head th:has-text('▲'), #table-head th:has-text('▼')").count() == 1
     assert page.locator("#table-body tr").first.get_attribute("data-index") == "11"
 
 
