@@ -41,7 +41,8 @@ from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests,
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
 from gitgrid.run.processes import runs_in, stop_group
-from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points
+from gitgrid.run.reuse import plan_runs, planned_points
+from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
@@ -78,7 +79,7 @@ class Dask(Launcher):
         if not address:
             raise RunError("--on dask needs the scheduler's address: --opt address=tcp://HOST:8786")
         if dry_run:
-            chosen, plan = planned_points(sweep, repo, options)
+            chosen, plan = planned_points(sweep, repo, options, command)
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         repo = as_repository(repo)
@@ -136,9 +137,10 @@ class _Launch:
         if not self.store.sweeps.sync(self.sweep, list_points(self.repo, self.sweep)):
             raise RunError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         catch_up(self.store, self.sweep, self.layout.runs_root)
-        plan = self.store.progress.plan(self.sweep, self.options.where, rerun=self.options.rerun,
-                        retry_failed=self.options.retry_failed)  # fmt: skip
+        planned = plan_runs(self.repo, self.store, self.sweep, self.options, self.command)
+        plan = planned.plan
         state = RunState(len(plan.points), plan.skipped, plan.failed_before, plan.underway)
+        state.reused = dict(planned.reused)
         if plan.points:
             try:
                 self.layout.check_writable(self.sweep.name)
@@ -148,22 +150,22 @@ class _Launch:
             check_command_elsewhere(self.repo, self.sweep, self.command, builds)
             for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
                 self.warn(warning)
-            job = self._job(plan.rerun)
+            job = self._job(plan.rerun, planned.recipe)
             after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
                 _check_workers(client, self.repo, self.layout, self.sweep.name)
                 follower = _Follower(self, client, job, after, state, on_progress)
-                follower.follow(run_requests(self.sweep, plan.points))
+                follower.follow(run_requests(self.sweep, plan.points, planned.trees))
         if on_progress is not None:
             on_progress(state)
         return RunSummary(self.sweep.name, state, self.stop)
 
-    def _job(self, rerun: int) -> DaskJob:
+    def _job(self, rerun: int, recipe: str) -> DaskJob:
         o = self.options
         return DaskJob(
             secrets.token_hex(8), self.command, str(self.repo.git_dir), str(self.layout.runs_root),
             sweep_files(self.sweep), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
-            self.scratch, o.clean_build,
+            self.scratch, o.clean_build, recipe,
         )  # fmt: skip
 
     @contextlib.contextmanager

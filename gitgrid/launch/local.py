@@ -11,7 +11,8 @@ from pathlib import Path
 
 from gitgrid.git.repository import Repository
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn
-from gitgrid.run.runner import RunOptions, check_options, planned_points, run_sweep
+from gitgrid.run.reuse import planned_points
+from gitgrid.run.runner import RunOptions, check_options, run_sweep
 
 __all__ = ["Local"]
 
@@ -34,7 +35,7 @@ class Local(Launcher):
         options = options or RunOptions()
         if dry_run:
             check_options(command, options)
-            chosen, plan = planned_points(sweep, repo, options)
+            chosen, plan = planned_points(sweep, repo, options, command)
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         summary = run_sweep(command, sweep, repo, options, on_progress, on_warning)

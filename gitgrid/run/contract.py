@@ -65,6 +65,7 @@ class RunRequest:
     commit: str
     params: Mapping[str, Value]
     texts: Mapping[str, str]  # each value as written into the files
+    tree: str = ""  # the commit's tree id, when the planning knew it (for the run's key)
 
 
 def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -287,8 +288,11 @@ def tail(path: Path, lines: int = 5) -> list[str]:
         return []
 
 
-def run_requests(sweep: Sweep, points: Sequence[PointRecord]) -> list[RunRequest]:
-    """Points as runs need them: with the text each value is written as (the spec's ``format``)."""
+def run_requests(
+    sweep: Sweep, points: Sequence[PointRecord], trees: Mapping[str, str] | None = None
+) -> list[RunRequest]:
+    """Points as runs need them: with the text each value is written as (the spec's ``format``), and
+    the tree of each commit ``trees`` gives."""
     from gitgrid.spec.reader import parse_spec  # the YAML reader: only where a sweep's points are run
 
     formats = {p.name: p.format for p in parse_spec(sweep.spec_text, source=sweep.tag).params}
@@ -300,6 +304,7 @@ def run_requests(sweep: Sweep, points: Sequence[PointRecord]) -> list[RunRequest
             p.commit,
             p.params,
             {n: format_value(v, formats.get(n)) for n, v in p.params.items()},
+            (trees or {}).get(p.commit, ""),
         )
         for p in points
     ]

@@ -36,9 +36,10 @@ from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.reuse import plan_runs
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
-from gitgrid.store import Plan, Recorder, Store, open_store
+from gitgrid.store import Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -51,7 +52,6 @@ __all__ = [
     "SetupRefused",
     "check_options",
     "check_timeout",
-    "planned_points",
     "run_sweep",
 ]
 
@@ -75,6 +75,7 @@ class RunOptions:
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
+    reuse: bool = True  # record a point whose run key a stored success has as reused, not run (run.reuse)
 
 
 @dataclass
@@ -99,6 +100,7 @@ class RunState:
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
     first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
     halted: bool = False  # --halt-after was reached: no new point was started after that
+    reused: dict[str, int] = field(default_factory=dict)  # points reused, by the sweep of their source
 
     @property
     def done(self) -> int:
@@ -171,26 +173,6 @@ def check_timeout(timeout: float | None) -> None:
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
 
 
-def planned_points(
-    sweep: str | None = None, repo: Repository | Path | str = ".", options: RunOptions = RunOptions()
-) -> tuple[Sweep, Plan]:
-    """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
-    the store is brought up to date as a run does first; nothing runs."""
-    repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, options.runs_root)
-    try:
-        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
-            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
-        catch_up(store, chosen, layout.runs_root)
-        plan = store.progress.plan(
-            chosen, options.where, rerun=options.rerun, retry_failed=options.retry_failed
-        )
-        return chosen, plan
-    finally:
-        store.close()
-
-
 def check_options(command: Sequence[str], options: RunOptions) -> None:
     """Refuse a run no launcher could carry out (no command, -j 0, a NaN timeout, an empty --build),
     before anything is written."""
@@ -257,12 +239,12 @@ class _Runner:
         self._close_orphans()
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
-        plan = self.store.progress.plan(
-            self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
-        )
+        planned = plan_runs(self.repo, self.store, self.sweep, options, self.command)
+        plan = planned.plan
         todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
         self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
+        self.state.reused = dict(planned.reused)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
@@ -273,13 +255,13 @@ class _Runner:
                 self.warn(warning)
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
-            for request in run_requests(self.sweep, todo):
+            for request in run_requests(self.sweep, todo, planned.trees):
                 work.put(request)
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
-                clean_build=self.options.clean_build, warn=self.warn_once,
+                clean_build=self.options.clean_build, warn=self.warn_once, recipe=planned.recipe,
             )  # fmt: skip
             files = sweep_files(self.sweep)
             try:

@@ -1,4 +1,4 @@
-"""The store's tables, opening a store file safely, and the one migration (schema 1 to 2).
+"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3).
 
 A store is created whole (schema written to a temporary file, then linked into place), so a store file
 that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
@@ -19,11 +19,11 @@ from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MAGIC = b"SQLite format 3\x00"
 TABLES = frozenset(
     {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
-    | {"scans", "pending"}
+    | {"scans", "pending", "share_marks", "notes_read"}
 )
 # Schema 2. `points` gains one typed column per param name (added as sweeps need them); metrics are rows,
 # never columns, so a result may have any number of them.
@@ -93,6 +93,27 @@ ALTER TABLE metrics ADD COLUMN text TEXT; UPDATE metrics SET text = gitgrid_numb
 ALTER TABLE runs ADD COLUMN duration_text TEXT;
 UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3));
 ALTER TABLE runs ADD COLUMN metric_names TEXT; ALTER TABLE runs ADD COLUMN metric_texts TEXT;
+"""
+
+
+# Schema 3 (issue 19: results travel with git, nothing is computed twice). Each run gains its recipe and
+# run key (reuse looks keys up among successful runs), the run it reuses (if it does), and whether it
+# is in the local results notes yet (`shared`); each point its commit's tree id (for its runs' keys,
+# read with its commit). `share_marks` keeps the notes commit the shared flags refer to, `notes_read`
+# the note blobs whose records are all in the store. A run's `run_dir` is null when it has none
+# (pulled, reused): its index leaves those out.
+_COLUMNS_3 = """
+ALTER TABLE runs ADD COLUMN recipe TEXT;
+ALTER TABLE runs ADD COLUMN run_key TEXT; ALTER TABLE runs ADD COLUMN reused_sweep TEXT;
+ALTER TABLE runs ADD COLUMN reused_index INTEGER; ALTER TABLE points ADD COLUMN tree_id TEXT;
+ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+"""
+_TABLES_3 = """
+DROP INDEX runs_dir; CREATE UNIQUE INDEX runs_dir ON runs (run_dir) WHERE run_dir IS NOT NULL;
+CREATE INDEX runs_key ON runs (run_key) WHERE status = 'success';
+CREATE INDEX runs_unshared ON runs (sweep) WHERE shared = 0;
+CREATE TABLE share_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE notes_read (blob TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -174,7 +195,8 @@ def _create(path: Path) -> None:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(f"BEGIN; {_TABLES} {_KEPT} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3}"
+                db.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             finally:
                 db.close()
         with suppress(FileExistsError):  # created meanwhile by another gitgrid: use that one
@@ -215,16 +237,26 @@ def metric_names(names: Iterable[str]) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Schema 1 to 2 in one transaction (another process may be doing the same: the first one wins)."""
+    """Schema 1 to 2 and 2 to 3, in one transaction (another process may be doing the same: the first
+    one wins). Schema 2's runs stay unshared, with no recipe or key:
+    they are never reused, and go into the results notes at the next ``gitgrid push``."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        if db.execute("PRAGMA user_version").fetchone()[0] == 1:
-            for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 1:
+            _script(db, f"{_FROM_1} {_TABLES} {_KEPT}")
             _metric_lines(db)
+        if version in (1, 2):
+            _script(db, f"{_COLUMNS_3} {_TABLES_3}")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Statements one by one inside the caller's transaction (``executescript`` would commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
