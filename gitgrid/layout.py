@@ -14,6 +14,7 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
     .git/gitgrid/worktrees/w<k>.build.json  what its builds read and were built from (stale builds)
+    .git/gitgrid/code.index                 the index ``gitgrid analyze`` hashes the working tree with
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -24,6 +25,11 @@ Under the runs root (on a cluster: storage every node reaches)::
     <sweep>/setup/<host>-slot-<k>.log       output of --setup in a node's (or Dask worker's) checkout
     <sweep>/submissions/<time>-<pid>-<n>/   one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
+    <sweep>/stages/<stage>/                 the runs of a stage (``gitgrid analyze``), whose records are
+                                            the sweep ``<sweep>:<stage>``: its point folders and their
+                                            attempts as above (a stage directory: GITGRID_STAGE_DIR),
+                                            its setup/ and submissions/, and all/attempt-<n>/ for
+                                            ``analyze --all`` (with manifest.jsonl)
 
 In node-local scratch (``$TMPDIR``, else ``/tmp``, or ``--opt scratch=DIR``), in a folder of the user's::
 
@@ -61,6 +67,7 @@ __all__ = [
     "RESULT",
     "RUNS_ROOT_KEY",
     "SERIES",
+    "STAGE_MANIFEST",
     "STDERR",
     "STDOUT",
     "SUBMISSION",
@@ -80,6 +87,7 @@ __all__ = [
     "parse_point_dir",
     "point_dir",
     "scratch_root",
+    "stage_all_dir",
     "sweep_runs",
 ]
 
@@ -90,6 +98,7 @@ META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr
 SERIES = "series.jsonl"  # metrics over time, one JSON object a line (GITGRID_SERIES)
 BUILD_LOG = "build.log"  # output of ``--build`` for this point, in its run directory
 SUBMISSION = "submission.json"
+STAGE_MANIFEST = "manifest.jsonl"  # analyze --all: the points it was given, in its stage directory
 ENV_FILE = "gitgrid.env"  # in a folder made by ``gitgrid prepare``: the contract, to ``source``
 
 _ATTEMPT = re.compile(r"^attempt-(\d+)$")
@@ -155,12 +164,14 @@ class Layout:
 
     # locks and checkouts ----------------------------------------------------------------------------
     def sweep_lock(self, sweep: str) -> Path:
-        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".lock")
+        _sweep_part(sweep)
+        lock = self.locks / (sweep.replace("/", "%2F") + ".lock")
         check_no_symlink(self.locks, lock)
         return lock
 
     def optimize_lock(self, sweep: str) -> Path:
-        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".optimize.lock")
+        _sweep_part(sweep)
+        lock = self.locks / (sweep.replace("/", "%2F") + ".optimize.lock")
         check_no_symlink(self.locks, lock)
         return lock
 
@@ -172,6 +183,12 @@ class Layout:
 
     def setup_stamp(self, number: int) -> Path:
         return self.worktrees / f"w{number}.setup.json"
+
+    @property
+    def code_index(self) -> Path:
+        """The index ``gitgrid analyze`` snapshots the working tree with (kept: its stat cache makes the
+        next snapshot cheap)."""
+        return self.worktrees.parent / "code.index"
 
     # under the runs root ----------------------------------------------------------------------------
     def sweep_runs(self, sweep: str) -> Path:
@@ -310,12 +327,25 @@ def check_no_symlink(top: Path, place: Path) -> None:
             return
 
 
+def stage_all_dir(runs_root: Path, records: str) -> Path:
+    """The folder of the attempts of ``analyze --all`` of a stage (``records``: ``<sweep>:<stage>``)."""
+    if ":" not in records:
+        raise RunError(f"'{excerpt(records)}' names no stage")
+    folder = runs_root / _sweep_part(records) / "all"
+    check_no_symlink(runs_root, folder)
+    return folder
+
+
 def _sweep_part(sweep: str) -> str:
-    """A sweep name as a relative path that stays where it is put: no '..', no absolute path."""
+    """A sweep name as a relative path that stays where it is put: no '..', no absolute path. The
+    records of a stage (``<sweep>:<stage>``) go to ``<sweep>/stages/<stage>``."""
+    sweep, separator, stage = sweep.partition(":")
     path = PurePosixPath(sweep)
     if not path.parts or path.is_absolute() or any(p in ("..", ".") for p in path.parts) or "\\" in sweep:
         raise RunError(f"'{excerpt(sweep)}' cannot name a folder of runs")
-    return sweep
+    if separator and (not stage or any(c in stage for c in "/\\:.") or stage.startswith("-")):
+        raise RunError(f"'{excerpt(stage)}' cannot name a folder of a stage's runs")
+    return f"{sweep}/stages/{stage}" if separator else sweep
 
 
 def parse_point_dir(name: str) -> tuple[int, str] | None:

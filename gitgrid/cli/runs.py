@@ -27,7 +27,7 @@ from gitgrid.errors import RunError
 from gitgrid.launch.registry import LAUNCHERS
 
 if TYPE_CHECKING:
-    from gitgrid.launch.launcher import Launch, LaunchSettings
+    from gitgrid.launch.launcher import Launch, Launcher, LaunchSettings, Progress, Warn
     from gitgrid.run.runner import RunOptions, RunSummary
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "OPT_HELP",
     "ResultFormat",
     "collect_runs",
+    "follow_launch",
     "launch_points",
     "parse_options",
     "prepare_point",
@@ -157,13 +158,25 @@ def launch_points(
 
     launcher = get_launcher(on, settings)
     command = ctx.meta.get("gitgrid.command", [])
+    repo = context_of(ctx).repo()
+
+    def start(progress: Progress, warn: Warn) -> Launch:
+        return launcher.launch(
+            command, sweep, repo, options, dry_run=dry_run, on_progress=progress, on_warning=warn
+        )
+
+    follow_launch(launcher, start, options, wait)
+
+
+def follow_launch(
+    launcher: Launcher, start: Callable[[Progress, Warn], Launch], options: RunOptions, wait: bool
+) -> None:
+    """Start a launch (``start`` given the progress line and the warnings' printer), then say what
+    happened, waiting for points that outlive it when asked."""
     describe = _describe(options.watch)
     with progress_bar(transient=False) as advance:
         progress = lambda s: advance(s.done, s.total, describe(s))  # noqa: E731
-        launch = launcher.launch(
-            command, sweep, context_of(ctx).repo(), options, dry_run=dry_run, on_progress=progress,
-            on_warning=lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
-        )  # fmt: skip
+        launch = start(progress, _warn)
         if launch.dry_run:
             _print_dry_run(launch)
             return
@@ -172,6 +185,10 @@ def launch_points(
             return
         summary = launcher.wait(launch, progress)
     _print_summary(summary, options)
+
+
+def _warn(message: str) -> None:
+    print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _print_dry_run(launch: Launch) -> None:
@@ -241,6 +258,8 @@ def _counts(state: Any) -> str:
         text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
     if state.underway:
         text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    if state.unread:
+        text += f", {state.unread} not analysed (no successful simulation run to read)"
     return text
 
 

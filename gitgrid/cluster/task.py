@@ -46,6 +46,7 @@ from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_me
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
 from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
+from gitgrid.run.stage import StageInput
 
 __all__ = ["TaskSummary", "node_setup", "run_task"]
 
@@ -166,8 +167,18 @@ def _entries(manifest: Path, first: int, count: int) -> list[dict[str, Any]]:
 def _request(entry: dict[str, Any], record: dict[str, Any]) -> RunRequest:
     return RunRequest(
         record["sweep"], entry["index"], _int(record, "count"), entry["commit"], entry.get("params", {}),
-        entry.get("texts", {}),
+        entry.get("texts", {}), _stage(entry.get("stage")),
     )  # fmt: skip
+
+
+def _stage(entry: Any) -> StageInput | None:
+    """A manifest line's stage (``gitgrid analyze``): what the point's stage reads and runs in."""
+    if entry is None:
+        return None
+    texts = ("stage", "code", "analysis", "run_dir", "reads", "metrics")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in texts):
+        raise RunError("gitgrid task: a manifest line's stage is not what gitgrid analyze writes")
+    return StageInput(*(entry[k] for k in texts))
 
 
 class _Task:

@@ -35,16 +35,15 @@ from gitgrid.git.repository import Repository
 from gitgrid.launch.dask_worker import DaskJob, probe, run_point, stop_commands
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn, as_repository
 from gitgrid.layout import Layout, attempt_number, attempts_in, claim_attempt, point_dir
-from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
 from gitgrid.run.processes import runs_in, stop_group
 from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points
 from gitgrid.run.series import note_problem, read_series
+from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight
 from gitgrid.store import Store, open_store
-from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.sweep.catalog import list_points
 from gitgrid.sweep.record import Sweep
 
 __all__ = ["Dask"]
@@ -82,7 +81,7 @@ class Dask(Launcher):
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         repo = as_repository(repo)
-        chosen = find_sweep(repo, sweep)
+        chosen = launch_target(repo, sweep, options.stage)
         scratch = self.settings.option("scratch")
         layout, store = open_store(repo, options.runs_root)
         try:
@@ -136,24 +135,25 @@ class _Launch:
         if not self.store.sweeps.sync(self.sweep, list_points(self.repo, self.sweep)):
             raise RunError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         catch_up(self.store, self.sweep, self.layout.runs_root)
-        plan = self.store.progress.plan(self.sweep, self.options.where, rerun=self.options.rerun,
-                        retry_failed=self.options.retry_failed)  # fmt: skip
-        state = RunState(len(plan.points), plan.skipped, plan.failed_before, plan.underway)
+        o = self.options
+        plan = plan_for(self.repo, self.store, self.layout.runs_root, self.sweep, o.stage, o.where,
+                        rerun=o.rerun, retry_failed=o.retry_failed)  # fmt: skip
+        state = RunState(
+            len(plan.points), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread
+        )
         if plan.points:
             try:
                 self.layout.check_writable(self.sweep.name)
             except OSError as exc:
                 raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
             builds = bool(self.options.build or self.options.setup)
-            check_command_elsewhere(self.repo, self.sweep, self.command, builds)
-            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
-                self.warn(warning)
+            preflight(self.repo, self.sweep, self.command, o.stage, builds, self.warn, elsewhere=True)
             job = self._job(plan.rerun)
             after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
                 _check_workers(client, self.repo, self.layout, self.sweep.name)
                 follower = _Follower(self, client, job, after, state, on_progress)
-                follower.follow(run_requests(self.sweep, plan.points))
+                follower.follow(run_requests(self.sweep, plan.points, o.stage, plan.reads))
         if on_progress is not None:
             on_progress(state)
         return RunSummary(self.sweep.name, state, self.stop)
@@ -162,7 +162,7 @@ class _Launch:
         o = self.options
         return DaskJob(
             secrets.token_hex(8), self.command, str(self.repo.git_dir), str(self.layout.runs_root),
-            sweep_files(self.sweep), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
+            checkout_files(self.sweep, o.stage), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
             self.scratch, o.clean_build,
         )  # fmt: skip
 

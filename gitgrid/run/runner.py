@@ -6,8 +6,11 @@ new attempts of a new rerun (or finishes an interrupted rerun). The sweep is loc
 point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
 process groups stopped) by the next one.
 
-SIGINT/SIGTERM stop scheduling, stop every running command's process group, record those runs as
-interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143.
+SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs as
+interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
+
+With ``stage`` (``gitgrid analyze``) the points run are those of a stage's records whose analysis is not
+current, each in a checkout of the analysis code (:mod:`gitgrid.run.target`).
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ from types import FrameType
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
-from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
+from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import check_command, command_file_warnings
 from gitgrid.run.processes import ProcessTable, runs_in, stop_group
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
+from gitgrid.run.stage import StageOrder
+from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight, start_commit
 from gitgrid.store import Plan, Store, open_store
-from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.sweep.catalog import list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [
@@ -72,6 +76,7 @@ class RunOptions:
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
+    stage: StageOrder | None = None  # gitgrid analyze: run this stage (rerun: every point again)
 
 
 @dataclass
@@ -94,6 +99,7 @@ class RunState:
     interrupted: int = 0
     running: int = 0
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
+    unread: int = 0  # a stage's: chosen points with no successful simulation run to read (not counted)
     first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
     halted: bool = False  # --halt-after was reached: no new point was started after that
 
@@ -149,7 +155,7 @@ def run_sweep(
     """
     check_options(command, options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
+    chosen = launch_target(repo, sweep, options.stage)
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
@@ -172,15 +178,16 @@ def planned_points(
     """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
     the store is brought up to date as a run does first; nothing runs."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
+    chosen = launch_target(repo, sweep, options.stage)
     layout, store = open_store(repo, options.runs_root)
     try:
         if not store.sweeps.sync(chosen, list_points(repo, chosen)):
             raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
         catch_up(store, chosen, layout.runs_root)
-        plan = store.progress.plan(
-            chosen, options.where, rerun=options.rerun, retry_failed=options.retry_failed
-        )
+        plan = plan_for(
+            repo, store, layout.runs_root, chosen, options.stage, options.where, rerun=options.rerun,
+            retry_failed=options.retry_failed,
+        )  # fmt: skip
         return chosen, plan
     finally:
         store.close()
@@ -251,23 +258,24 @@ class _Runner:
         self._close_orphans()
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
-        plan = self.store.progress.plan(
-            self.sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed
-        )
+        plan = plan_for(
+            self.repo, self.store, self.layout.runs_root, self.sweep, options.stage, options.where,
+            rerun=options.rerun, retry_failed=options.retry_failed,
+        )  # fmt: skip
         todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
-        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
+        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
-            check_command(self.repo, self.sweep, self.command, builds)  # before any point fails for it
-            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
-                self.warn(warning)
+            preflight(
+                self.repo, self.sweep, self.command, options.stage, builds, self.warn
+            )  # before any fails
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
-            for request in run_requests(self.sweep, todo):
+            for request in run_requests(self.sweep, todo, options.stage, plan.reads):
                 work.put(request)
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
@@ -275,7 +283,7 @@ class _Runner:
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
                 clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
-            files = sweep_files(self.sweep)
+            files = checkout_files(self.sweep, options.stage)
             with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
                 self._supervise(checkouts, work, on_progress)
         if on_progress is not None:
@@ -316,8 +324,9 @@ class _Runner:
         work: queue.SimpleQueue[RunRequest],
         on_progress: Callable[[RunState], None] | None,
     ) -> None:
+        start = start_commit(self.sweep, self.options.stage)
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
-            checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
+            checkout.place(start)  # the watch and mover start in each worker, in parallel
         self._setups = threading.Barrier(len(checkouts))
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:
@@ -452,7 +461,7 @@ class _Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """On SIGINT/SIGTERM: stop scheduling and stop the running commands (main thread only)."""
+        """On SIGINT/SIGTERM/SIGHUP: stop scheduling and stop the running commands (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -461,7 +470,7 @@ class _Runner:
             self.signal = self.signal or signum
             self.stop.set()
 
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             yield
         finally:

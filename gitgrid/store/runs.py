@@ -19,9 +19,9 @@ __all__ = ["Runs"]
 
 _FIELDS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
-    "run_dir, pid, job"
+    "run_dir, pid, job, reads, analysis"
 )
-_MARKS = ", ".join("?" * 15)
+_MARKS = ", ".join("?" * 17)
 _INSERT = f"INSERT INTO runs ({_FIELDS}) VALUES ({_MARKS})"
 _LATEST = (
     "id = (SELECT x.id FROM runs x WHERE x.sweep = r.sweep AND x.idx = r.idx "
@@ -165,7 +165,8 @@ def _store_series(db: sqlite3.Connection, run_id: int, rows: SeriesRows) -> None
 def _values(run: Run) -> tuple[Any, ...]:
     return (
         run.sweep, run.index, run.commit, run.attempt, run.rerun, run.status, run.exit_code, run.reason,
-        run.started, run.ended, run.duration, run.host, run.run_dir, run.pid, run.job,
+        run.started, run.ended, run.duration, run.host, run.run_dir, run.pid, run.job, run.reads,
+        run.analysis,
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""The store's tables, opening a store file safely, and the one migration (schema 1 to 2).
+"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3).
 
 A store is created whole (schema written to a temporary file, then linked into place), so a store file
 that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
@@ -19,11 +19,11 @@ from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MAGIC = b"SQLite format 3\x00"
 TABLES = frozenset(
     {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
-    | {"scans", "pending"}
+    | {"scans", "pending", "stages"}
 )
 # Schema 2. `points` gains one typed column per param name (added as sweeps need them); metrics are rows,
 # never columns, so a result may have any number of them.
@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL,
     attempt INTEGER NOT NULL, rerun INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
     exit_code INTEGER, reason TEXT, started REAL, ended REAL, duration REAL, host TEXT, run_dir TEXT,
-    pid INTEGER, job TEXT, duration_text TEXT, metric_names TEXT, metric_texts TEXT
+    pid INTEGER, job TEXT, duration_text TEXT, metric_names TEXT, metric_texts TEXT, reads TEXT,
+    analysis TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_point ON runs (sweep, idx, attempt);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_dir ON runs (run_dir);
@@ -82,6 +83,15 @@ CREATE INDEX IF NOT EXISTS job_points_point ON job_points (sweep, idx);
 CREATE INDEX IF NOT EXISTS runs_rerun ON runs (sweep, rerun);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (sweep) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS runs_noted ON runs (sweep, idx) WHERE status = 'success' AND reason IS NOT NULL;
+"""
+# Schema 3 (issue 22, stages): the analyses of a sweep ("stages", `gitgrid analyze`) and, for each run of a
+# stage's records, the simulation run it read and the analysis (code and command) it ran.
+_STAGES = """
+CREATE TABLE IF NOT EXISTS stages (
+    sweep TEXT NOT NULL, stage TEXT NOT NULL, every INTEGER NOT NULL, command TEXT NOT NULL,
+    code_ref TEXT, uses TEXT NOT NULL, analysis TEXT NOT NULL, code TEXT NOT NULL, dirty INTEGER NOT NULL,
+    position INTEGER NOT NULL, PRIMARY KEY (sweep, stage)
+) WITHOUT ROWID;
 """
 # Schema 1 kept a copy of each metric as a column of `points` ("m.<name>"), which bounded the number
 # of metrics by SQLite's column limit. Its runs, metrics and jobs carry over (each metric gains its text
@@ -163,7 +173,9 @@ def _create(path: Path) -> None:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(f"BEGIN; {_TABLES} {_KEPT} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                db.executescript(
+                    f"BEGIN; {_TABLES} {_KEPT} {_STAGES} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
             finally:
                 db.close()
         with suppress(FileExistsError):  # created meanwhile by another gitgrid: use that one
@@ -204,16 +216,37 @@ def metric_names(names: Iterable[str]) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Schema 1 to 2 in one transaction (another process may be doing the same: the first one wins)."""
+    """Each step from the store's schema to this one, in one transaction (another process may be doing
+    the same: the first one wins)."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        if db.execute("PRAGMA user_version").fetchone()[0] == 1:
-            for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            _metric_lines(db)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 1:
+            _from_1(db)
+        if version in (1, 2):
+            _from_2_stages(db)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _from_1(db: sqlite3.Connection) -> None:
+    """Schema 1 to 2: metrics as rows (see :data:`_FROM_1`)."""
+    for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
+        if statement.strip():
+            db.execute(statement)
+    _metric_lines(db)
+
+
+def _from_2_stages(db: sqlite3.Connection) -> None:
+    """Schema 2 to 3 (stages, issue 22): the ``stages`` table, and each run's ``reads`` and ``analysis``
+    (null for the runs of simulations, which is what every run of schema 2 is)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for column in ("reads", "analysis"):
+        if column not in present:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+    for statement in _STAGES.split(";"):
+        if statement.strip():
+            db.execute(statement)

@@ -17,6 +17,7 @@ from gitgrid.git.repository import Repository
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
+from gitgrid.sweep.stages import split_records, stage_records
 
 __all__ = [
     "ParamSummary",
@@ -52,7 +53,10 @@ def list_sweeps(repo: Repository) -> list[Sweep]:
 
 
 def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
-    """The sweep called ``name`` (or ``gitgrid/name``), or the newest one when ``name`` is None."""
+    """The sweep called ``name`` (or ``gitgrid/name``), or the newest one when ``name`` is None;
+    ``SWEEP:STAGE`` names the records of a stage of the sweep (:mod:`gitgrid.sweep.stages`)."""
+    if name is not None and (found := split_records(name))[1] is not None:
+        return stage_records(find_sweep(repo, found[0] or None), str(found[1]))
     sweeps = list_sweeps(repo)
     if not sweeps:
         raise SweepError(f"no sweep in {repo.root}: create one with 'gitgrid create SPEC'")
