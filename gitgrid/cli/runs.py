@@ -339,9 +339,18 @@ def status(
     for state, count in sorted(report.counts.items()):
         if count:
             print(f"  {state:<12} {count}")
-    for group in report.failures:
+    _print_failures(report.failures)
+    for index, note in report.notes:
+        print(f"point {index}: success, but {note}")
+    for stage in report.stages:
+        _print_stage(stage)
+
+
+def _print_failures(groups: Any) -> None:
+    for group in groups:
         if group.count == 1:
-            print(f"point {group.points}: {group.status}: {group.reason}")
+            where = "the whole sweep" if group.points == "-1" else f"point {group.points}"
+            print(f"{where}: {group.status}: {group.reason}")
         else:
             print(f"{group.count} points: {group.status}: {group.reason} (points {group.points})")
         if group.stderr is not None and (group.errors or group.tail):
@@ -350,8 +359,20 @@ def status(
         if group.errors and group.tail:
             print("    | ...")
         print("".join(f"    | {line}\n" for line in group.tail), end="")
-    for index, note in report.notes:
-        print(f"point {index}: success, but {note}")
+
+
+def _print_stage(stage: Any) -> None:
+    """A stage's section of ``gitgrid status``: where its points' analyses stand, its failures, and for
+    a stage over every point its last run and the files it wrote."""
+    record = stage.stage
+    kind = " (--all: once with every point)" if record.every else ""
+    print(f"stage {record.stage}{kind}: {' '.join(record.command)}")
+    for state, count in sorted(stage.counts.items()):
+        if count:
+            print(f"  {state:<12} {count}")
+    _print_failures(stage.failures)
+    if stage.latest is not None and stage.outputs:
+        print(f"  wrote {', '.join(stage.outputs)} in {stage.latest.run_dir}")
 
 
 @app.command("collect")

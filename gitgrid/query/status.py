@@ -9,6 +9,10 @@ read; later ones are grouped by status and reason alone.
 For a submitted sweep the store is first reconciled with the scheduler
 (:func:`gitgrid.cluster.reconcile.reconcile`), so queued and running points are counted as such and dead
 tasks never pass for successes.
+
+Each stage of the sweep (``gitgrid analyze``) follows: its points by where their analysis stands
+(current, stale because the simulation ran again or the analysis changed, failed, never analysed), its
+failures grouped the same way, and for a stage over every point its last run and the files it wrote.
 """
 
 from __future__ import annotations
@@ -26,14 +30,18 @@ from gitgrid.git.repository import Repository
 from gitgrid.launch.registry import scheduler_of
 from gitgrid.layout import BUILD_LOG, STDERR, Layout
 from gitgrid.query.tables import open_results, refreshed
-from gitgrid.store import Failure
+from gitgrid.stages.code import analyses_now
+from gitgrid.stages.every import every_analysis, stage_outputs
+from gitgrid.store import EVERY, Failure, Run, StageRecord, Store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
+from gitgrid.sweep.stages import split_records, stage_records
 
 __all__ = [
     "ERROR_LINE",
     "STDERR_READ",
     "FailureGroup",
+    "StageStatus",
     "Status",
     "error_lines",
     "group_failures",
@@ -84,14 +92,29 @@ class FailureGroup:
 
 
 @dataclass(frozen=True)
+class StageStatus:
+    """A stage of a sweep: its points by where their analysis stands, its failures grouped, and for a
+    stage over every point (``stage.every``) its latest run, whether that is current, and its files."""
+
+    stage: StageRecord
+    counts: dict[str, int]
+    failures: list[FailureGroup]
+    latest: Run | None = None
+    current: bool = False
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Status:
-    """A sweep's points by the state of their latest attempt, and its failures grouped by cause."""
+    """A sweep's points by the state of their latest attempt, and its failures grouped by cause; then
+    its stages."""
 
     sweep: Sweep
     counts: dict[str, int]
     failures: list[FailureGroup]
     notes: list[tuple[int, str]] = field(default_factory=list)  # succeeded points' problems (series)
     messages: tuple[str, ...] = ()  # e.g. runs just collected from run directories
+    stages: tuple[StageStatus, ...] = ()
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
@@ -115,9 +138,47 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
             counts.setdefault("never run", 0)
         groups = group_failures(failed, lines)
         notes = progress.notes(chosen.name, _NOTES)
+        stages = _stages(repo, store, chosen, lines) if split_records(chosen.name)[1] is None else ()
     finally:
         store.close()
-    return Status(chosen, counts, groups, notes, tuple(messages))
+    return Status(chosen, counts, groups, notes, tuple(messages), stages)
+
+
+def _stages(repo: Repository, store: Store, sweep: Sweep, lines: int) -> tuple[StageStatus, ...]:
+    """Each stage of ``sweep``, its runs collected (and its array jobs reconciled) first."""
+    records = store.stages.of(sweep.name)
+    if not records:
+        return ()
+    layout = Layout.of(repo)
+    now = analyses_now(repo, layout, records)
+    found = []
+    for record in records:
+        chosen = stage_records(sweep, record.stage)
+        refreshed(store, repo, chosen)
+        if store.jobs.submitted(chosen.name):
+            reconcile(repo, chosen, store, layout, scheduler_of)
+        analysis = now.get(record.stage)
+        if record.every:
+            found.append(_every(store, sweep, record, analysis, lines))
+            continue
+        counts = store.stages.counts(sweep.name, record.stage, analysis)
+        failures = group_failures(store.progress.failures(chosen.name), lines)
+        found.append(StageStatus(record, counts, failures))
+    return tuple(found)
+
+
+def _every(store: Store, sweep: Sweep, record: StageRecord, analysis: str | None, lines: int) -> StageStatus:
+    """A stage over every point: its latest run, whether it is current, and what it wrote."""
+    latest = store.stages.latest_every(record.records)
+    if latest is None:
+        return StageStatus(record, {"never analysed": 1}, [])
+    current = analysis is not None and latest.analysis == every_analysis(store, sweep.name, analysis)
+    failed = (
+        [Failure(EVERY, latest.status, latest.reason, latest.run_dir)] if latest.status != "success" else []
+    )
+    state = "current" if current and latest.status == "success" else latest.status if current else "stale"
+    outputs = tuple(stage_outputs(Path(latest.run_dir)))
+    return StageStatus(record, {state: 1}, group_failures(failed, lines), latest, current, outputs)
 
 
 def _count(states: Iterable[str], never: int) -> dict[str, int]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitgrid.errors import RunError
+from gitgrid.errors import RepoError, RunError
 from gitgrid.git.repository import Repository
 from gitgrid.git.snapshot import CODE_REFS, Code, code_of, paths_key
 from gitgrid.layout import Layout
@@ -26,7 +26,7 @@ from gitgrid.run.stage import STAGE_CONTRACT, StageOrder
 from gitgrid.store import StageRecord
 from gitgrid.sweep.stages import check_stage
 
-__all__ = ["Analysis", "analysis_of", "default_stage"]
+__all__ = ["Analysis", "analyses_now", "analysis_of", "default_stage"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,7 @@ def analysis_of(
     check_stage(stage)
     paths = _checked_paths(repo, uses)
     code = code_of(repo, code_ref, layout.code_index, f"{CODE_REFS}{stage}" if keep else None)
-    depends = paths_key(repo, code.tree, paths) if paths else code.tree
-    key = {"contract": STAGE_CONTRACT, "command": list(command), "code": depends, "every": every}
-    analysis = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    analysis = _key(repo, command, code.tree, paths, every)
     record = StageRecord(
         sweep, stage, every, tuple(command), code_ref, paths, analysis, code.commit, code.dirty
     )
@@ -90,3 +88,28 @@ def _checked_paths(repo: Repository, uses: Sequence[str]) -> tuple[str, ...]:
             raise RunError(f"--uses {given}: not inside the repository {repo.root}") from None
         found.append(inside.as_posix() if str(inside) != "." else ".")
     return tuple(sorted(set(found)))
+
+
+def analyses_now(repo: Repository, layout: Layout, stages: Sequence[StageRecord]) -> dict[str, str | None]:
+    """What each stage's analysis key would be now (None where it cannot be told: a ``--code`` ref that
+    is gone), with the working tree hashed once; nothing is written but git's objects."""
+    found: dict[str, str | None] = {}
+    tree: str | None = None
+    for record in stages:
+        if record.code_ref is None:
+            tree = tree or code_of(repo, None, layout.code_index).tree
+            now = tree
+        else:
+            try:
+                now = repo.root_tree(repo.resolve_commit(record.code_ref))
+            except RepoError:
+                found[record.stage] = None
+                continue
+        found[record.stage] = _key(repo, record.command, now, record.uses, record.every)
+    return found
+
+
+def _key(repo: Repository, command: Sequence[str], tree: str, uses: Sequence[str], every: bool) -> str:
+    depends = paths_key(repo, tree, uses) if uses else tree
+    key = {"contract": STAGE_CONTRACT, "command": list(command), "code": depends, "every": every}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()

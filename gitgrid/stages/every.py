@@ -53,7 +53,7 @@ from gitgrid.sweep.catalog import list_points
 from gitgrid.sweep.record import Sweep
 from gitgrid.sweep.stages import stage_records
 
-__all__ = ["analyze_every", "stage_outputs"]
+__all__ = ["analyze_every", "every_analysis", "stage_outputs"]
 
 _OWN = frozenset({META, RESULT, SERIES, STDOUT, STDERR, STAGE_MANIFEST, BUILD_LOG})
 
@@ -80,7 +80,7 @@ def analyze_every(
             folder = stage_all_dir(layout.runs_root, records.name)
             folder.mkdir(parents=True, exist_ok=True)
             with _manifest(store, sweep.name, folder) as manifest:
-                key = hashlib.sha256(f"{analysis.order.analysis}\n{manifest.digest}".encode()).hexdigest()
+                key = _every_key(analysis.order.analysis, manifest.digest)
                 left = _left(store, records.name, key, options)
                 if left is not None or dry_run:
                     return _skipped(records, left, repo, options, dry_run)
@@ -99,6 +99,19 @@ def analyze_every(
         store.close()
     return Launch("local", records.name, (EVERY,), summary=_summary(records.name, run, stopped),
                   repo=repo.root, options=options)  # fmt: skip
+
+
+def every_analysis(store: Store, sweep: str, analysis: str) -> str:
+    """The key a run of a stage over every point with ``analysis`` would have now: the analysis and the
+    manifest it would be given (hashed as the store streams it, nothing written)."""
+    digest = hashlib.sha256()
+    for line in store.stages.manifest(sweep):
+        digest.update((json.dumps(line, sort_keys=True) + "\n").encode())
+    return _every_key(analysis, digest.hexdigest())
+
+
+def _every_key(analysis: str, manifest: str) -> str:
+    return hashlib.sha256(f"{analysis}\n{manifest}".encode()).hexdigest()
 
 
 def stage_outputs(stage_dir: Path) -> list[str]:

@@ -113,14 +113,15 @@ class Stages:
         return {run_id: json.dumps(values) for run_id, values in found.items()}
 
     def counts(self, sweep: str, stage: str, analysis: str | None) -> dict[str, int]:
-        """The sweep's points by where their analysis stands: the status of the latest run of the stage
-        (``success`` for a current one), :data:`STALE_SIMULATION`, :data:`STALE_CODE` (only when
-        ``analysis``, what it would be now, is known), ``never analysed``, or ``no simulation`` (nothing
-        to analyse yet)."""
+        """The sweep's points by where their analysis stands: ``current`` (its latest run succeeded with
+        the simulation run and analysis of now), :data:`STALE_SIMULATION`, :data:`STALE_CODE` (only when
+        ``analysis``, what it would be now, is known), the status of a latest run that did not succeed
+        (``failed``, ``running``, ...), ``never analysed``, or ``no simulation`` (nothing to analyse yet)."""
         rows = self._db.query(
             "SELECT CASE WHEN r.id IS NULL THEN 'no simulation' WHEN l.id IS NULL THEN 'never analysed' "
             f"WHEN l.status = 'running' THEN 'running' WHEN l.reads IS NOT {_READS} THEN :simulation "
-            "WHEN :analysis IS NOT NULL AND l.analysis IS NOT :analysis THEN :code ELSE l.status END AS s, "
+            "WHEN :analysis IS NOT NULL AND l.analysis IS NOT :analysis THEN :code "
+            "WHEN l.status = 'success' THEN 'current' ELSE l.status END AS s, "
             f"COUNT(*) {_POINTS} GROUP BY s",
             {"sweep": sweep, "records": f"{sweep}:{stage}", "analysis": analysis,
              "simulation": STALE_SIMULATION, "code": STALE_CODE},
