@@ -11,11 +11,13 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.query import views
+from gitgrid.stages.every import stage_outputs
 from gitgrid.store import Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
@@ -123,8 +125,26 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
         "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
         "best": {m: shown_best(v) for m, v in seen.best.items()}, "spent": seen.spent,
         "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
-        "optimize": _optimization(repo, sweep),
+        "optimize": _optimization(repo, sweep), "stages": _stages(store, sweep),
     }  # fmt: skip
+
+
+def _stages(store: Store | None, sweep: Sweep) -> list[dict[str, Any]]:
+    """The sweep's stages (``gitgrid analyze``): name, command, and for a stage over every point the
+    status of its latest run and the files it wrote, each with a ``file:`` link for the page."""
+    if store is None or not store.sweeps.has(sweep.name):
+        return []
+    found = []
+    for stage in store.stages.of(sweep.name):
+        latest = store.stages.latest_every(stage.records) if stage.every else None
+        folder = Path(latest.run_dir) if latest is not None else None
+        files = [folder / name for name in stage_outputs(folder)] if folder is not None else []
+        found.append({
+            "name": stage.stage, "every": stage.every, "command": list(stage.command),
+            "status": latest.status if latest is not None else None,
+            "outputs": [{"name": f.name, "path": str(f), "href": f.as_uri()} for f in files],
+        })  # fmt: skip
+    return found
 
 
 def _optimization(repo: Repository, sweep: Sweep) -> dict[str, Any] | None:

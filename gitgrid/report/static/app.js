@@ -170,6 +170,8 @@
     $("summary-durations").textContent = `durations: min ${seconds(d.min)}, median ${seconds(d.median)}, max ${seconds(d.max)}; time spent ${seconds(D.spent)}`;
     $("summary-base").textContent = `base ${D.base_ref} ${D.base.slice(0, 12)} ${D.base_subject} · created ${D.created} · ${D.count} points`;
     $("summary-spec").textContent = D.spec;
+    $("summary-stages").replaceChildren(...(D.stages || []).filter((st) => st.outputs.length).map((st) => el("span", { class: "stage-files" },
+      `stage ${st.name}: `, ...st.outputs.map((o) => [el("a", { href: o.href, title: o.path, target: "_blank", rel: "noopener" }, o.name), " "]))));
     const best = [];
     if (S.metric) {
       const values = column(D, `m:${S.metric}`), sign = D.maximize ? -1 : 1;
@@ -629,7 +631,7 @@
     el("main", {},
       el("section", { id: "home", class: "wide" }, el("h2", {}, "Sweeps"), el("div", { class: "scroll" }, el("table", {},
         el("thead", {}, el("tr", {}, ...["sweep", "created", "base", "points", "states", "best", "time spent"].map((h) => el("th", {}, h)))), el("tbody", { id: "home-body" })))),
-      el("section", { id: "summary", class: "wide" }, el("h2", {}, "Summary"), el("div", { id: "summary-counts" }), el("p", { id: "summary-base" }), el("p", { id: "summary-durations" }),
+      el("section", { id: "summary", class: "wide" }, el("h2", {}, "Summary"), el("div", { id: "summary-counts" }), el("p", { id: "summary-base" }), el("p", { id: "summary-durations" }), el("p", { id: "summary-stages" }),
         el("table", { id: "summary-best-table" }, el("tbody", { id: "summary-best" })), el("details", {}, el("summary", {}, "spec"), el("pre", { id: "summary-spec" }))),
       el("section", { id: "parcoords", class: "wide" }, el("h2", {}, "Parallel coordinates"), el("p", { class: "note" }, "drag along an axis to keep a range; click an axis to clear it"), el("canvas", { id: "parcoords-canvas" })),
       el("section", { id: "scatter" }, el("h2", {}, "Metric against a param"), el("div", { class: "controls" }, el("label", {}, "x ", el("select", { id: "scatter-x" })), el("label", {}, "colour ", el("select", { id: "scatter-colour" }))), el("div", { id: "scatter-plot", class: "plot" })),
