@@ -2,7 +2,8 @@
 untracked files included), a commit of it to check out, and a key of the part a stage depends on.
 
 The working tree is hashed as ``git add -A`` would stage it, into an index of gitgrid's own (never the
-user's): tracked files as they are on disk, untracked files that are not ignored, deletions. That index is
+user's): tracked files as they are on disk, untracked files that are not ignored (but Python's byte
+code), deletions. That index is
 kept between calls, so git re-reads only files whose size or time changed. The tree gets a commit with a
 fixed identity and date on top of ``HEAD``, so the same code gives the same commit id every time; a ref
 (``refs/gitgrid/analysis/<stage>``) keeps the latest from ``git gc`` while nodes may still check it out.
@@ -24,6 +25,9 @@ from gitgrid.git.repository import Repository
 __all__ = ["CODE_REFS", "Code", "code_of", "paths_key", "working_tree"]
 
 CODE_REFS = "refs/gitgrid/analysis/"
+# Python's byte code, written beside any module imported from the working tree: never analysis code, and
+# counting it would make every analysis stale whenever Python ran there
+_JUNK = (":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.pyc")
 _IDENT = {
     "GIT_AUTHOR_NAME": "gitgrid", "GIT_AUTHOR_EMAIL": "gitgrid@localhost",
     "GIT_COMMITTER_NAME": "gitgrid", "GIT_COMMITTER_EMAIL": "gitgrid@localhost",
@@ -56,7 +60,7 @@ def working_tree(repo: Repository, index: Path) -> str:
         elif own.exists():
             shutil.copyfile(own, scratch)
         env = {"GIT_INDEX_FILE": str(scratch)}
-        _git(repo, ["add", "--all", "--", "."], env)
+        _git(repo, ["add", "--all", "--", ".", *_JUNK], env)
         tree = _git(repo, ["write-tree"], env).strip()
         scratch.replace(index)
         return tree
