@@ -8,7 +8,7 @@ import pytest
 
 from gitgrid import open_repository
 from gitgrid.errors import RunError
-from gitgrid.layout import Layout, check_no_symlink, point_dir
+from gitgrid.layout import Layout, check_no_symlink, point_dir, stage_all_dir
 from gitgrid.run.locks import hold
 from tests.helpers import make_repo
 
@@ -51,3 +51,17 @@ def test_a_lock_committed_as_a_symlink_is_refused_and_its_target_untouched(tmp_p
     with pytest.raises(OSError), hold(layout.locks / f"s{suffix}"):  # the lock itself never follows one
         pass
     assert victim.read_text() == "precious data"
+
+
+def test_a_stages_runs_go_below_its_sweeps_folder(tmp_path: Path) -> None:
+    """The records of stage ``spikes`` of sweep ``grid`` (``grid:spikes``) keep their runs in
+    ``grid/stages/spikes``, its ``--all`` runs in ``all`` there; a stage name never climbs out."""
+    assert point_dir(tmp_path, "grid:spikes", 3, "abcdef123456789", 10) == (
+        tmp_path / "grid/stages/spikes/00003-abcdef123456"
+    )
+    assert stage_all_dir(tmp_path, "grid:spikes") == tmp_path / "grid/stages/spikes/all"
+    for stage in ("../x", "a/b", "", ".", "-x"):
+        with pytest.raises(RunError, match=r"cannot name a folder of a stage's runs"):
+            point_dir(tmp_path, f"grid:{stage}", 0, "abcdef1", 1)
+    with pytest.raises(RunError, match=r"names no stage"):
+        stage_all_dir(tmp_path, "grid")
