@@ -22,7 +22,7 @@ from pathlib import Path
 from gitgrid.errors import GitFailure, RepoError
 from gitgrid.git.repository import Repository
 
-__all__ = ["CODE_REFS", "Code", "code_of", "paths_key", "working_tree"]
+__all__ = ["CODE_REFS", "Code", "code_of", "paths_key", "tree_of", "working_tree"]
 
 CODE_REFS = "refs/gitgrid/analysis/"
 # Python's byte code, written beside any module imported from the working tree: never analysis code, and
@@ -73,11 +73,11 @@ def code_of(repo: Repository, ref: str | None, index: Path, keep: str | None = N
     ``keep`` is a ref to point at the code's commit (so ``git gc`` keeps it while it may be checked out)."""
     if ref is not None:
         commit = repo.resolve_commit(ref)
-        code = Code(commit, repo.root_tree(commit), commit, False)
+        code = Code(commit, tree_of(repo, commit), commit, False)
     else:
         head = _head(repo)
         tree = working_tree(repo, index)
-        if head is not None and repo.root_tree(head) == tree:
+        if head is not None and tree_of(repo, head) == tree:
             code = Code(head, tree, head, False)
         else:
             parents = ["-p", head] if head is not None else []
@@ -95,6 +95,11 @@ def paths_key(repo: Repository, tree: str, paths: Sequence[str]) -> str:
     listing = _git(repo, ["ls-tree", "-r", "--full-tree", "--end-of-options", tree, "--", *paths], {})
     named = "\n".join(sorted(paths))
     return hashlib.sha256(f"{named}\n\n{listing}".encode()).hexdigest()
+
+
+def tree_of(repo: Repository, commit: str) -> str:
+    """The id of the root tree of ``commit`` (a full commit id), by one short ``git`` call."""
+    return _git(repo, ["rev-parse", "--verify", "--end-of-options", f"{commit}^{{tree}}"], {}).strip()
 
 
 def _head(repo: Repository) -> str | None:

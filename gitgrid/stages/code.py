@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gitgrid.errors import RepoError, RunError
 from gitgrid.git.repository import Repository
-from gitgrid.git.snapshot import CODE_REFS, Code, code_of, paths_key
+from gitgrid.git.snapshot import CODE_REFS, Code, code_of, paths_key, tree_of
 from gitgrid.layout import Layout
 from gitgrid.run.stage import STAGE_CONTRACT, StageOrder
 from gitgrid.store import StageRecord
@@ -101,7 +101,7 @@ def analyses_now(repo: Repository, layout: Layout, stages: Sequence[StageRecord]
             now = tree
         else:
             try:
-                now = repo.root_tree(repo.resolve_commit(record.code_ref))
+                now = tree_of(repo, repo.resolve_commit(record.code_ref))
             except RepoError:
                 found[record.stage] = None
                 continue

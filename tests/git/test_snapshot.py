@@ -30,7 +30,9 @@ def test_the_working_tree_is_hashed_as_git_add_all_would_stage_it(tmp_path: Path
     files = git(root, "ls-tree", "-r", "--name-only", code.tree).split()
     assert files == [".gitignore", "a.py", "new.py"]
     assert git(root, "show", f"{code.commit}:a.py") == "a = 2\n"
-    assert (code.base, code.dirty) == (head, True) and git(root, "rev-parse", f"{code.commit}^").strip() == head
+    assert (code.base, code.dirty) == (head, True) and git(
+        root, "rev-parse", f"{code.commit}^"
+    ).strip() == head
     assert git(root, "rev-parse", "refs/gitgrid/analysis/spikes").strip() == code.commit
     assert (root / ".git/index").read_bytes() == user_index  # the user's index is never touched
     assert git(root, "status", "--porcelain").split("\n")[0] == " M a.py"

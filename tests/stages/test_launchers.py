@@ -1,15 +1,18 @@
-"""A stage through the array path (issue 22): the same stage as one array job, on this machine's own
+"""A stage through other launchers (issue 22): the same stage as one array job, on this machine's own
 array scheduler (anywhere) and on the real SLURM (marked as the other SLURM tests: skipped, saying why,
-without the test cluster; required in CI). Nothing on either path is mocked."""
+without the test cluster; required in CI), and as tasks on a real Dask cluster. Nothing is mocked."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitgrid import LaunchSettings, RunOptions, analyze, get_launcher, results, sweep_status
 from tests.cluster.test_cluster import slurm, wait_for_jobs  # noqa: F401 (the fixture: the cluster is up)
-from tests.helpers import files_under, stage_repo
+from tests.helpers import cli, files_under, stage_repo
+from tests.launch.test_dask import DASK, Cluster, cluster  # noqa: F401 (the fixture: a Dask cluster)
 
 STAGE_CMD = [sys.executable, "spikes.py"]
 
@@ -57,3 +60,15 @@ def test_a_stage_runs_as_an_array_job_on_slurm(slurm: int, tmp_path: Path) -> No
     wait_for_jobs(jobs)
     assert files_under(folder) == simulations  # none re-simulated
     assert analyze(STAGE_CMD, repo=repo, options=RunOptions(), launcher=get_launcher("slurm")).points == ()
+
+
+@pytest.mark.skipif(not DASK.exists(), reason="dask[distributed] (the dev extra) is not installed")
+def test_a_stage_runs_as_tasks_on_a_dask_cluster(tmp_path: Path, cluster: Cluster) -> None:  # noqa: F811
+    repo = stage_repo(tmp_path / "sim")
+    (folder,) = (repo / ".gitgrid/runs").iterdir()
+    simulations = files_under(folder)
+    address = cluster.start(2)
+    done = cli("analyze", "--on", "dask", "--opt", f"address={address}", "--", *STAGE_CMD, repo=repo)
+    assert done.exit_code == 0, done.output
+    assert ":spikes: 4 succeeded, 0 failed" in done.stderr
+    check_analysed(repo, simulations)

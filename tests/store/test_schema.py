@@ -188,5 +188,7 @@ def test_a_schema_2_store_gains_the_stages_in_a_step_of_its_own(tmp_path: Path) 
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (3,)
         columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
         assert columns[-2:] == ["reads", "analysis"]
-        assert db.execute("SELECT COUNT(*) FROM runs WHERE reads IS NULL AND analysis IS NULL").fetchone() == (12,)
+        assert db.execute(
+            "SELECT COUNT(*) FROM runs WHERE reads IS NULL AND analysis IS NULL"
+        ).fetchone() == (12,)
         assert db.execute("SELECT COUNT(*) FROM stages").fetchone() == (0,)
