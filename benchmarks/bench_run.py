@@ -5,18 +5,25 @@ Usage: python benchmarks/bench_run.py [--repeat N] [--points N] [--results N] [-
 
 Figures printed (medians over ``--repeat`` runs):
   * per-point overhead of ``gitgrid run -j 2 -- true`` over a 500-point sweep of a ~200-file repository
-    (every point checks out its commit, gets a run directory, meta file and store rows), warm worker
+    (every point checks out its commit, gets a run directory, meta file and store row), warm worker
     checkouts (``--rerun``), and the first run with its checkouts made;
   * GNU parallel running ``true`` 500 times with ``-j 2`` (no git at all) and the ratio;
   * the same per-point figure on a 20,000-file repository (``--large-files``), where moving a checkout
     by ``git checkout`` alone would stat every file, with GNU parallel measured again beside it;
   * DVC's experiment queue on the same kind of points, when ``dvc`` is on PATH (else the column is skipped,
     saying so);
-  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results;
+  * the store's writes of a point in this process (CPU and wall time): a start and an end in two
+    transactions (``store.runs.add``, ``finish``) against the runner's one (``Recorder``);
+  * ``gitgrid results`` (CLI, start-up included) over 100,000 stored results (``--results 0`` skips it);
   * the stale-build check of ``--build`` (#16): ``run --build true -- true`` with the check and with it
     switched off (a patched gitgrid, for this measurement only), on both repositories; the difference per
     point is what the check costs (its inotify watches, the swept files' digests, the record); and the
     check alone, in-process, in CPU time per point, which other load on the machine does not blur.
+
+gitgrid and GNU parallel are timed in turns (gitgrid then parallel, then the other way round), so both
+see the same load; a ratio is the median of the ratios of each pair. A line after the two overhead
+figures gives both ratios (200 and 20,000 files) of this one run against issue 18's targets;
+``--overhead-only`` stops there.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -67,19 +75,37 @@ def large_repo(work: Path, files: int, points: int) -> Path:
     return repo
 
 
-def bench_gitgrid(repo: Path, points: int, repeat: int) -> tuple[float, list[float]]:
+@dataclass(frozen=True)
+class Overhead:
+    """Seconds per point of ``gitgrid run --rerun`` (warm checkouts) and of GNU parallel (None when it
+    is not installed), measured in turns, and of the first run, which made the checkouts."""
+
+    first: float
+    ours: list[float]
+    theirs: list[float] | None
+
+    @property
+    def ratio(self) -> float | None:
+        """The median of the pairs' ratios gitgrid / GNU parallel."""
+        if not self.theirs:
+            return None
+        return statistics.median(a / b for a, b in zip(self.ours, self.theirs, strict=True))
+
+
+def bench_overhead(repo: Path, points: int, repeat: int) -> Overhead:
+    """gitgrid and GNU parallel in turns, each pair in alternating order."""
     first = timed([*GITGRID, "run", "-j", "2", "--", "true"], repo) / points
-    warm = [
-        timed([*GITGRID, "run", "-j", "2", "--rerun", "--", "true"], repo) / points for _ in range(repeat)
-    ]
-    return first, warm
-
-
-def bench_parallel(points: int, repeat: int) -> list[float] | None:
-    if shutil.which("parallel") is None:
-        return None
-    args = ["parallel", "-j", "2", "true", ":::", *map(str, range(points))]
-    return [timed(args, Path.cwd()) / points for _ in range(repeat)]
+    ours: list[float] = []
+    theirs: list[float] | None = [] if shutil.which("parallel") else None
+    gitgrid = [*GITGRID, "run", "-j", "2", "--rerun", "--", "true"]
+    parallel = ["parallel", "-j", "2", "true", ":::", *map(str, range(points))]
+    for turn in range(repeat):
+        if theirs is not None and turn % 2:
+            theirs.append(timed(parallel, repo.parent) / points)
+        ours.append(timed(gitgrid, repo) / points)
+        if theirs is not None and not turn % 2:
+            theirs.append(timed(parallel, repo.parent) / points)
+    return Overhead(first, ours, theirs)
 
 
 def bench_dvc(work: Path, points: int) -> float | None:
@@ -191,20 +217,104 @@ def bench_check_alone(repo: Path, points: int, label: str) -> None:
     )
 
 
-def bench_large(work: Path, files: int, points: int, repeat: int) -> Path:
-    """The per-point figure on a large repository, against GNU parallel measured in turn with it; the
-    repository, for more figures."""
+def bench_large(work: Path, files: int, points: int, repeat: int) -> tuple[float | None, Path]:
+    """The per-point figure on a large repository, against GNU parallel measured in turn with it: the
+    ratio, and the repository, for more figures."""
     repo = large_repo(work, files, points)
-    _, warm = bench_gitgrid(repo, points, repeat)
-    ours = statistics.median(warm)
+    found = bench_overhead(repo, points, repeat)
+    ours = statistics.median(found.ours)
     print(f"{files:,}-file repository: gitgrid run -- true {ours * 1e3:6.2f} ms/point", end="")
-    theirs = bench_parallel(points, repeat)
-    if theirs is None:
+    if found.theirs is None:
         print("; GNU parallel skipped (not installed)")
-        return repo
-    base = statistics.median(theirs)
-    print(f"; GNU parallel {base * 1e3:.2f} ms/point; gitgrid/parallel = {ours / base:.2f}x (target <= 2x)")
-    return repo
+        return None, repo
+    base = statistics.median(found.theirs)
+    print(f"; GNU parallel {base * 1e3:.2f} ms/point; gitgrid/parallel = {found.ratio:.2f}x (target <= 1.4x)")
+    return found.ratio, repo
+
+
+def bench_store_writes(work: Path, points: int, repeat: int) -> None:
+    """A point's store writes as ``gitgrid run`` made them before issue 18 (a transaction when the run
+    starts, one when it ends) and as it makes them now (the start with the previous end), in turns."""
+    from gitgrid.run.contract import Run
+    from gitgrid.sweep.record import PointRecord, Sweep
+
+    try:
+        from gitgrid.store import Recorder, Store
+    except ImportError:  # benchmarking a gitgrid before issue 18
+        print("store writes of a point: skipped (this gitgrid has no Recorder)")
+        return
+
+    def one_pass(store: Store, two: bool, attempt: int) -> tuple[float, float]:
+        recorder = Recorder(store.runs)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for index in range(points):
+            run = Run("s", index, f"{index:040x}", attempt, "running", f"/r/{index}/{attempt}", started=1.0)
+            ended = run.ending("success", exit_code=0, metrics={"loss": index / 2})
+            if two:
+                store.runs.finish(store.runs.add(run), ended)
+            else:
+                recorder.ended(recorder.started(run), ended)
+        recorder.flush()
+        return (time.process_time() - cpu) / points, (time.perf_counter() - wall) / points
+
+    store = Store.open(work / "writes.db")
+    sweep = Sweep("s", "b" * 40, "master", "c" * 40, points, ("x",), "2026-01-01")
+    store.sweeps.sync(sweep, [PointRecord(i, f"{i:040x}", {"x": i}) for i in range(points)])
+    figures: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for turn in range(repeat):
+        for two in (True, False) if turn % 2 else (False, True):
+            figures[two].append(one_pass(store, two, len(figures[True]) + len(figures[False]) + 1))
+    store.close()
+
+    def medians(two: bool) -> str:
+        cpu, wall = (statistics.median(f[k] for f in figures[two]) for k in (0, 1))
+        return f"{cpu * 1e3:.3f} ms CPU, {wall * 1e3:.3f} ms wall"
+
+    print(f"store writes of a point: two transactions {medians(True)}; one (the runner's) {medians(False)}")
+
+
+def overhead_figures(work: Path, args: argparse.Namespace) -> tuple[Path, Path, float]:
+    """Run overhead on both repositories against GNU parallel, and both ratios on one line; the two
+    repositories and gitgrid's seconds per point on the small one."""
+    repo = sweep_repo(work, args.points)
+    files = len(git(repo, "ls-files").split())
+    print(
+        f"gitgrid run benchmark: {args.points} points, {files}-file repository, -j 2, median of {args.repeat}"
+    )
+    small = bench_overhead(repo, args.points, args.repeat)
+    ours = statistics.median(small.ours)
+    print(f"gitgrid run -- true:      {ours * 1e3:6.2f} ms/point (target < 10); "
+          f"first run, checkouts made: {small.first * 1e3:.2f} ms/point")  # fmt: skip
+    if small.theirs is None:
+        print("GNU parallel:             skipped (parallel is not installed)")
+    else:
+        line = f"GNU parallel -j 2 true:   {statistics.median(small.theirs) * 1e3:6.2f} ms/point"
+        print(f"{line}; gitgrid/parallel = {small.ratio:.2f}x (target <= 1.15x)")
+    large, large_path = bench_large(work, args.large_files, args.points, args.repeat)
+    if small.ratio is not None and large is not None:
+        both = f"{small.ratio:.2f}x at {files} files (target <= 1.15x), "
+        both += f"{large:.2f}x at {args.large_files:,} files (target <= 1.4x)"
+        print(f"run overhead / GNU parallel: {both}; load average {os.getloadavg()[0]:.1f}")
+    bench_store_writes(work, args.points, args.repeat)
+    return repo, large_path, ours
+
+
+def other_figures(work: Path, args: argparse.Namespace, repo: Path, large: Path, ours: float) -> None:
+    """The stale-build check on both repositories, DVC's queue and ``gitgrid results``."""
+    label = f"{len(git(repo, 'ls-files').split())}-file repository"
+    bench_build_check(repo, args.points, args.repeat, label)
+    bench_check_alone(repo, args.points, label)
+    bench_build_check(large, args.points, args.repeat, f"{args.large_files:,}-file repository")
+    bench_check_alone(large, args.points, f"{args.large_files:,}-file repository")
+    dvc = bench_dvc(work, args.dvc_points)
+    if dvc is None:
+        print("DVC queue:                skipped (dvc is not installed)")
+    else:
+        print(f"DVC queue -j 2:           {dvc * 1e3:6.0f} ms/point ({args.dvc_points} points); "
+              f"DVC/gitgrid = {dvc / ours:.0f}x (target >= 100x)")  # fmt: skip
+    if args.results:
+        listing = statistics.median(bench_results(work, args.results, args.repeat))
+        print(f"gitgrid results, {args.results:,} stored results: {listing:.2f} s (target < 1 s)")
 
 
 def main() -> None:
@@ -216,6 +326,9 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=100_000)
     parser.add_argument("--dvc-points", type=int, default=20)
     parser.add_argument("--large-files", type=int, default=20_000)
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="only the run overhead against GNU parallel, both sizes"
+    )
     args = parser.parse_args()
     os.environ.update(
         GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="b@example.org",
@@ -223,35 +336,9 @@ def main() -> None:
     )  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="gitgrid-bench-run-"))
     try:
-        repo = sweep_repo(work, args.points)
-        files = len(git(repo, "ls-files").split())
-        head = f"gitgrid run benchmark: {args.points} points, {files}-file repository, -j 2"
-        print(f"{head}, median of {args.repeat}")
-        first, warm = bench_gitgrid(repo, args.points, args.repeat)
-        ours = statistics.median(warm)
-        print(f"gitgrid run -- true:      {ours * 1e3:6.2f} ms/point (target < 10); "
-              f"first run, checkouts made: {first * 1e3:.2f} ms/point")  # fmt: skip
-        theirs = bench_parallel(args.points, args.repeat)
-        if theirs is None:
-            print("GNU parallel:             skipped (parallel is not installed)")
-        else:
-            base = statistics.median(theirs)
-            ratio = ours / base
-            line = f"GNU parallel -j 2 true:   {base * 1e3:6.2f} ms/point"
-            print(f"{line}; gitgrid/parallel = {ratio:.2f}x (target <= 1.5x)")
-        bench_build_check(repo, args.points, args.repeat, f"{files}-file repository")
-        bench_check_alone(repo, args.points, f"{files}-file repository")
-        large = bench_large(work, args.large_files, args.points, args.repeat)
-        bench_build_check(large, args.points, args.repeat, f"{args.large_files:,}-file repository")
-        bench_check_alone(large, args.points, f"{args.large_files:,}-file repository")
-        dvc = bench_dvc(work, args.dvc_points)
-        if dvc is None:
-            print("DVC queue:                skipped (dvc is not installed)")
-        else:
-            print(f"DVC queue -j 2:           {dvc * 1e3:6.0f} ms/point ({args.dvc_points} points); "
-                  f"DVC/gitgrid = {dvc / ours:.0f}x (target >= 100x)")  # fmt: skip
-        listing = statistics.median(bench_results(work, args.results, args.repeat))
-        print(f"gitgrid results, {args.results:,} stored results: {listing:.2f} s (target < 1 s)")
+        repo, large, ours = overhead_figures(work, args)
+        if not args.overhead_only:
+            other_figures(work, args, repo, large, ours)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -13,6 +13,10 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/worktrees/w<k>             worker k's checkout (a git worktree)
     .git/gitgrid/worktrees/w<k>.lock        held while a runner uses it
     .git/gitgrid/worktrees/w<k>.setup.json  which --setup ran there, for which base
+    .git/gitgrid/store.json                 which file is the store gitgrid created (device, inode):
+                                            a store that is not that file was copied in (#17)
+    .git/gitgrid/created                    the sweeps created in this clone (one JSON name a line):
+                                            the default sweep is one of them when there are any
     .git/gitgrid/worktrees/w<k>.build.json  what its builds read and were built from (stale builds)
     .git/gitgrid/code.index                 the index ``gitgrid analyze`` hashes the working tree with
 
@@ -78,6 +82,7 @@ __all__ = [
     "build_record",
     "check_no_symlink",
     "claim_attempt",
+    "created_sweeps",
     "node_checkout",
     "node_checkouts",
     "node_lock",
@@ -86,6 +91,7 @@ __all__ = [
     "node_slots",
     "parse_point_dir",
     "point_dir",
+    "run_dir_problem",
     "scratch_root",
     "stage_all_dir",
     "sweep_runs",
@@ -152,9 +158,18 @@ class Layout:
         return f"/{HOME}/"
 
     def ensure(self) -> None:
-        """Create the home and the runs root; refuse a runs root gitgrid cannot write."""
-        self.home.mkdir(exist_ok=True)
-        self.locks.mkdir(exist_ok=True)
+        """Create the home and the runs root; refuse a runs root gitgrid cannot write, and a home that is
+        a file or cannot be made, in one line each."""
+        for folder in (self.home, self.locks):
+            try:
+                folder.mkdir(exist_ok=True)
+            except FileExistsError:
+                raise RunError(
+                    f"{folder} is a file, not a folder: gitgrid keeps its store, locks and runs there; "
+                    "move the file away"
+                ) from None
+            except OSError as exc:
+                raise RunError(f"{folder} cannot be created: {exc.strerror}") from None
         try:
             self.runs_root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -189,6 +204,11 @@ class Layout:
         """The index ``gitgrid analyze`` snapshots the working tree with (kept: its stat cache makes the
         next snapshot cheap)."""
         return self.worktrees.parent / "code.index"
+
+    @property
+    def store_record(self) -> Path:
+        """Where gitgrid notes which file is the store it created (in the git dir: never cloned)."""
+        return self.worktrees.parent / "store.json"
 
     # under the runs root ----------------------------------------------------------------------------
     def sweep_runs(self, sweep: str) -> Path:
@@ -290,6 +310,13 @@ class Submission:
         return self.logs / f"local-{job}_{task}.out"
 
 
+def created_sweeps(git_dir: Path) -> Path:
+    """The note of the sweeps created in this clone (the git dir is never cloned)."""
+    note = git_dir / "gitgrid" / "created"
+    check_no_symlink(git_dir, note)
+    return note
+
+
 def sweep_runs(runs_root: Path, sweep: str) -> Path:
     """The folder of every run of ``sweep`` under ``runs_root``; refused when a symlink is on the way."""
     folder = runs_root / _sweep_part(sweep)
@@ -334,6 +361,39 @@ def stage_all_dir(runs_root: Path, records: str) -> Path:
     folder = runs_root / _sweep_part(records) / "all"
     check_no_symlink(runs_root, folder)
     return folder
+
+
+def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
+    """Why a run directory read back from a store may not be used as a path, or None when it may.
+
+    A store is not proof of where a run is (it may be a file someone committed or copied, #17): a run
+    directory is used only when it has the shape ``<runs root>/<sweep>/<index>-<commit>/attempt-<n>`` of
+    that very point (``<runs root>/<sweep>/stages/<stage>/all/attempt-<n>`` for index -1 of a stage's
+    records ``<sweep>:<stage>``, the runs of ``analyze --all``), and resolving it (symbolic links, ``..``)
+    lands exactly there below its runs root, resolved too. A relative path, another point's folder or a
+    link out of the runs root is refused.
+    """
+    if not isinstance(run_dir, str) or not isinstance(sweep, str) or "\0" in run_dir:
+        return "is not a path"
+    path = Path(run_dir)
+    try:
+        names = PurePosixPath(_sweep_part(sweep)).parts
+    except RunError:
+        return "names a sweep that cannot be a folder"
+    parts, depth = path.parts, len(names) + 2
+    point = parse_point_dir(parts[-2]) if len(parts) > depth else None
+    if index == -1 and ":" in sweep and len(parts) > depth and parts[-2] == "all":
+        point = (-1, "")  # a stage over every point (``analyze --all``): <stage folder>/all/attempt-<n>
+    if not path.is_absolute() or point is None or attempt_number(parts[-1]) is None:
+        return "is not the absolute path of a run directory (<runs root>/<sweep>/<point>/attempt-<n>)"
+    if point[0] != index or parts[-depth:-2] != names:
+        return f"is not a run directory of point {index} of sweep '{excerpt(sweep)}'"
+    root = Path(*parts[:-depth])
+    try:
+        inside = path.resolve(strict=True) == root.resolve(strict=True).joinpath(*parts[-depth:])
+    except (OSError, RuntimeError, ValueError):  # gone, a loop of links, a path the system refuses
+        return "does not exist"
+    return None if inside else "leaves its runs root through a symbolic link"
 
 
 def _sweep_part(sweep: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,45 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         create_sweep(repo / "cube.yaml", repo, name="cube")
         run_sweep(sim(), "cube", repo=repo, options=RunOptions(jobs=2))
         yield repo
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A 2 MiB tmpfs (another size by indirect parametrisation, e.g. ``"4m"``; needs root, as in CI);
+    skipped where mounting is not allowed."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    size = getattr(request, "param", "2m")
+    mounting = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)]
+    done = subprocess.run(mounting, capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[..., None]]:
+    """Make a folder read-only for the rest of the test, as a read-only file system is (a bind mount,
+    remounted read-only: chmod stops no write of root's, and CI runs as root), except the folders
+    below it given as ``writable``; skipped where mounting is not allowed."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path, mode: str) -> None:
+        for args in (["--bind", str(folder), str(folder)], ["-o", f"remount,{mode},bind", str(folder)]):
+            done = subprocess.run(["mount", *args], capture_output=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"cannot bind-mount {folder} here: {done.stderr.decode().strip()}")
+            if args[0] == "--bind":
+                mounted.append(folder)
+
+    def make(folder: Path, writable: tuple[Path, ...] = ()) -> None:
+        mount(folder, "ro")
+        for inner in writable:
+            mount(inner, "rw")
+
+    yield make
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], check=False)

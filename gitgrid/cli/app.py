@@ -7,14 +7,17 @@ here, in :func:`reported`; warnings become ``gitgrid: warning:`` lines; Ctrl-C e
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from typer._click import exceptions as click_errors  # typer 0.26-0.28 (pinned) carries its own click
@@ -127,10 +130,24 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             except BrokenPipeError:
                 _silence_stdout()
                 raise typer.Exit(0) from None
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # the terminal is gone (closed: SIGHUP); no one reads on
+                    _silence_stdout(sys.stderr)
+                    caught.clear()
+                    raise typer.Exit(128 + signal.SIGHUP) from None
+                if exc.errno not in _FAULTS:
+                    raise
+                caught.clear()  # a fault of the machine, not of gitgrid: one line, as bad input is
+                print(f"gitgrid: error: {exc.filename or 'a file'}: {exc.strerror}", file=sys.stderr)
+                raise typer.Exit(2) from None
             finally:
                 _print_warnings(caught)
 
     return wrapper
+
+
+# faults of the machine a library call may meet before it can say so itself: one line at the edge
+_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -139,12 +156,12 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     caught.clear()
 
 
-def _silence_stdout() -> None:
-    """After the reader of a pipe went away (``gitgrid list | head``), drop what is still buffered."""
-    import os
-
+def _silence_stdout(*others: TextIO) -> None:
+    """After the reader of a pipe went away (``gitgrid list | head``) or the terminal closed, drop what
+    is still buffered (for stdout and ``others``)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for stream in (sys.stdout, *others):
+        os.dup2(devnull, stream.fileno())
 
 
 def _print_version(value: bool) -> None:

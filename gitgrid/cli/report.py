@@ -80,6 +80,8 @@ def dashboard(
         )
     options = ViewOptions(metric=metric, maximize=maximize, repeat_param=repeat_param)
     board = Dashboard(context_of(ctx).repo(), options)
+    if board.warning is not None:  # said now, not when the server stops
+        print(f"gitgrid: warning: {board.warning}", file=sys.stderr)
     server = make_server(board, host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"gitgrid dashboard: http://{shown}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)

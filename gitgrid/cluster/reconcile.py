@@ -22,7 +22,7 @@ from typing import Any
 
 from gitgrid.cluster.scheduler import CANCELLED, DONE, FAILED, PENDING, RUNNING, TIMEOUT, Scheduler, TaskState
 from gitgrid.git.repository import Repository
-from gitgrid.layout import Layout, Submission, claim_attempt, point_dir
+from gitgrid.layout import Layout, Submission, claim_attempt, point_dir, run_dir_problem
 from gitgrid.run.collect import collect_into, submission_runs_root, unfinished_runs
 from gitgrid.run.contract import FINAL, Run, read_json_file, write_meta
 from gitgrid.store import Job, Store
@@ -139,7 +139,8 @@ def _record_verdict(
     if own is not None:
         final = replace(own, status=status, reason=reason, ended=own.ended or time.time())
         final = replace(final, params=params, command=command or own.command)
-        write_meta(final)
+        if run_dir_problem(own.run_dir, sweep.name, index) is None:  # a path from the store (#17)
+            write_meta(final)
         store.runs.amend(final)
         return status, reason
     folder = point_dir(task.runs_root, sweep.name, index, commit, sweep.count)

@@ -47,6 +47,7 @@ from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
 from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
 from gitgrid.run.stage import StageInput
+from gitgrid.sweep.record import check_object_id
 
 __all__ = ["TaskSummary", "node_setup", "run_task"]
 
@@ -165,10 +166,21 @@ def _entries(manifest: Path, first: int, count: int) -> list[dict[str, Any]]:
 
 
 def _request(entry: dict[str, Any], record: dict[str, Any]) -> RunRequest:
-    return RunRequest(
-        record["sweep"], entry["index"], _int(record, "count"), entry["commit"], entry.get("params", {}),
-        entry.get("texts", {}), _stage(entry.get("stage")),
-    )  # fmt: skip
+    """One point of the manifest, checked (#17): an index of the sweep, a full commit id (never an option
+    to git), params and the texts they are written as."""
+    count, index, commit = _int(record, "count"), entry["index"], entry["commit"]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise RunError(f"manifest: point index {excerpt(index)} is not one of the sweep's {count}")
+    try:
+        commit = check_object_id(commit, "commit")
+    except ValueError as exc:
+        raise RunError(f"manifest: point {index}: {exc}") from None
+    params, texts = entry.get("params", {}), entry.get("texts", {})
+    if not isinstance(params, dict) or not isinstance(texts, dict) or params.keys() != texts.keys():
+        raise RunError(f"manifest: point {index}: 'params' and 'texts' must name the same params")
+    if not all(isinstance(text, str) for text in texts.values()):
+        raise RunError(f"manifest: point {index}: 'texts' must be strings")
+    return RunRequest(record["sweep"], index, count, commit, params, texts, _stage(entry.get("stage")))
 
 
 def _stage(entry: Any) -> StageInput | None:

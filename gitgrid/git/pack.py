@@ -224,10 +224,15 @@ class PackWriter:
         return SealedPack(self.path, self._index_path, digest)
 
     def abort(self) -> None:
-        """Drop the temporary files: nothing of them was ever visible to git."""
-        self._file.close()
-        self.path.unlink(missing_ok=True)
-        self._index_path.unlink(missing_ok=True)
+        """Drop the temporary files: nothing of them was ever visible to git. Closing may fail as the
+        write did (a full disk cannot take what is still buffered): the files go all the same."""
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        finally:
+            self.path.unlink(missing_ok=True)
+            self._index_path.unlink(missing_ok=True)
 
     def _write_index(self, pack_digest: bytes) -> None:
         """Write the version-2 pack index: fan-out, sorted ids, CRCs, offsets, checksums.

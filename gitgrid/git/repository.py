@@ -307,6 +307,21 @@ class Repository:
             with exclude.open("a") as out:
                 out.write(("\n" if text and not text.endswith("\n") else "") + f"{pattern}\n")
 
+    def attribute(self, name: str, paths: Sequence[str]) -> dict[str, str]:
+        """The git attribute ``name`` of each path, as the repository's ``.gitattributes`` (and
+        ``.git/info/attributes``) set it: ``unspecified`` where none does."""
+        if not paths:
+            return {}
+        result = self._run(["check-attr", "-z", name, "--", *paths])
+        out = result.stdout.split("\0") if result.returncode == 0 else []
+        return {out[k]: out[k + 2] for k in range(0, len(out) - 2, 3)}
+
+    def tracked(self, path: str) -> bool:
+        """Whether git tracks ``path`` (relative to the top) or anything below it: e.g. a ``.gitgrid/``
+        someone committed, which then came with every clone."""
+        result = self._run(["ls-files", "-z", "--", f":(literal){path}"])
+        return result.returncode == 0 and bool(result.stdout)
+
     def write_tag(self, name: str, target: str, tagger: Ident, message: str) -> str:
         """Write an annotated tag object (no ref) and return its id."""
         body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger.line}\n\n{message}"

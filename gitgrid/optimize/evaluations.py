@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gitgrid.errors import OptimizeError
@@ -24,7 +24,7 @@ from gitgrid.optimize.search import Search
 from gitgrid.run.contract import Run
 from gitgrid.run.runner import RunOptions
 from gitgrid.spec.values import Value, canonical_json
-from gitgrid.store import open_store
+from gitgrid.store import RunRow, Store, open_store
 from gitgrid.sweep.append import Grower, NewPoint, append_points, point_trailers
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
 
@@ -147,36 +147,43 @@ class CommitEvaluator:
 
     # results --------------------------------------------------------------------------------------
     def _values(self, indices: Sequence[int], final: bool = False) -> list[float | None]:
-        """The metric of each point's latest attempt, None where it has no success yet (or, ``final``,
-        an error naming the point)."""
+        """The metric of each point's latest attempt, None where it has no usable value yet (or,
+        ``final``, an error naming the point). A success whose metric is NaN or infinite is recorded
+        failed as it is met (#17): it stops the optimisation now, and the next run retries it (a
+        stored NaN is never replayed as a value)."""
         assert self.sweep is not None
         _, store = open_store(self.grower.repo, self.runner.options.runs_root)
         try:
-            runs = {row.run.index: row.run for row in store.runs.records(self.sweep.name)}
+            rows = {row.run.index: row for row in store.runs.records(self.sweep.name)}
+            runs = {index: row.run for index, row in rows.items()}
+            values: list[float | None] = []
+            for index in indices:
+                row = rows.get(index)
+                if row is None or row.run.status != "success":
+                    if final:
+                        raise _failed(self.sweep.name, index, row.run if row else None)
+                    values.append(None)
+                    continue
+                value = self._metric(row.run, runs)
+                if value is None:
+                    problem = _not_a_value(store, row, self.metric)
+                    if final:
+                        raise _bad(f"evaluation {index} of '{self.sweep.name}' {problem}; {_RETRY}")
+                values.append(value)
         finally:
             store.close()
-        values: list[float | None] = []
-        for index in indices:
-            run = runs.get(index)
-            if run is None or run.status != "success":
-                if final:
-                    raise _failed(self.sweep.name, index, run)
-                values.append(None)
-                continue
-            values.append(self._metric(run, runs))
         return values
 
-    def _metric(self, run: Run, runs: dict[int, Run]) -> float:
+    def _metric(self, run: Run, runs: dict[int, Run]) -> float | None:
+        """The run's metric; None when it is NaN or infinite (no value to optimise)."""
         if self.metric not in run.metrics:
             reported = ", ".join(sorted(run.metrics)) or "nothing"
             if not any(self.metric in r.metrics for r in runs.values()):
                 raise MetricMissing(f"--metric {self.metric}: the command reported no '{self.metric}' "
                                     f"(it reported: {reported})")  # fmt: skip
             raise _bad(f"evaluation {run.index} reported no '{self.metric}' (it reported: {reported})")
-        value = run.metrics[self.metric]
-        if not math.isfinite(value):
-            raise _bad(f"evaluation {run.index} reported {self.metric} = {value}: not a number to optimise")
-        return value
+        value = run.metrics[self.metric]  # NaN comes back from the store as None
+        return value if value is not None and math.isfinite(value) else None
 
     # running --------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -201,13 +208,24 @@ def _number(text: str) -> int:
     return -1 if number is None else number
 
 
+_RETRY = "fix the cause and run the same command again to retry it and continue"
+
+
 def _failed(sweep: str, index: int, run: Run | None) -> OptimizeError:
     status = run.status if run is not None else "never ran"
     reason = f" ({run.reason})" if run is not None and run.reason else ""
-    return _bad(
-        f"evaluation {index} of '{sweep}' {status}{reason}: see 'gitgrid status {sweep}'; "
-        "fix the cause and run the same command again to retry it and continue"
-    )
+    return _bad(f"evaluation {index} of '{sweep}' {status}{reason}: see 'gitgrid status {sweep}'; {_RETRY}")
+
+
+def _not_a_value(store: Store, row: RunRow, metric: str) -> str:
+    """Record a run whose metric is NaN or infinite as failed, saying why (the next run retries it, as
+    it retries any failed evaluation); that reason."""
+    run = row.run
+    value = run.metrics[metric]
+    reason = f"reported {metric} = {math.nan if value is None else value}: not a number to optimise"
+    metrics = {name: math.nan if v is None else v for name, v in run.metrics.items()}
+    store.runs.finish(row.id, replace(run, status="failed", reason=reason, metrics=metrics))
+    return reason
 
 
 def _bad(message: str) -> OptimizeError:

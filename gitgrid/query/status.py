@@ -17,9 +17,7 @@ failures grouped the same way, and for a stage over every point its last run and
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +26,9 @@ from gitgrid.cluster.reconcile import reconcile
 from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.launch.registry import scheduler_of
-from gitgrid.layout import BUILD_LOG, STDERR, Layout
-from gitgrid.query.tables import open_results, refreshed
+from gitgrid.layout import BUILD_LOG, STDERR, Layout, run_dir_problem
+from gitgrid.query.tables import Opened, read_results, refreshed
+from gitgrid.run.contract import read_run_tail
 from gitgrid.stages.code import analyses_now
 from gitgrid.stages.every import every_analysis, stage_outputs
 from gitgrid.store import EVERY, Failure, Run, StageRecord, Store
@@ -121,12 +120,15 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
     """Counts by state, and the failed, timed-out or cancelled points grouped, with their stderr."""
     if isinstance(lines, bool) or lines < 0:
         raise SpecError(f"--lines {lines}: give a number of lines, 0 or more")
-    repo, store = open_results(repo)
+    opened = read_results(repo)
+    repo, store = opened.repo, opened.store
     try:
         chosen = find_sweep(repo, sweep)
-        messages = refreshed(store, repo, chosen)
+        messages = refreshed(store, repo, chosen, opened.readonly)
         progress = store.progress
-        if store.jobs.submitted(chosen.name):
+        # the scheduler is asked about the store's jobs unless the store cannot be written (its word
+        # could not be recorded) or is doubted (its jobs and folders are someone else's, #17)
+        if store.jobs.submitted(chosen.name) and not opened.readonly and opened.doubt is None:
             reconciled = reconcile(repo, chosen, store, Layout.of(repo), scheduler_of)
             states = {i: s for i, (s, _) in reconciled.items()}
             counts = _count(states.values(), chosen.count - len(states))
@@ -136,39 +138,46 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
         else:
             counts, failed = progress.counts(chosen.name), progress.failures(chosen.name)
             counts.setdefault("never run", 0)
-        groups = group_failures(failed, lines)
+        groups = group_failures(failed, lines, chosen.name, read_logs=opened.doubt is None)
         notes = progress.notes(chosen.name, _NOTES)
-        stages = _stages(repo, store, chosen, lines) if split_records(chosen.name)[1] is None else ()
+        stages = _stages(opened, chosen, lines) if split_records(chosen.name)[1] is None else ()
     finally:
         store.close()
     return Status(chosen, counts, groups, notes, tuple(messages), stages)
 
 
-def _stages(repo: Repository, store: Store, sweep: Sweep, lines: int) -> tuple[StageStatus, ...]:
-    """Each stage of ``sweep``, its runs collected (and its array jobs reconciled) first."""
+def _stages(opened: Opened, sweep: Sweep, lines: int) -> tuple[StageStatus, ...]:
+    """Each stage of ``sweep``, its runs collected (and its array jobs reconciled) first, as for the
+    sweep: nothing collected into a read-only store, no path of a doubted one followed (#17)."""
+    repo, store = opened.repo, opened.store
     records = store.stages.of(sweep.name)
     if not records:
         return ()
     layout = Layout.of(repo)
     now = analyses_now(repo, layout, records)
+    trusted = opened.doubt is None
     found = []
     for record in records:
         chosen = stage_records(sweep, record.stage)
-        refreshed(store, repo, chosen)
-        if store.jobs.submitted(chosen.name):
-            reconcile(repo, chosen, store, layout, scheduler_of)
+        if not opened.readonly:
+            refreshed(store, repo, chosen)
+            if store.jobs.submitted(chosen.name) and trusted:
+                reconcile(repo, chosen, store, layout, scheduler_of)
         analysis = now.get(record.stage)
         if record.every:
-            found.append(_every(store, sweep, record, analysis, lines))
+            found.append(_every(store, sweep, record, analysis, lines, trusted))
             continue
         counts = store.stages.counts(sweep.name, record.stage, analysis)
-        failures = group_failures(store.progress.failures(chosen.name), lines)
+        failures = group_failures(store.progress.failures(chosen.name), lines, chosen.name, trusted)
         found.append(StageStatus(record, counts, failures))
     return tuple(found)
 
 
-def _every(store: Store, sweep: Sweep, record: StageRecord, analysis: str | None, lines: int) -> StageStatus:
-    """A stage over every point: its latest run, whether it is current, and what it wrote."""
+def _every(
+    store: Store, sweep: Sweep, record: StageRecord, analysis: str | None, lines: int, trusted: bool
+) -> StageStatus:
+    """A stage over every point: its latest run, whether it is current, and what it wrote (listed only
+    from its own folder of a trusted store)."""
     latest = store.stages.latest_every(record.records)
     if latest is None:
         return StageStatus(record, {"never analysed": 1}, [])
@@ -177,8 +186,10 @@ def _every(store: Store, sweep: Sweep, record: StageRecord, analysis: str | None
         [Failure(EVERY, latest.status, latest.reason, latest.run_dir)] if latest.status != "success" else []
     )
     state = "current" if current and latest.status == "success" else latest.status if current else "stale"
-    outputs = tuple(stage_outputs(Path(latest.run_dir)))
-    return StageStatus(record, {state: 1}, group_failures(failed, lines), latest, current, outputs)
+    usable = trusted and run_dir_problem(latest.run_dir, record.records, EVERY) is None
+    outputs = tuple(stage_outputs(Path(latest.run_dir))) if usable else ()
+    groups = group_failures(failed, lines, record.records, trusted)
+    return StageStatus(record, {state: 1}, groups, latest, current, outputs)
 
 
 def _count(states: Iterable[str], never: int) -> dict[str, int]:
@@ -189,13 +200,20 @@ def _count(states: Iterable[str], never: int) -> dict[str, int]:
     return counts
 
 
-def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
-    """Failures grouped by status, reason and error lines, in the order of their first point."""
+def group_failures(
+    failed: Iterable[Failure], lines: int, sweep: str = "", read_logs: bool = True
+) -> list[FailureGroup]:
+    """Failures grouped by status, reason and error lines, in the order of their first point. A log is
+    read only from a run directory of that point of ``sweep`` (never any path a store holds), and none
+    without ``read_logs`` (a store gitgrid did not write)."""
     groups: dict[tuple[str, str, tuple[str, ...] | None], FailureGroup] = {}
     for read, failure in enumerate(failed):
         reason = failure.reason or ""
         log = BUILD_LOG if reason.startswith("build failed") else STDERR  # the log that says why
-        stderr = Path(failure.run_dir) / log if failure.run_dir else None
+        usable = (
+            read_logs and failure.run_dir and run_dir_problem(failure.run_dir, sweep, failure.index) is None
+        )
+        stderr = Path(failure.run_dir) / log if usable else None
         errors, tail = error_lines(stderr, lines) if stderr and read < STDERR_READ else ((), ())
         key = (
             failure.status,
@@ -211,17 +229,11 @@ def group_failures(failed: Iterable[Failure], lines: int) -> list[FailureGroup]:
 
 def error_lines(path: Path, lines: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The lines near the end of a log that look like an error (above its tail), and its last ``lines``
-    lines. The log is read as a regular file only, its last 64 KiB at most."""
+    lines. The log is read by the one reader of run files, its last 64 KiB at most."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError:
+        text = read_run_tail(path, _WINDOW).decode(errors="replace").splitlines()
+    except (OSError, ValueError):
         return (), ()
-    with os.fdopen(fd, "rb") as log:
-        size = os.fstat(fd)
-        if not stat.S_ISREG(size.st_mode):
-            return (), ()
-        log.seek(max(0, size.st_size - _WINDOW))
-        text = log.read(_WINDOW).decode(errors="replace").splitlines()
     cut = max(0, len(text) - lines)
     above = [_shown(line.strip()) for line in text[:cut] if ERROR_LINE.search(line)]
     return tuple(dict.fromkeys(above[-5:])), tuple(_shown(line) for line in text[cut:])

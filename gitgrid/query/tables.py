@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,19 +24,31 @@ from gitgrid.errors import GitgridWarning, SpecError, StoreError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.run.collect import refresh
-from gitgrid.store import NAN, REBUILD, RUN_COLUMNS, ResultQuery, Store, runs_without_store
+from gitgrid.store import (
+    NAN,
+    REBUILD,
+    RUN_COLUMNS,
+    ResultQuery,
+    Store,
+    doubt_warning,
+    runs_without_store,
+    store_doubt,
+)
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
 __all__ = [
     "RUN_COLUMNS",
+    "Opened",
     "ResultStream",
     "ResultTable",
     "open_results",
+    "read_results",
     "refreshed",
     "results",
     "results_frame",
     "stream_results",
+    "writable",
 ]
 
 
@@ -82,8 +95,27 @@ class ResultStream:
                 yield row
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A repository's store opened for reading results: whether it was doubted (a store gitgrid did not
+    write here, :mod:`gitgrid.store.trust`: its paths are never followed) and whether it is read-only (it
+    cannot be written: an archived repository; nothing is collected into it)."""
+
+    repo: Repository
+    store: Store
+    doubt: str | None
+    readonly: bool
+
+
 def open_results(repo: Repository | Path | str, runs_root: Path | None = None) -> tuple[Repository, Store]:
     """The repository and its store, which must exist already: reading results never creates one."""
+    opened = read_results(repo, runs_root)
+    return opened.repo, opened.store
+
+
+def read_results(repo: Repository | Path | str, runs_root: Path | None = None) -> Opened:
+    """The repository and its store (see :class:`Opened`); a store that cannot be written is opened
+    read-only, and a doubted one is warned about."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     layout = Layout.of(repo, runs_root)
     if not layout.store.exists():
@@ -93,13 +125,29 @@ def open_results(repo: Repository | Path | str, runs_root: Path | None = None) -
                 f"rebuild it from them with '{REBUILD}'"
             )
         raise StoreError(f"no results yet in {repo.root}: run a sweep first ('gitgrid run -- CMD')")
-    return repo, Store.open(layout.store)
+    doubt = store_doubt(repo, layout)
+    if doubt is not None:
+        warnings.warn(GitgridWarning(doubt_warning(layout, doubt)), stacklevel=3)
+    readonly = not writable(layout.store)
+    return Opened(repo, Store.open(layout.store, readonly=readonly), doubt, readonly)
 
 
-def refreshed(store: Store, repo: Repository, sweep: Sweep) -> list[str]:
+def writable(store: Path) -> bool:
+    """Whether the store (and its folder, for SQLite's journal) can be written."""
+    return os.access(store, os.W_OK) and os.access(store.parent, os.W_OK | os.X_OK)
+
+
+def refreshed(store: Store, repo: Repository, sweep: Sweep, readonly: bool = False) -> list[str]:
     """Bring the store up to date for ``sweep`` (its points at its tip, finished run directories
     collected) before a query; notes to show. Collecting is skipped, with a warning, while another
-    process holds the store: a query never waits for a writer."""
+    process holds the store: a query never waits for a writer. A ``readonly`` store is read as it is."""
+    if readonly:
+        if not store.sweeps.knows(sweep):
+            raise StoreError(
+                f"{store.path} cannot be written (a read-only file system?) and has no results of sweep "
+                f"'{sweep.name}' at its tip {sweep.tip[:12]}: run 'gitgrid status' where it can be written"
+            )
+        return [f"{store.path} cannot be written: results as stored, run directories not collected"]
     store.sweeps.sync(sweep, list_points(repo, sweep))
     try:
         with store.waiting(1.0):
@@ -129,10 +177,11 @@ def stream_results(
     if best is not None and (isinstance(best, bool) or not isinstance(best, int) or not 1 <= best < 2**63):
         raise SpecError(f"--best {best}: give the number of rows to show, 1 or more (below 2**63)")
     mode = "attempts" if all_attempts else "all" if include_all else "success"
-    repo, store = open_results(repo)
+    opened = read_results(repo)
+    repo, store = opened.repo, opened.store
     try:
         chosen = find_sweep(repo, sweep)
-        notes = refreshed(store, repo, chosen)
+        notes = refreshed(store, repo, chosen, opened.readonly)
         info = store.sweeps.info(chosen.name)
         query = ResultQuery(mode, where, sort, descending, best, as_text)
         found = store.results.rows(info, query)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitgrid.layout import META, STDERR, STDOUT
-from gitgrid.run.contract import tail
-from gitgrid.run.series import read_series
+from gitgrid.layout import META, STDERR, STDOUT, run_dir_problem
+from gitgrid.run.contract import read_run_file, tail
+from gitgrid.run.series import sample_series
 from gitgrid.store import Store
 from gitgrid.store.views import Changed
 from gitgrid.sweep.record import Sweep
@@ -233,15 +233,20 @@ def _thin(steps: list[int], values: list[float | None], points: int) -> tuple[li
 
 
 def live_series(
-    store: Store | None, runs: Sequence[int], name: str, points: int = 200
+    store: Store | None, runs: Sequence[int], name: str, points: int = 200, limit: int = 50
 ) -> dict[int, tuple[list[int], list[float | None]]]:
-    """The series ``name`` of those of ``runs`` still running, read from their files as they grow."""
+    """The series ``name`` of those of ``runs`` still running (at most ``limit`` of them), read from
+    their files as they grow: each file is sampled at about ``points`` places
+    (:func:`~gitgrid.run.series.sample_series`), so a file of any size costs the same. Only run
+    directories of their points are read."""
     if store is None or not runs:
         return {}
     out = {}
-    for run_id, run_dir in store.views.still_running(runs):
-        rows = [(step, value) for n, step, value in read_series(Path(run_dir)).rows if n == name]
-        out[int(run_id)] = _thin([s for s, _ in rows], [v for _, v in rows], points)
+    for run_id, run_dir, sweep, index in store.views.running_dirs(runs, limit):
+        if run_dir is None or run_dir_problem(run_dir, sweep, index) is not None:
+            continue
+        found = [(step, value) for _, step, value in sample_series(Path(run_dir), name, points)]
+        out[int(run_id)] = _thin([s for s, _ in found], [v for _, v in found], points)
     return out
 
 
@@ -250,13 +255,19 @@ def point_runs(store: Store | None, sweep: str, index: int) -> list[dict[str, An
     return [] if store is None else store.views.attempts(sweep, index)
 
 
-def run_files(run_dir: str, lines: int = 20, meta_limit: int = 65536) -> dict[str, Any]:
-    """The end of a run's stdout and stderr, and its ``meta.json`` (as text: it may be anything)."""
+def run_files(
+    run_dir: str, sweep: str, index: int, lines: int = 20, meta_limit: int = 65536
+) -> dict[str, Any]:
+    """The end of a run's stdout and stderr, and its ``meta.json`` (as text: it may be anything), read
+    only from a run directory of that point (:func:`~gitgrid.layout.run_dir_problem`) by the one reader
+    of run files; empty when the store's path cannot be used."""
+    if run_dir_problem(run_dir, sweep, index) is not None:
+        return {"stdout": [], "stderr": [], "meta": ""}
     folder = Path(run_dir)
     try:
-        meta = (folder / META).read_bytes()[:meta_limit].decode(errors="replace")
-    except OSError:
+        meta = read_run_file(folder / META, meta_limit, cut=True)[:meta_limit].decode(errors="replace")
+    except (OSError, ValueError):
         meta = ""
-    with suppress(ValueError):  # not JSON: shown as it is
+    with suppress(ValueError, RecursionError):  # not JSON: shown as it is
         meta = json.dumps(json.loads(meta), indent=2)
     return {"stdout": tail(folder / STDOUT, lines), "stderr": tail(folder / STDERR, lines), "meta": meta}

@@ -16,9 +16,10 @@ from typing import Any
 
 from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
+from gitgrid.layout import run_dir_problem
 from gitgrid.query import views
 from gitgrid.stages.every import stage_outputs
-from gitgrid.store import Store
+from gitgrid.store import EVERY, Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
@@ -48,6 +49,8 @@ class ViewOptions:
     details: int = 500  # points whose diff, logs and meta a report carries
     series_points: int = 200  # steps per run and series drawn (first and last kept)
     series_runs: int = 2000  # runs whose series a report carries (the best first)
+    run_dirs: bool = True  # read run directories (logs, meta.json, live series); False for a store
+    # gitgrid did not write, whose paths are never followed (gitgrid.store.trust)
 
 
 def check_options(
@@ -125,19 +128,23 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
         "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
         "best": {m: shown_best(v) for m, v in seen.best.items()}, "spent": seen.spent,
         "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
-        "optimize": _optimization(repo, sweep), "stages": _stages(store, sweep),
+        "optimize": _optimization(repo, sweep), "stages": _stages(store, sweep, options.run_dirs),
     }  # fmt: skip
 
 
-def _stages(store: Store | None, sweep: Sweep) -> list[dict[str, Any]]:
+def _stages(store: Store | None, sweep: Sweep, run_dirs: bool) -> list[dict[str, Any]]:
     """The sweep's stages (``gitgrid analyze``): name, command, and for a stage over every point the
-    status of its latest run and the files it wrote, each with a ``file:`` link for the page."""
+    status of its latest run and the files it wrote, each with a ``file:`` link for the page. Files are
+    listed only with ``run_dirs`` (a store gitgrid wrote) from the stage's own folder (#17)."""
     if store is None or not store.sweeps.has(sweep.name):
         return []
     found = []
     for stage in store.stages.of(sweep.name):
         latest = store.stages.latest_every(stage.records) if stage.every else None
-        folder = Path(latest.run_dir) if latest is not None else None
+        usable = (
+            latest is not None and run_dirs and run_dir_problem(latest.run_dir, stage.records, EVERY) is None
+        )
+        folder = Path(latest.run_dir) if latest is not None and usable else None
         files = [folder / name for name in stage_outputs(folder)] if folder is not None else []
         found.append({
             "name": stage.stage, "every": stage.every, "command": list(stage.command),
@@ -222,7 +229,8 @@ def series(
 ) -> dict[str, Any]:
     """The series ``name`` of ``runs`` (stored) and of the ``running`` runs (from their files)."""
     found = views.series_of(store, runs, name, options.series_points)
-    found.update(views.live_series(store, running, name, options.series_points))
+    if options.run_dirs:
+        found.update(views.live_series(store, running, name, options.series_points))
     return {str(run): [steps, finite(values)] for run, (steps, values) in found.items()}
 
 
@@ -255,24 +263,27 @@ def point_detail(
             return None
         commit, params, shown = point.commit, dict(point.params), None
     names = views.series_names(store, sweep.name)
-    return _detail(repo, store, sweep, index, commit, params, runs, shown, names)
+    return _detail(repo, store, sweep, index, commit, params, runs, shown, names, options)
 
 
 def _detail(
     repo: Repository, store: Store | None, sweep: Sweep, index: int, commit: str, params: dict[str, Any],
-    runs: list[dict[str, Any]], shown: int | None, names: Sequence[str], diff: str | None = None,
+    runs: list[dict[str, Any]], shown: int | None, names: Sequence[str], options: ViewOptions,
+    diff: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A point's detail; ``names`` are the sweep's series names (looked up once by the caller)."""
+    """A point's detail; ``names`` are the sweep's series names (looked up once by the caller). Its run
+    directory is read only when ``options.run_dirs`` and only if it is one of that point's."""
     run = next((r for r in runs if r["id"] == shown), runs[-1] if runs else None)
     found = {}
-    if run is not None:
+    if run is not None and (options.run_dirs or run["status"] != "running"):
         read = views.live_series if run["status"] == "running" else views.series_of
         found = {n: read(store, [run["id"]], n, 2000).get(run["id"]) for n in names}
+    reading = run is not None and run["run_dir"] and options.run_dirs
     return {
         "index": index, "commit": commit, "params": {k: finite([v])[0] for k, v in params.items()},
         "diff": repo.diffs(sweep.base, [commit]).get(commit, "") if diff is None else diff,
         "runs": [{**r, "duration": finite([r["duration"]])[0]} for r in runs],
-        "files": views.run_files(run["run_dir"]) if run and run["run_dir"] else {},
+        "files": views.run_files(run["run_dir"], sweep.name, index) if run and reading else {},
         "series": {n: [s[0], finite(s[1])] for n, s in found.items() if s is not None},
     }  # fmt: skip
 
@@ -295,7 +306,7 @@ def report_data(
         running = views.run_cursor(store, sweep.name)[1]
         info["series"] = {n: series(store, n, runs, running, options) for n in info["series_names"]}
         chosen = order[: options.details]
-        info["details"] = _details(repo, store, sweep, table, chosen, info["series_names"])
+        info["details"] = _details(repo, store, sweep, table, chosen, info["series_names"], options)
         out["sweeps"][sweep.name] = info
     return out
 
@@ -325,7 +336,7 @@ def _best_first(table: dict[str, Any], metric: str | None, options: ViewOptions)
 
 def _details(
     repo: Repository, store: Store | None, sweep: Sweep, table: dict[str, Any], chosen: list[int],
-    names: Sequence[str],
+    names: Sequence[str], options: ViewOptions,
 ) -> dict[str, Any]:  # fmt: skip
     """Details (diff, attempts, logs, meta, series) of the points at positions ``chosen``."""
     columns = table["columns"]
@@ -336,6 +347,7 @@ def _details(
         params = {n: v[k] for n, v in table["params"].items()}
         runs = views.point_runs(store, sweep.name, index)
         out[str(index)] = _detail(
-            repo, store, sweep, index, commit, params, runs, columns["run"][k], names, diffs.get(commit, "")
-        )
+            repo, store, sweep, index, commit, params, runs, columns["run"][k], names, options,
+            diffs.get(commit, ""),
+        )  # fmt: skip
     return out

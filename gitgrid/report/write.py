@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitgrid.errors import ReportError, SweepError
+from gitgrid.errors import GitgridWarning, ReportError, SweepError
 from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.query.views import open_readonly
 from gitgrid.report.data import ViewOptions, check_options, report_data
 from gitgrid.report.page import render_page
+from gitgrid.store import doubt_warning, store_doubt
 from gitgrid.sweep.catalog import find_sweep
 
-__all__ = ["Report", "write_report"]
+__all__ = ["Report", "trusted_options", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,16 @@ class Report:
     sweeps: tuple[str, ...]
     points: int
     size: int
+
+
+def trusted_options(repo: Repository, layout: Layout, options: ViewOptions) -> ViewOptions:
+    """``options``, reading no run directory when the store is one gitgrid did not write here (it came
+    with the repository, or was copied in: :mod:`gitgrid.store.trust`), which is warned about."""
+    doubt = store_doubt(repo, layout)
+    if doubt is None:
+        return options
+    warnings.warn(GitgridWarning(doubt_warning(layout, doubt)), stacklevel=3)
+    return replace(options, run_dirs=False)
 
 
 def write_report(
@@ -48,6 +60,7 @@ def write_report(
         raise SweepError("a sweep is named twice: give each sweep once")
     if output.is_dir():
         raise ReportError(f"-o {output}: is a folder; give a file name such as {output / 'report.html'}")
+    options = trusted_options(repo, Layout.of(repo), options)
     store = open_readonly(Layout.of(repo).store)
     try:
         check_options(options, store, chosen)

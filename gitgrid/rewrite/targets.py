@@ -58,18 +58,24 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
     """Cut the file into fixed bytes and holes for every param assigned in it; the params found."""
     path = resolve_path(file_spec.path, tree)
     mode, data = read_file(path, tree, file_spec.path)
+    if data.startswith(_LFS_POINTERS):
+        raise RewriteError(
+            f"{path}: a Git LFS pointer, not the file's content (its content lives outside git): gitgrid "
+            "cannot rewrite it; keep the file a param changes out of LFS"
+        )
+    view = _bom_as_spaces(data)  # the same offsets, so the holes cut the file with its BOM kept
     markers = file_spec.comment if file_spec.comment is not None else _markers_for(path)
     language = language_for(path, markers)
     holes: list[_Hole] = []
     used = []
     for position, param in enumerate(spec.params):
         if file_spec.pattern is not None:
-            spans = _pattern_spans(data, param, file_spec.pattern)
-            starts = choose(data, [start for start, _ in spans], param, path)
+            spans = _pattern_spans(view, param, file_spec.pattern)
+            starts = choose(view, [start for start, _ in spans], param, path)
             holes.extend(_Hole(a, b, position, None) for a, b in spans if a in starts)
         else:
-            starts = choose(data, _value_starts(data, param, markers, language), param, path)
-            holes.extend(_hole(data, start, position, param, language, path) for start in starts)
+            starts = choose(view, _value_starts(view, param, markers, language), param, path)
+            holes.extend(_hole(view, start, position, param, language, path) for start in starts)
         if starts:
             used.append(param.name)
     if not holes:
@@ -78,6 +84,15 @@ def plan_lines(file_spec: FileSpec, spec: Spec, tree: TreeReader) -> tuple[LineF
             stacklevel=2,
         )
     return _cut(path, mode, data, sorted(holes), spec.params), used
+
+
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some editors put before line 1
+_LFS_POINTERS = (b"version https://git-lfs.github.com/spec/", b"version https://hawser.github.com/spec/")
+
+
+def _bom_as_spaces(data: bytes) -> bytes:
+    """``data`` with a leading byte order mark read as blanks, so that a target on line 1 is found."""
+    return b"   " + data[3:] if data.startswith(_BOM) else data
 
 
 @dataclass(frozen=True, order=True)

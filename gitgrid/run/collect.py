@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from gitgrid.errors import RunError
+from gitgrid.errors import RunError, StoreError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout, attempts_in, parse_point_dir, sweep_runs
+from gitgrid.layout import Layout, attempts_in, parse_point_dir, run_dir_problem, sweep_runs
 from gitgrid.run.contract import FINAL, Run, read_meta
 from gitgrid.run.intake import read_attempt, read_small_json
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.store import SeriesRows, Store, open_store
+from gitgrid.store import SeriesRows, Store, open_store, record_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -99,7 +99,7 @@ def refresh(store: Store, repo: Repository, sweep: Sweep, runs_root: Path) -> Co
 def _take_pending(store: Store, sweep: str, take: _Taker) -> None:
     for run_dir, index in store.scans.pending(sweep):
         point = store.sweeps.point(sweep, index)
-        if point is not None and Path(run_dir).is_dir():
+        if point is not None and run_dir_problem(run_dir, sweep, index) is None:  # a path from the store
             take.attempt(Path(run_dir), point)
         else:
             store.scans.drop_pending(run_dir)
@@ -121,12 +121,28 @@ def rebuild_store(repo: Repository | Path | str = ".", runs_root: Path | None = 
     """A new store made from the run directories of every sweep (the old file is kept beside it)."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     layout = Layout.of(repo, runs_root)
+    try:
+        return _rebuild(repo, layout)
+    except OSError as exc:  # .gitgrid cannot be written: read-only, full, not ours
+        where = exc.filename or layout.home
+        raise StoreError(
+            f"cannot rebuild the results store: {where}: {exc.strerror or exc}; nothing was changed "
+            f"(make {layout.home} writable, then run again)"
+        ) from None
+
+
+def _rebuild(repo: Repository, layout: Layout) -> Collected:
     layout.ensure()
     sweeps = list_sweeps(repo)
     found = Collected()
     with _holding(layout, sweeps):
         found.moved = _move_aside(layout.store)
-        store = Store.open(layout.store)
+        try:
+            store = Store.open(layout.store)
+        except BaseException:  # no new store: the old one goes back where it was
+            _move_back(found.moved, layout.store)
+            raise
+        record_store(layout)
         try:
             for sweep in sweeps:
                 for root in _roots(layout, sweep.name):
@@ -272,6 +288,14 @@ def _move_aside(store: Path) -> Path | None:
         if source.exists():
             source.replace(f"{aside}{suffix}")
     return aside
+
+
+def _move_back(aside: Path | None, store: Path) -> None:
+    if aside is None:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{aside}{suffix}").exists():
+            Path(f"{aside}{suffix}").replace(f"{store}{suffix}")
 
 
 def _roots(layout: Layout, sweep: str) -> list[Path]:

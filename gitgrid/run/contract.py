@@ -32,18 +32,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINAL",
+    "RUN_FILE_LIMIT",
     "NotJson",
     "Run",
     "RunRequest",
     "environment",
     "host",
     "metrics_problem",
+    "open_run_file",
     "outcome",
     "param_env_name",
     "read_json_file",
     "read_meta",
     "read_result",
     "read_run_file",
+    "read_run_tail",
     "run_requests",
     "shown",
     "tail",
@@ -110,10 +113,11 @@ def write_meta(run: Run) -> None:
         raise
 
 
-def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) -> bytes:
-    """The bytes of a file a run wrote, read the way untrusted files must be: a regular file only (no
-    symlink followed, no FIFO or device opened, which could block or never end), at most ``limit`` bytes
-    (with ``cut``, a longer file gives its first ``limit + 1`` bytes instead of an error).
+def open_run_file(path: Path) -> int:
+    """A descriptor of a file a run wrote, opened the way untrusted files must be: a regular file only,
+    no symbolic link followed, no FIFO or device opened (which could block or never end), and checked
+    again once open (``fstat``), so that a file swapped between the look and the open is refused. The
+    one opener of every file a run writes, for every command and view.
 
     Raises ``FileNotFoundError`` when it is absent, ``ValueError`` saying what is wrong otherwise.
     """
@@ -127,12 +131,25 @@ def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) ->
         raise ValueError(f"is not a regular file (a {_kind(seen.st_mode)})")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise ValueError(f"cannot be read: {exc.strerror}") from None
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(opened.st_mode):
+        os.close(fd)
+        raise ValueError("was replaced while it was read")
+    return fd
+
+
+def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) -> bytes:
+    """The bytes of a file a run wrote, opened by :func:`open_run_file`, at most ``limit`` bytes (with
+    ``cut``, a longer file gives its first ``limit + 1`` bytes instead of an error).
+
+    Raises ``FileNotFoundError`` when it is absent, ``ValueError`` saying what is wrong otherwise.
+    """
+    fd = open_run_file(path)
     try:
-        opened = os.fstat(fd)
-        if (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(opened.st_mode):
-            raise ValueError("was replaced while it was read")
         chunks, size = [], 0
         while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
             chunks.append(chunk)
@@ -142,6 +159,19 @@ def read_run_file(path: Path, limit: int = RUN_FILE_LIMIT, cut: bool = False) ->
                     return b"".join(chunks)[: limit + 1]
                 raise ValueError(f"is larger than {limit // 2**20} MiB")
         return b"".join(chunks)
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def read_run_tail(path: Path, window: int) -> bytes:
+    """The last ``window`` bytes of a file a run wrote (a log), opened by :func:`open_run_file`: however
+    large the file, never more is read. Raises as :func:`open_run_file` does."""
+    fd = open_run_file(path)
+    try:
+        size = os.fstat(fd).st_size
+        return os.pread(fd, window, max(0, size - window))
     except OSError as exc:
         raise ValueError(f"cannot be read: {exc.strerror}") from None
     finally:
@@ -262,18 +292,11 @@ def outcome(run: Run, code: int, stopped: tuple[str, str] | None, run_dir: Path)
 
 
 def tail(path: Path, lines: int = 5) -> list[str]:
-    """The last ``lines`` lines of a log file (empty when missing, or when it is not a regular file)."""
+    """The last ``lines`` lines of a log a run wrote (empty when missing, or when it is not a regular
+    file), read by :func:`read_run_tail`: its last 8 KiB at most."""
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return []
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as log:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return []
-            log.seek(0, os.SEEK_END)
-            log.seek(max(0, log.tell() - 8192))
-            return log.read(8192).decode(errors="replace").splitlines()[-lines:]
-    except OSError:
+        return read_run_tail(path, 8192).decode(errors="replace").splitlines()[-lines:]
+    except (OSError, ValueError):
         return []
 
 

@@ -11,6 +11,7 @@ still being written would.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -94,7 +95,7 @@ def _finished(run: Run, folder: Path, params: Sequence[str]) -> Intake:
     if problem is not None:
         return Intake(_failed(run, f"{RESULT}: {problem}"), f"{RESULT}: {problem}")
     if run.status == "prepared":
-        run = replace(run, status="success", ended=(folder / RESULT).stat().st_mtime)
+        run = replace(run, status="success", ended=os.lstat(folder / RESULT).st_mtime)
     return Intake(replace(run, metrics=dict(data)))
 
 

@@ -6,8 +6,8 @@ new attempts of a new rerun (or finishes an interrupted rerun). The sweep is loc
 point runs twice; attempts left ``running`` by a runner that was killed are marked interrupted (and their
 process groups stopped) by the next one.
 
-SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs as
-interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
+SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs
+as interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
 
 With ``stage`` (``gitgrid analyze``) the points run are those of a stage's records whose analysis is not
 current, each in a checkout of the analysis code (:mod:`gitgrid.run.target`).
@@ -30,7 +30,7 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout
+from gitgrid.layout import Layout, run_dir_problem
 from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
@@ -42,11 +42,12 @@ from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.run.stage import StageOrder
 from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight, start_commit
-from gitgrid.store import Plan, Store, open_store
-from gitgrid.sweep.catalog import list_points
+from gitgrid.store import Plan, Recorder, Store, open_store
+from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [
+    "STOPPING",
     "RunOptions",
     "RunState",
     "RunSummary",
@@ -57,6 +58,8 @@ __all__ = [
     "planned_points",
     "run_sweep",
 ]
+
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops a run the same way
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """128 + signal after SIGINT/SIGTERM; 1 if any chosen point ends this call failed or timed out,
+        """128 + signal after SIGINT/SIGTERM/SIGHUP; 1 if any chosen point ends this call failed or timed out,
         whether it ran now or was skipped as failed before (a resume must not hide failures); else 0."""
         if self.signal is not None:
             return 128 + self.signal
@@ -159,6 +162,8 @@ def run_sweep(
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
+            # read again under the lock: `create --force` may have replaced the sweep meanwhile (#17)
+            chosen = find_sweep(repo, chosen.name)
             runner = _Runner(repo, chosen, layout, store, list(command), options)
             runner.warn = on_warning or _warn
             return runner.run(on_progress)
@@ -246,6 +251,7 @@ class _Runner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # store id of each started run, by run directory
+        self.recorder = Recorder(store.runs)  # one store write per point: an end goes with the next write
         self.warn: Callable[[str], None] = _warn
         self._warned: set[str] = set()
         self._setups = threading.Barrier(1)  # every worker's --setup ends before any point starts
@@ -284,8 +290,11 @@ class _Runner:
                 clean_build=self.options.clean_build, warn=self.warn_once,
             )  # fmt: skip
             files = checkout_files(self.sweep, options.stage)
-            with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
-                self._supervise(checkouts, work, on_progress)
+            try:
+                with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
+                    self._supervise(checkouts, work, on_progress)
+            finally:
+                self._flush()
         if on_progress is not None:
             on_progress(self.state)
         if self.error is not None:
@@ -301,16 +310,19 @@ class _Runner:
     def _close_orphans(self) -> None:
         """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
         for run_id, run in self.store.runs.running(self.sweep.name):
-            if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
+            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
                 stop_group(run.pid, signal.SIGKILL)
             point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run
+            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
             if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
                 series = read_series(Path(run.run_dir))
                 self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
                 continue
             ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
             self.store.runs.finish(run_id, ended)
+            if not usable:
+                continue
             meta = read_meta(Path(run.run_dir))
             if meta is None and Path(run.run_dir).is_dir():
                 write_meta(ended)
@@ -337,6 +349,7 @@ class _Runner:
             if self.stop.is_set():
                 self.table.stop_all()
             self.table.tick()
+            self._flush()
             if on_progress is not None and time.monotonic() - last > 0.1:
                 on_progress(self.state)
                 last = time.monotonic()
@@ -398,7 +411,7 @@ class _Runner:
     def started(self, run: Run) -> None:
         # the store first: a runner killed between the two leaves a 'running' row (with the pid) that the
         # next one finds, stops and records, where a lone 'running' meta.json would say so forever
-        run_id = self.store.runs.add(run)
+        run_id = self.recorder.started(run)
         try:
             write_meta(run)
         except BaseException:  # a full disk: the command is stopped (execute_point), say so in the store
@@ -418,12 +431,21 @@ class _Runner:
         finally:  # the store learns how the run ended even when meta.json cannot be written (disk full)
             run_id = self._ids.pop(run.run_dir, None)
             if run_id is None:  # it never started (checkout failed, command not found)
-                run_id = self.store.runs.add(run)
+                self.store.runs.ingest(run, series.rows)
             else:
                 with self._lock:
                     self.state.running -= 1
-            self.store.runs.finish(run_id, run, series.rows)
+                self.recorder.ended(run_id, run, series.rows)  # stored with the next write (meta.json has it)
             self._count(run)
+
+    def _flush(self) -> None:
+        """Store the ends of runs the recorder holds; a store that refuses stops the run (their meta.json
+        files are final: the next runner records them)."""
+        try:
+            self.recorder.flush()
+        except BaseException as exc:
+            self.error = self.error or exc
+            self.stop.set()
 
     def _count(self, run: Run) -> None:
         with self._lock:
@@ -461,7 +483,9 @@ class _Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """On SIGINT/SIGTERM/SIGHUP: stop scheduling and stop the running commands (main thread only)."""
+        """On SIGINT, SIGTERM or SIGHUP (the terminal closed: the commands, in process groups of their
+        own, would not hear of it and run on, orphaned): stop scheduling and stop the running commands
+        (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -470,7 +494,7 @@ class _Runner:
             self.signal = self.signal or signum
             self.stop.set()
 
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        previous = {s: signal.signal(s, handle) for s in STOPPING}
         try:
             yield
         finally:

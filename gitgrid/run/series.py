@@ -12,23 +12,28 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitgrid.errors import excerpt
 from gitgrid.layout import SERIES
-from gitgrid.run.contract import Run, read_run_file, shown
+from gitgrid.run.contract import Run, open_run_file, read_run_file, shown
 
 __all__ = [
     "MAX_SERIES_BYTES",
+    "SAMPLE_BYTES",
     "Series",
     "SeriesRows",
     "note_problem",
     "read_series",
+    "sample_series",
 ]
 
 MAX_SERIES_BYTES = 256 * 1024 * 1024  # read no more of a file than this (bounded time and memory)
+SAMPLE_BYTES = 64 * 1024  # a running run's series file up to this size is read whole by a view
+_WINDOW = 8192  # bytes read at each place a larger one is sampled: enough to hold a whole line
 SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value)
 
 
@@ -71,6 +76,50 @@ def read_series(run_dir: Path, limit: int = MAX_SERIES_BYTES) -> Series:
         last = step
     problem = f"{path}: longer than {limit} bytes; read up to there" if too_long else None
     return Series(tuple(rows), problem, last)
+
+
+def sample_series(
+    run_dir: Path, name: str, points: int = 200, whole: int = SAMPLE_BYTES
+) -> list[tuple[str, int, float | None]]:
+    """The rows of series ``name`` in ``run_dir``, for a view of a run still running: the file, opened by
+    the one reader of run files, is read whole up to ``whole`` bytes; a larger one at ``points`` evenly
+    spaced places, one line each (the first whole line after each place, and the file's last whole line),
+    so a file of any size costs ``points`` small reads. Lines that cannot be read are skipped (this is a
+    view; the run's record is made by :func:`read_series` when it ends)."""
+    try:
+        fd = open_run_file(run_dir / SERIES)
+    except (OSError, ValueError):
+        return []
+    try:
+        size = os.fstat(fd).st_size
+        if size <= whole:
+            chunks = [(0, os.pread(fd, size, 0), slice(None))]
+        else:
+            places = [size * k // max(1, points) for k in range(max(1, points))]
+            chunks = [(at, os.pread(fd, _WINDOW, at), slice(1)) for at in places]
+            end = max(0, size - _WINDOW)
+            chunks.append((end, os.pread(fd, _WINDOW, end), slice(-1, None)))
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return _rows(chunks, name)
+
+
+def _rows(chunks: list[tuple[int, bytes, slice]], name: str) -> list[tuple[str, int, float | None]]:
+    """The rows of ``name`` in the whole lines of each chunk (the ``slice`` of them it stands for)."""
+    rows: list[tuple[str, int, float | None]] = []
+    last: int | None = None
+    for start, data, pick in chunks:
+        for line in data.split(b"\n")[1 if start else 0 : -1][pick]:  # the cut ends are not whole lines
+            try:
+                step, values = _parse(line, last)
+            except ValueError:
+                continue
+            last = step
+            if name in values:
+                rows.append((name, step, values[name]))
+    return rows
 
 
 def _parse(line: bytes, last: int | None) -> tuple[int, dict[str, float | None]]:

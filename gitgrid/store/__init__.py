@@ -1,7 +1,8 @@
 """The results store: one SQLite file per repository holding sweeps, points, runs, metrics and series.
 
-Written after each run in one short transaction, in WAL mode, so readers (``gitgrid results`` in another
-terminal) never wait for the runner, and a killed runner loses nothing that had finished. The schema
+Written in short transactions (a local runner's one per point: :mod:`gitgrid.store.recorder`), in WAL
+mode, so readers (``gitgrid results`` in another terminal) never wait for the runner, and a killed runner
+loses nothing that had finished. The schema
 carries a version (``PRAGMA user_version``): a store of schema 1 is migrated when first opened, one
 written by a newer gitgrid is refused, and a damaged one is an error that says how to rebuild it from the
 run directories (``gitgrid collect --rebuild``). Tables (schema 3)::
@@ -27,8 +28,8 @@ gitgrid runs and the schema, and nothing outside it imports ``sqlite3`` (both ch
 and ``tests/test_architecture.py``). Callers use the named methods of the :class:`Store`'s parts:
 
     store.sweeps    sync, knows, has, forget, info, metric_names, points, point
-    store.runs      add, finish, ingest, ingest_many, amend, is_final, stored, running, attempts,
-                    max_rerun, records
+    store.runs      add, finish, write, ingest, ingest_many, amend, is_final, stored, running,
+                    attempts, max_rerun, records
     store.jobs      add, submitted, tasks, mark_cancelled
     store.scans     mark, set_mark, add_pending, drop_pending, pending, latest_runs
     store.progress  counts, failures, notes, best, rerun_share, plan
@@ -40,8 +41,8 @@ and ``tests/test_architecture.py``). Callers use the named methods of the :class
 The modules: ``record`` (the values kept: :class:`Run`, :class:`Job`, ...), ``schema`` (tables,
 opening, migrating), ``guard`` (errors as one line), ``database`` (the one connection), ``points``
 (sweeps' points and per-point pointers, inside a write), ``where`` (``--where`` as SQL), one module per
-part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``, ``stages``) and
-``core`` (the :class:`Store` that holds them).
+part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``, ``stages``),
+``core`` (the :class:`Store` that holds them) and ``recorder`` (a runner's one write per point).
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ from gitgrid.store.core import Store
 from gitgrid.store.guard import REBUILD
 from gitgrid.store.progress import Failure, Plan
 from gitgrid.store.record import FINAL, Job, Read, Run, RunRow, SeriesRows, StageRecord, SweepInfo
+from gitgrid.store.recorder import Recorder
 from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, ResultRows
 from gitgrid.store.schema import SCHEMA_VERSION
 from gitgrid.store.stages import EVERY, STALE_CODE, STALE_SIMULATION
+from gitgrid.store.trust import doubt_warning, record_store, store_doubt
 
 __all__ = [
     "EVERY",
@@ -72,6 +75,7 @@ __all__ = [
     "Job",
     "Plan",
     "Read",
+    "Recorder",
     "ResultQuery",
     "ResultRows",
     "Run",
@@ -80,8 +84,11 @@ __all__ = [
     "StageRecord",
     "Store",
     "SweepInfo",
+    "doubt_warning",
     "open_store",
+    "record_store",
     "runs_without_store",
+    "store_doubt",
 ]
 
 
@@ -102,7 +109,11 @@ def open_store(
             f"{layout.store}: the results store is missing but {found} holds run directories; rebuild it "
             f"from them with '{REBUILD}' (or move them away to start afresh)"
         )
-    return layout, Store.open(layout.store)
+    created = not layout.store.exists()
+    store = Store.open(layout.store)
+    if created:
+        record_store(layout)  # the file gitgrid made: a store that is another file was copied in
+    return layout, store
 
 
 def runs_without_store(layout: Layout) -> Path | None:

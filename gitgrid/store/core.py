@@ -8,7 +8,7 @@ package, and no caller gets the connection or runs a query of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +55,10 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def stop_when(self, late: Callable[[], bool]) -> None:
+        """Interrupt any query once ``late()`` says so (the dashboard's time limit per request)."""
+        self._db.stop_when(late)
 
     @contextmanager
     def waiting(self, seconds: float) -> Iterator[None]:

@@ -41,6 +41,11 @@ class Database:
         with self._lock:
             self._db.close()
 
+    def stop_when(self, late: Callable[[], bool], every: int = 20000) -> None:
+        """Interrupt a query of this connection once ``late()`` is true (asked every ``every`` steps of
+        SQLite's machine): a request's time limit in the dashboard (#17)."""
+        self._db.set_progress_handler(late, every)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed at the end of the block, rolled back on any exception."""

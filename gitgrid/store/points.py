@@ -18,13 +18,17 @@ from typing import Any
 
 from gitgrid.errors import StoreError
 from gitgrid.spec.values import canonical_json
+from gitgrid.store.record import Run
 from gitgrid.store.schema import metric_names, number_text
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = [
     "csv_cells",
+    "metric_rows",
     "param_columns",
     "point_changed",
+    "point_ended",
+    "point_started",
     "quoted",
     "store_metrics",
     "sync",
@@ -34,7 +38,6 @@ __all__ = [
 _RESERVED = {"sweep", "idx", "commit_id", "params", "csv", "tsv", "latest_run", "success_run", "state"}
 _INT64 = range(-(2**63), 2**63)
 _LATEST = "SELECT id, status FROM runs WHERE sweep = ? AND idx = ?{} ORDER BY attempt DESC, id DESC LIMIT 1"
-_CHUNK = 500  # names per IN (...) list
 
 
 def sync(db: sqlite3.Connection, sweep: Sweep, points: Iterable[PointRecord]) -> None:
@@ -188,36 +191,62 @@ def _recompute(db: sqlite3.Connection, sweep: str) -> None:
 
 def store_metrics(db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]) -> None:
     """A run's metrics as rows (NaN is kept as null), and the sweep's metric names in reported order."""
+    names, texts = metric_rows(db, sweep, run_id, metrics)
+    db.execute(  # all of them in one row: CSV and TSV read that when the run has the sweep's metrics
+        "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?", (names, texts, run_id)
+    )
+
+
+def metric_rows(
+    db: sqlite3.Connection, sweep: str, run_id: int, metrics: Mapping[str, float]
+) -> tuple[str, str]:
+    """Store a run's metrics as rows and add new names to the sweep's; the run's metric names and texts
+    as one line each (for ``runs.metric_names`` and ``runs.metric_texts``), for the caller to write."""
     db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
     values = [float(v) for v in metrics.values()]  # an int past 2**63 is a float to SQLite too
     texts = [number_text(None if math.isnan(v) else v) for v in values]
-    rows = ((run_id, k, v, t) for k, v, t in zip(metrics, values, texts, strict=True))
-    db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
-    db.execute(  # all of them in one row: CSV and TSV read that when the run has the sweep's metrics
-        "UPDATE runs SET metric_names = ?, metric_texts = ? WHERE id = ?",
-        (metric_names(metrics), ",".join(texts), run_id),
-    )
-    _add_metric_names(db, sweep, list(metrics))
+    if metrics:
+        rows = ((run_id, k, v, t) for k, v, t in zip(metrics, values, texts, strict=True))
+        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
+        _add_metric_names(db, sweep, list(metrics))
+    return metric_names(metrics), ",".join(texts)
 
 
 def _add_metric_names(db: sqlite3.Connection, sweep: str, names: Sequence[str]) -> None:
-    known: set[str] = set()
-    for start in range(0, len(names), _CHUNK):
-        chunk = names[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        rows = db.execute(
-            f"SELECT name FROM sweep_metrics WHERE sweep = ? AND name IN ({marks})", (sweep, *chunk)
-        )
-        known.update(name for (name,) in rows)
-    new = [name for name in names if name not in known]
-    if not new:
-        return
-    (base,) = db.execute(
-        "SELECT IFNULL(MAX(position), -1) + 1 FROM sweep_metrics WHERE sweep = ?", (sweep,)
-    ).fetchone()
+    """Names the sweep has not seen go after those it has, in the order given (one statement: a name
+    already known is ignored, a new one takes the next position)."""
     db.executemany(
-        "INSERT INTO sweep_metrics VALUES (?, ?, ?)", ((sweep, n, base + i) for i, n in enumerate(new))
+        "INSERT OR IGNORE INTO sweep_metrics SELECT ?, ?, IFNULL(MAX(position), -1) + 1 FROM sweep_metrics "
+        "WHERE sweep = ?",
+        ((sweep, name, sweep) for name in names),
     )
+
+
+def point_started(db: sqlite3.Connection, run_id: int, run: Run) -> None:
+    """A run just stored as running is its point's latest (the runner claimed a new attempt): the point
+    points at it and takes its state, in one statement. Unless an attempt numbered higher is stored (no
+    runner makes one, but a hand-made run directory could), which stays the latest."""
+    db.execute(
+        "UPDATE points SET latest_run = :id, state = :status WHERE sweep = :sweep AND idx = :idx "
+        "AND IFNULL((SELECT attempt FROM runs WHERE id = points.latest_run), -1) <= :attempt",
+        {"id": run_id, "status": run.status, "sweep": run.sweep, "idx": run.index, "attempt": run.attempt},
+    )
+
+
+def point_ended(db: sqlite3.Connection, run_id: int, run: Run) -> None:
+    """The point after its run ``run_id`` ended: when that run is still its latest (the common case),
+    its state and success pointer change in one statement; otherwise everything is recomputed."""
+    args = {"id": run_id, "status": run.status, "sweep": run.sweep, "idx": run.index}
+    changed = db.execute(
+        "UPDATE points SET state = :status, success_run = CASE WHEN :status = 'success' THEN :id "
+        "ELSE success_run END WHERE sweep = :sweep AND idx = :idx AND latest_run = :id "
+        "AND (:status = 'success' OR success_run IS NOT :id)",
+        args,
+    ).rowcount
+    if not changed:
+        point_changed(db, run.sweep, run.index, run_id)
+    elif run.status == "success":
+        _success_metrics(db, run.sweep, run.index, run_id)
 
 
 def point_changed(db: sqlite3.Connection, sweep: str, index: int, run_id: int) -> None:
@@ -236,11 +265,16 @@ def point_changed(db: sqlite3.Connection, sweep: str, index: int, run_id: int) -
         (latest[0] if latest else None, success_id, latest[1] if latest else None, sweep, index),
     )
     if success_id != row[0] or success_id == run_id:
-        db.execute("DELETE FROM point_metrics WHERE sweep = ? AND idx = ?", (sweep, index))
-        db.execute(
-            "INSERT INTO point_metrics SELECT ?, ?, name, value FROM metrics WHERE run_id = ?",
-            (sweep, index, success_id),
-        )
+        _success_metrics(db, sweep, index, success_id)
+
+
+def _success_metrics(db: sqlite3.Connection, sweep: str, index: int, success_id: int | None) -> None:
+    """The point's metrics are those of its latest successful run ``success_id`` (none without one)."""
+    db.execute("DELETE FROM point_metrics WHERE sweep = ? AND idx = ?", (sweep, index))
+    db.execute(
+        "INSERT INTO point_metrics SELECT ?, ?, name, value FROM metrics WHERE run_id = ?",
+        (sweep, index, success_id),
+    )
 
 
 def param_columns(params: Sequence[str]) -> list[str]:

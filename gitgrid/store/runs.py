@@ -1,8 +1,10 @@
 """Runs in the store: every attempt at every point, written as it starts and ends or as it is collected,
 and read back by the runner (what is running, which attempt comes next) and by reconciling.
 
-Each write is one transaction that also brings the point's pointers up to date
-(:func:`gitgrid.store.points.point_changed`), so a reader never sees a run without its point's state.
+Each write is one transaction that also brings the point's pointers up to date, so a reader never sees
+a run without its point's state. A runner's writes are the hot path (one per point): a run that starts
+is one insert and one update, a run that ends a handful of statements, and :meth:`Runs.write` puts the
+ends of some runs and the start of another in one transaction.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gitgrid.store.database import Database
-from gitgrid.store.points import point_changed, store_metrics
+from gitgrid.store.points import metric_rows, point_changed, point_ended, point_started, store_metrics
 from gitgrid.store.record import FINAL, Run, RunRow, SeriesRows
 
-__all__ = ["Runs"]
+__all__ = ["Ended", "Runs"]
 
 _FIELDS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
@@ -28,6 +30,12 @@ _LATEST = (
     "ORDER BY x.attempt DESC, x.id DESC LIMIT 1)"
 )
 _MANY = 1000  # more points than this: one pass over the sweep's runs rather than a query per point
+_END = (
+    "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended = ?, duration = ?, "
+    "duration_text = gitgrid_duration_text(ROUND(?, 3)), metric_names = ?, metric_texts = ? WHERE id = ?"
+)
+
+Ended = tuple[int, Run, SeriesRows]  # a stored run's id, its final record and its series
 
 
 class Runs:
@@ -38,15 +46,26 @@ class Runs:
 
     def add(self, run: Run) -> int:
         """Record a run that is about to start; returns its id."""
-        with self._db.transaction() as db:
-            run_id = int(db.execute(_INSERT, _values(run)).lastrowid or 0)
-            point_changed(db, run.sweep, run.index, run_id)
-            return run_id
+        return self.write((), run) or 0
 
     def finish(self, run_id: int, run: Run, series: SeriesRows = ()) -> None:
         """Record the end of a run, its metrics and its series, in one transaction."""
+        self.write([(run_id, run, series)])
+
+    def write(self, ends: Sequence[Ended] = (), start: Run | None = None) -> int | None:
+        """One transaction: the ends of stored runs (each with its metrics and series), then the run
+        ``start`` that is about to start; returns the new run's id (None without one)."""
         with self._db.transaction() as db:
-            _finish(db, run_id, run, series)
+            for run_id, run, series in ends:
+                _finish(db, run_id, run, series)
+            if start is None:
+                return None
+            run_id = int(db.execute(_INSERT, _values(start)).lastrowid or 0)
+            if start.status == "running":
+                point_started(db, run_id, start)
+            else:
+                point_changed(db, start.sweep, start.index, run_id)
+            return run_id
 
     def ingest(self, run: Run, series: SeriesRows = ()) -> bool:
         """Record a finished run found in a run directory unless it is already known; True if recorded."""
@@ -128,13 +147,11 @@ class Runs:
 
 
 def _finish(db: sqlite3.Connection, run_id: int, run: Run, series: SeriesRows) -> None:
-    db.execute(
-        "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended = ?, duration = ? WHERE id = ?",
-        (run.status, run.exit_code, run.reason, run.ended, run.duration, run_id),
-    )
+    names, texts = metric_rows(db, run.sweep, run_id, run.metrics)
+    values = (run.status, run.exit_code, run.reason, run.ended, run.duration, run.duration, names, texts)
+    db.execute(_END, (*values, run_id))
     _store_series(db, run_id, series)
-    store_metrics(db, run.sweep, run_id, run.metrics)
-    point_changed(db, run.sweep, run.index, run_id)
+    point_ended(db, run_id, run)
 
 
 def _ingest(db: sqlite3.Connection, run: Run, series: SeriesRows) -> bool:
@@ -159,6 +176,8 @@ def _ingest(db: sqlite3.Connection, run: Run, series: SeriesRows) -> bool:
 
 
 def _store_series(db: sqlite3.Connection, run_id: int, rows: SeriesRows) -> None:
+    if isinstance(rows, tuple | list) and not rows:
+        return
     db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *row) for row in rows))
 
 

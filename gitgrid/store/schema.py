@@ -126,7 +126,8 @@ def connect(path: Path, timeout: float, readonly: bool = False) -> sqlite3.Conne
         _create(path)
     _check_file(path)
     with translated(path):
-        db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(_address(path, readonly), timeout=timeout, check_same_thread=False,
+                             isolation_level=None, uri=True)  # fmt: skip
         db.create_function("gitgrid_number_text", 1, number_text, deterministic=True)
         db.create_function("gitgrid_duration_text", 1, duration_text, deterministic=True)
         try:
@@ -137,6 +138,16 @@ def connect(path: Path, timeout: float, readonly: bool = False) -> sqlite3.Conne
             db.close()
             raise
     return db
+
+
+def _address(path: Path, readonly: bool) -> str:
+    """The store's SQLite URI. Read-only where nothing can be written (an archived or snapshot repository,
+    a read-only mount): SQLite cannot open a WAL database there unless told it never changes
+    (``immutable``); what an unfinished writer left in the WAL is then not seen."""
+    uri = path.absolute().as_uri()
+    if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)):
+        return f"{uri}?immutable=1"
+    return uri
 
 
 def _prepare(db: sqlite3.Connection, path: Path, readonly: bool) -> None:

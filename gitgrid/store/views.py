@@ -116,6 +116,21 @@ class Views:
             )
         return [(int(run_id), run_dir) for run_id, run_dir in found]
 
+    def running_dirs(self, runs: Sequence[int], limit: int) -> list[tuple[int, str, str, int]]:
+        """Up to ``limit`` of ``runs`` still marked running, with where they are: run directory, sweep
+        and point index (a path from the store is used only once checked against them, #17)."""
+        found: list[tuple[int, str, str, int]] = []
+        for chunk in _chunks(runs):
+            marks = ", ".join("?" * len(chunk))
+            found += self._db.query(
+                f"SELECT id, run_dir, sweep, idx FROM runs WHERE status = 'running' AND id IN ({marks}) "
+                "ORDER BY id LIMIT ?",
+                (*chunk, limit - len(found)),
+            )
+            if len(found) >= limit:
+                break
+        return found
+
     def shown_runs(self, sweep: str) -> list[int]:
         """The run each point of the sweep is shown with (its latest success, else its latest attempt)."""
         rows = self._db.query(

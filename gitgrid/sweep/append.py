@@ -20,6 +20,7 @@ from gitgrid.git.repository import ZERO, Ident, RefUpdate, Repository
 from gitgrid.rewrite.plan import Rewriter, plan_rewrites
 from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value, canonical_json_encoder
+from gitgrid.sweep.catalog import mark_created
 from gitgrid.sweep.commits import open_commit_writer
 from gitgrid.sweep.create import check_branch_name, point_message, relative_spec_path
 from gitgrid.sweep.record import TRAILERS, Sweep, point_params, trailer_number
@@ -137,3 +138,5 @@ def _move(repo: Repository, tagger: Ident, sweep: Sweep, old_tip: str | None) ->
         raise SweepError(
             f"sweep '{sweep.name}' changed while points were added to it ({exc}); run again to continue"
         ) from None
+    if old_tip is None:
+        mark_created(repo, sweep.name)  # the default sweep is one created here (#17)

@@ -7,13 +7,19 @@ chain whatever its length (:mod:`gitgrid.sweep.chain`).
 
 from __future__ import annotations
 
+import json
 import marshal  # rows of str, int, float, bool and dict, read back by this same process
+import os
+import stat
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from gitgrid.errors import GitgridWarning, SpecError, SweepError, excerpt
+from gitgrid.errors import GitgridWarning, RunError, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
+from gitgrid.layout import created_sweeps
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
@@ -22,11 +28,14 @@ from gitgrid.sweep.stages import split_records, stage_records
 __all__ = [
     "ParamSummary",
     "SweepSummary",
+    "created_here",
+    "default_sweep",
     "describe_sweep",
     "find_sweep",
     "list_commits",
     "list_points",
     "list_sweeps",
+    "mark_created",
     "render_points",
     "summarize_params",
 ]
@@ -53,21 +62,81 @@ def list_sweeps(repo: Repository) -> list[Sweep]:
 
 
 def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
-    """The sweep called ``name`` (or ``gitgrid/name``), or the newest one when ``name`` is None;
-    ``SWEEP:STAGE`` names the records of a stage of the sweep (:mod:`gitgrid.sweep.stages`)."""
+    """The sweep called ``name`` (or ``gitgrid/name``), or the default one when ``name`` is None
+    (:func:`default_sweep`); ``SWEEP:STAGE`` names the records of a stage of the sweep
+    (:mod:`gitgrid.sweep.stages`)."""
     if name is not None and (found := split_records(name))[1] is not None:
         return stage_records(find_sweep(repo, found[0] or None), str(found[1]))
     sweeps = list_sweeps(repo)
     if not sweeps:
         raise SweepError(f"no sweep in {repo.root}: create one with 'gitgrid create SPEC'")
     if name is None:
-        return sweeps[0]
+        return default_sweep(repo, sweeps)
     wanted = name.removeprefix(TAG_PREFIX).removeprefix("refs/heads/")
     for sweep in sweeps:
         if sweep.name == wanted:
             return sweep
     known = ", ".join(s.name for s in sweeps[:10])
     raise SweepError(f"no sweep named '{name}' (sweeps: {known})")
+
+
+def default_sweep(repo: Repository, sweeps: Sequence[Sweep]) -> Sweep:
+    """The sweep a command without a name works on: the newest of those created in this clone, if any;
+    else the newest of all, unless a record is dated in the future (or not dated at all), which would
+    make it the newest for ever (#17): then gitgrid refuses to guess. A record's date is whatever its
+    maker wrote (a forged ``9999-12-31``, a wrong clock), so a sweep that came with a clone never takes
+    the place of one created here."""
+    here = created_here(repo)
+    mine = [s for s in sweeps if s.name in here]
+    if mine:
+        return mine[0]
+    future = [s for s in sweeps if not _plausible(s.created)]
+    if future:
+        shown = ", ".join(f"{s.name} ({excerpt(s.created, 40)})" for s in future[:5])
+        known = ", ".join(s.name for s in sweeps[:10])
+        raise SweepError(
+            f"cannot choose the newest sweep: {shown} dated in the future; name the sweep to use "
+            f"(sweeps: {known})"
+        )
+    return sweeps[0]
+
+
+def _plausible(created: str) -> bool:
+    """Whether a record's date is a date, and not more than a day ahead of this machine's clock."""
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        return False
+    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return when <= datetime.now(UTC) + timedelta(days=1)
+
+
+def mark_created(repo: Repository, name: str) -> None:
+    """Note that sweep ``name`` was created in this clone (:func:`default_sweep` prefers those). Best
+    effort: a git dir that cannot be written (or a link where the note goes) only loses the preference."""
+    with suppress(OSError, RunError):
+        note = created_sweeps(repo.git_dir)
+        note.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "a") as out:
+            out.write(json.dumps(name) + "\n")
+
+
+def created_here(repo: Repository) -> set[str]:
+    """The names of the sweeps created in this clone (from the git dir, which no clone carries)."""
+    try:
+        note = created_sweeps(repo.git_dir)
+        fd = os.open(note, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, RunError):
+        return set()
+    with os.fdopen(fd, "rb") as note_file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return set()
+        names = set()
+        for line in note_file:
+            with suppress(ValueError):
+                names.add(json.loads(line))
+        return {name for name in names if isinstance(name, str)}
 
 
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gitgrid._version import __version__
-from gitgrid.errors import RepoError, SweepError, excerpt
+from gitgrid.errors import GitFailure, RepoError, RewriteError, SweepError, excerpt
 from gitgrid.git.repository import ZERO, Ident, RefUpdate, Repository, open_repository
+from gitgrid.layout import Layout
+from gitgrid.locks import Held, hold
 from gitgrid.rewrite.plan import Rewriter, plan_rewrites
 from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
 from gitgrid.spec.space import Point, Space
 from gitgrid.spec.values import Value, canonical_json_encoder
+from gitgrid.sweep.catalog import mark_created
 from gitgrid.sweep.commits import CommitWriter, open_commit_writer
 from gitgrid.sweep.names import check_name
 from gitgrid.sweep.record import TAG_PREFIX, Sweep
@@ -92,6 +96,7 @@ def plan_sweep(
     base_commit = repo.resolve_commit(base_ref)
     space = Space(spec)
     rewriter = plan_rewrites(spec, repo.tree(base_commit))
+    _refuse_lfs(repo, rewriter)
     count = space.count
     if count == 0:
         raise SweepError(f"{spec.source}: the space is empty: 'where' removed every point")
@@ -103,6 +108,18 @@ def plan_sweep(
     committer, author = repo.ident("COMMITTER"), repo.ident("AUTHOR")
     chosen = _choose_name(repo, spec, name, force, committer)
     return Plan(repo, spec, space, rewriter, base_commit, base_ref, chosen, count, force, committer, author)
+
+
+def _refuse_lfs(repo: Repository, rewriter: Rewriter) -> None:
+    """A file the sweep writes that git hands to Git LFS (``filter=lfs``): its commits would hold the
+    rewritten text where LFS expects a pointer, so a checkout would not give the point's file."""
+    filters = repo.attribute("filter", [planned.path for planned in rewriter.files])
+    for path, value in filters.items():
+        if value == "lfs":
+            raise RewriteError(
+                f"{path}: stored with Git LFS (filter=lfs in .gitattributes): gitgrid writes files into "
+                "commits itself and cannot rewrite one that LFS keeps outside git; keep it out of LFS"
+            )
 
 
 def create_sweep(
@@ -125,11 +142,33 @@ def write_sweep(plan: Plan, progress: Progress | None = None, writer: str = "aut
     ``writer`` picks how objects are written: ``auto``, ``pack`` or ``fast-import``
     (:mod:`gitgrid.sweep.commits`).
     """
+    with _not_while_run(plan):
+        try:
+            tip = _write_commits(plan, progress, writer)
+        except OSError as exc:  # a full disk, a read-only file system: the temporary pack is gone
+            where = exc.filename or plan.repo.git_dir
+            raise SweepError(
+                f"cannot write the sweep's commits: {where}: {exc.strerror or exc}; nothing was created "
+                "(free space or make the repository writable, then run again)"
+            ) from None
+        except GitFailure as exc:
+            raise SweepError(
+                f"cannot write the sweep's commits: {' '.join(str(exc).split())}; nothing was created"
+            ) from None
+        return _record(plan, tip)
+
+
+def _write_commits(plan: Plan, progress: Progress | None, writer: str) -> str:
     files = plan.rewriter.files
     commits = open_commit_writer(plan.repo, plan.base, files, plan.author, plan.committer, writer, plan.count)
     with commits:
         _write_points(plan, commits, progress)
-        tip = commits.finish()
+        return commits.finish()
+
+
+def _record(plan: Plan, tip: str) -> Sweep:
+    """Write the sweep's tag and create its branch and tag in one transaction: both or neither. Another
+    ``create`` of the same name that got there first makes this one say so (exit status 2)."""
     sweep = Sweep(
         name=plan.name,
         base=plan.base,
@@ -142,12 +181,40 @@ def write_sweep(plan: Plan, progress: Progress | None = None, writer: str = "aut
         spec_text=plan.spec.text,
         gitgrid_version=__version__,
     )
-    tag = plan.repo.write_tag(sweep.tag, tip, plan.committer, sweep.to_message())
-    old = None if plan.force else ZERO
-    plan.repo.update_refs(
-        [RefUpdate(f"refs/heads/{sweep.branch}", tip, old), RefUpdate(f"refs/tags/{sweep.tag}", tag, old)]
-    )
+    try:
+        tag = plan.repo.write_tag(sweep.tag, tip, plan.committer, sweep.to_message())
+        old = None if plan.force else ZERO
+        plan.repo.update_refs(
+            [RefUpdate(f"refs/heads/{sweep.branch}", tip, old), RefUpdate(f"refs/tags/{sweep.tag}", tag, old)]
+        )
+    except GitFailure as exc:
+        if not plan.force and _taken(plan.repo, plan.name):
+            raise SweepError(
+                f"branch or sweep '{plan.name}' already exists (created by another gitgrid meanwhile): "
+                "choose another --name, or --force"
+            ) from None
+        raise SweepError(f"cannot create sweep '{plan.name}': {' '.join(str(exc).split())}") from None
+    mark_created(plan.repo, sweep.name)
     return sweep
+
+
+@contextmanager
+def _not_while_run(plan: Plan) -> Iterator[None]:
+    """With ``--force``, hold the sweep's run lock while it is replaced: a sweep that ``gitgrid run`` is
+    running is never replaced under it (the run would go on with the old commits, and its results would
+    be lost to the store)."""
+    layout = Layout.of(plan.repo) if plan.force else None
+    if layout is None or not layout.locks.is_dir():  # no lock folder: nothing was ever run here
+        yield
+        return
+    try:
+        with hold(layout.sweep_lock(plan.name)):
+            yield
+    except Held as held:
+        raise SweepError(
+            f"sweep '{plan.name}' is being run by gitgrid (pid {held.holder}): --force would replace its "
+            "commits under the run; let it finish or stop it, then create again"
+        ) from None
 
 
 def preview_sweep(plan: Plan, points: int = 5) -> Preview:

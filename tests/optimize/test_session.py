@@ -255,3 +255,38 @@ def test_a_failing_evaluation_stops_and_the_rerun_retries_it(
     runs = store_runs(opt_repo)
     assert [(a, s) for i, a, s in runs if i == 5] == [(1, "failed"), (2, "success")]
     assert [i for i, a, s in runs if i != 5] == [i for i in range(20) if i != 5]
+
+
+@pytest.mark.parametrize("stored", ["as failed", "as success (an older gitgrid)"])
+def test_a_nan_evaluation_stops_and_the_rerun_retries_it(
+    opt_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stored: str
+) -> None:
+    """A metric that is NaN is no value to optimise (#17): one line, exit 1; the same command, once the
+    cause is fixed, runs that evaluation again, also from a store an older gitgrid left holding the NaN
+    as a success (which every resume would otherwise replay)."""
+    nan_sim = tmp_path / "nan_sim.py"
+    nan_sim.write_text(
+        "import json, os, runpy\n"
+        "if os.environ['GITGRID_INDEX'] == '5' and not os.path.exists(os.environ['SIM_FIXED']):\n"
+        "    json.dump({'loss': float('nan')}, open(os.environ['GITGRID_RESULT'], 'w'))\n"
+        "else:\n"
+        "    runpy.run_path('sim.py')\n"
+    )
+    monkeypatch.setenv("SIM_FIXED", str(tmp_path / "fixed"))
+    command = ["optimize", "spec.yaml", "--metric", "loss", "--budget", "20", "--seed", "2", "--"]
+    result = cli(*command, sys.executable, str(nan_sim), repo=opt_repo)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("gitgrid: error: ")]
+    assert result.exit_code == 1 and len(errors) == 1, result.output
+    assert (
+        "evaluation 5 of 'optimize-2026-11-18' reported loss = nan: not a number to optimise" in result.stderr
+    )
+    assert "run the same command again to retry it" in result.stderr and "Traceback" not in result.stderr
+    if stored != "as failed":
+        with sqlite3.connect(opt_repo / ".gitgrid/results.db") as db:
+            db.execute("UPDATE runs SET status = 'success', reason = NULL WHERE idx = 5")
+            db.execute("UPDATE points SET state = 'success', success_run = latest_run WHERE idx = 5")
+    (tmp_path / "fixed").write_text("")
+    result = cli(*command, sys.executable, str(nan_sim), repo=opt_repo)
+    assert result.exit_code == 0, result.output
+    runs = store_runs(opt_repo)
+    assert [(a, s) for i, a, s in runs if i == 5] == [(1, "failed"), (2, "success")]

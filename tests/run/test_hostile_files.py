@@ -4,10 +4,8 @@ with a reason and never hang or crash gitgrid; a full runs root stops the run wi
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,21 +92,6 @@ def test_meta_and_logs_that_are_not_regular_files_are_not_read(tmp_path: Path) -
     assert read_result(tmp_path, []) == ({}, None)
     with pytest.raises(FileNotFoundError):
         read_run_file(tmp_path / "absent.json")
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs (needs root, as in CI); skipped where mounting is not allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    mounting = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]
-    done = subprocess.run(mounting, capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_runs_root_stops_the_run_with_one_line(swept: Path, small_disk: Path) -> None:

@@ -3,8 +3,11 @@ the group leader exited by itself, on Ctrl-C or on a timeout (local runs and nod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import time
@@ -122,3 +125,84 @@ def _manifest_lines(repo: Path, sweep: str) -> list[str]:
         json.dumps({"index": r.index, "commit": r.commit, "params": dict(r.params), "texts": dict(r.texts)})
         for r in requests
     ]
+
+
+def test_closing_the_terminal_stops_the_run_as_sigterm_does(swept: Path) -> None:
+    """SIGHUP (the terminal closed, #17): the commands are stopped, not orphaned; the runs are recorded
+    interrupted; gitgrid exits 128 + 1."""
+    mark = tag()
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: gitgrid in a session whose controlling terminal is the pty
+        os.execv(gitgrid_command()[0], [*gitgrid_command(), "-C", str(swept), "run", "-j", "2", "--",
+                                        "sh", "-c", f"exec sleep {mark}"])  # fmt: skip
+    output = bytearray()
+    try:
+        wait_for(lambda: _drained(terminal, output) and len(alive(mark)) == 2)
+        os.close(terminal)  # hang up: the kernel sends SIGHUP to gitgrid
+        code = _exit_code(pid, 30)
+        assert code == 129, output.decode(errors="replace")
+        assert alive(mark) == [], "a command outlived gitgrid"
+    finally:
+        for found in alive(mark):  # only if the test failed: leave nothing behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(found), signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    rows = results(swept, include_all=True).rows
+    assert sorted(r["status"] for r in rows) == ["interrupted", "interrupted"]
+
+
+def _drained(fd: int, into: bytearray) -> bool:
+    """Read what the child wrote to its terminal so far (so that it never blocks on a full pty)."""
+    while select.select([fd], [], [], 0)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        into += chunk
+    return True
+
+
+def _exit_code(pid: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    raise AssertionError("gitgrid did not exit after the hangup")
+
+
+def test_a_node_task_stops_its_point_on_sighup(swept: Path, tmp_path: Path) -> None:
+    from gitgrid import find_sweep, open_repository
+    from gitgrid.layout import Submission
+
+    mark = tag()
+    command = ["sh", "-c", f"exec sleep {mark}"]
+    sweep = find_sweep(open_repository(swept))
+    files = Submission(tmp_path / "submission")
+    files.folder.mkdir()
+    files.record.write_text(json.dumps({
+        "sweep": sweep.name, "count": 2, "chunk": 1, "repo": str(swept / ".git"),
+        "runs_root": str(swept / ".gitgrid/runs"), "command": command, "scratch": str(tmp_path / "scratch"),
+    }))  # fmt: skip
+    files.manifest(0).write_text(_manifest_lines(swept, sweep.name)[0] + "\n")
+    task = subprocess.Popen(
+        [*gitgrid_command(), "task", str(files.folder), str(files.manifest(0)), "--task", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(alive(mark)) == 1)
+        task.send_signal(signal.SIGHUP)
+        assert task.wait(timeout=30) == 129, task.stderr.read() if task.stderr else ""
+        assert alive(mark) == []
+    finally:
+        task.kill()
+        for found in alive(mark):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(found), signal.SIGKILL)
+    (meta,) = (swept / ".gitgrid/runs").rglob("meta.json")
+    assert json.loads(meta.read_text())["status"] == "interrupted"

@@ -283,6 +283,30 @@ def test_a_runner_killed_as_it_records_a_start_leaves_nothing_running(swept: Pat
     assert statuses.count("interrupted") == 1 and statuses.count("success") == 12
 
 
+def test_a_runner_killed_before_it_stores_an_end_loses_nothing(swept: Path) -> None:
+    """A run's end reaches the store with the runner's next write: killed after its meta.json said
+    success, the next runner records that success from the meta.json, and never runs the point again."""
+    dies = (
+        "import os, sys\n"
+        "from gitgrid.run import runner\n"
+        "from gitgrid.run.runner import RunOptions, run_sweep\n"
+        "real = runner.write_meta\n"
+        "def write_meta(run):\n"
+        "    real(run)\n"
+        "    if run.status == 'success' and run.index == 3:\n"
+        "        os._exit(9)  # as kill -9 would, after meta.json, before the store has the end\n"
+        "runner.write_meta = write_meta\n"
+        f"run_sweep({sim()!r}, repo={str(swept)!r}, options=RunOptions(jobs=1))\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", dies], cwd=Path(__file__).parents[2], check=False)
+    assert killed.returncode == 9
+    assert (3, 1) not in _success_rows(swept / ".gitgrid/results.db")  # only meta.json has it
+    summary = run_sweep(sim(), repo=swept, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 8 and summary.state.skipped == 4 and not running_metas(swept)
+    rows = results(swept, all_attempts=True).rows
+    assert [(r["index"], r["status"], r["attempt"]) for r in rows] == [(i, "success", 1) for i in range(12)]
+
+
 def _success_rows(store: Path) -> list[tuple[int, int]]:
     with sqlite3.connect(store) as db:
         return db.execute("SELECT idx, attempt FROM runs WHERE status = 'success' ORDER BY idx").fetchall()
