@@ -30,21 +30,21 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout, run_dir_problem
+from gitgrid.layout import Layout
 from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.collect import catch_up
-from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
+from gitgrid.run.contract import Run, RunRequest, host, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
-from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.processes import ProcessTable, runs_in, stop_group
+from gitgrid.run.orphans import close_orphans
+from gitgrid.run.processes import ProcessTable
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.run.stage import StageOrder
 from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight, start_commit
 from gitgrid.store import Plan, Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
-from gitgrid.sweep.record import PointRecord, Sweep
+from gitgrid.sweep.record import Sweep
 
 __all__ = [
     "STOPPING",
@@ -261,7 +261,7 @@ class _Runner:
             self.sweep, list_points(self.repo, self.sweep)
         ):  # git read once per tip
             raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
-        self._close_orphans()
+        close_orphans(self.store, self.sweep.name)  # runs a killed runner left 'running'
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
         plan = plan_for(
@@ -306,28 +306,6 @@ class _Runner:
             self.layout.check_writable(self.sweep.name)
         except OSError as exc:
             raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
-
-    def _close_orphans(self) -> None:
-        """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
-        for run_id, run in self.store.runs.running(self.sweep.name):
-            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
-            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
-                stop_group(run.pid, signal.SIGKILL)
-            point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
-            if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
-                series = read_series(Path(run.run_dir))
-                self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
-                continue
-            ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
-            self.store.runs.finish(run_id, ended)
-            if not usable:
-                continue
-            meta = read_meta(Path(run.run_dir))
-            if meta is None and Path(run.run_dir).is_dir():
-                write_meta(ended)
-            elif meta is not None and meta.status == "running":
-                write_meta(replace(meta, status="interrupted", ended=ended.ended, reason=ended.reason))
 
     # running ----------------------------------------------------------------------------------------
     def _supervise(

@@ -36,6 +36,7 @@ from gitgrid.layout import (
     STDOUT,
     Layout,
     claim_attempt,
+    run_dir_problem,
     stage_all_dir,
 )
 from gitgrid.run.checkouts import worker_checkouts
@@ -231,11 +232,12 @@ def _close_orphans(store: Store, records: str) -> None:
     for run_id, run in store.runs.running(records):
         if run.index != EVERY:
             continue
-        if run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
+        usable = run_dir_problem(run.run_dir, records, EVERY) is None  # a path from the store (#17)
+        if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
             stop_group(run.pid, signal.SIGKILL)
         ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
         store.runs.finish(run_id, ended)
-        if Path(run.run_dir).is_dir():
+        if usable and Path(run.run_dir).is_dir():
             write_meta(ended)
 
 
