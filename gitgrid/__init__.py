@@ -28,6 +28,7 @@ from gitgrid.errors import (
     StoreError,
     SubmitError,
     SweepError,
+    SyncError,
     WorkerLost,
 )
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from gitgrid.run.prepare import Prepared, prepare_point
     from gitgrid.run.runner import RunOptions, RunState, RunSummary, run_sweep
     from gitgrid.run.series import Series, read_series
+    from gitgrid.share.sync import Pulled, Pushed, pull_results, push_results
     from gitgrid.spec.model import Spec
     from gitgrid.spec.reader import load_spec, parse_spec
     from gitgrid.spec.space import Point, Space
@@ -74,6 +76,7 @@ _LAZY = {
     **dict.fromkeys(["Prepared", "prepare_point"], "run.prepare"),
     **dict.fromkeys(["RunOptions", "RunState", "RunSummary", "run_sweep"], "run.runner"),
     **dict.fromkeys(["Series", "read_series"], "run.series"),
+    **dict.fromkeys(["Pulled", "Pushed", "pull_results", "push_results"], "share.sync"),
     **dict.fromkeys(["Spec"], "spec.model"),
     **dict.fromkeys(["load_spec", "parse_spec"], "spec.reader"),
     **dict.fromkeys(["Point", "Space"], "spec.space"),
@@ -111,6 +114,8 @@ __all__ = [
     "PointRecord",
     "Prepared",
     "Preview",
+    "Pulled",
+    "Pushed",
     "RepoError",
     "Report",
     "ReportError",
@@ -133,6 +138,7 @@ __all__ = [
     "SubmitError",
     "Sweep",
     "SweepError",
+    "SyncError",
     "ViewOptions",
     "WorkerLost",
     "__version__",
@@ -154,6 +160,8 @@ __all__ = [
     "plan_sweep",
     "prepare_point",
     "preview_sweep",
+    "pull_results",
+    "push_results",
     "read_series",
     "rebuild_store",
     "results",

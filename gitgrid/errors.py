@@ -12,6 +12,8 @@ Library code raises these and never exits; ``gitgrid.cli`` turns any of them int
      +-- StoreError              the results store cannot be used (e.g. written by a newer gitgrid)
      +-- SubmitError             a scheduler is missing or refused a job
      +-- ReportError             a report cannot be written, the dashboard cannot listen
+     +-- SyncError               push or pull cannot go on: the remote has results this clone lacks
+     |                           (pull first), a sweep there differs, nothing to push (exit 1)
      +-- OptimizeError           an optimisation cannot start or go on: bad bounds, budget, start, metric;
           |                      an evaluation that failed (exit 1)
           +-- WorkerLost         a worker process of ``Sharded`` died (exit 1)
@@ -34,6 +36,7 @@ __all__ = [
     "StoreError",
     "SubmitError",
     "SweepError",
+    "SyncError",
     "WorkerLost",
     "excerpt",
 ]
@@ -81,6 +84,12 @@ class SubmitError(GitgridError):
 
 class ReportError(GitgridError):
     """A report cannot be written where asked, or the dashboard cannot listen where asked."""
+
+
+class SyncError(GitgridError):
+    """A push or pull cannot go on: the remote refused it (pull first), or there is nothing to push."""
+
+    exit_code = 1
 
 
 class OptimizeError(GitgridError):

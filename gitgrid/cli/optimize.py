@@ -64,6 +64,14 @@ def optimize(
     array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
     poll: Annotated[float, typer.Option(help="Seconds between looks at a scheduler.")] = 5.0,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    no_reuse: Annotated[
+        bool,
+        typer.Option(
+            "--no-reuse",
+            help="Run evaluations even when a stored success has the same run key: for a noisy command "
+            "whose noise the files do not fix (a seed from the clock or GITGRID_INDEX).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
     ] = False,
@@ -79,7 +87,11 @@ def optimize(
 
     context = context_of(ctx)
     run = RunOptions(
-        runs_root=context.path(runs_root) if runs_root else None, timeout=timeout, build=build, setup=setup
+        runs_root=context.path(runs_root) if runs_root else None,
+        timeout=timeout,
+        build=build,
+        setup=setup,
+        reuse=not no_reuse,
     )
     options = OptimizeOptions(
         metric=metric, maximize=maximize, method=method.value, budget=budget, parallel=parallel, seed=seed,

@@ -6,7 +6,7 @@ Each command parses, calls one library function and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -95,6 +95,14 @@ def run(
         bool, typer.Option("--retry-failed", help="Run failed and timed-out points again.")
     ] = False,
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, as new attempts.")] = False,
+    no_reuse: Annotated[
+        bool,
+        typer.Option(
+            "--no-reuse",
+            help="Run points even when a stored success has the same run key (tree, command, --build, "
+            "--setup): for a command that reads what git does not hold (data files, the clock).",
+        ),
+    ] = False,
     watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
     maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
     runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
@@ -121,7 +129,7 @@ def run(
     options = RunOptions(
         jobs=jobs, where=where, setup=setup, build=build, clean_build=clean_build, timeout=timeout,
         retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
-        watch=watch, maximize=maximize, halt_after=halt_after,
+        watch=watch, maximize=maximize, halt_after=halt_after, reuse=not no_reuse,
     )  # fmt: skip
     settings = LaunchSettings(
         parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
@@ -210,11 +218,12 @@ def _print_dry_run(launch: Launch) -> None:
 
 
 def _print_submitted(launch: Launch) -> None:
+    reused = _reused(launch.reused)
     if not launch.points:
-        print(f"{launch.sweep}: nothing to submit ({_left(launch)})")
+        print(f"{launch.sweep}: nothing to submit ({_left(launch)}{reused})")
         return
     ids = ", ".join(launch.jobs)
-    print(f"{launch.sweep}: submitted {len(launch.points)} points as {launch.launcher} job(s) {ids}")
+    print(f"{launch.sweep}: submitted {len(launch.points)} points as {launch.launcher} job(s) {ids}{reused}")
     print(f"follow with: gitgrid status {launch.sweep}", file=sys.stderr)
 
 
@@ -260,7 +269,14 @@ def _counts(state: Any) -> str:
         text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
     if state.unread:
         text += f", {state.unread} not analysed (no successful simulation run to read)"
-    return text
+    return text + _reused(state.reused)
+
+
+def _reused(reused: Mapping[str, int]) -> str:
+    """``, 8 reused (runs of grid_search-2026-11-22 with the same run key)``, or nothing."""
+    if not reused:
+        return ""
+    return f", {sum(reused.values())} reused (runs of {', '.join(sorted(reused))} with the same run key)"
 
 
 def _describe(watch: str | None) -> Callable[[Any], str]:

@@ -12,6 +12,7 @@ import typer
 
 from gitgrid.cli.app import SweepName, app, context_of, progress_bar, reported
 from gitgrid.cli.output import cell, render_rows, write_blocks, write_rows
+from gitgrid.errors import SweepError
 from gitgrid.sweep.catalog import describe_sweep, find_sweep, list_commits, list_sweeps, render_points
 
 if TYPE_CHECKING:
@@ -32,7 +33,15 @@ class Writer(StrEnum):
 @reported
 def create(
     ctx: typer.Context,
-    spec: Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)],
+    spec: Annotated[Path | None, typer.Argument(help="The spec file (YAML).", show_default=False)] = None,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            help="The spec recorded by this sweep's tag, instead of SPEC (give --branch).",
+            metavar="SWEEP",
+        ),
+    ] = None,
     branch: Annotated[
         str | None,
         typer.Option("--branch", "-b", help="Base ref of the sweep (default: the spec's base, or HEAD)."),
@@ -52,11 +61,18 @@ def create(
         Writer, typer.Option("--writer", help="Write objects as one pack file, or through git fast-import.")
     ] = Writer.auto,
 ) -> None:
-    """Create a sweep: one commit per point of SPEC on a new branch; the working tree is not touched."""
-    from gitgrid.sweep.create import plan_sweep, write_sweep
+    """Create a sweep: one commit per point of SPEC (or of the spec of --like SWEEP) on a new branch; the
+    working tree is not touched."""
+    from gitgrid.sweep.create import plan_sweep, spec_like, write_sweep
 
     context = context_of(ctx)
-    plan = plan_sweep(context.path(spec), context.repo(), base=branch, name=name, force=force)
+    repo = context.repo()
+    if (spec is None) == (like is None):
+        raise SweepError(
+            "give a SPEC file or --like SWEEP (the spec another sweep was made from), one of them"
+        )
+    source = context.path(spec) if spec is not None else spec_like(repo, str(like))
+    plan = plan_sweep(source, repo, base=branch, name=name, force=force)
     if dry_run:
         _print_preview(plan)
         return

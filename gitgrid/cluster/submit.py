@@ -92,6 +92,7 @@ class Submission:
     submitted: bool = False
     left: Mapping[str, int] = field(default_factory=dict)
     failed_before: int = 0  # of ``skipped``: failed or timed out before (``--retry-failed`` runs them)
+    reused: Mapping[str, int] = field(default_factory=dict)  # points reused (run.reuse), by source sweep
 
     @property
     def job_ids(self) -> list[str]:
@@ -109,6 +110,9 @@ class _Todo:
     left: dict[str, int]
     failed_before: int = 0
     reads: Mapping[int, Read] = field(default_factory=dict)  # a stage's: what each point reads
+    recipe: str | None = None
+    trees: Mapping[str, str] = field(default_factory=dict)
+    reused: Mapping[str, int] = field(default_factory=dict)
 
 
 def submit_sweep(
@@ -133,7 +137,7 @@ def submit_sweep(
     chosen = launch_target(repo, sweep, run.stage)
     layout, store = open_store(repo, run.runs_root)
     try:
-        todo = _todo(repo, store, chosen, layout, run, schedulers)
+        todo = _todo(repo, store, chosen, layout, run, schedulers, command, dry_run)
         plan = _plan(chosen, scheduler, layout, todo, options, dry_run)
         if plan.arrays:  # before any task fails for it
             builds = bool(run.build or run.setup)
@@ -155,8 +159,17 @@ def _ignore(message: str) -> None:
 
 
 def _todo(
-    repo: Repository, store: Store, sweep: Sweep, layout: Layout, run: RunOptions, schedulers: Schedulers
+    repo: Repository,
+    store: Store,
+    sweep: Sweep,
+    layout: Layout,
+    run: RunOptions,
+    schedulers: Schedulers,
+    command: Sequence[str],
+    dry_run: bool,
 ) -> _Todo:
+    """The points to submit: those ``run`` selects, less those reused (recorded so, unless ``dry_run``),
+    and the others counted by state."""
     states = reconcile(repo, sweep, store, layout, schedulers)
     busy = sorted(i for i, (state, _) in states.items() if state in (PENDING, RUNNING))
     if busy:
@@ -164,16 +177,15 @@ def _todo(
             f"sweep '{sweep.name}' has {len(busy)} points queued or running (first: point {busy[0]}); "
             "wait for them or 'gitgrid cancel' them, then submit again"
         )
-    plan = plan_for(
-        repo, store, layout.runs_root, sweep, run.stage, run.where, rerun=run.rerun,
-        retry_failed=run.retry_failed,
-    )  # fmt: skip
-    chosen = {p.index for p in plan.points}
+    planned = plan_for(repo, store, layout.runs_root, sweep, run, run.stage, command, record=not dry_run)
+    plan = planned.plan
+    chosen = {p.index for p in plan.points} | planned.indexes
     left = Counter(state for i, (state, _) in states.items() if i not in chosen)
     never = sweep.count - len(chosen) - sum(left.values())
     if never > 0:
         left["never run"] += never
-    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before, plan.reads)
+    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before, plan.reads, planned.recipe,
+                 planned.trees, planned.reused)  # fmt: skip
 
 
 def _plan(
@@ -192,10 +204,10 @@ def _plan(
         shown = scheduler.shown(files.job_script, str(manifest), count, options.array_limit)
         arrays.append(Array(manifest, tuple(p.index for p in chosen), count, shown))
     script = _render(sweep, scheduler, files, layout, options, len(points), tasks) if points else ""
-    skipped = sweep.count - len(points)
+    skipped = sweep.count - len(points) - sum(todo.reused.values())  # reused ones are counted apart
     return Submission(
         sweep, scheduler.name, files.folder, script, tuple(arrays), options.chunk, skipped, left=todo.left,
-        failed_before=todo.failed_before,
+        failed_before=todo.failed_before, reused=todo.reused,
     )  # fmt: skip
 
 
@@ -268,7 +280,7 @@ def _write(
     files.logs.mkdir(parents=True, exist_ok=True)
     files.job_script.write_text(plan.script)
     files.job_script.chmod(0o755)
-    requests = run_requests(plan.sweep, todo.points, run.stage, todo.reads)
+    requests = run_requests(plan.sweep, todo.points, todo.trees, run.stage, todo.reads)
     runs = {request.index: request for request in requests}
     for array in plan.arrays:
         with array.manifest.open("w") as out:
@@ -282,7 +294,7 @@ def _write(
         "keep_scratch": settings.get("keep-scratch", "").lower() in ("1", "yes", "true"), "build": run.build,
         "files": list(checkout_files(plan.sweep, run.stage)), "rerun": todo.rerun, "timeout": run.timeout,
         "setup": run.setup, "base": plan.sweep.base, "halt_after": run.halt_after, "grace": run.grace,
-        "clean_build": run.clean_build,
+        "clean_build": run.clean_build, "recipe": todo.recipe,
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -291,7 +303,7 @@ def _entry(request: RunRequest) -> dict[str, object]:
     """A manifest line: the point, and for a stage's run what it reads and the code it runs in."""
     entry: dict[str, object] = {
         "index": request.index, "commit": request.commit, "params": dict(request.params),
-        "texts": dict(request.texts),
+        "texts": dict(request.texts), "tree": request.tree,
     }  # fmt: skip
     if request.stage is not None:
         entry["stage"] = asdict(request.stage)

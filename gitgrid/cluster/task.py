@@ -180,7 +180,8 @@ def _request(entry: dict[str, Any], record: dict[str, Any]) -> RunRequest:
         raise RunError(f"manifest: point {index}: 'params' and 'texts' must name the same params")
     if not all(isinstance(text, str) for text in texts.values()):
         raise RunError(f"manifest: point {index}: 'texts' must be strings")
-    return RunRequest(record["sweep"], index, count, commit, params, texts, _stage(entry.get("stage")))
+    stage, tree = _stage(entry.get("stage")), _hex(entry.get("tree"), 40) or ""
+    return RunRequest(record["sweep"], index, count, commit, params, texts, stage, tree)
 
 
 def _stage(entry: Any) -> StageInput | None:
@@ -191,6 +192,12 @@ def _stage(entry: Any) -> StageInput | None:
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in texts):
         raise RunError("gitgrid task: a manifest line's stage is not what gitgrid analyze writes")
     return StageInput(*(entry[k] for k in texts))
+
+
+def _hex(value: Any, digits: int) -> str | None:
+    """A tree id or recipe from the submission, when it is one (for the run's key; else none)."""
+    ok = isinstance(value, str) and len(value) == digits and all(c in "0123456789abcdef" for c in value)
+    return value if ok else None
 
 
 class _Task:
@@ -207,6 +214,7 @@ class _Task:
             command=tuple(record["command"]), runs_root=Path(record["runs_root"]), host=host(),
             base_env=dict(os.environ), job=self.job, build=record.get("build"), timeout=record.get("timeout"),
             rerun=int(record.get("rerun") or 0), clean_build=bool(record.get("clean_build")), warn=self._warn,
+            recipe=_hex(record.get("recipe"), 64),
         )  # fmt: skip
 
     def run(self) -> TaskSummary:

@@ -169,12 +169,14 @@ class PackWriter:
             self._write(oid, _entry_header(kind, len(data)) + _deflate(data))
         return self._bases[oid]
 
-    def add(self, kind: int, data: bytes) -> bytes:
-        """Store ``data`` whole (compressed) unless already stored."""
+    def add(self, kind: int, data: bytes, level: int | None = None) -> bytes:
+        """Store ``data`` whole (compressed) unless already stored; ``level`` (zlib's 0-9) for objects
+        worth compressing hard, such as the results notes that travel with every push."""
         oid = object_id(kind, data)
         if oid not in self._seen:
             self._seen.add(oid)
-            self._write(oid, _entry_header(kind, len(data)) + _deflate(data))
+            packed = _deflate(data) if level is None else zlib.compress(data, level)
+            self._write(oid, _entry_header(kind, len(data)) + packed)
         return oid
 
     def add_unique(self, kind: int, data: bytes) -> bytes:

@@ -185,6 +185,32 @@ class Repository:
     def ref_exists(self, ref: str) -> bool:
         return self._run(["show-ref", "--verify", "--quiet", ref]).returncode == 0
 
+    def ref_value(self, ref: str) -> str | None:
+        """The object id a full ref name (``refs/...``) points to, None when there is no such ref."""
+        result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", ref])
+        return result.stdout.strip() if result.returncode == 0 and ref.startswith("refs/") else None
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """Whether commit ``ancestor`` is ``commit`` or in its history (both hex ids)."""
+        if not (_OBJECT_ID.fullmatch(ancestor) and _OBJECT_ID.fullmatch(commit)):
+            return False
+        return self._run(["merge-base", "--is-ancestor", ancestor, commit]).returncode == 0
+
+    def trees(self, commits: Sequence[str]) -> dict[str, str]:
+        """The tree id of each commit (hex ids; one ``git cat-file --batch-check`` for them all); commits
+        this repository lacks are left out."""
+        wanted = [c for c in commits if _OBJECT_ID.fullmatch(c)]
+        if not wanted:
+            return {}
+        out = self._check(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                          stdin="".join(f"{c}^{{tree}}\n" for c in wanted))  # fmt: skip
+        trees = {}
+        for commit, line in zip(wanted, out.splitlines(), strict=True):
+            tree, _, kind = line.partition(" ")
+            if kind == "tree":
+                trees[commit] = tree
+        return trees
+
     def for_each_ref(self, pattern: str, fields: Sequence[str]) -> list[list[str]]:
         """One row of ``fields`` (for-each-ref atoms without ``%()``) per ref under ``pattern``."""
         fmt = "%00".join(f"%({f})" for f in fields) + "%00%1e"
@@ -238,12 +264,17 @@ class Repository:
         _widen(proc)
         return proc
 
-    def log_trailers(self, base: str, tip: str, keys: Sequence[str]) -> Iterator[list[str]]:
-        """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``.
+    def log_trailers(
+        self, base: str, tip: str, keys: Sequence[str], tree: bool = False
+    ) -> Iterator[list[str]]:
+        """For each commit of ``base..tip``, oldest first: its id and the value of each trailer in ``keys``
+        (and its tree id last, with ``tree``).
 
         One ``git log`` stream for the whole range: reading commits one by one costs 15x more.
         """
-        atoms = "%x1f".join(f"%(trailers:key={k},valueonly,separator=%x1d)" for k in keys)
+        atoms = "%x1f".join(
+            [*(f"%(trailers:key={k},valueonly,separator=%x1d)" for k in keys), *(["%T"] * tree)]
+        )
         args = [
             "log",
             "--reverse",

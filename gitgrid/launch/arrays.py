@@ -68,6 +68,7 @@ class ArrayLauncher(Launcher):
         return Launch(
             self.name, done.sweep.name, done.points, done.skipped, tuple(done.job_ids), submission=done,
             dry_run=dry_run, left=done.left, repo=repo.root, options=options, launched=began,
+            reused=done.reused,
         )  # fmt: skip
 
     def wait(self, launch: Launch, on_progress: Progress | None = None) -> RunSummary:
@@ -77,6 +78,7 @@ class ArrayLauncher(Launcher):
         sweep = find_sweep(repo, launch.sweep)
         failed_before = launch.submission.failed_before if launch.submission is not None else 0
         state = RunState(len(launch.points), launch.skipped, failed_before)
+        state.reused = dict(launch.reused)
         with _stopping() as stop:
             while True:
                 ended = self._tasks_ended(repo, sweep, launch)  # before: what ended by now left its record

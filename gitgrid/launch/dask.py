@@ -77,7 +77,7 @@ class Dask(Launcher):
         if not address:
             raise RunError("--on dask needs the scheduler's address: --opt address=tcp://HOST:8786")
         if dry_run:
-            chosen, plan = planned_points(sweep, repo, options)
+            chosen, plan = planned_points(sweep, repo, options, command)
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         repo = as_repository(repo)
@@ -136,11 +136,12 @@ class _Launch:
             raise RunError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         catch_up(self.store, self.sweep, self.layout.runs_root)
         o = self.options
-        plan = plan_for(self.repo, self.store, self.layout.runs_root, self.sweep, o.stage, o.where,
-                        rerun=o.rerun, retry_failed=o.retry_failed)  # fmt: skip
+        planned = plan_for(self.repo, self.store, self.layout.runs_root, self.sweep, o, o.stage, self.command)
+        plan = planned.plan
         state = RunState(
             len(plan.points), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread
         )
+        state.reused = dict(planned.reused)
         if plan.points:
             try:
                 self.layout.check_writable(self.sweep.name)
@@ -148,22 +149,22 @@ class _Launch:
                 raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
             builds = bool(self.options.build or self.options.setup)
             preflight(self.repo, self.sweep, self.command, o.stage, builds, self.warn, elsewhere=True)
-            job = self._job(plan.rerun)
+            job = self._job(plan.rerun, planned.recipe)
             after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
                 _check_workers(client, self.repo, self.layout, self.sweep.name)
                 follower = _Follower(self, client, job, after, state, on_progress)
-                follower.follow(run_requests(self.sweep, plan.points, o.stage, plan.reads))
+                follower.follow(run_requests(self.sweep, plan.points, planned.trees, o.stage, plan.reads))
         if on_progress is not None:
             on_progress(state)
         return RunSummary(self.sweep.name, state, self.stop)
 
-    def _job(self, rerun: int) -> DaskJob:
+    def _job(self, rerun: int, recipe: str) -> DaskJob:
         o = self.options
         return DaskJob(
             secrets.token_hex(8), self.command, str(self.repo.git_dir), str(self.layout.runs_root),
             checkout_files(self.sweep, o.stage), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
-            self.scratch, o.clean_build,
+            self.scratch, o.clean_build, recipe,
         )  # fmt: skip
 
     @contextlib.contextmanager

@@ -46,6 +46,7 @@ class DaskJob:
     grace: float = 5.0
     scratch: str | None = None
     clean_build: bool = False
+    recipe: str | None = None  # recipe_of(command, --build, --setup): with each point's tree, its run key
 
 
 def probe(git_dir: str, probe: str, token: str) -> str | None:
@@ -118,6 +119,7 @@ def run_point(request: RunRequest, job: DaskJob) -> Run:
     how = Execution(
         command=job.command, runs_root=Path(job.runs_root), host=host(), base_env=dict(os.environ),
         timeout=job.timeout, rerun=job.rerun, build=job.build, clean_build=job.clean_build, warn=_warn,
+        recipe=job.recipe,
     )  # fmt: skip
     if job.setup:
         checkout.move_to(request.commit)

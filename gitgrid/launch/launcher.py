@@ -84,6 +84,7 @@ class Launch:
     repo: Path | None = None  # for :meth:`Launcher.wait`: where to look
     options: RunOptions = field(default_factory=RunOptions)
     launched: float = 0.0  # when: runs that ended since are this launch's
+    reused: Mapping[str, int] = field(default_factory=dict)  # points reused, not launched, by source sweep
 
 
 class Launcher(ABC):
@@ -120,7 +121,9 @@ class Launcher(ABC):
         in :meth:`launch` have nothing left to wait for."""
         if launch.summary is not None:
             return launch.summary
-        return RunSummary(launch.sweep, RunState(total=0, skipped=launch.skipped))
+        state = RunState(total=0, skipped=launch.skipped)
+        state.reused = dict(launch.reused)
+        return RunSummary(launch.sweep, state)
 
     def in_flight(self, repo: Repository | Path | str, sweep: str | None) -> Launch | None:
         """The points of ``sweep`` this launcher launched earlier that are still queued or running (only

@@ -34,7 +34,7 @@ class Local(Launcher):
         options = options or RunOptions()
         if dry_run:
             check_options(command, options)
-            chosen, plan = planned_points(sweep, repo, options)
+            chosen, plan = planned_points(sweep, repo, options, command)
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         summary = run_sweep(command, sweep, repo, options, on_progress, on_warning)

@@ -112,8 +112,8 @@ class CommitEvaluator:
         indices = list(range(first, first + len(batch)))
         values = self._values(indices)
         if any(v is None for v in values):
-            self._run()
-            self.ran += sum(v is None for v in values)
+            reused = self._run()  # points whose run key a stored success had: not run again
+            self.ran += max(0, sum(v is None for v in values) - reused)
             values = self._values(indices, final=True)
         self.done += len(batch)
         return [v for v in values if v is not None]
@@ -186,20 +186,22 @@ class CommitEvaluator:
         return value if value is not None and math.isfinite(value) else None
 
     # running --------------------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self) -> int:
         """Run what of the sweep has no result yet: first wait for points an earlier call launched that
-        are still queued (an optimisation stopped while it waited), then launch the rest and wait."""
+        are still queued (an optimisation stopped while it waited), then launch the rest and wait; how
+        many points reused a stored run instead (:mod:`gitgrid.run.reuse`)."""
         assert self.sweep is not None
         r, repo, name = self.runner, self.grower.repo, self.sweep.name
         earlier = r.launcher.in_flight(repo, name)
         if earlier is not None:
             self._wait(earlier)
-        self._wait(r.launcher.launch(r.command, name, repo, r.options))
+        return self._wait(r.launcher.launch(r.command, name, repo, r.options))
 
-    def _wait(self, launch: Launch) -> None:
+    def _wait(self, launch: Launch) -> int:
         summary = self.runner.launcher.wait(launch)
         if summary.signal is not None:
             raise Stopped(summary.signal)
+        return sum(summary.state.reused.values())
 
 
 def _number(text: str) -> int:

@@ -68,6 +68,7 @@ class RunRequest:
     params: Mapping[str, Value]
     texts: Mapping[str, str]  # each value as written into the files
     stage: StageInput | None = None
+    tree: str = ""  # the commit's tree id, when the planning knew it (for the run's key)
 
     @property
     def checkout(self) -> str:
@@ -303,11 +304,13 @@ def tail(path: Path, lines: int = 5) -> list[str]:
 def run_requests(
     sweep: Sweep,
     points: Sequence[PointRecord],
+    trees: Mapping[str, str] | None = None,
     stage: StageOrder | None = None,
     reads: Mapping[int, Read] | None = None,
 ) -> list[RunRequest]:
-    """Points as runs need them: with the text each value is written as (the spec's ``format``); for a
-    ``stage``, with the simulation run each point reads (``reads``, from the stage's plan)."""
+    """Points as runs need them: with the text each value is written as (the spec's ``format``), and
+    the tree of each commit ``trees`` gives; for a ``stage``, with the simulation run each point reads
+    (``reads``, from the stage's plan)."""
     from gitgrid.spec.reader import parse_spec  # the YAML reader: only where a sweep's points are run
 
     formats = {p.name: p.format for p in parse_spec(sweep.spec_text, source=sweep.tag).params}
@@ -320,6 +323,7 @@ def run_requests(
             p.params,
             {n: format_value(v, formats.get(n)) for n, v in p.params.items()},
             _stage_input(stage, (reads or {}).get(p.index)),
+            (trees or {}).get(p.commit, ""),
         )
         for p in points
     ]

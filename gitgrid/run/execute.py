@@ -31,6 +31,7 @@ from gitgrid.run.checkouts import Checkout
 from gitgrid.run.contract import Run, RunRequest, environment, outcome
 from gitgrid.run.processes import CannotStart, ProcessTable, spawn
 from gitgrid.run.stage import Snapshot
+from gitgrid.store.record import run_key
 
 __all__ = ["Execution", "Ledger", "execute_point"]
 
@@ -57,6 +58,7 @@ class Execution:
     build: str | None = None  # shell command run in the checkout before every point (``--build``)
     clean_build: bool = False  # ``git clean -fdx`` in the checkout before every build
     warn: Callable[[str], None] | None = None  # said once: what cannot be checked (default: warnings)
+    recipe: str | None = None  # recipe_of(command, --build, --setup): with a point's tree, its run key
 
 
 def execute_point(
@@ -84,7 +86,8 @@ def execute_point(
         sweep=request.sweep, index=request.index, commit=request.commit, attempt=attempt, status="running",
         run_dir=str(run_dir), params=request.params, rerun=how.rerun, host=how.host, started=time.time(),
         command=how.command, job=how.job, reads=stage.reads if stage else None,
-        analysis=stage.analysis if stage else None,
+        analysis=stage.analysis if stage else None, recipe=how.recipe,
+        key=run_key(request.tree, how.recipe) if request.tree and how.recipe else None,
     )  # fmt: skip
     env = {**environment(request, run_dir, how.base_env), **how.extra_env}
     problem = _prepare(request, checkout, how, processes, env, run_dir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from gitgrid.layout import META, RESULT, attempt_number
 from gitgrid.run.contract import FINAL, NotJson, Run, metrics_problem, read_json_file, shown
+from gitgrid.store.record import run_key
 from gitgrid.sweep.record import PointRecord
 
 __all__ = ["Intake", "read_attempt", "read_small_json"]
@@ -28,6 +30,7 @@ _STATUSES = (*sorted(FINAL), "running", "prepared")
 _NUMBER_FIELDS = ("started", "ended")
 _OPTIONAL_INTS = ("exit_code", "pid")
 _OPTIONAL_TEXTS = ("reason", "job", "host", "reads", "analysis")  # the last two: a stage's run
+_RECIPE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def read_attempt(folder: Path, point: PointRecord, sweep: str) -> Intake:
         run = _checked(meta, blank, point.params)
     except _Bad as exc:
         return Intake(_failed(blank, f"{META}: {exc}"), f"{META}: {exc}")
+    if run.recipe is not None and point.tree:  # the key from this clone's tree, never from the file
+        run = replace(run, key=run_key(point.tree, run.recipe))
     return _finished(run, folder, list(point.params))
 
 
@@ -137,7 +142,11 @@ def _checked(meta: Any, blank: Run, params: Mapping[str, Any]) -> Run:
     metrics = meta.get("metrics", {})
     if (problem := metrics_problem(metrics, list(params))) is not None:
         raise _Bad(f"'metrics': {problem}")
-    return replace(blank, **fields, rerun=rerun, command=tuple(command), metrics=dict(metrics), params=params)
+    recipe = meta.get("recipe")
+    if recipe is not None and (not isinstance(recipe, str) or not _RECIPE.fullmatch(recipe)):
+        raise _Bad(f"'recipe' must be 64 hex digits, not {shown(recipe)}")
+    fields.update(rerun=rerun, command=tuple(command), metrics=dict(metrics), params=params, recipe=recipe)
+    return replace(blank, **fields)
 
 
 def _not_number(value: Any) -> bool:

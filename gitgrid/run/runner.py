@@ -80,6 +80,7 @@ class RunOptions:
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
     stage: StageOrder | None = None  # gitgrid analyze: run this stage (rerun: every point again)
+    reuse: bool = True  # record a point whose run key a stored success has as reused, not run (run.reuse)
 
 
 @dataclass
@@ -105,6 +106,7 @@ class RunState:
     unread: int = 0  # a stage's: chosen points with no successful simulation run to read (not counted)
     first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
     halted: bool = False  # --halt-after was reached: no new point was started after that
+    reused: dict[str, int] = field(default_factory=dict)  # points reused, by the sweep of their source
 
     @property
     def done(self) -> int:
@@ -178,10 +180,14 @@ def check_timeout(timeout: float | None) -> None:
 
 
 def planned_points(
-    sweep: str | None = None, repo: Repository | Path | str = ".", options: RunOptions = RunOptions()
+    sweep: str | None = None,
+    repo: Repository | Path | str = ".",
+    options: RunOptions = RunOptions(),
+    command: Sequence[str] = (),
 ) -> tuple[Sweep, Plan]:
-    """The points a run with ``options`` would run now, and how many it would skip (``--dry-run``):
-    the store is brought up to date as a run does first; nothing runs."""
+    """The points a run of ``command`` with ``options`` would run now (those it would reuse left out),
+    and how many it would skip (``--dry-run``): the store is brought up to date as a run does first;
+    nothing runs, nothing is recorded as reused."""
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     chosen = launch_target(repo, sweep, options.stage)
     layout, store = open_store(repo, options.runs_root)
@@ -189,11 +195,9 @@ def planned_points(
         if not store.sweeps.sync(chosen, list_points(repo, chosen)):
             raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
         catch_up(store, chosen, layout.runs_root)
-        plan = plan_for(
-            repo, store, layout.runs_root, chosen, options.stage, options.where, rerun=options.rerun,
-            retry_failed=options.retry_failed,
-        )  # fmt: skip
-        return chosen, plan
+        return chosen, plan_for(
+            repo, store, layout.runs_root, chosen, options, options.stage, command, record=False
+        ).plan
     finally:
         store.close()
 
@@ -264,13 +268,14 @@ class _Runner:
         close_orphans(self.store, self.sweep.name)  # runs a killed runner left 'running'
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
-        plan = plan_for(
-            self.repo, self.store, self.layout.runs_root, self.sweep, options.stage, options.where,
-            rerun=options.rerun, retry_failed=options.retry_failed,
-        )  # fmt: skip
+        planned = plan_for(
+            self.repo, self.store, self.layout.runs_root, self.sweep, options, options.stage, self.command
+        )
+        plan = planned.plan
         todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
         self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread)
+        self.state.reused = dict(planned.reused)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
@@ -281,13 +286,13 @@ class _Runner:
             )  # before any fails
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
-            for request in run_requests(self.sweep, todo, options.stage, plan.reads):
+            for request in run_requests(self.sweep, todo, planned.trees, options.stage, plan.reads):
                 work.put(request)
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
                 base_env=dict(os.environ),  # copied once: os.environ decodes every value on each copy
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
-                clean_build=self.options.clean_build, warn=self.warn_once,
+                clean_build=self.options.clean_build, warn=self.warn_once, recipe=planned.recipe,
             )  # fmt: skip
             files = checkout_files(self.sweep, options.stage)
             try:

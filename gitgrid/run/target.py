@@ -19,8 +19,9 @@ from gitgrid.git.repository import Repository
 from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.collect import refresh
 from gitgrid.run.preflight import check_command, check_command_elsewhere, command_file_warnings
+from gitgrid.run.reuse import Choice, Planned, plan_runs
 from gitgrid.run.stage import StageOrder
-from gitgrid.store import Plan, Store
+from gitgrid.store import Store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
 from gitgrid.sweep.stages import split_records, stage_records
@@ -52,20 +53,30 @@ def plan_for(
     store: Store,
     runs_root: Path,
     chosen: Sweep,
+    options: Choice,
     stage: StageOrder | None,
-    where: str | None,
+    command: Sequence[str],
     *,
-    rerun: bool,
-    retry_failed: bool,
-) -> Plan:
-    """The points to run now: :meth:`~gitgrid.store.progress.Progress.plan` for a sweep; for a stage's
-    records, those whose analysis is not current (after collecting the sweep's finished runs, which it
-    reads), with ``rerun`` every point whose simulation succeeded."""
+    record: bool = True,
+) -> Planned:
+    """The points to run now: for a sweep, :func:`~gitgrid.run.reuse.plan_runs` (those a stored success
+    stands for recorded as reused, unless not ``record``); for a stage's records, those whose analysis is
+    not current (after collecting the sweep's finished runs, which it reads), with ``rerun`` every point
+    whose simulation succeeded. A stage's run is never reused nor keyed: its analysis key says whether it
+    is current."""
     if stage is None:
-        return store.progress.plan(chosen, where, rerun=rerun, retry_failed=retry_failed)
+        return plan_runs(repo, store, chosen, options, command, record=record)
     sweep = replace(chosen, name=split_records(chosen.name)[0])
     refresh(store, repo, sweep, runs_root)
-    return store.stages.plan(sweep, stage.name, stage.analysis, where, retry_failed=retry_failed, again=rerun)
+    plan = store.stages.plan(
+        sweep,
+        stage.name,
+        stage.analysis,
+        options.where,
+        retry_failed=options.retry_failed,
+        again=options.rerun,
+    )
+    return Planned(plan, "")
 
 
 def preflight(

@@ -127,7 +127,7 @@ class Progress:
             args["rerun"] = current
             in_rerun = (
                 "(SELECT x.status FROM runs x WHERE x.sweep = p.sweep AND x.idx = p.idx AND x.rerun = :rerun "
-                "ORDER BY x.attempt DESC, x.id DESC LIMIT 1)"
+                "ORDER BY x.attempt DESC, x.started DESC, x.id DESC LIMIT 1)"
             )
             done = ", ".join(f"'{s}'" for s in _DONE)
             unfinished = db.value(
@@ -139,11 +139,11 @@ class Progress:
                 current, states, status = current + 1, [f"1{chosen}"], None
             else:
                 states, status = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"], in_rerun
-        select = "SELECT idx, commit_id, params FROM points p{} WHERE sweep = :sweep AND {}"
+        select = "SELECT idx, commit_id, params, tree_id FROM points p{} WHERE sweep = :sweep AND {}"
         index = " INDEXED BY points_state" if len(states) == 2 else ""
         union = " UNION ALL ".join(select.format(index, state) for state in states)
         rows = db.query(f"{union} ORDER BY idx", args)
-        points = [PointRecord(idx, commit, json.loads(params)) for idx, commit, params in rows]
+        points = [PointRecord(i, commit, json.loads(params), tree or "") for i, commit, params, tree in rows]
         skipped = self._skipped(status, chosen, args, wanted) if status else {}
         failed = skipped.get("failed", 0) + skipped.get("timeout", 0)
         underway = sum(skipped.values()) - failed - skipped.get("success", 0)

@@ -9,6 +9,7 @@ writes into ``meta.json``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -19,10 +20,45 @@ from gitgrid._version import __version__
 from gitgrid.layout import META
 from gitgrid.spec.values import Value
 
-__all__ = ["FINAL", "Job", "Read", "Run", "RunRow", "SeriesRows", "StageRecord", "SweepInfo"]
+__all__ = [
+    "CONTRACT_VERSION",
+    "FINAL",
+    "Identity",
+    "Job",
+    "Read",
+    "Run",
+    "RunRow",
+    "SeriesRows",
+    "StageRecord",
+    "SweepInfo",
+    "recipe_of",
+    "run_key",
+]
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
 SeriesRows = Iterable[tuple[str, int, float | None]]  # (name, step, value) of a run's series
+# The version of the run contract (docs/run.md: the GITGRID_* environment, result.json, series.jsonl):
+# part of every run key, so that a gitgrid whose contract changed never reuses runs made under the old one.
+CONTRACT_VERSION = 1
+
+
+def recipe_of(command: Iterable[str], build: str | None, setup: str | None) -> str:
+    """What a run does besides its point's files, as one id: the command and its arguments, ``--build``,
+    ``--setup`` and the run contract's version (SHA-256 of their canonical JSON)."""
+    text = json.dumps(
+        {"build": build, "command": list(command), "contract": CONTRACT_VERSION, "setup": setup},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_key(tree: str, recipe: str) -> str:
+    """The key of a run: its point commit's tree id and its recipe (:func:`recipe_of`). Two runs with
+    the same key ran the same command on the same files: one's result is the other's (docs/run.md)."""
+    return hashlib.sha256(f"{tree} {recipe}".encode()).hexdigest()
+
+
+Identity = tuple[str, int, str, float | None]  # a run's commit, attempt, host and start: Run.identity
 
 
 @dataclass(frozen=True)
@@ -47,6 +83,9 @@ class Run:
     job: str | None = None  # the scheduler's job and task ("5_3") when run by a cluster task
     metrics: Mapping[str, float] = field(default_factory=dict)
     gitgrid_version: str = __version__
+    recipe: str | None = None  # recipe_of(command, --build, --setup)
+    key: str | None = None  # run_key(tree of the point commit, recipe), when both are known
+    reused: tuple[str, int] | None = None  # (sweep, point index) of the run whose result this one reuses
     # a run of a stage (``gitgrid analyze``): the simulation run it read ("<commit>/<attempt>"), and the
     # analysis it ran (a hash of the analysis code, the command and the stage contract's version)
     reads: str | None = None
@@ -55,6 +94,17 @@ class Run:
     @property
     def duration(self) -> float | None:
         return None if self.started is None or self.ended is None else self.ended - self.started
+
+    @property
+    def identity(self) -> Identity:
+        """Which run this is, wherever it is stored: its point commit, attempt, host and start time. It
+        never changes once the run started (a corrected status keeps it), so a run pulled back is known."""
+        return (
+            self.commit,
+            self.attempt,
+            self.host or "",
+            None if self.started is None else float(self.started),
+        )
 
     def to_json(self) -> str:
         """One line of JSON (the C encoder: this is written twice per run)."""
@@ -76,6 +126,11 @@ class Run:
         known = set(cls.__dataclass_fields__)
         record = {k: v for k, v in record.items() if k in known}
         record["command"] = tuple(record.get("command", ()))
+        record.pop("key", None)  # a key is computed by gitgrid from the point's tree, never read back
+        reused = record.get("reused")
+        record["reused"] = (
+            (reused[0], reused[1]) if isinstance(reused, list | tuple) and len(reused) == 2 else None
+        )
         return cls(**record)
 
     def ending(self, status: str, **changes: Any) -> Run:

@@ -179,7 +179,7 @@ class _Builder:
         return f" AND ({_condition(self.db, self.query.where, self.named, self.args)})"
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        base = "p.idx, r.attempt, r.id" if self.query.mode == "attempts" else "p.idx"
+        base = "p.idx, r.attempt, r.started, r.id" if self.query.mode == "attempts" else "p.idx"
         where = f"WHERE p.sweep = :sweep{self.condition()}"
         sort, limit = self.query.sort, self.query.limit
         rows: Iterator[tuple[Any, ...]]

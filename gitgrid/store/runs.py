@@ -17,17 +17,17 @@ from gitgrid.store.database import Database
 from gitgrid.store.points import metric_rows, point_changed, point_ended, point_started, store_metrics
 from gitgrid.store.record import FINAL, Run, RunRow, SeriesRows
 
-__all__ = ["Ended", "Runs"]
+__all__ = ["INSERT_RUN", "RUN_FIELDS", "Ended", "Runs", "run_from", "run_values"]
 
-_FIELDS = (
+RUN_FIELDS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
-    "run_dir, pid, job, reads, analysis"
+    "run_dir, pid, job, recipe, run_key, reused_sweep, reused_index, reads, analysis"
 )
-_MARKS = ", ".join("?" * 17)
-_INSERT = f"INSERT INTO runs ({_FIELDS}) VALUES ({_MARKS})"
+_MARKS = ", ".join("?" * 21)
+INSERT_RUN = f"INSERT INTO runs ({RUN_FIELDS}) VALUES ({_MARKS})"
 _LATEST = (
     "id = (SELECT x.id FROM runs x WHERE x.sweep = r.sweep AND x.idx = r.idx "
-    "ORDER BY x.attempt DESC, x.id DESC LIMIT 1)"
+    "ORDER BY x.attempt DESC, x.started DESC, x.id DESC LIMIT 1)"
 )
 _MANY = 1000  # more points than this: one pass over the sweep's runs rather than a query per point
 _END = (
@@ -60,7 +60,7 @@ class Runs:
                 _finish(db, run_id, run, series)
             if start is None:
                 return None
-            run_id = int(db.execute(_INSERT, _values(start)).lastrowid or 0)
+            run_id = int(db.execute(INSERT_RUN, run_values(start)).lastrowid or 0)
             if start.status == "running":
                 point_started(db, run_id, start)
             else:
@@ -98,9 +98,9 @@ class Runs:
     def running(self, sweep: str) -> list[tuple[int, Run]]:
         """Runs still marked running: (id, run) of each."""
         rows = self._db.query(
-            f"SELECT id, {_FIELDS} FROM runs WHERE sweep = ? AND status = 'running'", (sweep,)
+            f"SELECT id, {RUN_FIELDS} FROM runs WHERE sweep = ? AND status = 'running'", (sweep,)
         )
-        return [(row[0], _run_from(row[1:])) for row in rows]
+        return [(row[0], run_from(row[1:])) for row in rows]
 
     def attempts(self, sweep: str, indexes: Iterable[int] | None = None) -> dict[int, int]:
         """The highest attempt number stored for each point of a sweep (or of the points ``indexes``)."""
@@ -127,7 +127,7 @@ class Runs:
         self, sweep: str, statuses: Iterable[str] | None = None, latest_only: bool = True
     ) -> list[RunRow]:
         """Runs of a sweep (each point's latest attempt by default), metrics included, in index order."""
-        query = f"SELECT id, {_FIELDS} FROM runs r WHERE sweep = ?"
+        query = f"SELECT id, {RUN_FIELDS} FROM runs r WHERE sweep = ?"
         args: list[Any] = [sweep]
         if latest_only:
             query += f" AND {_LATEST}"
@@ -143,7 +143,7 @@ class Runs:
             (sweep,),
         ):
             metrics.setdefault(run_id, {})[name] = value
-        return [RunRow(row[0], _run_from(row[1:], metrics.get(row[0], {}))) for row in rows]
+        return [RunRow(row[0], run_from(row[1:], metrics.get(row[0], {}))) for row in rows]
 
 
 def _finish(db: sqlite3.Connection, run_id: int, run: Run, series: SeriesRows) -> None:
@@ -161,12 +161,12 @@ def _ingest(db: sqlite3.Connection, run: Run, series: SeriesRows) -> bool:
         return False
     if row is not None:  # a live run finishing right now: update it where it is, keeping its id
         run_id = int(row[0])
-        names = _FIELDS.split(", ")
+        names = RUN_FIELDS.split(", ")
         db.execute(
-            f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?", (*_values(run), run_id)
+            f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?", (*run_values(run), run_id)
         )
     else:
-        run_id = int(db.execute(_INSERT, _values(run)).lastrowid or 0)
+        run_id = int(db.execute(INSERT_RUN, run_values(run)).lastrowid or 0)
     store_metrics(db, run.sweep, run_id, run.metrics)
     _store_series(db, run_id, series)
     point_changed(db, run.sweep, run.index, run_id)
@@ -181,18 +181,23 @@ def _store_series(db: sqlite3.Connection, run_id: int, rows: SeriesRows) -> None
     db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", ((run_id, *row) for row in rows))
 
 
-def _values(run: Run) -> tuple[Any, ...]:
+def run_values(run: Run) -> tuple[Any, ...]:
+    source = run.reused or (None, None)
     return (
         run.sweep, run.index, run.commit, run.attempt, run.rerun, run.status, run.exit_code, run.reason,
-        run.started, run.ended, run.duration, run.host, run.run_dir, run.pid, run.job, run.reads,
+        run.started, run.ended, run.duration, run.host, run.run_dir or None, run.pid, run.job,
+        run.recipe, run.key, *source, run.reads,
         run.analysis,
     )  # fmt: skip
 
 
-def _run_from(row: Sequence[Any], metrics: Mapping[str, float] | None = None) -> Run:
-    """A run from a row of :data:`_FIELDS` (the stored duration is derived, so it is left out)."""
-    fields = dict(zip(_FIELDS.split(", "), row, strict=True))
+def run_from(row: Sequence[Any], metrics: Mapping[str, float] | None = None) -> Run:
+    """A run from a row of :data:`RUN_FIELDS` (the stored duration is derived, so it is left out)."""
+    fields = dict(zip(RUN_FIELDS.split(", "), row, strict=True))
     del fields["duration"]
     fields["index"], fields["commit"] = fields.pop("idx"), fields.pop("commit_id")
     fields["run_dir"], fields["host"] = fields["run_dir"] or "", fields["host"] or ""
+    fields["key"] = fields.pop("run_key")
+    sweep, index = fields.pop("reused_sweep"), fields.pop("reused_index")
+    fields["reused"] = (sweep, index) if sweep is not None else None
     return Run(**fields, metrics=dict(metrics or {}))

@@ -1,4 +1,4 @@
-"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3).
+"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3, 3 to 4).
 
 A store is created whole (schema written to a temporary file, then linked into place), so a store file
 that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
@@ -19,11 +19,11 @@ from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MAGIC = b"SQLite format 3\x00"
 TABLES = frozenset(
     {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
-    | {"scans", "pending", "stages"}
+    | {"scans", "pending", "share_marks", "notes_read", "stages"}
 )
 # Schema 2. `points` gains one typed column per param name (added as sweeps need them); metrics are rows,
 # never columns, so a result may have any number of them.
@@ -58,8 +58,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, idx INTEGER NOT NULL, commit_id TEXT NOT NULL,
     attempt INTEGER NOT NULL, rerun INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
     exit_code INTEGER, reason TEXT, started REAL, ended REAL, duration REAL, host TEXT, run_dir TEXT,
-    pid INTEGER, job TEXT, duration_text TEXT, metric_names TEXT, metric_texts TEXT, reads TEXT,
-    analysis TEXT
+    pid INTEGER, job TEXT, duration_text TEXT, metric_names TEXT, metric_texts TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_point ON runs (sweep, idx, attempt);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_dir ON runs (run_dir);
@@ -84,15 +83,6 @@ CREATE INDEX IF NOT EXISTS runs_rerun ON runs (sweep, rerun);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (sweep) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS runs_noted ON runs (sweep, idx) WHERE status = 'success' AND reason IS NOT NULL;
 """
-# Schema 3 (issue 22, stages): the analyses of a sweep ("stages", `gitgrid analyze`) and, for each run of a
-# stage's records, the simulation run it read and the analysis (code and command) it ran.
-_STAGES = """
-CREATE TABLE IF NOT EXISTS stages (
-    sweep TEXT NOT NULL, stage TEXT NOT NULL, every INTEGER NOT NULL, command TEXT NOT NULL,
-    code_ref TEXT, uses TEXT NOT NULL, analysis TEXT NOT NULL, code TEXT NOT NULL, dirty INTEGER NOT NULL,
-    position INTEGER NOT NULL, PRIMARY KEY (sweep, stage)
-) WITHOUT ROWID;
-"""
 # Schema 1 kept a copy of each metric as a column of `points` ("m.<name>"), which bounded the number
 # of metrics by SQLite's column limit. Its runs, metrics and jobs carry over (each metric gains its text
 # as Python writes it; schema 1 kept NaN as null too); its points and sweeps are derived data (from git
@@ -103,6 +93,38 @@ ALTER TABLE metrics ADD COLUMN text TEXT; UPDATE metrics SET text = gitgrid_numb
 ALTER TABLE runs ADD COLUMN duration_text TEXT;
 UPDATE runs SET duration_text = gitgrid_duration_text(ROUND(duration, 3));
 ALTER TABLE runs ADD COLUMN metric_names TEXT; ALTER TABLE runs ADD COLUMN metric_texts TEXT;
+"""
+
+
+# Schema 3 (issue 19: results travel with git, nothing is computed twice). Each run gains its recipe and
+# run key (reuse looks keys up among successful runs), the run it reuses (if it does), and whether it
+# is in the local results notes yet (`shared`); each point its commit's tree id (for its runs' keys,
+# read with its commit). `share_marks` keeps the notes commit the shared flags refer to, `notes_read`
+# the note blobs whose records are all in the store. A run's `run_dir` is null when it has none
+# (pulled, reused): its index leaves those out.
+_COLUMNS_3 = """
+ALTER TABLE runs ADD COLUMN recipe TEXT;
+ALTER TABLE runs ADD COLUMN run_key TEXT; ALTER TABLE runs ADD COLUMN reused_sweep TEXT;
+ALTER TABLE runs ADD COLUMN reused_index INTEGER; ALTER TABLE points ADD COLUMN tree_id TEXT;
+ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+"""
+_TABLES_3 = """
+DROP INDEX runs_dir; CREATE UNIQUE INDEX runs_dir ON runs (run_dir) WHERE run_dir IS NOT NULL;
+CREATE INDEX runs_key ON runs (run_key) WHERE status = 'success';
+CREATE INDEX runs_unshared ON runs (sweep) WHERE shared = 0;
+CREATE TABLE share_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE notes_read (blob TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+# Schema 4 (issue 22, stages): the analyses of a sweep ("stages", `gitgrid analyze`) and, for each run of a
+# stage's records, the simulation run it read and the analysis (code and command) it ran; null for the
+# runs of simulations, which is what every run of schema 3 is.
+_STAGES = """
+ALTER TABLE runs ADD COLUMN reads TEXT; ALTER TABLE runs ADD COLUMN analysis TEXT;
+CREATE TABLE stages (
+    sweep TEXT NOT NULL, stage TEXT NOT NULL, every INTEGER NOT NULL, command TEXT NOT NULL,
+    code_ref TEXT, uses TEXT NOT NULL, analysis TEXT NOT NULL, code TEXT NOT NULL, dirty INTEGER NOT NULL,
+    position INTEGER NOT NULL, PRIMARY KEY (sweep, stage)
+) WITHOUT ROWID;
 """
 
 
@@ -184,9 +206,8 @@ def _create(path: Path) -> None:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(
-                    f"BEGIN; {_TABLES} {_KEPT} {_STAGES} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                )
+                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3} {_STAGES}"
+                db.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             finally:
                 db.close()
         with suppress(FileExistsError):  # created meanwhile by another gitgrid: use that one
@@ -227,15 +248,19 @@ def metric_names(names: Iterable[str]) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Each step from the store's schema to this one, in one transaction (another process may be doing
-    the same: the first one wins)."""
+    """Each step from the store's schema to this one (1 to 2, 2 to 3, 3 to 4), in one transaction
+    (another process may be doing the same: the first one wins). Schema 2's runs stay unshared, with no
+    recipe or key: they are never reused, and go into the results notes at the next ``gitgrid push``."""
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == 1:
-            _from_1(db)
+            _script(db, f"{_FROM_1} {_TABLES} {_KEPT}")
+            _metric_lines(db)
         if version in (1, 2):
-            _from_2_stages(db)
+            _script(db, f"{_COLUMNS_3} {_TABLES_3}")
+        if version in (1, 2, 3):
+            _script(db, _STAGES)  # 3 to 4: stages (issue 22)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
@@ -243,21 +268,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _from_1(db: sqlite3.Connection) -> None:
-    """Schema 1 to 2: metrics as rows (see :data:`_FROM_1`)."""
-    for statement in f"{_FROM_1} {_TABLES} {_KEPT}".split(";"):
-        if statement.strip():
-            db.execute(statement)
-    _metric_lines(db)
-
-
-def _from_2_stages(db: sqlite3.Connection) -> None:
-    """Schema 2 to 3 (stages, issue 22): the ``stages`` table, and each run's ``reads`` and ``analysis``
-    (null for the runs of simulations, which is what every run of schema 2 is)."""
-    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    for column in ("reads", "analysis"):
-        if column not in present:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
-    for statement in _STAGES.split(";"):
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Statements one by one inside the caller's transaction (``executescript`` would commit it)."""
+    for statement in script.split(";"):
         if statement.strip():
             db.execute(statement)

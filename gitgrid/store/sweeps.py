@@ -69,6 +69,6 @@ class Sweeps:
     def point(self, name: str, index: int) -> PointRecord | None:
         """One point of a sweep, if the store lists it."""
         rows = self._db.query(
-            "SELECT commit_id, params FROM points WHERE sweep = ? AND idx = ?", (name, index)
+            "SELECT commit_id, params, tree_id FROM points WHERE sweep = ? AND idx = ?", (name, index)
         )
-        return PointRecord(index, rows[0][0], json.loads(rows[0][1])) if rows else None
+        return PointRecord(index, rows[0][0], json.loads(rows[0][1]), rows[0][2] or "") if rows else None

@@ -178,7 +178,7 @@ class Views:
         """Every attempt at one point, oldest first, as the point view lists them."""
         names = _ATTEMPT_FIELDS
         rows = self._db.query(
-            f"SELECT {', '.join(names)} FROM runs WHERE sweep = ? AND idx = ? ORDER BY attempt, id",
+            f"SELECT {', '.join(names)} FROM runs WHERE sweep = ? AND idx = ? ORDER BY attempt, started, id",
             (sweep, index),
         )
         return [dict(zip(names, row, strict=True)) for row in rows]

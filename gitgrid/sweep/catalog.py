@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from gitgrid.errors import GitgridWarning, RunError, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.layout import created_sweeps
+from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
@@ -36,6 +37,7 @@ __all__ = [
     "list_points",
     "list_sweeps",
     "mark_created",
+    "recorded_spec",
     "render_points",
     "summarize_params",
 ]
@@ -140,10 +142,11 @@ def created_here(repo: Repository) -> set[str]:
 
 
 def list_points(repo: Repository, sweep: Sweep, where: str | None = None) -> Iterator[PointRecord]:
-    """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`)."""
-    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep)):
-        for index, commit, params in marshal.loads(block):
-            yield PointRecord(index, commit, params)
+    """The sweep's points in index order, params read from each commit's trailers (:mod:`.chain`), with
+    each commit's tree id (which the store keeps for run keys)."""
+    for block in point_blocks(repo, sweep, marshal.dumps, _where(where, sweep), trees=True):
+        for index, commit, params, tree in marshal.loads(block):
+            yield PointRecord(index, commit, params, tree)
 
 
 def render_points(
@@ -212,11 +215,16 @@ def summarize_params(sweep: Sweep, limit: int = 10) -> list[ParamSummary]:
     return list(describe_sweep(sweep, limit).params)
 
 
+def recorded_spec(sweep: Sweep) -> Spec:
+    """The spec a sweep was created from, as its tag records it (``gitgrid create --like``)."""
+    from gitgrid.spec.reader import parse_spec  # the YAML reader: start-up time
+
+    return parse_spec(sweep.spec_text, source=f"{sweep.tag}:spec")
+
+
 def describe_sweep(sweep: Sweep, limit: int = 10) -> SweepSummary:
     """The recorded spec's params (with their zip groups), ``where`` and ``sample``."""
-    from gitgrid.spec.reader import parse_spec
-
-    spec = parse_spec(sweep.spec_text, source=f"{sweep.tag}:spec")
+    spec = recorded_spec(sweep)
     group = {name: g for g in spec.zip for name in g}
     params = tuple(
         ParamSummary(

@@ -16,7 +16,7 @@ record edited by hand, a rewritten history): the points are then read as before,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO
+from typing import IO, Any
 
 from gitgrid.errors import GitgridError, SweepError, excerpt
 from gitgrid.git.repository import Repository
@@ -25,7 +25,7 @@ from gitgrid.sweep.record import TRAILERS, Sweep, point_params, trailer_number
 
 __all__ = ["BLOCK", "PointRow", "Spill", "commit_blocks", "point_blocks"]
 
-PointRow = tuple[int, str, dict[str, Value]]  # index, commit, params: a point as its trailers give it
+PointRow = tuple[Any, ...]  # index, commit, params (and tree): a point as its trailers give it
 Record = tuple[str, ...]  # a commit id and the fields git printed for it
 _TRAILER_FIELDS = [f"%(trailers:key={key},valueonly,separator=%x1d)" for key in TRAILERS]
 BLOCK = 4096  # commits rendered at a time: about 20 ms of work, while git reads on
@@ -78,28 +78,32 @@ def point_blocks(
     sweep: Sweep,
     render: Callable[[list[PointRow]], bytes],
     keep: Callable[[Mapping[str, Value]], bool] | None = None,
+    trees: bool = False,
 ) -> Iterator[bytes]:
     """The sweep's points, in index order, by blocks of consecutive points each given to ``render``.
 
     ``keep`` chooses points by their params (``--where``); it and ``render`` run as the chain is read.
+    With ``trees`` each row also ends with its commit's tree id (read by the same walk, for run keys).
     """
 
     names = frozenset(sweep.params)
 
     def rows(records: Iterable[Record]) -> list[PointRow]:
         out: list[PointRow] = []
-        for commit, index, params_json in records:
+        for commit, index, params_json, *tree in records:
             if not index:
                 continue  # a commit added to the branch by hand, not a point
             number, params = _point(sweep, names, commit, index, params_json)
             if keep is None or keep(params):
-                out.append((number, commit, params))
+                out.append((number, commit, params, *(tree or [""])) if trees else (number, commit, params))
         return out
 
-    spill, length = _walk(repo, sweep, lambda records: render(rows(records)), _TRAILER_FIELDS)
+    fields = [*_TRAILER_FIELDS, "%T"] if trees else _TRAILER_FIELDS
+    spill, length = _walk(repo, sweep, lambda records: render(rows(records)), fields)
     if length is not None:
         return spill.popped()
-    return _by_range(repo.log_trailers(sweep.base, sweep.tip, TRAILERS), lambda r: render(rows(r)))
+    records = repo.log_trailers(sweep.base, sweep.tip, TRAILERS, tree=trees)
+    return _by_range(records, lambda r: render(rows(r)))
 
 
 def _point(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from gitgrid.spec.model import Spec
 from gitgrid.spec.reader import load_spec
 from gitgrid.spec.space import Point, Space
 from gitgrid.spec.values import Value, canonical_json_encoder
-from gitgrid.sweep.catalog import mark_created
+from gitgrid.sweep.catalog import find_sweep, mark_created, recorded_spec
 from gitgrid.sweep.commits import CommitWriter, open_commit_writer
 from gitgrid.sweep.names import check_name
 from gitgrid.sweep.record import TAG_PREFIX, Sweep
@@ -41,6 +41,7 @@ __all__ = [
     "point_message",
     "preview_sweep",
     "relative_spec_path",
+    "spec_like",
     "write_sweep",
 ]
 
@@ -108,6 +109,17 @@ def plan_sweep(
     committer, author = repo.ident("COMMITTER"), repo.ident("AUTHOR")
     chosen = _choose_name(repo, spec, name, force, committer)
     return Plan(repo, spec, space, rewriter, base_commit, base_ref, chosen, count, force, committer, author)
+
+
+def spec_like(repo: Repository, sweep: str) -> Spec:
+    """The spec sweep ``sweep`` was made from, as its tag records it: ``gitgrid create --like``, the same
+    grid on another base (after a fix, say), whose runs the report's compare view pairs point by point."""
+    chosen = find_sweep(repo, sweep)
+    if chosen.optimize is not None:
+        raise SweepError(f"'{chosen.name}' is an optimisation, not a grid: run 'gitgrid optimize' on its "
+                         "spec with another --branch instead")  # fmt: skip
+    spec = recorded_spec(chosen)
+    return replace(spec, source=chosen.spec_path) if chosen.spec_path else spec
 
 
 def _refuse_lfs(repo: Repository, rewriter: Rewriter) -> None:

@@ -167,8 +167,10 @@ _INT_LOW, _INT_HIGH = INT_RANGE
 
 @dataclass(frozen=True)
 class PointRecord:
-    """A point as committed: its index, its commit and its params (read back from the trailers)."""
+    """A point as committed: its index, its commit and its params (read back from the trailers), and its
+    commit's tree id when the reader asked git for it ("" otherwise)."""
 
     index: int
     commit: str
     params: Mapping[str, Value] = field(default_factory=dict)
+    tree: str = ""

@@ -135,7 +135,7 @@ def test_bad_arguments(swept: Path, args: list[str], message: str) -> None:
         ),
         (["run", "--zzz"], "gitgrid run: No such option: --zzz (see 'gitgrid run --help')"),
         (["optimize", "--method", "nope", "s.yaml", "--", "true"], "gitgrid optimize: Invalid value"),
-        (["create"], "gitgrid create: Missing argument 'spec'."),
+        (["create"], "give a SPEC file or --like SWEEP"),
         (["nosuchcommand"], "gitgrid: No such command 'nosuchcommand'."),
     ],
 )

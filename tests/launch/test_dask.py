@@ -199,3 +199,35 @@ def _worker_running_a_point(repo: Path, cluster: Cluster) -> subprocess.Popen[by
                         return worker
         time.sleep(0.1)
     raise AssertionError("no point started on a worker")
+
+
+def test_points_a_stored_success_stands_for_are_not_sent_to_the_workers(
+    swept: Path, cluster: Cluster
+) -> None:
+    """Reuse through Dask (#19): a sweep made again on the same base sends only the points no stored
+    success has the run key of; the workers' runs are keyed too, so a third sweep sends none."""
+    from gitgrid import create_sweep
+    from tests.helpers import stored_rows
+
+    address = cluster.start(1)
+    on = ("--on", "dask", "--opt", f"address={address}")
+    first = cli("run", "--where", "b == 10", "--", *sim(), repo=swept)
+    assert first.exit_code == 0, first.output
+    create_sweep(swept / "spec.yaml", swept, name="again")
+    result = cli("run", "again", *on, "--", *sim(), repo=swept)
+    assert result.exit_code == 0, result.output
+    assert "again: 9 succeeded, 0 failed" in result.stderr
+    assert "3 reused (runs of grid_search-2026-11-18 with the same run key)" in result.stderr
+    assert sorted(int(str(m["index"])) for m in metas(swept) if m["sweep"] == "again") == [
+        i for i in range(12) if i % 4
+    ]
+    assert [r["loss"] for r in results(swept, "again").rows] == [
+        r["a"] * r["b"] for r in results(swept, "again").rows
+    ]
+    create_sweep(swept / "spec.yaml", swept, name="third")
+    third = cli("run", "third", *on, "--", *sim(), repo=swept)
+    assert third.exit_code == 0, third.output
+    assert "third: 0 succeeded" in third.stderr and "12 reused" in third.stderr
+    sources = stored_rows(swept / ".gitgrid/results.db",
+                          "SELECT reused_sweep, COUNT(*) FROM runs WHERE sweep = 'third' GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert sources == [("again", 9), ("grid_search-2026-11-18", 3)]

@@ -135,3 +135,33 @@ def test_chunked_tasks_count_their_queued_points_as_pending(
     assert (counts["running"], counts["pending"]) == (1, 11)  # 5 queued in the running task, 6 in the next
     get_launcher("local-array").cancel(swept, None)
     get_launcher("local-array").wait(done)
+
+
+def test_an_array_submits_only_what_no_stored_success_stands_for(swept: Path) -> None:
+    """Reuse through the array path (#19): a sweep made again on the same base submits only the points
+    no stored success has the run key of; the tasks' runs are keyed too, so a third sweep submits none."""
+    from gitgrid import create_sweep
+    from tests.helpers import stored_rows
+
+    first = cli("run", "--where", "a == 1.5", "--", *sim(), repo=swept)
+    assert first.exit_code == 0, first.output
+    create_sweep(swept / "spec.yaml", swept, name="again")
+    result = cli("run", "again", *ON, "--wait", "--", *sim(), repo=swept)
+    assert result.exit_code == 0, result.output
+    assert "again: 8 succeeded, 0 failed" in result.stderr
+    assert "4 reused (runs of grid_search-2026-11-18 with the same run key)" in result.stderr
+    ran = sorted(int(m["index"]) for m in metas(swept) if m["sweep"] == "again")
+    assert ran == list(range(4, 12))
+    assert [(r["loss"], r["status"]) for r in results(swept, "again").rows] == [
+        (r["a"] * r["b"], "success") for r in results(swept, "again").rows
+    ]
+    create_sweep(swept / "spec.yaml", swept, name="third")
+    third = cli("submit", "third", "--scheduler", "local-array", "--", *sim(), repo=swept)
+    assert third.exit_code == 0, third.output
+    assert third.stdout.startswith("third: nothing to submit (")
+    assert "12 reused (runs of again, grid_search-2026-11-18 with the same run key)" in third.stdout
+    assert not list((swept / ".gitgrid/runs/third").glob("*/attempt-*"))  # nothing ran
+    sources = stored_rows(swept / ".gitgrid/results.db",
+                          "SELECT reused_sweep, COUNT(*) FROM runs WHERE sweep = 'third' GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert sources == [("again", 8), ("grid_search-2026-11-18", 4)]
+    assert sweep_status(swept, "third").counts.get("success") == 12

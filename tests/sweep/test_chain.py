@@ -41,11 +41,14 @@ def swept(tmp_path: Path) -> tuple[Path, Sweep]:
 
 
 def range_points(repo: Path, sweep: Sweep) -> list[PointRecord]:
-    """The points as gitgrid read them before: one ``git log --reverse`` over ``base..tip``."""
-    fmt = "%H%x1f%(trailers:key=Gitgrid-Index,valueonly)%x1f%(trailers:key=Gitgrid-Params,valueonly)%x1e"
+    """The points as gitgrid read them before: one ``git log --reverse`` over ``base..tip`` (with each
+    commit's tree, which the walk now reads too)."""
+    fmt = (
+        "%H%x1f%(trailers:key=Gitgrid-Index,valueonly)%x1f%(trailers:key=Gitgrid-Params,valueonly)%x1f%T%x1e"
+    )
     out = git(repo, "log", "--reverse", "--first-parent", f"--format={fmt}", f"{sweep.base}..{sweep.tip}")
     records = [r.strip("\n").split("\x1f") for r in out.split("\x1e")[:-1]]
-    return [PointRecord(int(i), c, json.loads(p)) for c, i, p in records if i]
+    return [PointRecord(int(i), c, json.loads(p), t) for c, i, p, t in records if i]
 
 
 def test_points_read_by_segments_equal_the_range_walk(swept: tuple[Path, Sweep], small_segments: int) -> None:

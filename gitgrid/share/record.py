@@ -1,0 +1,180 @@
+"""One run as one line of the results notes: written from the store's record, and read back as untrusted
+input.
+
+A line is canonical JSON (sorted keys, no spaces, ASCII): equal runs give equal lines, so two machines'
+notes merge by a union of lines (git's own ``cat_sort_uniq``). Fields whose value is null are left out::
+
+    {"attempt":1,"commit":"<40 hex>","duration":0.031,"exit_code":0,"host":"node17","index":7,
+     "metrics":{"loss":0.015625},"recipe":"<64 hex>","rerun":0,"started":1795000123.5,
+     "status":"success","sweep":"grid_search-2026-11-22"}
+
+plus ``reason`` and ``job`` when the run has them and ``reused`` (``[sweep, index]``) for a reused run.
+A metric that is NaN or infinite is null (the store keeps it so). The run key is not written: it is
+computed where the line is read, from that clone's own tree of the commit and the recipe.
+
+Reading is the trust boundary of ``gitgrid pull``: a line comes from someone else's repository. It is read
+only when it is short enough, every field is checked as ``collect`` checks a ``meta.json`` (types,
+ranges, metric names and values), unknown fields are ignored, and nothing in it is ever used as a path.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from typing import Any
+
+from gitgrid.errors import excerpt
+from gitgrid.run.contract import FINAL, Run, metrics_problem, shown
+from gitgrid.store.record import Identity
+from gitgrid.sweep.names import name_problem
+
+__all__ = ["MAX_LINE", "RecordProblem", "encode", "parse", "parse_identity"]
+
+MAX_LINE = 1 << 16  # bytes of one record line
+_HEX40 = re.compile(r"[0-9a-f]{40}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_INT31 = 2**31
+_INT63 = 2**63
+_TEXTS = {"host": 255, "job": 255, "reason": 4096}
+
+
+class RecordProblem(ValueError):
+    """A line that is not a run record; the message says which field and why."""
+
+
+def encode(run: Run) -> bytes:
+    """The line of a run (without its newline)."""
+    record: dict[str, Any] = {
+        "sweep": run.sweep, "index": run.index, "commit": run.commit, "attempt": run.attempt,
+        "rerun": run.rerun, "status": run.status, "host": run.host, "started": _finite(run.started),
+        "duration": _finite(run.duration), "exit_code": run.exit_code, "reason": run.reason,
+        "job": run.job, "recipe": run.recipe, "reused": list(run.reused) if run.reused else None,
+        "metrics": {name: _finite(value) for name, value in run.metrics.items()},
+    }  # fmt: skip
+    kept = {key: value for key, value in record.items() if value is not None}
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def parse(line: bytes) -> Run:
+    """The run a line records, every field checked; :class:`RecordProblem` naming the first bad one. The
+    run has no run directory, and no key: the store is given that apart (it needs the point's tree)."""
+    if len(line) > MAX_LINE:
+        raise RecordProblem(f"a record of {len(line)} bytes, more than {MAX_LINE}")
+    data, sweep, index, (commit, attempt, host, started) = parse_identity(line)
+    status = data.get("status")
+    if status not in FINAL:
+        raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
+    duration = _time(data, "duration")
+    return Run(
+        sweep=sweep, index=index, commit=commit, attempt=attempt, status=status, run_dir="",
+        rerun=_count(data, "rerun", 0, default=0), host=host, started=started,
+        ended=None if started is None or duration is None else started + duration,
+        exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
+        recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
+    )  # fmt: skip
+
+
+def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
+    """A line's JSON object, and the run it is about (sweep, point index, and the run's identity:
+    commit, attempt, host, start), checked; :class:`RecordProblem` naming the first bad field."""
+    try:
+        data = json.loads(line)
+    except RecursionError:
+        raise RecordProblem("not JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise RecordProblem(f"not JSON: {excerpt(str(exc), 80)}") from None
+    if not isinstance(data, dict):
+        raise RecordProblem(f"not a JSON object but {type(data).__name__}")
+    sweep = data.get("sweep")
+    if not isinstance(sweep, str) or _sweep_problem(sweep) is not None:
+        raise RecordProblem(f"'sweep' {shown(sweep)}: {name_problem(sweep)}")
+    commit = data.get("commit")
+    if not isinstance(commit, str) or not _HEX40.fullmatch(commit):
+        raise RecordProblem(f"'commit' must be a commit id, not {shown(commit)}")
+    index, attempt = _count(data, "index", 0), _count(data, "attempt", 1)
+    return data, sweep, index, (commit, attempt, _text(data, "host") or "", _time(data, "started"))
+
+
+@functools.lru_cache(maxsize=256)
+def _sweep_problem(name: str) -> str | None:
+    """:func:`name_problem`, remembered: a note's records name a few sweeps many times."""
+    return name_problem(name)
+
+
+def _count(data: dict[str, Any], name: str, least: int, default: int | None = None) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value < _INT31:
+        raise RecordProblem(f"'{name}' must be a whole number of at least {least}, not {shown(value)}")
+    return value
+
+
+def _integer(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _INT63):
+        raise RecordProblem(f"'{name}' must be an integer, not {shown(value)}")
+    return value
+
+
+def _time(data: dict[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or _too_large(value):
+        raise RecordProblem(f"'{name}' must be a number of seconds, not {shown(value)}")
+    if abs(value) >= _INT63:
+        raise RecordProblem(f"'{name}' is out of range: {shown(value)}")
+    return float(value)
+
+
+def _too_large(value: float) -> bool:
+    """A number no float holds (an integer of 400 digits), or NaN or an infinity."""
+    return abs(value) >= 2**1023 if isinstance(value, int) else not math.isfinite(value)
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > _TEXTS[name]):
+        raise RecordProblem(
+            f"'{name}' must be a string of at most {_TEXTS[name]} characters, not {shown(value)}"
+        )
+    return value
+
+
+def _recipe(data: dict[str, Any]) -> str | None:
+    value = data.get("recipe")
+    if value is not None and (not isinstance(value, str) or not _HEX64.fullmatch(value)):
+        raise RecordProblem(f"'recipe' must be 64 hex digits, not {shown(value)}")
+    return value
+
+
+def _reused(data: dict[str, Any]) -> tuple[str, int] | None:
+    value = data.get("reused")
+    if value is None:
+        return None
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and name_problem(value[0]) is None
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+        and 0 <= value[1] < _INT31
+    ):
+        raise RecordProblem(f"'reused' must be [sweep, point index], not {shown(value)}")  # fmt: skip
+    return (value[0], value[1])
+
+
+def _metrics(data: dict[str, Any]) -> dict[str, float]:
+    """Metrics as ``result.json`` gives them, with null for NaN (as the store keeps it)."""
+    metrics = data.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise RecordProblem(f"'metrics' must be a JSON object, not {shown(metrics)}")
+    values = {name: math.nan if value is None else value for name, value in metrics.items()}
+    if (problem := metrics_problem(values, ())) is not None:
+        raise RecordProblem(f"'metrics': {problem}")
+    return {name: float(value) for name, value in values.items()}

@@ -1,0 +1,125 @@
+"""Acceptance (issue 19): nothing is computed twice. A point whose run key (its tree, the command, --build,
+--setup, the run contract's version) a stored success has is recorded as a success naming that run, and
+not run; an extended grid runs only its new points, a sweep created again runs nothing, an optimiser
+coming back to a point reuses it; --no-reuse runs all, and any change of command, build or file means
+no reuse. Real runs in real repositories: what ran is counted by the attempt folders it left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitgrid import create_sweep
+from gitgrid.query.tables import results
+from gitgrid.run.runner import RunOptions, RunSummary, run_sweep
+from tests.helpers import SIM, cli, git, make_repo, sim, stored_rows
+from tests.optimize.test_session import OPT_SIM
+from tests.optimize.test_session import SPEC as OPT_SPEC
+from tests.optimize.test_session import sim as opt_sim
+
+GRID = "files: [model.py]\nparams:\n  a: {values}\n  b: [10, 20]\n"
+
+
+def grid(repo: Path, name: str, values: str = "[1.5, 2.5, 3.5, 4.5]") -> None:
+    (repo / f"{name}.yaml").write_text(GRID.format(values=values))
+    create_sweep(repo / f"{name}.yaml", repo, name=name)
+
+
+def ran(repo: Path, sweep: str) -> int:
+    """Attempt folders of ``sweep``: what actually ran."""
+    return len(list((repo / ".gitgrid/runs" / sweep).glob("*/attempt-*")))
+
+
+def run(repo: Path, sweep: str, **options: object) -> RunSummary:
+    summary = run_sweep(sim(), sweep, repo, RunOptions(jobs=2, **options))  # type: ignore[arg-type]
+    assert summary.exit_code == 0
+    return summary
+
+
+def test_an_extended_grid_runs_only_its_new_points(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    grid(repo, "four")
+    run(repo, "four")
+    grid(repo, "six", "[1.5, 2.5, 3.5, 4.5, 5.5, 6.5]")
+    summary = run(repo, "six")
+    assert (summary.state.succeeded, summary.state.reused) == (4, {"four": 8})
+    assert ran(repo, "six") == 4
+    rows = results(repo, "six").rows
+    assert [(r["a"], r["b"], r["loss"]) for r in rows] == [(a, b, a * b) for a in (1.5, 2.5, 3.5, 4.5, 5.5, 6.5)
+                                                           for b in (10, 20)]  # fmt: skip
+    sources = stored_rows(repo / ".gitgrid/results.db",
+                          "SELECT idx, reused_sweep, reused_index, run_dir FROM runs WHERE sweep = 'six' ORDER BY idx")  # fmt: skip
+    assert sources[:8] == [(i, "four", i, None) for i in range(8)]
+    assert all(sweep is None and run_dir for _, sweep, _, run_dir in sources[8:])
+
+
+def test_a_sweep_created_again_runs_nothing_and_says_where_its_results_come_from(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    grid(repo, "first")
+    run(repo, "first")
+    grid(repo, "again")
+    done = cli("run", "again", "-j", "2", "--", *sim(), repo=repo)
+    assert done.exit_code == 0
+    assert "0 succeeded" in done.stderr and "8 reused (runs of first with the same run key)" in done.stderr
+    assert ran(repo, "again") == 0
+    first, again = results(repo, "first").rows, results(repo, "again").rows
+    assert [(r["loss"], r["rate"]) for r in again] == [(r["loss"], r["rate"]) for r in first]
+    assert {r["status"] for r in again} == {"success"} and "success      8" in cli(
+        "status", "again", repo=repo
+    ).stdout
+    grid(repo, "third")  # a reused run is a source too: named by the run that actually ran
+    run(repo, "third")
+    assert stored_rows(repo / ".gitgrid/results.db",
+                       "SELECT DISTINCT reused_sweep FROM runs WHERE sweep = 'third'") == [("first",)]  # fmt: skip
+
+
+def test_no_reuse_runs_every_point(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    grid(repo, "first")
+    run(repo, "first")
+    grid(repo, "again")
+    done = cli("run", "again", "--no-reuse", "-j", "2", "--", *sim(), repo=repo)
+    assert done.exit_code == 0 and "8 succeeded" in done.stderr and "reused" not in done.stderr
+    assert ran(repo, "again") == 8
+    run(repo, "first", rerun=True)  # --rerun asks for new runs: it never reuses, not even its own
+    assert ran(repo, "first") == 16
+
+
+def test_a_change_of_command_build_setup_or_any_file_means_no_reuse(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM, "notes.txt": "x\n"})
+    grid(repo, "first")
+    run(repo, "first")
+    grid(repo, "command")
+    assert run_sweep(sim("--extra"), "command", repo, RunOptions(jobs=2)).state.reused == {}
+    grid(repo, "build")
+    assert run(repo, "build", build="true").state.reused == {}
+    grid(repo, "build2")
+    assert run(repo, "build2", build="true").state.reused == {"build": 8}  # the same build: reused
+    grid(repo, "setup")
+    assert run(repo, "setup", setup="true").state.reused == {}
+    (repo / "notes.txt").write_text("y\n")  # a file no param touches, nor the command reads
+    git(repo, "commit", "-qam", "another file")
+    grid(repo, "file")
+    assert run(repo, "file").state.reused == {}
+    assert [ran(repo, s) for s in ("command", "build", "build2", "setup", "file")] == [8, 8, 0, 8, 8]
+
+
+def test_an_optimiser_coming_back_to_points_reuses_them(tmp_path: Path) -> None:
+    """The same optimisation again (same spec, seed and command): every point it asks for was evaluated,
+    so nothing runs and it takes the same path. (The simulation is deterministic: a noisy one whose noise
+    the tree does not fix, such as the optimiser tests' noise seeded by GITGRID_INDEX, needs --no-reuse.)"""
+    deterministic = OPT_SIM.replace(" + random.Random(index).gauss(0.0, 0.01)", "")
+    assert deterministic != OPT_SIM
+    repo = make_repo(tmp_path / "opt", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": deterministic})
+    (repo / "spec.yaml").write_text(OPT_SPEC)
+    args = ["optimize", "spec.yaml", "--metric", "loss", "--budget", "8", "--seed", "5"]
+    first = cli(*args, "--name", "first", "--", *opt_sim(), repo=repo)
+    assert first.exit_code == 0, first.output
+    count = ran(repo, "first")
+    assert count >= 8 and f"{count} evaluations, {count} run now" in first.stderr
+    second = cli(*args, "--name", "second", "--", *opt_sim(), repo=repo)  # the same points, asked again
+    assert second.exit_code == 0, second.output
+    assert f"{count} evaluations, 0 run now" in second.stderr
+    assert ran(repo, "second") == 0
+    assert [r["loss"] for r in results(repo, "second").rows] == [
+        r["loss"] for r in results(repo, "first").rows
+    ]

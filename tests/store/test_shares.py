@@ -1,0 +1,86 @@
+"""The store's side of push, pull and reuse: runs stored in bulk point at the same latest and successful
+runs as runs stored one by one; what is shared, known and reusable is found by its index."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from gitgrid.run.contract import Run
+from gitgrid.store import Store
+from gitgrid.store.record import run_key
+from tests.helpers import stored_rows
+from tests.store.test_points import points, sweep
+
+POINTERS = "SELECT idx, latest_run, success_run, state FROM points WHERE sweep = 's' ORDER BY idx"
+METRICS = "SELECT idx, name, value FROM point_metrics WHERE sweep = 's' ORDER BY idx, name"
+
+
+def some_runs(count: int, seed: int) -> list[Run]:
+    """Several attempts per point, some of one attempt made on two machines (the same attempt number),
+    mixed statuses, some points without runs."""
+    rng, found = random.Random(seed), []
+    for point in points(count):
+        for attempt in range(1, rng.randrange(0, 4) + 1):
+            for host in ["a", "b"][: rng.randrange(1, 3)]:
+                status = rng.choice(["success", "success", "failed", "interrupted"])
+                metrics = {"loss": rng.random()} if status == "success" else {}
+                started = rng.choice([10.0, 20.0, 30.0]) + attempt
+                found.append(Run("s", point.index, point.commit, attempt, status, "", host=host,
+                                 started=started, ended=started + 1, metrics=metrics))  # fmt: skip
+    return found
+
+
+@pytest.mark.parametrize("count", [10, 300])  # point by point, and in bulk
+def test_runs_stored_in_bulk_point_where_runs_stored_one_by_one_do(tmp_path: Path, count: int) -> None:
+    runs = some_runs(count, seed=count)
+    bulk, single = Store.open(tmp_path / "bulk.db"), Store.open(tmp_path / "single.db")
+    for store in (bulk, single):
+        store.sweeps.sync(sweep("1" * 40, count), points(count))
+    bulk.shares.add_pulled([(run, None) for run in runs], ())
+    for n, run in enumerate(runs):  # a run directory each: the store's usual path keys runs by them
+        single.runs.ingest(Run(**{**run.__dict__, "run_dir": f"/r/{n}"}))
+    assert stored_rows(bulk.path, POINTERS) == stored_rows(single.path, POINTERS)
+    assert stored_rows(bulk.path, METRICS) == stored_rows(single.path, METRICS)
+    assert len(stored_rows(bulk.path, "SELECT 1 FROM points WHERE state IS NOT NULL")) < count
+
+
+def test_known_runs_are_found_by_their_identity(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(sweep("1" * 40, 4), points(4))
+    runs = some_runs(4, seed=1)
+    store.shares.add_pulled([(run, None) for run in runs[:3]], ())
+    assert store.shares.known(runs) == {run.identity for run in runs[:3]}
+
+
+def test_unshared_runs_are_the_finished_ones_not_yet_in_the_notes(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(sweep("1" * 40, 4), points(4))
+    commit = points(4)[1].commit
+    for n, status in enumerate(["success", "running", "failed"]):
+        store.runs.ingest(Run("s", 1, commit, n + 1, status, f"/r/{n}", started=1.0 + n, metrics={"x": 1.5}))
+    assert [(r.attempt, r.status) for _, r in store.shares.unshared("s")] == [(1, "success"), (3, "failed")]
+    assert next(store.shares.unshared("s"))[1].metrics == {"x": 1.5}
+    ids = [run_id for run_id, _ in store.shares.unshared("s")]
+    store.shares.mark_shared(ids, "c" * 40, ["d" * 40])
+    assert list(store.shares.unshared("s")) == [] and store.shares.exported() == "c" * 40
+    assert store.shares.notes_read() == {"d" * 40}
+    store.shares.unshare_all()
+    assert len(list(store.shares.unshared("s"))) == 2 and store.shares.notes_read() == set()
+
+
+def test_a_key_finds_the_latest_success_that_ran_whatever_the_number_of_runs(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(sweep("1" * 40, 4), points(4))
+    key = run_key("e" * 40, "f" * 64)
+    commit = points(4)[0].commit
+    store.shares.add_pulled(
+        [(Run("s", 0, commit, n, "success", "", started=float(n)), key) for n in (1, 2)]
+        + [(Run("s", 0, commit, 3, "failed", "", started=3.0), key)],
+        (),
+    )
+    found = store.reuse.sources([key, run_key("0" * 40, "f" * 64)])
+    assert list(found) == [key] and (found[key].sweep, found[key].index) == ("s", 0)
+    assert found[key].run_id == stored_rows(store.path, "SELECT id FROM runs WHERE attempt = 2")[0][0]
