@@ -86,8 +86,8 @@ def execute_point(
         sweep=request.sweep, index=request.index, commit=request.commit, attempt=attempt, status="running",
         run_dir=str(run_dir), params=request.params, rerun=how.rerun, host=how.host, started=time.time(),
         command=how.command, job=how.job, reads=stage.reads if stage else None,
-        analysis=stage.analysis if stage else None, recipe=how.recipe,
-        key=run_key(request.tree, how.recipe) if request.tree and how.recipe else None,
+        analysis=stage.analysis if stage else None, recipe=None if stage else how.recipe or None,
+        key=run_key(request.tree, how.recipe) if request.tree and how.recipe and not stage else None,
     )  # fmt: skip
     env = {**environment(request, run_dir, how.base_env), **how.extra_env}
     problem = _prepare(request, checkout, how, processes, env, run_dir)
