@@ -204,12 +204,8 @@ class Repository:
             return {}
         out = self._check(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
                           stdin="".join(f"{c}^{{tree}}\n" for c in wanted))  # fmt: skip
-        trees = {}
-        for commit, line in zip(wanted, out.splitlines(), strict=True):
-            tree, _, kind = line.partition(" ")
-            if kind == "tree":
-                trees[commit] = tree
-        return trees
+        lines = (line.partition(" ") for line in out.splitlines())
+        return {c: tree for c, (tree, _, kind) in zip(wanted, lines, strict=True) if kind == "tree"}
 
     def for_each_ref(self, pattern: str, fields: Sequence[str]) -> list[list[str]]:
         """One row of ``fields`` (for-each-ref atoms without ``%()``) per ref under ``pattern``."""

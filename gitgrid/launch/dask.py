@@ -39,9 +39,9 @@ from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.locks import Held, hold
 from gitgrid.run.processes import runs_in, stop_group
-from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options, planned_points
+from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options
 from gitgrid.run.series import note_problem, read_series
-from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight
+from gitgrid.run.target import checkout_files, launch_target, plan_for, planned_points, preflight
 from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import list_points
 from gitgrid.sweep.record import Sweep

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from gitgrid.git.repository import Repository
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn
-from gitgrid.run.runner import RunOptions, check_options, planned_points, run_sweep
+from gitgrid.run.runner import RunOptions, check_options, run_sweep
+from gitgrid.run.target import planned_points
 
 __all__ = ["Local"]
 

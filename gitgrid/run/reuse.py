@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 from gitgrid.git.repository import Repository
@@ -44,6 +45,8 @@ class Choice(Protocol):
     def setup(self) -> str | None: ...
     @property
     def reuse(self) -> bool: ...
+    @property
+    def runs_root(self) -> Path | None: ...
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
 from gitgrid.run.stage import StageOrder
 from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight, start_commit
-from gitgrid.store import Plan, Recorder, Store, open_store
+from gitgrid.store import Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 
@@ -55,7 +55,6 @@ __all__ = [
     "SetupRefused",
     "check_options",
     "check_timeout",
-    "planned_points",
     "run_sweep",
 ]
 
@@ -177,29 +176,6 @@ def check_timeout(timeout: float | None) -> None:
     """Refuse a ``--timeout`` no run could have (NaN, infinite, zero or negative), before anything."""
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise RunError(f"--timeout {timeout}: give a positive, finite number of seconds")
-
-
-def planned_points(
-    sweep: str | None = None,
-    repo: Repository | Path | str = ".",
-    options: RunOptions = RunOptions(),
-    command: Sequence[str] = (),
-) -> tuple[Sweep, Plan]:
-    """The points a run of ``command`` with ``options`` would run now (those it would reuse left out),
-    and how many it would skip (``--dry-run``): the store is brought up to date as a run does first;
-    nothing runs, nothing is recorded as reused."""
-    repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = launch_target(repo, sweep, options.stage)
-    layout, store = open_store(repo, options.runs_root)
-    try:
-        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
-            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
-        catch_up(store, chosen, layout.runs_root)
-        return chosen, plan_for(
-            repo, store, layout.runs_root, chosen, options, options.stage, command, record=False
-        ).plan
-    finally:
-        store.close()
 
 
 def check_options(command: Sequence[str], options: RunOptions) -> None:

@@ -13,20 +13,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
-from gitgrid.errors import RunError
-from gitgrid.git.repository import Repository
+from gitgrid.errors import RunError, SweepError
+from gitgrid.git.repository import Repository, open_repository
 from gitgrid.run.checkouts import sweep_files
-from gitgrid.run.collect import refresh
+from gitgrid.run.collect import catch_up, refresh
 from gitgrid.run.preflight import check_command, check_command_elsewhere, command_file_warnings
 from gitgrid.run.reuse import Choice, Planned, plan_runs
 from gitgrid.run.stage import StageOrder
-from gitgrid.store import Store
-from gitgrid.sweep.catalog import find_sweep
+from gitgrid.store import Plan, Store, open_store
+from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import Sweep
 from gitgrid.sweep.stages import split_records, stage_records
 
-__all__ = ["checkout_files", "launch_target", "plan_for", "preflight", "start_commit"]
+__all__ = [
+    "Planning",
+    "checkout_files",
+    "launch_target",
+    "plan_for",
+    "planned_points",
+    "preflight",
+    "start_commit",
+]
 
 
 def launch_target(repo: Repository, sweep: str | None, stage: StageOrder | None) -> Sweep:
@@ -77,6 +86,35 @@ def plan_for(
         again=options.rerun,
     )
     return Planned(plan, "")
+
+
+class Planning(Choice, Protocol):
+    """What :func:`planned_points` needs of a run's options: :class:`~gitgrid.run.reuse.Choice`'s, and the
+    stage to run, if any (:class:`gitgrid.run.runner.RunOptions` has it all)."""
+
+    @property
+    def stage(self) -> StageOrder | None: ...
+
+
+def planned_points(
+    sweep: str | None, repo: Repository | Path | str, options: Planning, command: Sequence[str] = ()
+) -> tuple[Sweep, Plan]:
+    """The points a run (or a stage) of ``command`` with ``options`` would run now (those it would reuse
+    left out), and how many it would skip (``--dry-run``): the store is brought up to date as a run does
+    first; nothing runs, nothing is recorded as reused."""
+    repo = repo if isinstance(repo, Repository) else open_repository(repo)
+    chosen = launch_target(repo, sweep, options.stage)
+    layout, store = open_store(repo, options.runs_root)
+    try:
+        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
+            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
+        catch_up(store, chosen, layout.runs_root)
+        planned = plan_for(
+            repo, store, layout.runs_root, chosen, options, options.stage, command, record=False
+        )
+        return chosen, planned.plan
+    finally:
+        store.close()
 
 
 def preflight(

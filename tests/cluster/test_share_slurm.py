@@ -14,7 +14,7 @@ from tests.share.test_round_trip import shown, three
 def test_a_sweep_run_on_slurm_is_pulled_into_another_clone(slurm: int, tmp_path: Path) -> None:  # noqa: F811
     _, cluster, laptop = three(tmp_path)
     assert cli("create", "spec.yaml", repo=cluster).exit_code == 0
-    submitted = cli("submit", "--opt", "time=0:10:00", "--", *sim(), repo=cluster)
+    submitted = cli("run", "--on", "slurm", "--opt", "time=0:10:00", "--", *sim(), repo=cluster)
     assert submitted.exit_code == 0, submitted.output
     job = re.search(r"as slurm job\(s\) (\d+)$", submitted.stdout.strip()).group(1)  # type: ignore[union-attr]
     wait_for_jobs([job])

@@ -150,7 +150,7 @@ def test_an_array_submits_only_what_no_stored_success_stands_for(swept: Path) ->
     assert result.exit_code == 0, result.output
     assert "again: 8 succeeded, 0 failed" in result.stderr
     assert "4 reused (runs of grid_search-2026-11-18 with the same run key)" in result.stderr
-    ran = sorted(int(m["index"]) for m in metas(swept) if m["sweep"] == "again")
+    ran = sorted(int(str(m["index"])) for m in metas(swept) if m["sweep"] == "again")
     assert ran == list(range(4, 12))
     assert [(r["loss"], r["status"]) for r in results(swept, "again").rows] == [
         (r["a"] * r["b"], "success") for r in results(swept, "again").rows
