@@ -117,7 +117,7 @@ def _reused(
             sweep=sweep.name, index=point.index, commit=point.commit, attempt=attempt,
             status="success", run_dir="", params=point.params, rerun=plan.rerun, host=here, started=now,
             ended=now, command=tuple(command), recipe=recipe, key=keys[point.index],
-            reused=(source.sweep, source.index),
+            reused=(source.sweep, source.index), reason=f"reused from {source.sweep} point {source.index}",
         )  # fmt: skip
         reused.append((run, source.run_id))
     return reused

@@ -66,6 +66,8 @@ def test_a_sweep_created_again_runs_nothing_and_says_where_its_results_come_from
     assert {r["status"] for r in again} == {"success"} and "success      8" in cli(
         "status", "again", repo=repo
     ).stdout
+    assert stored_rows(repo / ".gitgrid/results.db",
+                       "SELECT reason FROM runs WHERE sweep = 'again' AND idx = 7") == [("reused from first point 7",)]  # fmt: skip
     grid(repo, "third")  # a reused run is a source too: named by the run that actually ran
     run(repo, "third")
     assert stored_rows(repo / ".gitgrid/results.db",
