@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_report.py
 
-# gitgrid's SPSA against Nevergrad, Nelder-Mead, CMA and Optuna (about 5 minutes on 2 cores)
+# gitgrid's optimisers against cma, Nevergrad and Optuna (hours on 2 cores; --quick: minutes)
 bench-optimize: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_optimize.py

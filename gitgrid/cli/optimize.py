@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["Method", "optimize"]
 
 
-class Method(StrEnum):
+class Method(StrEnum):  # gitgrid.optimize.methods.METHODS, in its order (a test keeps them equal)
+    auto = "auto"
+    cma = "cma"
+    trust_region = "trust-region"
     spsa = "spsa"
     random = "random"
     optuna_tpe = "optuna-tpe"
@@ -37,10 +40,12 @@ def optimize(
     spec: Annotated[Path, typer.Argument(help="The spec: its params give the bounds and start.")],
     metric: Annotated[str, typer.Option(help="The metric to minimise (or --maximize).", show_default=False)],
     maximize: Annotated[bool, typer.Option("--maximize", help="Higher is better.")] = False,
-    method: Annotated[Method, typer.Option(help="How points are chosen.")] = Method.spsa,
+    method: Annotated[
+        Method, typer.Option(help="How points are chosen (auto: from the params, budget and noise).")
+    ] = Method.auto,
     budget: Annotated[int, typer.Option(help="Evaluations (commits) at most, calibration included.")] = 100,
     parallel: Annotated[
-        int, typer.Option(help="SPSA: gradient samples per iteration (x2 runs at once); others: trials.")
+        int, typer.Option(help="Runs at once: points per batch (SPSA: gradient samples, x2 runs).")
     ] = 1,
     on: Annotated[
         str, typer.Option("--on", "--scheduler", help=ON_HELP.format(", ".join(LAUNCHERS)))
@@ -76,7 +81,7 @@ def optimize(
         bool, typer.Option("--dry-run", help="Show the search and the sweep it would grow; run nothing.")
     ] = False,
 ) -> None:
-    """Choose points by SPSA, random search or Optuna: optimize SPEC --metric NAME -- CMD [ARGS].
+    """Choose points by an optimiser (auto, CMA-ES, trust region, SPSA...): optimize SPEC --metric M -- CMD.
 
     Every evaluation is a commit on an optimize-DATE sweep, run like a grid's points; running the same
     command again continues an interrupted optimisation.
@@ -102,7 +107,7 @@ def optimize(
     if dry_run:
         _print_plan(plan)
         return
-    summary = run_optimize(plan, _progress(plan.name, metric))
+    summary = run_optimize(plan, _progress(plan.name, metric), _chosen(plan.name, options.method))
     _print_summary(summary)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
@@ -121,6 +126,14 @@ def _progress(name: str, metric: str) -> Any:
     return show
 
 
+def _chosen(name: str, method: str) -> Any:
+    def show(choice: Any) -> None:
+        if method == "auto":
+            print(f"{name}: auto chose {choice.method}: {choice.reason}", file=sys.stderr)
+
+    return show
+
+
 def _print_plan(plan: OptimizePlan) -> None:
     what = "continue" if plan.existing is not None else "start"
     options = plan.options
@@ -130,6 +143,12 @@ def _print_plan(plan: OptimizePlan) -> None:
           f"budget {options.budget}, {options.metric} {goal}, seed {seed}")  # fmt: skip
     if plan.existing is not None:
         print(f"  {plan.existing.count} evaluations recorded")
+    if options.method == "auto":
+        from gitgrid.optimize.session import auto_pick
+
+        print(
+            f"  auto: {auto_pick(plan.search, options.budget, options.parallel)}, once the start is measured"
+        )
     for dim, start in zip(plan.search.box.dims, plan.search.start, strict=True):
         if dim.categorical:
             print(f"  {dim.name}: one of {list(dim.choices)}, from {start!r}")
@@ -149,8 +168,19 @@ def _print_summary(summary: OptimizeSummary) -> None:
     answer = summary.answer or {}
     print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
           f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
+    noise = answer.get("noise")
+    measured = (
+        "noise-free" if noise == 0 else f"noise sd {noise:.3g} at the start" if noise else "noise unknown"
+    )
+    why = f"chosen by auto: {answer['reason']}" if answer.get("reason") else measured
+    print(f"{summary.sweep}: method {answer.get('method')} ({why})", file=sys.stderr)
     params = " ".join(f"{k}={v!r}" for k, v in answer.get("params", {}).items())
     checks = answer.get("checks", 1)  # several: the value is their mean, each a row of 'gitgrid results'
-    mean = f" (mean of {checks} checks from point {answer.get('index')} on)" if checks > 1 else ""
+    mean = f" (mean of {checks} measurements of it)" if checks > 1 else ""
     print(f"{summary.metric} {answer.get('value')!r}{mean} at {params} (point {answer.get('index')}, "
           f"commit {str(answer.get('commit'))[:12]})")  # fmt: skip
+    best = answer.get("best")
+    if isinstance(best, dict) and best.get("index") != answer.get("index"):
+        print(f"  best single measurement: {summary.metric} {best.get('value')!r} at point "
+              f"{best.get('index')} (commit {str(best.get('commit'))[:12]}): one noisy reading, "
+              "expect it to repeat worse")  # fmt: skip

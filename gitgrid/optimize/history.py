@@ -50,8 +50,12 @@ class Outcome:
     x: tuple[Value, ...]
     value: float
     iterations: int
-    stopped: str  # budget, ftol, param-tol
+    stopped: str  # budget, ftol, param-tol, converged, exhausted
     settings: tuple[tuple[str, float], ...] = ()  # e.g. SPSA's calibrated gains a, c, A
+    method: str = ""  # the method that ran (what ``auto`` chose)
+    reason: str = ""  # why ``auto`` chose it
+    noise: float | None = None  # the standard deviation measured at the start
+    best: tuple[float, tuple[Value, ...]] | None = None  # the best single measurement: value, point
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class Result:
     iterations: int
     stopped: str
     settings: dict[str, float]
+    method: str = ""  # the method that ran: what ``auto`` chose, or the one named
+    reason: str = ""  # why ``auto`` chose it
+    noise: float | None = None  # the standard deviation of the start's measurements (0: noise-free)
+    best: Evaluation | None = None  # the best single measurement (with noise: a lucky draw, not the answer)
 
     @property
     def evaluations(self) -> int:
@@ -85,9 +93,12 @@ def drive(steps: Steps, evaluate: Evaluate) -> Result:
             batch = steps.send(values)
     except StopIteration as stop:
         outcome: Outcome = stop.value
-    return Result(
-        outcome.x, outcome.value, tuple(history), outcome.iterations, outcome.stopped, dict(outcome.settings)
-    )
+    best = None
+    if outcome.best is not None:
+        value, x = outcome.best
+        best = next((e for e in history if e.x == x and e.value == value), None)
+    return Result(outcome.x, outcome.value, tuple(history), outcome.iterations, outcome.stopped,
+                  dict(outcome.settings), outcome.method, outcome.reason, outcome.noise, best)  # fmt: skip
 
 
 def finite(value: object, where: str) -> float:

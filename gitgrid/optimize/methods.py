@@ -1,25 +1,42 @@
 """The optimisation methods by name, as the Python API and ``gitgrid optimize`` both choose them.
 
+Every method starts the same way: the start is measured (twice, or four times with noise: see
+:mod:`gitgrid.optimize.ledger`); ``auto`` then chooses a method from what it measured
+(:mod:`gitgrid.optimize.auto`), and the method runs on the ledger that holds those measurements. Its
+answer is then made never worse than what was measured (:func:`~gitgrid.optimize.ledger.finish`).
+
 Every method minimises; maximising wraps it so that it is sent negated values and its answer's value is
 turned back, while the history keeps the values as measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from gitgrid.errors import OptimizeError
+from gitgrid.optimize.auto import AUTO, Choice, choose, smallest_budget
 from gitgrid.optimize.box import Box
+from gitgrid.optimize.evolution import cma_steps
 from gitgrid.optimize.history import Outcome, Steps
+from gitgrid.optimize.ledger import Ledger, finish, measure_start
 from gitgrid.optimize.samplers import OPTUNA_SAMPLERS, optuna_steps, random_steps
-from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget, spsa_steps
+from gitgrid.optimize.stochastic import SpsaSettings, spsa_steps
+from gitgrid.optimize.trust import trust_steps
 from gitgrid.spec.values import Value
 
-__all__ = ["CATEGORICAL_METHODS", "METHODS", "categorical_problem", "method_steps", "smallest_budget"]
+__all__ = [
+    "CATEGORICAL_METHODS",
+    "METHODS",
+    "Announce",
+    "categorical_problem",
+    "method_steps",
+    "smallest_budget",
+]
 
-METHODS = ("spsa", "random", *OPTUNA_SAMPLERS)
-CATEGORICAL_METHODS = ("random", *OPTUNA_SAMPLERS)  # the methods that accept a 'values:' param
+METHODS = (AUTO, "cma", "trust-region", "spsa", "random", *OPTUNA_SAMPLERS)
+CATEGORICAL_METHODS = (AUTO, "random", *OPTUNA_SAMPLERS)  # the methods that accept a 'values:' param
+Announce = Callable[[Choice], None]  # told the method that will run, once the start is measured
 
 
 def categorical_problem(method: str) -> str:
@@ -41,30 +58,56 @@ def method_steps(
     settings: SpsaSettings | None = None,
     maximize: bool = False,
     replay: Sequence[Sequence[Value]] = (),
+    announce: Announce | None = None,
 ) -> Steps:
-    """The generator of batches of ``method`` (see :mod:`gitgrid.optimize.history`)."""
+    """The generator of batches of ``method`` (see :mod:`gitgrid.optimize.history`); every check of the
+    arguments is made here, before the first evaluation."""
     if method not in METHODS:
         raise OptimizeError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
         raise OptimizeError(f"seed {seed!r}: give a whole number, 0 or more (below 2**63)")
+    if parallel < 1:
+        raise OptimizeError(f"parallel must be at least 1, got {parallel}")
     categorical = next((d.name for d in box.dims if d.categorical), None)
     if categorical is not None and method not in CATEGORICAL_METHODS:
         raise OptimizeError(f"param '{categorical}': {categorical_problem(method)}")
-    if method == "spsa":
-        chosen = replace(settings or SpsaSettings(), gradient_samples=parallel)
-        steps = spsa_steps(box, x0, budget, seed, chosen)
-    elif method == "random":
-        steps = random_steps(box, x0, budget, seed, parallel)
-    else:
-        steps = optuna_steps(box, x0, budget, seed, method, parallel, replay)
+    chosen = replace(settings or SpsaSettings(), gradient_samples=parallel)
+    chosen.check()
+    least = smallest_budget(method, parallel, chosen)
+    if budget < least:
+        raise OptimizeError(f"a budget of {budget} evaluations is less than {method} needs: at least {least}")
+    box.check_start(x0)
+    steps = _steps(method, box, tuple(x0), budget, seed, parallel, chosen, replay, announce)
     return _maximizing(steps) if maximize else steps
 
 
-def smallest_budget(method: str, parallel: int, settings: SpsaSettings | None = None) -> int:
-    """The smallest budget ``method`` accepts: for SPSA calibration, one iteration and the check."""
-    if method == "spsa":
-        return minimum_budget(replace(settings or SpsaSettings(), gradient_samples=parallel))
-    return 1 + parallel
+def _steps(
+    method: str,
+    box: Box,
+    start: tuple[Value, ...],
+    budget: int,
+    seed: int | None,
+    parallel: int,
+    settings: SpsaSettings,
+    replay: Sequence[Sequence[Value]],
+    announce: Announce | None,
+) -> Steps:
+    ledger = Ledger(budget)
+    noise = yield from measure_start(ledger, start)
+    choice = choose(box, budget, noise, parallel) if method == AUTO else Choice(method, "")
+    if announce is not None:
+        announce(choice)
+    if choice.method == "spsa":
+        outcome = yield from spsa_steps(box, start, ledger, seed, settings)
+    elif choice.method == "cma":
+        outcome = yield from cma_steps(box, start, ledger, seed, parallel)
+    elif choice.method == "trust-region":
+        outcome = yield from trust_steps(box, start, ledger, seed, parallel)
+    elif choice.method == "random":
+        outcome = yield from random_steps(box, start, ledger, seed, parallel)
+    else:
+        outcome = yield from optuna_steps(box, start, ledger, seed, choice.method, parallel, replay)
+    return replace(finish(outcome, ledger, start), method=choice.method, reason=choice.reason)
 
 
 def _maximizing(steps: Steps) -> Steps:
@@ -76,4 +119,5 @@ def _maximizing(steps: Steps) -> Steps:
             batch = steps.send([-v for v in values])
     except StopIteration as stop:
         outcome: Outcome = stop.value
-    return replace(outcome, value=-outcome.value)
+    best = (-outcome.best[0], outcome.best[1]) if outcome.best is not None else None
+    return replace(outcome, value=-outcome.value, best=best)

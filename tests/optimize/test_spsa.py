@@ -10,9 +10,11 @@ import pytest
 
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.box import Box, Dimension, make_box
+from gitgrid.optimize.curvature import Curvature
 from gitgrid.optimize.gains import Gains, perturbation_size, step_gain
 from gitgrid.optimize.history import Evaluation, Request, Result, drive
-from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget, spsa_steps
+from gitgrid.optimize.methods import method_steps
+from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget
 
 
 def run(
@@ -25,7 +27,8 @@ def run(
 ) -> Result:
     """SPSA driven in this process, one evaluation after another."""
     box = make_box(bounds, len(x0))
-    steps = spsa_steps(box, x0, budget, seed, SpsaSettings(**settings))  # type: ignore[arg-type]
+    chosen = SpsaSettings(**settings)  # type: ignore[arg-type]
+    steps = method_steps("spsa", box, x0, budget, seed, parallel=chosen.gradient_samples, settings=chosen)
     return drive(steps, lambda batch: [f(np.array(r.x, dtype=float)) for r in batch])
 
 
@@ -70,10 +73,10 @@ def test_step_gain_aims_the_first_step_at_the_asked_fraction() -> None:
 
 
 def test_calibration_counts_sets_c_from_the_noise_and_the_first_step_to_five_percent() -> None:
-    result = run(lambda x: 3.0 * float(x[0]), [0.0], 40)  # linear, noise-free, one param
+    result = run(lambda x: 3.0 * float(x[0]), [0.0], 40, second_order=False)  # linear, noise-free
     roles = [e.role for e in result.history]
-    assert roles[:4] == ["start"] * 4 and roles[4:6] == ["theta+", "theta-"]
-    assert len(result.history) == 40 and roles.count("check") >= 1
+    assert roles[:2] == ["start"] * 2 and roles[2:4] == ["theta+", "theta-"]  # two equal values: no noise
+    assert len(result.history) == 39 and roles.count("check") == 1  # the 40th: the check again, not run
     assert result.settings["c"] == 0.005  # noise-free: the smallest perturbation
     plus, minus = pairs(result)[0]
     assert float(plus.x[0]) - float(minus.x[0]) == pytest.approx(2 * 0.005 * 10, abs=1e-12)
@@ -100,10 +103,12 @@ def test_perturbations_are_bernoulli_signs_on_every_param() -> None:
 
 
 def test_each_step_is_capped_at_five_percent_of_the_range() -> None:
-    result = run(lambda x: 1e6 * float(np.sum(x)), [0.0, 0.0], 60, a=10.0, c=0.01)
+    # without 2SPSA's jitter, the centres of the pairs are the iterates
+    result = run(lambda x: 1e6 * float(np.sum(x)), [0.0, 0.0], 60, a=10.0, c=0.01, second_order=False)
     steps = np.abs(np.diff(centres(result), axis=0))
     assert steps.max() == pytest.approx(0.05 * 10)  # the cap binds, and is never exceeded
-    capped = run(lambda x: 1e6 * float(np.sum(x)), [0.0, 0.0], 60, a=10.0, c=0.01, max_step=0.01)
+    capped = run(lambda x: 1e6 * float(np.sum(x)), [0.0, 0.0], 60, a=10.0, c=0.01, second_order=False,
+                 max_step=0.01)  # fmt: skip
     assert np.abs(np.diff(centres(capped), axis=0)).max() == pytest.approx(0.01 * 10)
 
 
@@ -162,7 +167,7 @@ def test_integer_and_log_params_keep_their_kind() -> None:
     def f(x: np.ndarray) -> float:
         return float((x[0] - target[0]) ** 2 / 100 + math.log(x[1] / target[1]) ** 2)
 
-    steps = spsa_steps(box, [40, 5.0], 400, 0, SpsaSettings())
+    steps = method_steps("spsa", box, [40, 5.0], 400, 0)
     result = drive(steps, lambda batch: [f(np.array(r.x, dtype=float)) for r in batch])
     assert all(isinstance(e.x[0], int) and 1 <= e.x[0] <= 50 for e in result.history)
     assert all(1e-3 <= float(e.x[1]) <= 10.0 for e in result.history)
@@ -174,11 +179,12 @@ def test_integer_and_log_params_keep_their_kind() -> None:
 
 
 def test_budget_too_small_and_bad_settings_are_refused() -> None:
-    assert minimum_budget(SpsaSettings()) == 7  # 4 at the start, one pair, one check
-    with pytest.raises(OptimizeError, match="budget of 6 evaluations is less than one SPSA iteration"):
+    assert minimum_budget(SpsaSettings()) == 7  # 4 at the start (with noise), one pair, one check
+    with pytest.raises(OptimizeError, match="budget of 6 evaluations is less than spsa needs: at least 7"):
         run(lambda x: 0.0, [0.0], 6)
-    assert len(run(lambda x: 0.0, [0.0], 7).history) == 7
-    with pytest.raises(OptimizeError, match="gradient_samples must be at least 1"):
+    rng = np.random.default_rng(0)
+    assert len(run(lambda x: float(rng.normal()), [0.0], 7).history) == 7
+    with pytest.raises(OptimizeError, match="parallel must be at least 1"):
         run(lambda x: 0.0, [0.0], 50, gradient_samples=0)
     with pytest.raises(OptimizeError, match="final='best'"):
         run(lambda x: 0.0, [0.0], 50, final="best")
@@ -191,17 +197,47 @@ def test_bad_bounds_and_starts_are_refused_naming_the_param() -> None:
         Dimension("rate", 2.0, 2.0)
     with pytest.raises(OptimizeError, match="log scale needs positive bounds"):
         Dimension("rate", 0.0, 2.0, log=True)
-    with pytest.raises(OptimizeError, match="categorical"):
-        next(spsa_steps(Box((Dimension("k", choices=("a", "b")),)), [0.0], 50, 0))
+    with pytest.raises(OptimizeError, match="param 'k': is categorical"):
+        method_steps("spsa", Box((Dimension("k", choices=("a", "b")),)), ["a"], 50, 0)
 
 
 def test_several_gradient_samples_are_one_batch() -> None:
     batches: list[list[Request]] = []
+    rng = np.random.default_rng(1)
 
     def evaluate(batch: Sequence[Request]) -> list[float]:
         batches.append(list(batch))
-        return [float(np.sum(np.array(r.x, dtype=float) ** 2)) for r in batch]
+        return [float(np.sum(np.array(r.x, dtype=float) ** 2) + rng.normal(0.0, 0.1)) for r in batch]
 
-    drive(spsa_steps(make_box((-5, 5), 3), [2.0] * 3, 60, 0, SpsaSettings(gradient_samples=3)), evaluate)
-    assert [len(b) for b in batches[:3]] == [4, 6, 6]  # the start's four, then 3 pairs per iteration
-    assert {r.role for r in batches[1]} == {"theta+", "theta-"}
+    drive(method_steps("spsa", make_box((-5, 5), 3), [2.0] * 3, 60, 0, parallel=3), evaluate)
+    assert [len(b) for b in batches[:4]] == [2, 2, 6, 6]  # the start twice, twice more (noise), 3 pairs
+    assert {r.role for r in batches[2]} == {"theta+", "theta-"}
+
+
+def test_the_curvature_is_the_least_squares_hessian_of_the_directional_differences() -> None:
+    rng = np.random.default_rng(4)
+    hessian = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, -2.0], [0.0, -2.0, 9.0]])
+    curvature = Curvature(3)
+    for _ in range(6):  # one equation per entry: exact
+        delta, v = rng.choice([-1.0, 1.0], 3), rng.normal(size=3)
+        curvature.add(float(delta @ hessian @ v), delta, v)
+    assert curvature.hessian is not None and np.allclose(curvature.hessian, hessian, atol=1e-5)
+    delta = np.array([1.0, -1.0, 1.0])
+    assert curvature.shift(delta, np.ones(3)) == pytest.approx(float(delta @ hessian @ np.ones(3)))
+    stretched = curvature.precondition(hessian @ np.array([1.0, 2.0, 3.0]))  # a Newton direction, rescaled
+    assert np.allclose(
+        stretched / np.linalg.norm(stretched), np.array([1.0, 2.0, 3.0]) / np.sqrt(14.0), atol=1e-3
+    )
+
+
+def test_second_order_spsa_keeps_two_runs_per_iteration_and_beats_first_order_when_ill_conditioned() -> None:
+    scales = np.array([1.0, 10.0, 100.0])
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(scales * (x - 1.0) ** 2))
+
+    first = run(f, [-3.0, 2.0, 4.0], 600, seed=1)
+    second = run(f, [-3.0, 2.0, 4.0], 600, seed=1, second_order=True)
+    per_iteration = {e.iteration for e in second.history if e.role.startswith("theta")}
+    assert sum(e.role.startswith("theta") for e in second.history) == 2 * len(per_iteration)
+    assert second.value < 0.1 * first.value

@@ -1,0 +1,56 @@
+"""``auto``: which method to run, from the dimension, the budget, the categorical params and the noise
+measured at the start.
+
+The rules are what the benchmark (``benchmarks/bench_optimize.py``, docs/optimize.md) measured on its
+tuning problems; each choice comes with the reason, which the optimisation's record keeps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from gitgrid.optimize.box import Box
+from gitgrid.optimize.ledger import Noise
+from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget
+
+__all__ = ["AUTO", "Choice", "choose", "smallest_budget"]
+
+AUTO = "auto"
+MODEL_DIMENSIONS = 30  # beyond, a quadratic's coefficients outnumber any budget: CMA-ES
+NOISY_MODEL_BUDGET = 150  # with noise, the trust region leads below this budget, CMA-ES from it
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The method that runs, and why ``auto`` chose it (empty when it was named)."""
+
+    method: str
+    reason: str
+
+
+def choose(box: Box, budget: int, noise: Noise, parallel: int = 1) -> Choice:
+    """The method for this search (see the module)."""
+    d = len(box)
+    categorical = [dim.name for dim in box.dims if dim.categorical]
+    if categorical:
+        if importlib.util.find_spec("optuna") is not None:
+            return Choice(
+                "optuna-tpe", f"categorical params ({', '.join(categorical)}): TPE chooses among values"
+            )
+        return Choice("random", f"categorical params ({', '.join(categorical)}) and no Optuna installed")
+    what = f"{d} params, a budget of {budget}"
+    if d > MODEL_DIMENSIONS:
+        return Choice("cma", f"{what}: more params than quadratic models fit in the budget")
+    if noise.free:
+        return Choice("trust-region", f"noise-free (the start measured twice, the same value); {what}")
+    if budget < NOISY_MODEL_BUDGET:
+        return Choice("trust-region", f"noise (sd {noise.sd:.3g} at the start); {what}: a small budget")
+    return Choice("cma", f"noise (sd {noise.sd:.3g} at the start); {what}")
+
+
+def smallest_budget(method: str, parallel: int, settings: SpsaSettings | None = None) -> int:
+    """The smallest budget ``method`` accepts: the start's measurements and one step or batch."""
+    if method == "spsa":
+        return minimum_budget(settings or SpsaSettings(gradient_samples=parallel))
+    return 4 + parallel  # the start (four times with noise), one batch

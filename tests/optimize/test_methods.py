@@ -1,0 +1,190 @@
+"""What every method shares (the start measured, no run wasted, an answer never worse than measured), what
+``auto`` chooses, and CMA-ES and the trust region as generators of batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from gitgrid.errors import OptimizeError
+from gitgrid.optimize.auto import choose
+from gitgrid.optimize.box import Box, Dimension, make_box
+from gitgrid.optimize.history import Request, Result, drive
+from gitgrid.optimize.ledger import Noise
+from gitgrid.optimize.methods import METHODS, method_steps
+
+Objective = Callable[[np.ndarray], float]
+
+
+def run(
+    method: str,
+    f: Objective,
+    x0: Sequence[float],
+    budget: int,
+    *,
+    seed: int = 0,
+    box: Box | None = None,
+    parallel: int = 1,
+    batches: list[list[Request]] | None = None,
+) -> Result:
+    """``method`` driven in this process; every batch it asks for is kept in ``batches``."""
+
+    def evaluate(batch: Sequence[Request]) -> list[float]:
+        if batches is not None:
+            batches.append(list(batch))
+        return [f(np.array(r.x, dtype=float)) for r in batch]
+
+    box = box or make_box((-5.0, 5.0), len(x0))
+    return drive(method_steps(method, box, list(x0), budget, seed, parallel=parallel), evaluate)
+
+
+def sphere(x: np.ndarray) -> float:
+    return float(np.sum((x - 1.0) ** 2))
+
+
+def noisy(f: Objective, sd: float, seed: int = 0) -> Objective:
+    rng = np.random.default_rng(seed)
+    return lambda x: f(x) + float(rng.normal(0.0, sd))
+
+
+def rotated_quadratic(condition: float, d: int) -> Objective:
+    rng = np.random.default_rng(7)
+    rotation = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    matrix = rotation.T @ np.diag(condition ** (np.arange(d) / (d - 1))) @ rotation
+    return lambda x: float((x - 1.0) @ matrix @ (x - 1.0))
+
+
+@pytest.mark.parametrize("method", ["auto", "cma", "trust-region", "spsa", "random"])
+def test_without_noise_no_point_runs_twice_and_the_answer_is_the_best_measured(method: str) -> None:
+    box = make_box([(0, 12), (0, 12)], 2, integer=True)  # few points: methods ask for some again
+    result = run(method, lambda x: float((x[0] - 7) ** 2 + 3 * (x[1] - 4) ** 2), [2, 10], 60, box=box)
+    xs = [e.x for e in result.history]
+    assert xs[:2] == [(2, 10), (2, 10)] and result.noise == 0.0  # the start twice: equal, so no noise
+    assert len(set(xs[1:])) == len(xs) - 1  # after that, never a point measured before
+    assert result.value == min(e.value for e in result.history)
+    assert method == "spsa" or (result.value, result.x) == (0.0, (7, 4))  # SPSA crawls on integers
+
+
+@pytest.mark.parametrize("method", ["cma", "trust-region", "random", "spsa"])
+def test_with_noise_the_answer_is_a_mean_of_fresh_checks_and_the_best_reading_is_reported(
+    method: str,
+) -> None:
+    result = run(method, noisy(sphere, 0.3), [-3.0, -3.0], 120, seed=2)
+    assert [e.role for e in result.history[:4]] == ["start"] * 4  # two differed: two more, for the sd
+    assert result.noise is not None and 0.05 < result.noise < 1.0
+    checks = [e for e in result.history if e.role == "check"]
+    assert checks and all(e.x == result.x for e in checks)
+    assert result.value == pytest.approx(float(np.mean([e.value for e in checks])))
+    assert result.best is not None and result.best.value == min(e.value for e in result.history)
+    assert result.best.value < result.value  # the lucky reading is named, never the answer
+
+
+def test_with_noise_a_start_measured_better_than_the_answer_is_the_answer() -> None:
+    flat = noisy(lambda x: 0.0, 1.0, seed=3)  # nothing to gain: whatever the method finds is noise
+    results = [run("cma", flat, [0.0, 0.0], 40, seed=s) for s in range(6)]
+    starts = [r for r in results if r.x == (0.0, 0.0)]
+    assert starts  # some runs found nothing better on average than the start's four measurements
+    for r in starts:
+        assert r.value == pytest.approx(float(np.mean([e.value for e in r.history[:4]])))
+
+
+def test_cma_asks_one_generation_per_batch_with_parallel_at_least_its_population() -> None:
+    batches: list[list[Request]] = []
+    run("cma", sphere, [-3.0] * 3, 70, parallel=9, batches=batches)
+    sizes = [len(b) for b in batches]
+    assert sizes[0] == 2 and set(sizes[1:-2]) == {9}  # the start; then generations of 9 (7 is cma's own)
+    assert all(r.role == "trial" and r.iteration == i + 1 for i, b in enumerate(batches[1:-2]) for r in b)
+    assert batches[-1] == [Request(batches[-1][0].x, batches[-1][0].iteration, "check")]  # its mean
+
+
+def test_cma_depends_only_on_its_seed_and_the_values_not_on_numpy_global_random_state() -> None:
+    def disturbing(offset: int) -> Objective:
+        def f(x: np.ndarray) -> float:
+            np.random.seed(offset)  # as a user's objective in the same process may: other in each run
+            return sphere(x)
+
+        return f
+
+    first = run("cma", disturbing(1), [-3.0, 2.0], 60, seed=5)
+    second = run("cma", disturbing(99), [-3.0, 2.0], 60, seed=5)
+    assert [e.x for e in first.history] == [e.x for e in second.history]
+    assert [e.x for e in run("cma", disturbing(1), [-3.0, 2.0], 60, seed=6).history] != [
+        e.x for e in first.history
+    ]
+
+
+def test_cma_stays_in_the_box_and_restarts_with_budget_left() -> None:
+    result = run("cma", lambda x: -float(np.sum(x)), [0.0, 0.0], 400)  # the optimum is the corner
+    xs = np.array([e.x for e in result.history])
+    assert xs.min() >= -5.0 and xs.max() <= 5.0 and len(result.history) == 400
+    assert result.value == pytest.approx(-10.0, abs=1e-6)
+
+
+def test_the_trust_region_solves_an_ill_conditioned_quadratic_in_few_evaluations() -> None:
+    f = rotated_quadratic(1e3, 4)
+    result = run("trust-region", f, [-3.0, 4.0, 2.0, -1.0], 80)
+    assert f(np.array([-3.0, 4.0, 2.0, -1.0])) > 100 and result.value < 1e-8
+
+
+def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_it() -> None:
+    batches: list[list[Request]] = []
+    run("trust-region", sphere, [-3.0] * 3, 40, parallel=4, batches=batches)
+    assert [len(b) for b in batches[:2]] == [2, 3]  # the start, then one step of the radius per param
+    assert {len(b) for b in batches[2:-1]} <= {4, 5}  # the step, three more; one where the model guesses
+
+
+def test_every_method_is_known_by_name_and_an_unknown_one_is_refused() -> None:
+    assert METHODS[0] == "auto" and {"cma", "trust-region", "spsa"} <= set(METHODS)
+    with pytest.raises(OptimizeError, match="unknown method 'nelder-mead'"):
+        method_steps("nelder-mead", make_box((0, 1), 1), [0.5], 20, 0)
+
+
+def test_a_budget_smaller_than_a_method_needs_is_refused_before_any_run() -> None:
+    with pytest.raises(OptimizeError, match="a budget of 4 evaluations is less than cma needs: at least 5"):
+        method_steps("cma", make_box((0, 1), 1), [0.5], 4, 0)
+    with pytest.raises(OptimizeError, match="param 'k': is categorical"):
+        method_steps("trust-region", Box((Dimension("k", choices=("a", "b")),)), ["a"], 20, 0)
+
+
+@pytest.mark.parametrize(
+    ("box", "budget", "values", "method", "why"),
+    [
+        (
+            make_box((-5, 5), 4),
+            200,
+            (1.0, 1.0),
+            "trust-region",
+            "noise-free (the start measured twice, the same",
+        ),
+        (make_box((-5, 5), 4), 100, (1.0, 1.2), "trust-region", "noise (sd 0.141 at the start); 4 params"),
+        (
+            make_box((-5, 5), 4),
+            150,
+            (1.0, 1.2),
+            "cma",
+            "noise (sd 0.141 at the start); 4 params, a budget of 150",
+        ),
+        (make_box((-5, 5), 31), 1000, (1.0, 1.0), "cma", "31 params, a budget of 1000: more params than"),
+        (
+            Box((Dimension("k", choices=("a", "b")), Dimension("x"))),
+            50,
+            (1.0, 1.0),
+            "optuna-tpe",
+            "categorical",
+        ),
+    ],
+)
+def test_auto_chooses_by_dimension_budget_noise_and_categorical_params(
+    box: Box, budget: int, values: tuple[float, ...], method: str, why: str
+) -> None:
+    choice = choose(box, budget, Noise(values))
+    assert choice.method == method and why in choice.reason
+
+
+def test_auto_runs_its_choice_on_the_same_measurements_and_says_so() -> None:
+    chosen = run("auto", noisy(sphere, 0.3), [-3.0, -3.0], 60, seed=4)
+    named = run("trust-region", noisy(sphere, 0.3), [-3.0, -3.0], 60, seed=4)
+    assert (chosen.method, named.method) == ("trust-region", "trust-region") and named.reason == ""
+    assert chosen.reason.startswith("noise (sd ") and chosen.history == named.history  # the start reused
