@@ -114,7 +114,8 @@ def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
         raise RecordProblem(f"not a JSON object but {type(data).__name__}")
     sweep = data.get("sweep")
     if not isinstance(sweep, str) or _sweep_problem(sweep) is not None:
-        raise RecordProblem(f"'sweep' {shown(sweep)}: {_sweep_problem(sweep)}")
+        problem = _sweep_problem(sweep) if isinstance(sweep, str) else name_problem(sweep)
+        raise RecordProblem(f"'sweep' {shown(sweep)}: {problem}")
     commit = data.get("commit")
     if not isinstance(commit, str) or not _HEX40.fullmatch(commit):
         raise RecordProblem(f"'commit' must be a commit id, not {shown(commit)}")
