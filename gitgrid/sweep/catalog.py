@@ -16,15 +16,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gitgrid.errors import GitgridWarning, RunError, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.layout import created_sweeps
-from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
 from gitgrid.sweep.stages import split_records, stage_records
+
+if TYPE_CHECKING:  # the spec's model imports --where's expressions, which `gitgrid list` never needs
+    from gitgrid.spec.model import Spec
 
 __all__ = [
     "ParamSummary",

@@ -35,7 +35,10 @@ def optimized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         (repo / "spec.yaml").write_text(OPT_SPEC)
         (repo / "grid.yaml").write_text(SPEC)
         optimize_sweep(
-            repo / "spec.yaml", opt_sim(), OptimizeOptions("loss", budget=30, seed=3, name="spsa"), repo
+            repo / "spec.yaml",
+            opt_sim(),
+            OptimizeOptions("loss", method="spsa", budget=30, seed=3, name="spsa"),
+            repo,
         )
         random = OptimizeOptions("loss", method="random", budget=12, seed=1, parallel=3, name="random")
         optimize_sweep(repo / "spec.yaml", opt_sim(), random, repo)
