@@ -21,17 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from gitgrid.errors import SweepError
-from gitgrid.git.repository import Repository, open_repository
-from gitgrid.run.collect import catch_up
+from gitgrid.git.repository import Repository
 from gitgrid.run.contract import Run, host
-from gitgrid.store import Plan, Store, open_store
+from gitgrid.store import Plan, Store
 from gitgrid.store.record import recipe_of, run_key
 from gitgrid.store.reuse import Source
-from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Choice", "Planned", "plan_runs", "planned_points"]
+__all__ = ["Choice", "Planned", "plan_runs"]
 
 
 class Choice(Protocol):
@@ -142,21 +139,3 @@ def _reused(
         )  # fmt: skip
         reused.append((run, source.run_id))
     return reused
-
-
-def planned_points(
-    sweep: str | None, repo: Repository | Path | str, options: Choice, command: Sequence[str] = ()
-) -> tuple[Sweep, Plan]:
-    """The points a run of ``command`` with ``options`` would run now (those it would reuse left out),
-    and how many it would skip (``--dry-run``): the store is brought up to date as a run does first;
-    nothing runs, nothing is recorded as reused."""
-    repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, options.runs_root)
-    try:
-        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
-            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
-        catch_up(store, chosen, layout.runs_root)
-        return chosen, plan_runs(repo, store, chosen, options, command, record=False).plan
-    finally:
-        store.close()

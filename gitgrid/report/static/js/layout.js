@@ -64,6 +64,7 @@ function views() {
       el("div", { id: "summary-counts" }),
       el("p", { id: "summary-base" }),
       el("p", { id: "summary-durations" }),
+      el("p", { id: "summary-stages" }),
       el("h3", { id: "summary-best-title" }),
       el("table", { id: "summary-best-table" }, el("tbody", { id: "summary-best" })),
       el("details", {}, el("summary", {}, "spec"), el("pre", { id: "summary-spec" })),

@@ -80,6 +80,19 @@ function draw() {
   $("summary-base").textContent =
     `base ${D.base_ref} ${D.base.slice(0, 12)} ${D.base_subject} · created ${when(D.created)} · ${D.count} points`;
   $("summary-spec").textContent = D.spec;
+  // the files each --all stage wrote, linked (issue 22): names and paths go in as text
+  $("summary-stages").replaceChildren(
+    ...(D.stages || [])
+      .filter((st) => st.outputs.length)
+      .map((st) =>
+        el(
+          "span",
+          { class: "stage-files" },
+          `stage ${st.name}: `,
+          ...st.outputs.flatMap((o) => [el("a", { href: o.href, title: o.path, target: "_blank", rel: "noopener" }, o.name), " "]),
+        ),
+      ),
+  );
   const sign = D.maximize ? -1 : 1;
   const values = S.metric ? column(D, `m:${S.metric}`) : null;
   const repeat = S.repeat && D.params.includes(S.repeat);
