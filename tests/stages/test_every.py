@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from gitgrid import RunOptions, analyze, open_repository, sweep_status
 from gitgrid.report.data import ViewOptions, report_data
 from gitgrid.store import Store
-from tests.helpers import cli, stage_repo
+from tests.helpers import Watched, cli, stage_repo
+from tests.report.test_browser import load
 
 FIGURE = '''\
 """Test figure: a scatter of loss against spikes.mean, as SVG, from the manifest read line by line."""
@@ -80,3 +82,24 @@ def test_a_stage_name_runs_either_per_point_or_once(tmp_path: Path) -> None:
     assert "stage spikes of" in mixed.output and "runs once per point" in mixed.output
     elsewhere = cli("analyze", "--all", "--on", "local-array", "--", sys.executable, "x.py", repo=repo)
     assert elsewhere.exit_code == 2 and "analyze --all runs here, once: give no --on" in elsewhere.output
+
+
+def test_the_report_page_links_an_all_stages_figure(tmp_path: Path, browser: Any) -> None:
+    """The figure an --all stage wrote is a link in the report's summary, drawn by the page in chromium."""
+    repo = stage_repo(tmp_path / "sim")
+    analyze([sys.executable, "spikes.py"], repo=repo, options=RunOptions(jobs=2))
+    (repo / "figure.py").write_text(FIGURE)
+    assert cli("analyze", "--all", "--", sys.executable, "figure.py", repo=repo).exit_code == 0
+    (figure,) = (repo / ".gitgrid/runs").glob("*/stages/figure/all/attempt-1/figure.svg")
+    report = tmp_path / "report.html"
+    assert cli("report", "-o", str(report), repo=repo).exit_code == 0
+    watched = Watched(browser.new_page())
+    try:
+        page = load(watched, report.as_uri())
+        link = page.locator("#summary-stages a")
+        assert link.count() == 1 and link.inner_text() == "figure.svg"
+        assert link.get_attribute("href") == figure.as_uri()
+        assert "stage figure:" in page.inner_text("#summary-stages")
+        assert watched.errors == []
+    finally:
+        watched.page.close()
