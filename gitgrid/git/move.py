@@ -22,15 +22,15 @@ files is the caller's to know (:mod:`gitgrid.run.watch`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import struct
 import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from gitgrid.git.index import IndexPatcher
 from gitgrid.git.repository import run_git
 
 __all__ = ["SPLIT_FROM", "Mover", "tracked_files"]
@@ -78,7 +78,7 @@ class Mover:
         self._git_dir: Path | None = None
         self._index_stat: tuple[int, int, int] | None = None
         self._split: tuple[str, ...] = ()
-        self._entries: dict[str, int] | None = None  # file -> offset of its entry in the whole index
+        self._patcher: IndexPatcher | Literal[False] | None = None  # False: git writes the index
 
     def adopt(self, commit: str, tracked: int = 0) -> bool:
         """After a full checkout of ``commit`` (``tracked`` files): learn its state; False if moves
@@ -94,12 +94,8 @@ class Mover:
             self._split = _SPLIT_INDEX if tracked >= SPLIT_FROM else ()
             if self._split:
                 _quiet_git(self.worktree, [*self._split, "update-index", "--split-index"])  # best effort
-            elif (
-                _index_entries((self._git_dir / "index").read_bytes(), ()) is None
-            ):  # split by an earlier run?
-                _quiet_git(self.worktree, ["update-index", "--no-split-index"])  # best effort: then patched
             self._at = self._state(commit)
-            self._entries = None
+            self._patcher = None
             self._index_stat = _stat(self._git_dir / "index")
         except (OSError, ValueError):
             self._at = None
@@ -182,42 +178,23 @@ class Mover:
             _replace(self.worktree, path, data, _REGULAR[entry[0]] if entry else 0)
         if not changed or self._patched(changed, target):
             return
-        if self._entries:
-            self._entries = None  # git rewrites the index: the entries may have moved
+        self._patcher = False  # git rewrites the index: its entries are git's until the next full checkout
         update = [*self._split, "update-index", "-q", "--add", "--remove", "--", *changed]
         if _quiet_git(self.worktree, update):
             raise ValueError("git update-index failed")
 
     def _patched(self, changed: list[str], target: _State) -> bool:
-        """Give the changed files' index entries their new blob ids and stat data in this process; False
-        (nothing written) where only git can: a split or unusual index, a file added or removed."""
-        if self._split or self._git_dir is None:
+        """Write the changed files' index entries in this process (:mod:`gitgrid.git.index`); False
+        (nothing written) where only git can."""
+        if self._patcher is None and self._git_dir is not None:
+            self._patcher = IndexPatcher.of(self._git_dir / "index", self.files) or False
+        if not self._patcher or any(target.files[path] is None for path in changed):
             return False
-        index = self._git_dir / "index"
-        data = index.read_bytes()
-        if self._entries is None:  # {}: an index git alone writes, until the next full checkout
-            self._entries = _index_entries(data, self.files) or {}
-        entries = self._entries
-        if not entries or any(
-            path not in entries or target.files[path] is None or not _names(data, entries[path], path)
-            for path in changed
-        ):
-            return False
-        patched = bytearray(data[: entries[_END]])
+        entries = {}
         for path in changed:
             mode, oid = target.files[path] or (b"", b"")
-            info = os.lstat(self.worktree / path)
-            stat = (
-                *divmod(info.st_ctime_ns, 1_000_000_000), *divmod(info.st_mtime_ns, 1_000_000_000),
-                info.st_dev, info.st_ino, int(mode, 8), info.st_uid, info.st_gid, info.st_size,
-            )  # fmt: skip
-            patched[entries[path] : entries[path] + 60] = (
-                struct.pack(">10I", *(n & 0xFFFFFFFF for n in stat)) + oid
-            )
-        # no extension: the cache tree (git's cache of tree ids) is left out, as git drops an invalid one
-        patched += hashlib.sha1(patched, usedforsecurity=False).digest()
-        _write_locked(index, bytes(patched))
-        return True
+            entries[path] = (int(mode, 8), oid, os.lstat(self.worktree / path))
+        return self._patcher.write(entries)
 
     @staticmethod
     def _set_head(git_dir: Path, commit: str) -> None:
@@ -257,63 +234,6 @@ class Mover:
             size = int(header[2])
             found.append((header[0], header[1], self._cat.stdout.read(size + 1)[:size]))
         return found
-
-
-def _index_entries(data: bytes, files: tuple[str, ...]) -> dict[str, int] | None:
-    """Where ``files`` have their entries in a whole index (version 2 or 3), with a ``_END`` key for
-    where the entries end; None for an index this module does not patch: another version, a split
-    index, an extension other than the cache tree (``TREE``), a flagged or unmerged entry of the files."""
-    if len(data) < 32 or data[:4] != b"DIRC" or struct.unpack(">I", data[4:8])[0] not in (2, 3):
-        return None
-    wanted = {os.fsencode(f): f for f in files}
-    found: dict[str, int] = {}
-    at = 12
-    for _ in range(struct.unpack(">I", data[8:12])[0]):
-        flags = struct.unpack(">H", data[at + 60 : at + 62])[0]
-        start = at + 62 + (2 if flags & 0x4000 else 0)
-        end = data.index(b"\0", start)
-        name = data[start:end]
-        if name in wanted:
-            if flags & 0xF000:
-                return None
-            found[wanted[name]] = at
-        at += (start - at + len(name) + 8) & ~7  # NUL-padded to a multiple of 8, as git writes it
-    extensions = at
-    while extensions < len(data) - 20:
-        if data[extensions : extensions + 4] != b"TREE":
-            return None
-        extensions += 8 + struct.unpack(">I", data[extensions + 4 : extensions + 8])[0]
-    if extensions != len(data) - 20:
-        return None
-    found[_END] = at
-    return found
-
-
-_END = "\0end"  # a key no path can be: where an index's entries end
-
-
-def _names(data: bytes, at: int, path: str) -> bool:
-    """True if the index entry at ``at`` is still ``path``'s (no extended flags: checked when found)."""
-    name = os.fsencode(path)
-    return data[at + 62 : at + 63 + len(name)] == name + b"\0"
-
-
-def _write_locked(path: Path, data: bytes) -> None:
-    """Replace a git file the way git does: write ``<name>.lock`` (which must not exist), rename it."""
-    lock = path.with_name(path.name + ".lock")
-    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        lock.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            lock.unlink()
-        raise
 
 
 def _quiet_git(worktree: Path, args: list[str]) -> int:
