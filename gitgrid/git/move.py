@@ -3,11 +3,11 @@
 The points of a sweep differ from each other only in the files the sweep rewrites, known in advance.
 ``git checkout`` does not know that: it stats every tracked file (a 20,000-file repository costs it ~30 ms
 per point). :class:`Mover` writes just those files instead, then updates the index for them alone
-and HEAD, so the checkout's ``git status`` stays truthful: HEAD, index and files agree. A whole index
-(below :data:`SPLIT_FROM` files) is patched in this process: the files' entries get their new blob ids
-and stat data, as ``git update-index`` would write them, without a git process a point (a git process
-costs more than the rest of a move, and more than ``git checkout`` of a small repository); a larger
-index is split and updated by ``git update-index`` (which then rewrites only a small file).
+and HEAD, so the checkout's ``git status`` stays truthful: HEAD, index and files agree. The files' index
+entries are written in this process (:mod:`gitgrid.git.index`, as ``git update-index`` writes them; in a
+split index from :data:`SPLIT_FROM` files, so that only a small file is rewritten): a git process a
+point cost more than the rest of a move (#18). ``git update-index`` remains for what that module does
+not write (a file added or removed, an index with an untracked cache).
 
 It trusts nothing it has not checked: the target commit's trees are read (one persistent
 ``git cat-file --batch``) and compared with the current ones along the paths of those files; any other
