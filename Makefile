@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Biome (from npm, pinned by package-lock.json) lints the report page's JavaScript; nothing from npm ships
+NODE_STAMP := node_modules/.installed
 
 .PHONY: demo test lint format bench bench-optimize bench-scale cluster cluster-stop clean
 
@@ -14,21 +16,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "npm is missing: installing Debian's nodejs and npm" >&2; \
+	  apt-get update -q && apt-get install -y -q nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff format --check gitgrid tests benchmarks
 	$(BIN)/ruff check gitgrid tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	node_modules/.bin/biome ci --colors=off gitgrid/report/static
 
-format: $(STAMP)
+format: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff format gitgrid tests benchmarks
 	$(BIN)/ruff check --fix gitgrid tests benchmarks
+	node_modules/.bin/biome check --write gitgrid/report/static
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_create.py
@@ -52,4 +63,4 @@ cluster-stop:
 	bash tests/slurm/cluster.sh stop
 
 clean:
-	rm -rf $(VENV) demo-output test-artefacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-output test-artefacts .pytest_cache .mypy_cache .ruff_cache

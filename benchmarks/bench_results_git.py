@@ -103,7 +103,7 @@ def lookup_per_point(repo: Path, name: str) -> float:
     _, store = open_store(repository)
     try:
         started = time.perf_counter()
-        found = store.reuse.sources(keys)
+        found = store.reuse.sources(keys, "a sweep reusing them")
         seconds = time.perf_counter() - started
     finally:
         store.close()

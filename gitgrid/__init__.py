@@ -3,7 +3,8 @@
 A *spec* describes a *space* of *points* (param values); ``create_sweep`` writes one commit per point on a
 new branch (the *sweep*); ``list_points`` reads them back; ``run_sweep`` runs a command per point here (and
 ``get_launcher(name).launch`` anywhere else: array jobs, Dask) and ``results`` reads what they reported;
-``optimize_sweep`` and ``spsa`` choose points instead of gridding them. The vocabulary is defined in
+``analyze`` runs an analysis of the finished runs as a stage of its own; ``optimize_sweep`` and ``spsa``
+choose points instead of gridding them. The vocabulary is defined in
 ``docs/concepts.md``, the layout of the package in ``docs/architecture.md``. What ``__all__`` lists is
 the public API; the modules of the subpackages are internal.
 """
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from gitgrid.spec.model import Spec
     from gitgrid.spec.reader import load_spec, parse_spec
     from gitgrid.spec.space import Point, Space
+    from gitgrid.stages.analyze import StageOptions, analyze
     from gitgrid.sweep.catalog import find_sweep, list_commits, list_points, list_sweeps, summarize_params
     from gitgrid.sweep.create import Plan, Preview, create_sweep, plan_sweep, preview_sweep, write_sweep
     from gitgrid.sweep.record import PointRecord, Sweep
@@ -78,6 +80,7 @@ _LAZY = {
     **dict.fromkeys(["Spec"], "spec.model"),
     **dict.fromkeys(["load_spec", "parse_spec"], "spec.reader"),
     **dict.fromkeys(["Point", "Space"], "spec.space"),
+    **dict.fromkeys(["StageOptions", "analyze"], "stages.analyze"),
     **dict.fromkeys(
         ["find_sweep", "list_commits", "list_points", "list_sweeps", "summarize_params"], "sweep.catalog"
     ),
@@ -129,6 +132,7 @@ __all__ = [
     "Space",
     "Spec",
     "SpecError",
+    "StageOptions",
     "Status",
     "StoreError",
     "SubmitError",
@@ -138,6 +142,7 @@ __all__ = [
     "ViewOptions",
     "WorkerLost",
     "__version__",
+    "analyze",
     "cancel_sweep",
     "clean",
     "collect_runs",

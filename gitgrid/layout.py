@@ -18,6 +18,7 @@ In the git dir, beside git's own bookkeeping::
     .git/gitgrid/created                    the sweeps created in this clone (one JSON name a line):
                                             the default sweep is one of them when there are any
     .git/gitgrid/worktrees/w<k>.build.json  what its builds read and were built from (stale builds)
+    .git/gitgrid/code.index                 the index ``gitgrid analyze`` hashes the working tree with
 
 Under the runs root (on a cluster: storage every node reaches)::
 
@@ -28,6 +29,11 @@ Under the runs root (on a cluster: storage every node reaches)::
     <sweep>/setup/<host>-slot-<k>.log       output of --setup in a node's (or Dask worker's) checkout
     <sweep>/submissions/<time>-<pid>-<n>/   one submission: job.sh, manifest-<n>.jsonl, submission.json,
                                             logs/
+    <sweep>/stages/<stage>/                 the runs of a stage (``gitgrid analyze``), whose records are
+                                            the sweep ``<sweep>:<stage>``: its point folders and their
+                                            attempts as above (a stage directory: GITGRID_STAGE_DIR),
+                                            its setup/ and submissions/, and all/attempt-<n>/ for
+                                            ``analyze --all`` (with manifest.jsonl)
 
 In node-local scratch (``$TMPDIR``, else ``/tmp``, or ``--opt scratch=DIR``), in a folder of the user's::
 
@@ -65,6 +71,7 @@ __all__ = [
     "RESULT",
     "RUNS_ROOT_KEY",
     "SERIES",
+    "STAGE_MANIFEST",
     "STDERR",
     "STDOUT",
     "SUBMISSION",
@@ -86,6 +93,7 @@ __all__ = [
     "point_dir",
     "run_dir_problem",
     "scratch_root",
+    "stage_all_dir",
     "sweep_runs",
 ]
 
@@ -96,6 +104,7 @@ META, RESULT, STDOUT, STDERR = "meta.json", "result.json", "stdout.log", "stderr
 SERIES = "series.jsonl"  # metrics over time, one JSON object a line (GITGRID_SERIES)
 BUILD_LOG = "build.log"  # output of ``--build`` for this point, in its run directory
 SUBMISSION = "submission.json"
+STAGE_MANIFEST = "manifest.jsonl"  # analyze --all: the points it was given, in its stage directory
 ENV_FILE = "gitgrid.env"  # in a folder made by ``gitgrid prepare``: the contract, to ``source``
 
 _ATTEMPT = re.compile(r"^attempt-(\d+)$")
@@ -170,12 +179,14 @@ class Layout:
 
     # locks and checkouts ----------------------------------------------------------------------------
     def sweep_lock(self, sweep: str) -> Path:
-        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".lock")
+        _sweep_part(sweep)
+        lock = self.locks / (sweep.replace("/", "%2F") + ".lock")
         check_no_symlink(self.locks, lock)
         return lock
 
     def optimize_lock(self, sweep: str) -> Path:
-        lock = self.locks / (_sweep_part(sweep).replace("/", "%2F") + ".optimize.lock")
+        _sweep_part(sweep)
+        lock = self.locks / (sweep.replace("/", "%2F") + ".optimize.lock")
         check_no_symlink(self.locks, lock)
         return lock
 
@@ -187,6 +198,12 @@ class Layout:
 
     def setup_stamp(self, number: int) -> Path:
         return self.worktrees / f"w{number}.setup.json"
+
+    @property
+    def code_index(self) -> Path:
+        """The index ``gitgrid analyze`` snapshots the working tree with (kept: its stat cache makes the
+        next snapshot cheap)."""
+        return self.worktrees.parent / "code.index"
 
     @property
     def store_record(self) -> Path:
@@ -337,13 +354,24 @@ def check_no_symlink(top: Path, place: Path) -> None:
             return
 
 
+def stage_all_dir(runs_root: Path, records: str) -> Path:
+    """The folder of the attempts of ``analyze --all`` of a stage (``records``: ``<sweep>:<stage>``)."""
+    if ":" not in records:
+        raise RunError(f"'{excerpt(records)}' names no stage")
+    folder = runs_root / _sweep_part(records) / "all"
+    check_no_symlink(runs_root, folder)
+    return folder
+
+
 def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
     """Why a run directory read back from a store may not be used as a path, or None when it may.
 
     A store is not proof of where a run is (it may be a file someone committed or copied, #17): a run
     directory is used only when it has the shape ``<runs root>/<sweep>/<index>-<commit>/attempt-<n>`` of
-    that very point, and resolving it (symbolic links, ``..``) lands exactly there below its runs root,
-    resolved too. A relative path, another point's folder or a link out of the runs root is refused.
+    that very point (``<runs root>/<sweep>/stages/<stage>/all/attempt-<n>`` for index -1 of a stage's
+    records ``<sweep>:<stage>``, the runs of ``analyze --all``), and resolving it (symbolic links, ``..``)
+    lands exactly there below its runs root, resolved too. A relative path, another point's folder or a
+    link out of the runs root is refused.
     """
     if not isinstance(run_dir, str) or not isinstance(sweep, str) or "\0" in run_dir:
         return "is not a path"
@@ -354,6 +382,8 @@ def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
         return "names a sweep that cannot be a folder"
     parts, depth = path.parts, len(names) + 2
     point = parse_point_dir(parts[-2]) if len(parts) > depth else None
+    if index == -1 and ":" in sweep and len(parts) > depth and parts[-2] == "all":
+        point = (-1, "")  # a stage over every point (``analyze --all``): <stage folder>/all/attempt-<n>
     if not path.is_absolute() or point is None or attempt_number(parts[-1]) is None:
         return "is not the absolute path of a run directory (<runs root>/<sweep>/<point>/attempt-<n>)"
     if point[0] != index or parts[-depth:-2] != names:
@@ -367,11 +397,15 @@ def run_dir_problem(run_dir: str, sweep: str, index: int) -> str | None:
 
 
 def _sweep_part(sweep: str) -> str:
-    """A sweep name as a relative path that stays where it is put: no '..', no absolute path."""
+    """A sweep name as a relative path that stays where it is put: no '..', no absolute path. The
+    records of a stage (``<sweep>:<stage>``) go to ``<sweep>/stages/<stage>``."""
+    sweep, separator, stage = sweep.partition(":")
     path = PurePosixPath(sweep)
     if not path.parts or path.is_absolute() or any(p in ("..", ".") for p in path.parts) or "\\" in sweep:
         raise RunError(f"'{excerpt(sweep)}' cannot name a folder of runs")
-    return sweep
+    if separator and (not stage or any(c in stage for c in "/\\:.") or stage.startswith("-")):
+        raise RunError(f"'{excerpt(stage)}' cannot name a folder of a stage's runs")
+    return f"{sweep}/stages/{stage}" if separator else sweep
 
 
 def parse_point_dir(name: str) -> tuple[int, str] | None:

@@ -248,3 +248,59 @@ def wait_gone(pids: Iterable[int], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+# A simulation that writes a large array per point, and a stage (gitgrid analyze) that reads it ----------
+ARRAY_SIM = '''\
+"""Test simulation of the stage tests: a large array (a million samples) in its run directory."""
+import json, os
+import numpy as np
+ns = {}
+exec(open("model.py").read(), ns)
+index = int(os.environ["GITGRID_INDEX"])
+trace = np.random.default_rng(index).normal(ns["a"], 1.0, size=1_000_000)
+np.save(os.path.join(os.environ["GITGRID_RUN_DIR"], "trace.npy"), trace)
+json.dump({"loss": ns["a"] * ns["b"]}, open(os.environ["GITGRID_RESULT"], "w"))
+'''
+ARRAY_SPEC = "files: [model.py]\nparams:\n  a: [1.0, 2.0]\n  b: [10, 20]\n"
+STAGE = '''\
+"""Test stage: two metrics from the simulation's array; STAGE_FAIL=i,j makes those points fail."""
+import json, os, sys
+import numpy as np
+index = os.environ["GITGRID_INDEX"]
+if index in os.environ.get("STAGE_FAIL", "").split(","):
+    print("reading the trace", file=sys.stderr)
+    raise SystemExit("ValueError: no spikes in this trace")
+trace = np.load(os.path.join(os.environ["GITGRID_RUN_DIR"], "trace.npy"))
+SCALE = 1.0
+json.dump({"mean": float(trace.mean()) * SCALE, "peak": float(trace.max())},
+          open(os.environ["GITGRID_RESULT"], "w"))
+with open(os.environ["GITGRID_SERIES"], "w") as series:
+    for step, count in enumerate(np.histogram(trace, bins=3, range=(-5, 5))[0]):
+        series.write(json.dumps({"step": step, "count": int(count)}) + "\\n")
+'''
+
+
+def stage_repo(path: Path) -> Path:
+    """A repository with the array simulation, its 4-point sweep created and run, and the stage script
+    ``spikes.py`` committed."""
+    from gitgrid import create_sweep
+    from gitgrid.run.runner import RunOptions, run_sweep
+
+    files = {"model.py": "a = 0.0\nb = 0\n", "sim.py": ARRAY_SIM, "spikes.py": STAGE, "spec.yaml": ARRAY_SPEC}
+    repo = make_repo(path, files)
+    create_sweep(repo / "spec.yaml", repo)
+    summary = run_sweep(sim(), repo=repo, options=RunOptions(jobs=2))
+    assert summary.state.succeeded == 4, summary
+    return repo
+
+
+def files_under(folder: Path, skip: str = "stages") -> dict[str, tuple[int, int, int]]:
+    """Every file below ``folder`` (but the subfolder ``skip``): size, modification time and inode, to
+    show that nothing there changed."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and skip not in path.relative_to(folder).parts:
+            info = path.stat()
+            found[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return found

@@ -8,7 +8,7 @@ import pytest
 
 from gitgrid import open_repository
 from gitgrid.errors import RunError
-from gitgrid.layout import Layout, check_no_symlink, point_dir
+from gitgrid.layout import Layout, check_no_symlink, point_dir, run_dir_problem, stage_all_dir
 from gitgrid.run.locks import hold
 from tests.helpers import make_repo
 
@@ -51,3 +51,34 @@ def test_a_lock_committed_as_a_symlink_is_refused_and_its_target_untouched(tmp_p
     with pytest.raises(OSError), hold(layout.locks / f"s{suffix}"):  # the lock itself never follows one
         pass
     assert victim.read_text() == "precious data"
+
+
+def test_a_stages_runs_go_below_its_sweeps_folder(tmp_path: Path) -> None:
+    """The records of stage ``spikes`` of sweep ``grid`` (``grid:spikes``) keep their runs in
+    ``grid/stages/spikes``, its ``--all`` runs in ``all`` there; a stage name never climbs out."""
+    assert point_dir(tmp_path, "grid:spikes", 3, "abcdef123456789", 10) == (
+        tmp_path / "grid/stages/spikes/00003-abcdef123456"
+    )
+    assert stage_all_dir(tmp_path, "grid:spikes") == tmp_path / "grid/stages/spikes/all"
+    for stage in ("../x", "a/b", "", ".", "-x"):
+        with pytest.raises(RunError, match=r"cannot name a folder of a stage's runs"):
+            point_dir(tmp_path, f"grid:{stage}", 0, "abcdef1", 1)
+    with pytest.raises(RunError, match=r"names no stage"):
+        stage_all_dir(tmp_path, "grid")
+
+
+def test_a_stage_over_every_points_folder_is_a_run_directory_of_its_records_only(tmp_path: Path) -> None:
+    """A store's path to an ``analyze --all`` attempt is followed (its files listed, its stderr read)
+    only when it is ``<sweep>/stages/<stage>/all/attempt-<n>`` of those records, with index -1 (#17)."""
+    every = stage_all_dir(tmp_path, "grid:spikes") / "attempt-2"
+    every.mkdir(parents=True)
+    assert run_dir_problem(str(every), "grid:spikes", -1) is None
+    assert run_dir_problem(str(every), "grid:rates", -1) is not None
+    assert run_dir_problem(str(every), "grid:spikes", 0) is not None
+    plain = tmp_path / "grid/all/attempt-1"  # a sweep's own folder named 'all' is no stage's
+    plain.mkdir(parents=True)
+    assert run_dir_problem(str(plain), "grid", -1) is not None
+    outside = tmp_path.parent / "elsewhere"
+    outside.mkdir(exist_ok=True)
+    (every.parent / "attempt-3").symlink_to(outside)
+    assert "symbolic link" in (run_dir_problem(str(every.parent / "attempt-3"), "grid:spikes", -1) or "")

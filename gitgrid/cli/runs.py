@@ -27,7 +27,7 @@ from gitgrid.errors import RunError
 from gitgrid.launch.registry import LAUNCHERS
 
 if TYPE_CHECKING:
-    from gitgrid.launch.launcher import Launch, LaunchSettings
+    from gitgrid.launch.launcher import Launch, Launcher, LaunchSettings, Progress, Warn
     from gitgrid.run.runner import RunOptions, RunSummary
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "OPT_HELP",
     "ResultFormat",
     "collect_runs",
+    "follow_launch",
     "launch_points",
     "parse_options",
     "prepare_point",
@@ -165,13 +166,25 @@ def launch_points(
 
     launcher = get_launcher(on, settings)
     command = ctx.meta.get("gitgrid.command", [])
+    repo = context_of(ctx).repo()
+
+    def start(progress: Progress, warn: Warn) -> Launch:
+        return launcher.launch(
+            command, sweep, repo, options, dry_run=dry_run, on_progress=progress, on_warning=warn
+        )
+
+    follow_launch(launcher, start, options, wait)
+
+
+def follow_launch(
+    launcher: Launcher, start: Callable[[Progress, Warn], Launch], options: RunOptions, wait: bool
+) -> None:
+    """Start a launch (``start`` given the progress line and the warnings' printer), then say what
+    happened, waiting for points that outlive it when asked."""
     describe = _describe(options.watch)
     with progress_bar(transient=False) as advance:
         progress = lambda s: advance(s.done, s.total, describe(s))  # noqa: E731
-        launch = launcher.launch(
-            command, sweep, context_of(ctx).repo(), options, dry_run=dry_run, on_progress=progress,
-            on_warning=lambda message: print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True),
-        )  # fmt: skip
+        launch = start(progress, _warn)
         if launch.dry_run:
             _print_dry_run(launch)
             return
@@ -180,6 +193,10 @@ def launch_points(
             return
         summary = launcher.wait(launch, progress)
     _print_summary(summary, options)
+
+
+def _warn(message: str) -> None:
+    print(f"gitgrid: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _print_dry_run(launch: Launch) -> None:
@@ -250,6 +267,8 @@ def _counts(state: Any) -> str:
         text += f", {state.failed_before} skipped (failed before: --retry-failed runs them)"
     if state.underway:
         text += f", {state.underway} skipped (under way elsewhere: running or prepared)"
+    if state.unread:
+        text += f", {state.unread} not analysed (no successful simulation run to read)"
     return text + _reused(state.reused)
 
 
@@ -336,9 +355,18 @@ def status(
     for state, count in sorted(report.counts.items()):
         if count:
             print(f"  {state:<12} {count}")
-    for group in report.failures:
+    _print_failures(report.failures)
+    for index, note in report.notes:
+        print(f"point {index}: success, but {note}")
+    for stage in report.stages:
+        _print_stage(stage)
+
+
+def _print_failures(groups: Any) -> None:
+    for group in groups:
         if group.count == 1:
-            print(f"point {group.points}: {group.status}: {group.reason}")
+            where = "the whole sweep" if group.points == "-1" else f"point {group.points}"
+            print(f"{where}: {group.status}: {group.reason}")
         else:
             print(f"{group.count} points: {group.status}: {group.reason} (points {group.points})")
         if group.stderr is not None and (group.errors or group.tail):
@@ -347,8 +375,20 @@ def status(
         if group.errors and group.tail:
             print("    | ...")
         print("".join(f"    | {line}\n" for line in group.tail), end="")
-    for index, note in report.notes:
-        print(f"point {index}: success, but {note}")
+
+
+def _print_stage(stage: Any) -> None:
+    """A stage's section of ``gitgrid status``: where its points' analyses stand, its failures, and for
+    a stage over every point its last run and the files it wrote."""
+    record = stage.stage
+    kind = " (--all: once with every point)" if record.every else ""
+    print(f"stage {record.stage}{kind}: {' '.join(record.command)}")
+    for state, count in sorted(stage.counts.items()):
+        if count:
+            print(f"  {state:<12} {count}")
+    _print_failures(stage.failures)
+    if stage.latest is not None and stage.outputs:
+        print(f"  wrote {', '.join(stage.outputs)} in {stage.latest.run_dir}")
 
 
 @app.command("collect")

@@ -23,7 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -35,12 +35,10 @@ from gitgrid.git.repository import Repository, open_repository
 from gitgrid.layout import Layout
 from gitgrid.layout import Submission as SubmissionFiles
 from gitgrid.rewrite.templates import render_sandboxed
-from gitgrid.run.checkouts import sweep_files
-from gitgrid.run.contract import run_requests
-from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
-from gitgrid.run.reuse import plan_runs
+from gitgrid.run.contract import RunRequest, run_requests
 from gitgrid.run.runner import RunOptions, check_options
-from gitgrid.store import Job, Store, open_store
+from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight
+from gitgrid.store import Job, Read, Store, open_store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import PointRecord, Sweep
 
@@ -111,6 +109,7 @@ class _Todo:
     rerun: int
     left: dict[str, int]
     failed_before: int = 0
+    reads: Mapping[int, Read] = field(default_factory=dict)  # a stage's: what each point reads
     recipe: str | None = None
     trees: Mapping[str, str] = field(default_factory=dict)
     reused: Mapping[str, int] = field(default_factory=dict)
@@ -135,16 +134,14 @@ def submit_sweep(
     if not dry_run:
         scheduler.check_available()
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
+    chosen = launch_target(repo, sweep, run.stage)
     layout, store = open_store(repo, run.runs_root)
     try:
         todo = _todo(repo, store, chosen, layout, run, schedulers, command, dry_run)
         plan = _plan(chosen, scheduler, layout, todo, options, dry_run)
-        if plan.arrays:
+        if plan.arrays:  # before any task fails for it
             builds = bool(run.build or run.setup)
-            check_command_elsewhere(repo, chosen, command, builds)  # before any task fails for it
-            for warning in command_file_warnings(repo, chosen, command, builds):
-                (warn or _ignore)(warning)
+            preflight(repo, chosen, command, run.stage, builds, warn or _ignore, elsewhere=True)
         if dry_run or not plan.arrays:
             return plan
         try:
@@ -180,15 +177,15 @@ def _todo(
             f"sweep '{sweep.name}' has {len(busy)} points queued or running (first: point {busy[0]}); "
             "wait for them or 'gitgrid cancel' them, then submit again"
         )
-    planned = plan_runs(repo, store, sweep, run, command, record=not dry_run)
+    planned = plan_for(repo, store, layout.runs_root, sweep, run, run.stage, command, record=not dry_run)
     plan = planned.plan
     chosen = {p.index for p in plan.points} | planned.indexes
     left = Counter(state for i, (state, _) in states.items() if i not in chosen)
     never = sweep.count - len(chosen) - sum(left.values())
     if never > 0:
         left["never run"] += never
-    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before, planned.recipe, planned.trees,
-                 planned.reused)  # fmt: skip
+    return _Todo(plan.points, plan.rerun, dict(left), plan.failed_before, plan.reads, planned.recipe,
+                 planned.trees, planned.reused)  # fmt: skip
 
 
 def _plan(
@@ -283,30 +280,34 @@ def _write(
     files.logs.mkdir(parents=True, exist_ok=True)
     files.job_script.write_text(plan.script)
     files.job_script.chmod(0o755)
-    runs = {request.index: request for request in run_requests(plan.sweep, todo.points, todo.trees)}
+    requests = run_requests(plan.sweep, todo.points, todo.trees, run.stage, todo.reads)
+    runs = {request.index: request for request in requests}
     for array in plan.arrays:
         with array.manifest.open("w") as out:
             for index in array.points:
-                request = runs[index]
-                entry = {
-                    "index": index,
-                    "commit": request.commit,
-                    "params": dict(request.params),
-                    "texts": dict(request.texts),
-                    "tree": request.tree,
-                }
-                out.write(json.dumps(entry) + "\n")
+                out.write(json.dumps(_entry(runs[index])) + "\n")
     settings = dict(options.options)
     record = {
         "sweep": plan.sweep.name, "count": plan.sweep.count, "chunk": plan.chunk, "scheduler": plan.scheduler,
         "repo": str(repo.git_dir), "runs_root": str(layout.runs_root), "command": list(command),
         "scratch": settings.get("scratch"), "created": time.time(),
         "keep_scratch": settings.get("keep-scratch", "").lower() in ("1", "yes", "true"), "build": run.build,
-        "files": list(sweep_files(plan.sweep)), "rerun": todo.rerun, "timeout": run.timeout,
+        "files": list(checkout_files(plan.sweep, run.stage)), "rerun": todo.rerun, "timeout": run.timeout,
         "setup": run.setup, "base": plan.sweep.base, "halt_after": run.halt_after, "grace": run.grace,
         "clean_build": run.clean_build, "recipe": todo.recipe,
     }  # fmt: skip
     files.record.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _entry(request: RunRequest) -> dict[str, object]:
+    """A manifest line: the point, and for a stage's run what it reads and the code it runs in."""
+    entry: dict[str, object] = {
+        "index": request.index, "commit": request.commit, "params": dict(request.params),
+        "texts": dict(request.texts), "tree": request.tree,
+    }  # fmt: skip
+    if request.stage is not None:
+        entry["stage"] = asdict(request.stage)
+    return entry
 
 
 def _submit(plan: Submission, scheduler: Scheduler, store: Store, options: SubmitOptions) -> Submission:

@@ -46,6 +46,7 @@ from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_me
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
 from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
+from gitgrid.run.stage import StageInput
 from gitgrid.sweep.record import check_object_id
 
 __all__ = ["TaskSummary", "node_setup", "run_task"]
@@ -179,7 +180,18 @@ def _request(entry: dict[str, Any], record: dict[str, Any]) -> RunRequest:
         raise RunError(f"manifest: point {index}: 'params' and 'texts' must name the same params")
     if not all(isinstance(text, str) for text in texts.values()):
         raise RunError(f"manifest: point {index}: 'texts' must be strings")
-    return RunRequest(record["sweep"], index, count, commit, params, texts, _hex(entry.get("tree"), 40) or "")
+    stage, tree = _stage(entry.get("stage")), _hex(entry.get("tree"), 40) or ""
+    return RunRequest(record["sweep"], index, count, commit, params, texts, stage, tree)
+
+
+def _stage(entry: Any) -> StageInput | None:
+    """A manifest line's stage (``gitgrid analyze``): what the point's stage reads and runs in."""
+    if entry is None:
+        return None
+    texts = ("stage", "code", "analysis", "run_dir", "reads", "metrics")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in texts):
+        raise RunError("gitgrid task: a manifest line's stage is not what gitgrid analyze writes")
+    return StageInput(*(entry[k] for k in texts))
 
 
 def _hex(value: Any, digits: int) -> str | None:

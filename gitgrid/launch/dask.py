@@ -35,17 +35,15 @@ from gitgrid.git.repository import Repository
 from gitgrid.launch.dask_worker import DaskJob, probe, run_point, stop_commands
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn, as_repository
 from gitgrid.layout import Layout, attempt_number, attempts_in, claim_attempt, point_dir
-from gitgrid.run.checkouts import sweep_files
 from gitgrid.run.collect import catch_up
 from gitgrid.run.contract import Run, RunRequest, host, read_meta, run_requests, write_meta
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import check_command_elsewhere, command_file_warnings
 from gitgrid.run.processes import runs_in, stop_group
-from gitgrid.run.reuse import plan_runs, planned_points
 from gitgrid.run.runner import RunOptions, RunState, RunSummary, check_options
 from gitgrid.run.series import note_problem, read_series
+from gitgrid.run.target import checkout_files, launch_target, plan_for, planned_points, preflight
 from gitgrid.store import Store, open_store
-from gitgrid.sweep.catalog import find_sweep, list_points
+from gitgrid.sweep.catalog import list_points
 from gitgrid.sweep.record import Sweep
 
 __all__ = ["Dask"]
@@ -83,7 +81,7 @@ class Dask(Launcher):
             points = tuple(p.index for p in plan.points)
             return Launch(self.name, chosen.name, points, plan.skipped, dry_run=True)
         repo = as_repository(repo)
-        chosen = find_sweep(repo, sweep)
+        chosen = launch_target(repo, sweep, options.stage)
         scratch = self.settings.option("scratch")
         layout, store = open_store(repo, options.runs_root)
         try:
@@ -137,9 +135,12 @@ class _Launch:
         if not self.store.sweeps.sync(self.sweep, list_points(self.repo, self.sweep)):
             raise RunError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
         catch_up(self.store, self.sweep, self.layout.runs_root)
-        planned = plan_runs(self.repo, self.store, self.sweep, self.options, self.command)
+        o = self.options
+        planned = plan_for(self.repo, self.store, self.layout.runs_root, self.sweep, o, o.stage, self.command)
         plan = planned.plan
-        state = RunState(len(plan.points), plan.skipped, plan.failed_before, plan.underway)
+        state = RunState(
+            len(plan.points), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread
+        )
         state.reused = dict(planned.reused)
         if plan.points:
             try:
@@ -147,15 +148,13 @@ class _Launch:
             except OSError as exc:
                 raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
             builds = bool(self.options.build or self.options.setup)
-            check_command_elsewhere(self.repo, self.sweep, self.command, builds)
-            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
-                self.warn(warning)
+            preflight(self.repo, self.sweep, self.command, o.stage, builds, self.warn, elsewhere=True)
             job = self._job(plan.rerun, planned.recipe)
             after = self.store.runs.attempts(self.sweep.name, (p.index for p in plan.points))
             with _client(address) as client, self._signals():
                 _check_workers(client, self.repo, self.layout, self.sweep.name)
                 follower = _Follower(self, client, job, after, state, on_progress)
-                follower.follow(run_requests(self.sweep, plan.points, planned.trees))
+                follower.follow(run_requests(self.sweep, plan.points, planned.trees, o.stage, plan.reads))
         if on_progress is not None:
             on_progress(state)
         return RunSummary(self.sweep.name, state, self.stop)
@@ -164,7 +163,7 @@ class _Launch:
         o = self.options
         return DaskJob(
             secrets.token_hex(8), self.command, str(self.repo.git_dir), str(self.layout.runs_root),
-            sweep_files(self.sweep), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
+            checkout_files(self.sweep, o.stage), self.sweep.base, o.timeout, o.build, o.setup, rerun, o.grace,
             self.scratch, o.clean_build, recipe,
         )  # fmt: skip
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from gitgrid.git.repository import Repository
 from gitgrid.launch.launcher import Launch, Launcher, Progress, Warn
-from gitgrid.run.reuse import planned_points
 from gitgrid.run.runner import RunOptions, check_options, run_sweep
+from gitgrid.run.target import planned_points
 
 __all__ = ["Local"]
 

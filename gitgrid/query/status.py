@@ -9,6 +9,10 @@ read; later ones are grouped by status and reason alone.
 For a submitted sweep the store is first reconciled with the scheduler
 (:func:`gitgrid.cluster.reconcile.reconcile`), so queued and running points are counted as such and dead
 tasks never pass for successes.
+
+Each stage of the sweep (``gitgrid analyze``) follows: its points by where their analysis stands
+(current, stale because the simulation ran again or the analysis changed, failed, never analysed), its
+failures grouped the same way, and for a stage over every point its last run and the files it wrote.
 """
 
 from __future__ import annotations
@@ -23,16 +27,20 @@ from gitgrid.errors import SpecError
 from gitgrid.git.repository import Repository
 from gitgrid.launch.registry import scheduler_of
 from gitgrid.layout import BUILD_LOG, STDERR, Layout, run_dir_problem
-from gitgrid.query.tables import read_results, refreshed
+from gitgrid.query.tables import Opened, read_results, refreshed
 from gitgrid.run.contract import read_run_tail
-from gitgrid.store import Failure
+from gitgrid.stages.code import analyses_now
+from gitgrid.stages.every import every_analysis, stage_outputs
+from gitgrid.store import EVERY, Failure, Run, StageRecord, Store
 from gitgrid.sweep.catalog import find_sweep
 from gitgrid.sweep.record import Sweep
+from gitgrid.sweep.stages import split_records, stage_records
 
 __all__ = [
     "ERROR_LINE",
     "STDERR_READ",
     "FailureGroup",
+    "StageStatus",
     "Status",
     "error_lines",
     "group_failures",
@@ -83,14 +91,29 @@ class FailureGroup:
 
 
 @dataclass(frozen=True)
+class StageStatus:
+    """A stage of a sweep: its points by where their analysis stands, its failures grouped, and for a
+    stage over every point (``stage.every``) its latest run, whether that is current, and its files."""
+
+    stage: StageRecord
+    counts: dict[str, int]
+    failures: list[FailureGroup]
+    latest: Run | None = None
+    current: bool = False
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Status:
-    """A sweep's points by the state of their latest attempt, and its failures grouped by cause."""
+    """A sweep's points by the state of their latest attempt, and its failures grouped by cause; then
+    its stages."""
 
     sweep: Sweep
     counts: dict[str, int]
     failures: list[FailureGroup]
     notes: list[tuple[int, str]] = field(default_factory=list)  # succeeded points' problems (series)
     messages: tuple[str, ...] = ()  # e.g. runs just collected from run directories
+    stages: tuple[StageStatus, ...] = ()
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
@@ -117,9 +140,56 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
             counts.setdefault("never run", 0)
         groups = group_failures(failed, lines, chosen.name, read_logs=opened.doubt is None)
         notes = progress.notes(chosen.name, _NOTES)
+        stages = _stages(opened, chosen, lines) if split_records(chosen.name)[1] is None else ()
     finally:
         store.close()
-    return Status(chosen, counts, groups, notes, tuple(messages))
+    return Status(chosen, counts, groups, notes, tuple(messages), stages)
+
+
+def _stages(opened: Opened, sweep: Sweep, lines: int) -> tuple[StageStatus, ...]:
+    """Each stage of ``sweep``, its runs collected (and its array jobs reconciled) first, as for the
+    sweep: nothing collected into a read-only store, no path of a doubted one followed (#17)."""
+    repo, store = opened.repo, opened.store
+    records = store.stages.of(sweep.name)
+    if not records:
+        return ()
+    layout = Layout.of(repo)
+    now = analyses_now(repo, layout, records)
+    trusted = opened.doubt is None
+    found = []
+    for record in records:
+        chosen = stage_records(sweep, record.stage)
+        if not opened.readonly:
+            refreshed(store, repo, chosen)
+            if store.jobs.submitted(chosen.name) and trusted:
+                reconcile(repo, chosen, store, layout, scheduler_of)
+        analysis = now.get(record.stage)
+        if record.every:
+            found.append(_every(store, sweep, record, analysis, lines, trusted))
+            continue
+        counts = store.stages.counts(sweep.name, record.stage, analysis)
+        failures = group_failures(store.progress.failures(chosen.name), lines, chosen.name, trusted)
+        found.append(StageStatus(record, counts, failures))
+    return tuple(found)
+
+
+def _every(
+    store: Store, sweep: Sweep, record: StageRecord, analysis: str | None, lines: int, trusted: bool
+) -> StageStatus:
+    """A stage over every point: its latest run, whether it is current, and what it wrote (listed only
+    from its own folder of a trusted store)."""
+    latest = store.stages.latest_every(record.records)
+    if latest is None:
+        return StageStatus(record, {"never analysed": 1}, [])
+    current = analysis is not None and latest.analysis == every_analysis(store, sweep.name, analysis)
+    failed = (
+        [Failure(EVERY, latest.status, latest.reason, latest.run_dir)] if latest.status != "success" else []
+    )
+    state = "current" if current and latest.status == "success" else latest.status if current else "stale"
+    usable = trusted and run_dir_problem(latest.run_dir, record.records, EVERY) is None
+    outputs = tuple(stage_outputs(Path(latest.run_dir))) if usable else ()
+    groups = group_failures(failed, lines, record.records, trusted)
+    return StageStatus(record, {state: 1}, groups, latest, current, outputs)
 
 
 def _count(states: Iterable[str], never: int) -> dict[str, int]:

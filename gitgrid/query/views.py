@@ -8,6 +8,9 @@ run.
 
 A point's row is the one ``gitgrid results --all`` shows: its latest successful attempt, else its latest
 attempt. Opening the store here never writes it (``PRAGMA query_only``): the dashboard is read-only.
+
+The metrics and series of the sweep's stages (``gitgrid analyze``) join its own as ``STAGE.NAME``: a
+point's are those of its run of the stage (its latest success, else its latest), found by index.
 """
 
 from __future__ import annotations
@@ -73,14 +76,27 @@ def overview(store: Store | None, sweep: Sweep, maximize: bool = False, duration
     counts = views.states(sweep.name)
     counts["never run"] = sweep.count - sum(counts.values())
     metrics = tuple(metric_names(store, sweep.name))
-    best = {m: views.extreme(sweep.name, m, maximize) for m in metrics}
+    staged = _staged(store, sweep.name)
+    best = {m: views.extreme(*staged.get(m, (sweep.name, m)), maximize) for m in metrics}
     spread = views.durations(sweep.name) if durations else {}
     return Overview(counts, metrics, best, views.time_spent(sweep.name), spread)
 
 
 def metric_names(store: Store | None, sweep: str) -> list[str]:
-    """The metrics a sweep's runs have reported, in the order first seen."""
-    return [] if store is None else store.sweeps.metric_names(sweep)
+    """The metrics a sweep's runs have reported, in the order first seen, then its stages'
+    (``STAGE.METRIC``)."""
+    if store is None:
+        return []
+    own = store.sweeps.metric_names(sweep)
+    return own + [name for name in _staged(store, sweep) if name not in own]
+
+
+def _staged(store: Store, sweep: str) -> dict[str, tuple[str, str]]:
+    """The metrics of the sweep's per-point stages: ``STAGE.METRIC`` to (the stage's records, METRIC)."""
+    return {
+        f"{stage}.{metric}": (records, metric)
+        for stage, records, metric in store.stages.metric_columns(sweep)
+    }
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ def point_page(
     ``changed``: only those whose runs changed since a cursor (:func:`changed_points`)."""
     if store is None or not store.sweeps.has(sweep.name):
         return _never_run_page(sweep, after, limit)
-    rows = store.views.point_rows(sweep, metrics, after, limit, changed)
+    rows = store.views.point_rows(sweep, metrics, after, limit, changed, _staged(store, sweep.name))
     return _as_page(rows, sweep, metrics, full=len(rows) == limit)
 
 
@@ -158,19 +174,36 @@ def shown_runs(store: Store | None, sweep: str) -> list[int]:
 
 
 def series_names(store: Store | None, sweep: str, sample: int = 1000) -> list[str]:
-    """Names of the series the sweep's runs reported (read from its latest ``sample`` runs)."""
-    return [] if store is None else store.views.series_names(sweep, sample)
+    """Names of the series the sweep's runs reported (read from its latest ``sample`` runs), then its
+    per-point stages' (``STAGE.SERIES``)."""
+    if store is None:
+        return []
+    own = store.views.series_names(sweep, sample)
+    for stage in store.stages.of(sweep):
+        if not stage.every:
+            named = (f"{stage.stage}.{name}" for name in store.views.series_names(stage.records, sample))
+            own += [name for name in named if name not in own]
+    return own
 
 
 def series_of(
     store: Store | None, runs: Sequence[int], name: str, points: int = 200
 ) -> dict[int, tuple[list[int], list[float | None]]]:
-    """The series ``name`` of each run, thinned to at most ``points`` steps (first and last kept)."""
+    """The series ``name`` of each run, thinned to at most ``points`` steps (first and last kept). A
+    name ``STAGE.SERIES`` the runs lack is looked for in their points' runs of stage ``STAGE``, and given
+    under the runs' ids (the point's series)."""
     out: dict[int, tuple[list[int], list[float | None]]] = {}
     if store is None:
         return out
     for run_id, steps, values in _by_run(store.views.series(runs, name)):
         out[run_id] = _thin(steps, values, points)
+    stage, dot, own = name.partition(".")
+    missing = [run for run in runs if run not in out]
+    if dot and own and missing:
+        staged = store.views.stage_runs(stage, missing)
+        point_of = {stage_run: run for run, stage_run in staged.items()}
+        for run_id, steps, values in _by_run(store.views.series(list(point_of), own)):
+            out[point_of[run_id]] = _thin(steps, values, points)
     return out
 
 

@@ -11,12 +11,15 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitgrid.errors import ReportError, excerpt
 from gitgrid.git.repository import Repository
+from gitgrid.layout import run_dir_problem
 from gitgrid.query import views
-from gitgrid.store import Store
+from gitgrid.stages.every import stage_outputs
+from gitgrid.store import EVERY, Store
 from gitgrid.sweep.append import point_trailers
 from gitgrid.sweep.catalog import list_points, summarize_params
 from gitgrid.sweep.record import OPTIMIZE_TRAILERS, Sweep, trailer_number
@@ -125,8 +128,30 @@ def sweep_info(repo: Repository, store: Store | None, sweep: Sweep, options: Vie
         "repeat_param": options.repeat_param if options.repeat_param in sweep.params else None,
         "best": {m: shown_best(v) for m, v in seen.best.items()}, "spent": seen.spent,
         "durations": seen.durations, "series_names": views.series_names(store, sweep.name),
-        "optimize": _optimization(repo, sweep),
+        "optimize": _optimization(repo, sweep), "stages": _stages(store, sweep, options.run_dirs),
     }  # fmt: skip
+
+
+def _stages(store: Store | None, sweep: Sweep, run_dirs: bool) -> list[dict[str, Any]]:
+    """The sweep's stages (``gitgrid analyze``): name, command, and for a stage over every point the
+    status of its latest run and the files it wrote, each with a ``file:`` link for the page. Files are
+    listed only with ``run_dirs`` (a store gitgrid wrote) from the stage's own folder (#17)."""
+    if store is None or not store.sweeps.has(sweep.name):
+        return []
+    found = []
+    for stage in store.stages.of(sweep.name):
+        latest = store.stages.latest_every(stage.records) if stage.every else None
+        usable = (
+            latest is not None and run_dirs and run_dir_problem(latest.run_dir, stage.records, EVERY) is None
+        )
+        folder = Path(latest.run_dir) if latest is not None and usable else None
+        files = [folder / name for name in stage_outputs(folder)] if folder is not None else []
+        found.append({
+            "name": stage.stage, "every": stage.every, "command": list(stage.command),
+            "status": latest.status if latest is not None else None,
+            "outputs": [{"name": f.name, "path": str(f), "href": f.as_uri()} for f in files],
+        })  # fmt: skip
+    return found
 
 
 def _optimization(repo: Repository, sweep: Sweep) -> dict[str, Any] | None:

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from gitgrid.errors import excerpt
 from gitgrid.layout import META, RESULT, SERIES
+from gitgrid.run.stage import StageInput, StageOrder, stage_variables
 from gitgrid.spec.names import param_env_name, param_variables
 from gitgrid.spec.values import Value, canonical_json, format_value
-from gitgrid.store.record import FINAL, Run  # the record meta.json holds; kept below, in the store
+from gitgrid.store.record import FINAL, Read, Run  # the record meta.json holds; kept below, in the store
 
 if TYPE_CHECKING:
     from gitgrid.sweep.record import PointRecord, Sweep
@@ -57,7 +58,8 @@ RUN_FILE_LIMIT = 16 * 2**20  # bytes gitgrid reads of a result.json or meta.json
 
 @dataclass(frozen=True)
 class RunRequest:
-    """A point as running it needs it: where it is (sweep, index, commit) and its values as written."""
+    """A point as running it needs it: where it is (sweep, index, commit) and its values as written; for
+    a stage's run (``sweep`` is then the stage's records, ``SWEEP:STAGE``), what the stage reads."""
 
     sweep: str
     index: int
@@ -65,7 +67,13 @@ class RunRequest:
     commit: str
     params: Mapping[str, Value]
     texts: Mapping[str, str]  # each value as written into the files
+    stage: StageInput | None = None
     tree: str = ""  # the commit's tree id, when the planning knew it (for the run's key)
+
+    @property
+    def checkout(self) -> str:
+        """The commit the command runs in: the point's, or a stage's analysis code."""
+        return self.stage.code if self.stage is not None else self.commit
 
 
 def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -86,6 +94,11 @@ def environment(point: RunRequest, run_dir: Path, base: Mapping[str, str] | None
             env[variable] = point.texts[name]
         else:  # shared by params (N and n): set for neither, and no stale value from our environment
             env.pop(param_env_name(name), None)
+    if point.stage is not None:
+        if point.stage.every:  # a stage over every point: no one point's variables
+            for name in ("GITGRID_INDEX", "GITGRID_COMMIT", "GITGRID_PARAMS", "GITGRID_RUN_DIR"):
+                env.pop(name, None)
+        env.update(stage_variables(point.stage, point.sweep.partition(":")[0], run_dir))
     return env
 
 
@@ -289,10 +302,15 @@ def tail(path: Path, lines: int = 5) -> list[str]:
 
 
 def run_requests(
-    sweep: Sweep, points: Sequence[PointRecord], trees: Mapping[str, str] | None = None
+    sweep: Sweep,
+    points: Sequence[PointRecord],
+    trees: Mapping[str, str] | None = None,
+    stage: StageOrder | None = None,
+    reads: Mapping[int, Read] | None = None,
 ) -> list[RunRequest]:
     """Points as runs need them: with the text each value is written as (the spec's ``format``), and
-    the tree of each commit ``trees`` gives."""
+    the tree of each commit ``trees`` gives; for a ``stage``, with the simulation run each point reads
+    (``reads``, from the stage's plan)."""
     from gitgrid.spec.reader import parse_spec  # the YAML reader: only where a sweep's points are run
 
     formats = {p.name: p.format for p in parse_spec(sweep.spec_text, source=sweep.tag).params}
@@ -304,7 +322,16 @@ def run_requests(
             p.commit,
             p.params,
             {n: format_value(v, formats.get(n)) for n, v in p.params.items()},
+            _stage_input(stage, (reads or {}).get(p.index)),
             (trees or {}).get(p.commit, ""),
         )
         for p in points
     ]
+
+
+def _stage_input(stage: StageOrder | None, read: Read | None) -> StageInput | None:
+    if stage is None:
+        return None
+    if read is None:
+        raise ValueError(f"stage {stage.name}: a point to analyse has no simulation run to read")
+    return StageInput(stage.name, stage.code, stage.analysis, read.run_dir, read.reads, read.metrics)

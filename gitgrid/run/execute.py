@@ -9,6 +9,10 @@ outcome (exit status, stop reason, ``result.json``), and record the run as it st
 What differs between the two places is only *where* runs are recorded (a :class:`Ledger`: the store and
 ``meta.json`` locally, ``meta.json`` alone on a node) and who stops the processes (the
 :class:`ProcessTable` they share).
+
+A stage's run (``gitgrid analyze``: the request carries a :class:`~gitgrid.run.stage.StageInput`) goes
+the same way, in a checkout of the analysis code rather than of the point, with the stage's variables, and
+fails when its command changed the simulation's run directory it read (:class:`~gitgrid.run.stage.Snapshot`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from gitgrid.layout import BUILD_LOG, STDERR, STDOUT, claim_attempt, point_dir
 from gitgrid.run.checkouts import Checkout
 from gitgrid.run.contract import Run, RunRequest, environment, outcome
 from gitgrid.run.processes import CannotStart, ProcessTable, spawn
+from gitgrid.run.stage import Snapshot
 from gitgrid.store.record import run_key
 
 __all__ = ["Execution", "Ledger", "execute_point"]
@@ -63,26 +68,33 @@ def execute_point(
     processes: ProcessTable,
     ledger: Ledger,
     after: int | None = None,
+    claimed: tuple[int, Path] | None = None,
 ) -> Run:
     """Run one point as a new attempt and return its final record (already given to ``ledger``).
 
-    ``after`` is the highest attempt the caller knows of (from the store), to save listing the folder.
+    ``after`` is the highest attempt the caller knows of (from the store), to save listing the folder;
+    ``claimed`` an attempt folder the caller made already (``analyze --all`` writes its manifest first).
     ``OSError`` means the runs root cannot be written (full, read-only): nothing of this point is left
     running, and the caller should stop.
     """
-    folder = point_dir(how.runs_root, request.sweep, request.index, request.commit, request.count)
-    attempt, run_dir = claim_attempt(folder, after)
+    if claimed is None:
+        folder = point_dir(how.runs_root, request.sweep, request.index, request.commit, request.count)
+        claimed = claim_attempt(folder, after)
+    attempt, run_dir = claimed
+    stage = request.stage
     run = Run(
         sweep=request.sweep, index=request.index, commit=request.commit, attempt=attempt, status="running",
         run_dir=str(run_dir), params=request.params, rerun=how.rerun, host=how.host, started=time.time(),
-        command=how.command, job=how.job, recipe=how.recipe,
-        key=run_key(request.tree, how.recipe) if request.tree and how.recipe else None,
+        command=how.command, job=how.job, reads=stage.reads if stage else None,
+        analysis=stage.analysis if stage else None, recipe=None if stage else how.recipe or None,
+        key=run_key(request.tree, how.recipe) if request.tree and how.recipe and not stage else None,
     )  # fmt: skip
     env = {**environment(request, run_dir, how.base_env), **how.extra_env}
     problem = _prepare(request, checkout, how, processes, env, run_dir)
     if problem is not None:
         status, reason = problem
         return _end(ledger, run.ending(status, reason=reason))
+    watched = Snapshot.of(stage.watched) if stage is not None else None
     try:
         process = spawn(how.command, checkout.path, env, run_dir / STDOUT, run_dir / STDERR)
     except CannotStart as exc:
@@ -96,7 +108,11 @@ def execute_point(
         raise
     code = process.wait()
     stopped = processes.finish(process)  # the whole group is gone: the checkout is free
-    return _end(ledger, outcome(run, code, stopped, run_dir))
+    ended = outcome(run, code, stopped, run_dir)
+    changed = watched.changed() if watched is not None else None
+    if changed is not None:  # whatever the command said: what it read is no longer what it was
+        ended = ended.ending("failed", reason=changed, metrics={})
+    return _end(ledger, ended)
 
 
 def _prepare(
@@ -109,7 +125,7 @@ def _prepare(
 ) -> tuple[str, str] | None:
     """Move the checkout to the point and build it; the status and reason of a run that cannot go on."""
     try:
-        checkout.move_to(request.commit)
+        checkout.move_to(request.checkout)
         if how.build is not None and how.clean_build:
             clean(checkout.path)
     except GitFailure as exc:

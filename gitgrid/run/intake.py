@@ -29,7 +29,7 @@ _INT_LIMIT = 2**63  # what SQLite stores as an integer
 _STATUSES = (*sorted(FINAL), "running", "prepared")
 _NUMBER_FIELDS = ("started", "ended")
 _OPTIONAL_INTS = ("exit_code", "pid")
-_OPTIONAL_TEXTS = ("reason", "job", "host")
+_OPTIONAL_TEXTS = ("reason", "job", "host", "reads", "analysis")  # the last two: a stage's run
 _RECIPE = re.compile(r"[0-9a-f]{64}")
 
 

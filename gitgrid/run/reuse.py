@@ -3,8 +3,9 @@ recorded as a success of its own that names that run, and is not run.
 
 A run's key is its point commit's tree id and its recipe (the command and its arguments, ``--build``,
 ``--setup``, the run contract's version: :func:`gitgrid.store.record.run_key`). So a sweep created again
-on the same base, the old points of an extended grid, an optimiser coming back to a point, or a point of
-another sweep with the same files, reuse what ran, from any sweep, made here or pulled; a change in the
+on the same base, the old points of an extended grid, an optimiser starting where another sweep ran, or a
+point of another sweep with the same files, reuse what ran, from any sweep, made here or pulled (but
+never to repeat a point of its own sweep: :func:`_first_of_each_key`); a change in the
 command, the build, the setup or any file of the tree changes the key. Every launcher plans its points
 through :func:`plan_runs`, so each reuses the same way. ``--no-reuse`` (and ``--rerun``, which asks for
 new runs) turn it off: for a command that reads what the tree does not hold (data outside the
@@ -20,17 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from gitgrid.errors import SweepError
-from gitgrid.git.repository import Repository, open_repository
-from gitgrid.run.collect import catch_up
+from gitgrid.git.repository import Repository
 from gitgrid.run.contract import Run, host
-from gitgrid.store import Plan, Store, open_store
+from gitgrid.store import Plan, Store
 from gitgrid.store.record import recipe_of, run_key
 from gitgrid.store.reuse import Source
-from gitgrid.sweep.catalog import find_sweep, list_points
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["Choice", "Planned", "plan_runs", "planned_points"]
+__all__ = ["Choice", "Planned", "plan_runs"]
 
 
 class Choice(Protocol):
@@ -88,16 +86,33 @@ def plan_runs(
     if not options.reuse or options.rerun or not plan.points:
         return Planned(plan, recipe, trees)
     keys = {p.index: run_key(trees[p.commit], recipe) for p in plan.points if p.commit in trees}
-    sources = store.reuse.sources(keys.values())
-    hits = [p for p in plan.points if keys.get(p.index) in sources]
+    sources = _one_each(plan.points, keys, store.reuse.sources(keys.values(), sweep.name))
+    hits = [p for p in plan.points if p.index in sources]
     if not hits:
         return Planned(plan, recipe, trees)
     if record:
         store.reuse.record(sweep.name, _reused(store, sweep, plan, hits, command, recipe, keys, sources))
     chosen = frozenset(p.index for p in hits)
     rest: list[PointRecord] = [p for p in plan.points if p.index not in chosen]
-    counts = Counter(sources[keys[p.index]].sweep for p in hits)
+    counts = Counter(sources[p.index].sweep for p in hits)
     return Planned(replace(plan, points=rest), recipe, trees, dict(counts), chosen)
+
+
+def _one_each(
+    points: Sequence[PointRecord], keys: Mapping[int, str], sources: Mapping[str, Sequence[Source]]
+) -> dict[int, Source]:
+    """The run each point reuses, by index: a run of the point's key, and never one run for two points.
+    Points of one sweep with one tree repeat a measurement on purpose (an optimiser measuring its noise
+    or checking its answer, replicates): each takes a run of its own, or runs, so that the repeats never
+    copy one value and hide the noise they are there to measure."""
+    taken: Counter[str] = Counter()
+    chosen: dict[int, Source] = {}
+    for point in points:
+        key = keys.get(point.index)
+        if key is not None and taken[key] < len(sources.get(key, ())):
+            chosen[point.index] = sources[key][taken[key]]
+            taken[key] += 1
+    return chosen
 
 
 def _reused(
@@ -108,14 +123,14 @@ def _reused(
     command: Sequence[str],
     recipe: str,
     keys: Mapping[int, str],
-    sources: Mapping[str, Source],
+    sources: Mapping[int, Source],
 ) -> list[tuple[Run, int]]:
     """A reused run of each point (a success that ran nothing, naming its source) and its source's id."""
     attempts = store.runs.attempts(sweep.name, (p.index for p in hits))
     now, here = time.time(), host()
     reused = []
     for point in hits:
-        source, attempt = sources[keys[point.index]], attempts.get(point.index, 0) + 1
+        source, attempt = sources[point.index], attempts.get(point.index, 0) + 1
         run = Run(
             sweep=sweep.name, index=point.index, commit=point.commit, attempt=attempt,
             status="success", run_dir="", params=point.params, rerun=plan.rerun, host=here, started=now,
@@ -124,21 +139,3 @@ def _reused(
         )  # fmt: skip
         reused.append((run, source.run_id))
     return reused
-
-
-def planned_points(
-    sweep: str | None, repo: Repository | Path | str, options: Choice, command: Sequence[str] = ()
-) -> tuple[Sweep, Plan]:
-    """The points a run of ``command`` with ``options`` would run now (those it would reuse left out),
-    and how many it would skip (``--dry-run``): the store is brought up to date as a run does first;
-    nothing runs, nothing is recorded as reused."""
-    repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
-    layout, store = open_store(repo, options.runs_root)
-    try:
-        if not store.sweeps.sync(chosen, list_points(repo, chosen)):
-            raise SweepError(f"sweep '{chosen.name}' has no points (are its commits in this clone?)")
-        catch_up(store, chosen, layout.runs_root)
-        return chosen, plan_runs(repo, store, chosen, options, command, record=False).plan
-    finally:
-        store.close()

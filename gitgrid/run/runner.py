@@ -8,6 +8,9 @@ process groups stopped) by the next one.
 
 SIGINT/SIGTERM/SIGHUP stop scheduling, stop every running command's process group, record those runs
 as interrupted, and make :func:`run_sweep` return with the signal, so the CLI exits 130/143/129.
+
+With ``stage`` (``gitgrid analyze``) the points run are those of a stage's records whose analysis is not
+current, each in a checkout of the analysis code (:mod:`gitgrid.run.target`).
 """
 
 from __future__ import annotations
@@ -27,21 +30,21 @@ from types import FrameType
 
 from gitgrid.errors import GitgridWarning, RunError, SweepError
 from gitgrid.git.repository import Repository, open_repository
-from gitgrid.layout import Layout, run_dir_problem
-from gitgrid.run.checkouts import Checkout, sweep_files, worker_checkouts
+from gitgrid.layout import Layout
+from gitgrid.run.checkouts import Checkout, worker_checkouts
 from gitgrid.run.collect import catch_up
-from gitgrid.run.contract import FINAL, Run, RunRequest, host, read_meta, run_requests, write_meta
+from gitgrid.run.contract import Run, RunRequest, host, run_requests, write_meta
 from gitgrid.run.execute import Execution, execute_point
-from gitgrid.run.intake import read_attempt
 from gitgrid.run.locks import Held, hold
-from gitgrid.run.preflight import check_command, command_file_warnings
-from gitgrid.run.processes import ProcessTable, runs_in, stop_group
-from gitgrid.run.reuse import plan_runs
+from gitgrid.run.orphans import close_orphans
+from gitgrid.run.processes import ProcessTable
 from gitgrid.run.series import note_problem, read_series
 from gitgrid.run.setup import SetupFailed, SetupRefused, setup_once
+from gitgrid.run.stage import StageOrder
+from gitgrid.run.target import checkout_files, launch_target, plan_for, preflight, start_commit
 from gitgrid.store import Recorder, Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points
-from gitgrid.sweep.record import PointRecord, Sweep
+from gitgrid.sweep.record import Sweep
 
 __all__ = [
     "STOPPING",
@@ -75,6 +78,7 @@ class RunOptions:
     maximize: bool = False
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     halt_after: int | None = None  # stop starting points after this many failures
+    stage: StageOrder | None = None  # gitgrid analyze: run this stage (rerun: every point again)
     reuse: bool = True  # record a point whose run key a stored success has as reused, not run (run.reuse)
 
 
@@ -98,6 +102,7 @@ class RunState:
     interrupted: int = 0
     running: int = 0
     best: tuple[float, int] | None = None  # (value of the watched metric, point index)
+    unread: int = 0  # a stage's: chosen points with no successful simulation run to read (not counted)
     first_failure: tuple[int, str] | None = None  # (point index, reason) of the first failed or timed-out run
     halted: bool = False  # --halt-after was reached: no new point was started after that
     reused: dict[str, int] = field(default_factory=dict)  # points reused, by the sweep of their source
@@ -154,7 +159,7 @@ def run_sweep(
     """
     check_options(command, options)
     repo = repo if isinstance(repo, Repository) else open_repository(repo)
-    chosen = find_sweep(repo, sweep)
+    chosen = launch_target(repo, sweep, options.stage)
     layout, store = open_store(repo, options.runs_root)
     try:
         with _sweep_lock(layout, chosen.name):
@@ -236,26 +241,28 @@ class _Runner:
             self.sweep, list_points(self.repo, self.sweep)
         ):  # git read once per tip
             raise SweepError(f"sweep '{self.sweep.name}' has no points (are its commits in this clone?)")
-        self._close_orphans()
+        close_orphans(self.store, self.sweep.name)  # runs a killed runner left 'running'
         catch_up(self.store, self.sweep, self.layout.runs_root)  # runs made elsewhere never run again
         options = self.options
-        planned = plan_runs(self.repo, self.store, self.sweep, options, self.command)
+        planned = plan_for(
+            self.repo, self.store, self.layout.runs_root, self.sweep, options, options.stage, self.command
+        )
         plan = planned.plan
         todo, rerun = plan.points, plan.rerun
         self.attempts = self.store.runs.attempts(self.sweep.name, (p.index for p in todo))
-        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway)
+        self.state = RunState(len(todo), plan.skipped, plan.failed_before, plan.underway, unread=plan.unread)
         self.state.reused = dict(planned.reused)
         if options.watch:  # the best so far over the whole sweep, earlier runs included
             self.state.best = self.store.progress.best(self.sweep.name, options.watch, options.maximize)
         if todo:
             self._check_runs_root()
             builds = bool(self.options.build or self.options.setup)
-            check_command(self.repo, self.sweep, self.command, builds)  # before any point fails for it
-            for warning in command_file_warnings(self.repo, self.sweep, self.command, builds):
-                self.warn(warning)
+            preflight(
+                self.repo, self.sweep, self.command, options.stage, builds, self.warn
+            )  # before any fails
             jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
             work: queue.SimpleQueue[RunRequest] = queue.SimpleQueue()
-            for request in run_requests(self.sweep, todo, planned.trees):
+            for request in run_requests(self.sweep, todo, planned.trees, options.stage, plan.reads):
                 work.put(request)
             self.how = Execution(
                 command=tuple(self.command), runs_root=self.layout.runs_root, host=host(),
@@ -263,7 +270,7 @@ class _Runner:
                 timeout=self.options.timeout, rerun=rerun, build=self.options.build,
                 clean_build=self.options.clean_build, warn=self.warn_once, recipe=planned.recipe,
             )  # fmt: skip
-            files = sweep_files(self.sweep)
+            files = checkout_files(self.sweep, options.stage)
             try:
                 with worker_checkouts(self.repo, self.layout, jobs, files) as checkouts, self._signals():
                     self._supervise(checkouts, work, on_progress)
@@ -281,28 +288,6 @@ class _Runner:
         except OSError as exc:
             raise RunError(f"runs root {self.layout.runs_root} is not writable: {exc.strerror}") from None
 
-    def _close_orphans(self) -> None:
-        """Runs a killed runner left 'running': stop what is left of them and record them interrupted."""
-        for run_id, run in self.store.runs.running(self.sweep.name):
-            usable = run_dir_problem(run.run_dir, run.sweep, run.index) is None  # a path from the store
-            if usable and run.pid is not None and runs_in(run.pid, Path(run.run_dir)):
-                stop_group(run.pid, signal.SIGKILL)
-            point = self.store.sweeps.point(run.sweep, run.index) or PointRecord(run.index, run.commit)
-            finished = read_attempt(Path(run.run_dir), point, run.sweep).run if usable else None
-            if finished is not None and finished.status in FINAL:  # it ended; only the store missed it
-                series = read_series(Path(run.run_dir))
-                self.store.runs.finish(run_id, note_problem(finished, series), series.rows)
-                continue
-            ended = run.ending("interrupted", reason="the runner was stopped before this run ended")
-            self.store.runs.finish(run_id, ended)
-            if not usable:
-                continue
-            meta = read_meta(Path(run.run_dir))
-            if meta is None and Path(run.run_dir).is_dir():
-                write_meta(ended)
-            elif meta is not None and meta.status == "running":
-                write_meta(replace(meta, status="interrupted", ended=ended.ended, reason=ended.reason))
-
     # running ----------------------------------------------------------------------------------------
     def _supervise(
         self,
@@ -310,8 +295,9 @@ class _Runner:
         work: queue.SimpleQueue[RunRequest],
         on_progress: Callable[[RunState], None] | None,
     ) -> None:
+        start = start_commit(self.sweep, self.options.stage)
         for checkout in checkouts:  # serially: concurrent `git worktree add` calls trip over each other
-            checkout.place(self.sweep.tip)  # the watch and mover start in each worker, in parallel
+            checkout.place(start)  # the watch and mover start in each worker, in parallel
         self._setups = threading.Barrier(len(checkouts))
         threads = [threading.Thread(target=self._work, args=(c, work), daemon=True) for c in checkouts]
         for thread in threads:

@@ -16,8 +16,9 @@ from gitgrid.git.notes import read_notes, write_notes
 from gitgrid.git.pack import BLOB, object_id
 from gitgrid.git.repository import ZERO, RefUpdate, Repository
 from gitgrid.share.notes import CHUNK, MAX_NOTES, NOTES_REF, anchor, read_contents, union
-from gitgrid.share.record import encode
+from gitgrid.share.record import StageDefinition, encode
 from gitgrid.store import Store
+from gitgrid.sweep.stages import split_records
 
 __all__ = ["Exported", "export_results"]
 
@@ -41,11 +42,11 @@ def export_results(repo: Repository, store: Store, sweeps: Sequence[str]) -> Exp
     additions: dict[str, list[bytes]] = {}
     ids: list[int] = []
     for sweep in sweeps:
-        anchors = store.shares.commits(sweep, CHUNK)
+        anchors, stage = store.shares.commits(sweep, CHUNK), _stage(store, sweep)
         for run_id, run in store.shares.unshared(sweep):
             target = anchors.get(anchor(run.index))
-            if target is not None:  # (always, unless the store lost the point)
-                additions.setdefault(target, []).append(encode(run))
+            if target is not None:  # (always, unless the store lost the point, or an --all stage's run)
+                additions.setdefault(target, []).append(encode(run, stage))
                 ids.append(run_id)
     if not ids:
         return Exported(0, local)
@@ -67,3 +68,10 @@ def export_results(repo: Repository, store: Store, sweeps: Sequence[str]) -> Exp
     written = [object_id(BLOB, content).hex() for content in changed.values()]
     store.shares.mark_shared(ids, commit, written)
     return Exported(len(ids), commit)
+
+
+def _stage(store: Store, sweep: str) -> StageDefinition | None:
+    """For a stage's records (``SWEEP:STAGE``), the stage's command and ``--uses`` its runs' lines carry."""
+    base, name = split_records(sweep)
+    found = [s for s in store.stages.of(base) if s.stage == name] if name is not None else []
+    return (found[0].command, found[0].uses) if found else None

@@ -8,6 +8,11 @@ attempt, host and start) is known and skipped. Anything else is skipped with one
 counted, naming the first case. Records of a sweep whose tag is missing here are retried by the next
 pull (its tag may come later); every other note read is remembered, so a pull reads only new notes.
 The run key of each record is computed here, from this clone's tree of the commit and the recipe.
+
+A stage's runs (``gitgrid analyze``: records of ``SWEEP:STAGE``) are stored the same way, as runs of that
+sweep's stage's records; a stage this clone has never run is recorded with the command and ``--uses``
+its records carry, so its metrics show as ``STAGE.METRIC`` and ``gitgrid analyze`` here runs only the
+points whose analysis would differ (another simulation run, other analysis code).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from gitgrid.errors import GitgridWarning
 from gitgrid.git.repository import Repository
 from gitgrid.run.contract import Run
 from gitgrid.share.notes import note_lines
-from gitgrid.share.record import RecordProblem, parse
+from gitgrid.share.record import RecordProblem, StageDefinition, parse_stage
 from gitgrid.store import Store
-from gitgrid.store.record import Identity, run_key
+from gitgrid.store.record import Identity, StageRecord, run_key
 from gitgrid.sweep.catalog import list_points, list_sweeps
 from gitgrid.sweep.record import Sweep
+from gitgrid.sweep.stages import split_records, stage_records
 
 __all__ = ["Imported", "import_records"]
 
@@ -54,7 +60,7 @@ class Imported:
 def import_records(repo: Repository, store: Store, contents: Mapping[str, bytes], what: str) -> Imported:
     """Store the records of the note blobs ``contents`` (blob id -> content) that are new here."""
     done = Imported()
-    sweeps = {sweep.name: sweep for sweep in list_sweeps(repo)}
+    sweeps = _Sweeps({sweep.name: sweep for sweep in list_sweeps(repo)})
     points: dict[str, dict[int, str]] = {}
     blobs = list(contents)
     for start in range(0, len(blobs), _BATCH):
@@ -67,8 +73,41 @@ def import_records(repo: Repository, store: Store, contents: Mapping[str, bytes]
             if whole:
                 complete.append(blob)
         _store(repo, store, runs, complete, done)
+    _adopt(store, sweeps.stages)
     done.warn(what)
     return done
+
+
+@dataclass
+class _Sweeps:
+    """This clone's sweeps by name, a stage's records (``SWEEP:STAGE``) found through its sweep; and the
+    stages pulled records named, each with the command and ``--uses`` its records carry and an analysis
+    key."""
+
+    known: dict[str, Sweep]
+    stages: dict[tuple[str, str], tuple[StageDefinition, str]] = field(default_factory=dict)
+
+    def get(self, name: str) -> Sweep | None:
+        if name not in self.known:
+            base, stage = split_records(name)
+            sweep = self.known.get(base) if stage is not None else None
+            if sweep is None or stage is None:
+                return None
+            self.known[name] = stage_records(sweep, stage)
+        return self.known[name]
+
+    def note(self, run: Run, stage: StageDefinition | None) -> None:
+        base, name = split_records(run.sweep)
+        if name is not None and stage is not None and run.analysis is not None:
+            self.stages.setdefault((base, name), (stage, run.analysis))
+
+
+def _adopt(store: Store, pulled: dict[tuple[str, str], tuple[StageDefinition, str]]) -> None:
+    """Record each stage pulled records named that this clone's store does not know (a stage run here is
+    kept as it was run here): its command, ``--uses``, and the working tree as its code."""
+    for (sweep, name), ((command, uses), analysis) in pulled.items():
+        if not any(stage.stage == name for stage in store.stages.of(sweep)):
+            store.stages.record(StageRecord(sweep, name, False, command, None, uses, analysis, "", False))
 
 
 def _records(
@@ -76,7 +115,7 @@ def _records(
     store: Store,
     content: bytes,
     blob: str,
-    sweeps: Mapping[str, Sweep],
+    sweeps: _Sweeps,
     points: dict[str, dict[int, str]],
     done: Imported,
 ) -> tuple[list[Run], bool]:
@@ -85,7 +124,7 @@ def _records(
     runs, whole = [], True
     for number, line in enumerate(note_lines(content), 1):
         try:
-            run = parse(line)
+            run, stage = parse_stage(line)
         except RecordProblem as exc:
             done.skip("not a run record", f"note {blob[:12]}, line {number}: {exc}")
             continue
@@ -99,6 +138,7 @@ def _records(
             done.skip(problem, f"note {blob[:12]}, line {number}: {run.sweep} point {run.index}")
             continue
         runs.append(run)
+        sweeps.note(run, stage)
     return runs, whole
 
 

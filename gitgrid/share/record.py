@@ -9,6 +9,10 @@ notes merge by a union of lines (git's own ``cat_sort_uniq``). Fields whose valu
      "status":"success","sweep":"grid_search-2026-11-22"}
 
 plus ``reason`` and ``job`` when the run has them and ``reused`` (``[sweep, index]``) for a reused run.
+A run of a stage (``gitgrid analyze``, issue 22) names its stage's records as its sweep (``SWEEP:STAGE``)
+and adds ``reads`` (the simulation run it read: ``<commit>/<attempt>``), ``analysis`` (its analysis key)
+and ``stage`` (``{"command": [...], "uses": [...]}``: what the analysis key hashes besides the code, so
+that a clone that pulls it can tell whether its own analysis code would give the same key).
 A metric that is NaN or infinite is null (the store keeps it so). The run key is not written: it is
 computed where the line is read, from that clone's own tree of the commit and the recipe.
 
@@ -23,14 +27,16 @@ import functools
 import json
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 from gitgrid.errors import excerpt
 from gitgrid.run.contract import FINAL, Run, metrics_problem, shown
 from gitgrid.store.record import Identity
 from gitgrid.sweep.names import name_problem
+from gitgrid.sweep.stages import split_records, stage_problem
 
-__all__ = ["MAX_LINE", "RecordProblem", "encode", "parse", "parse_identity"]
+__all__ = ["MAX_LINE", "RecordProblem", "StageDefinition", "encode", "parse", "parse_identity", "parse_stage"]
 
 MAX_LINE = 1 << 16  # bytes of one record line
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -38,20 +44,26 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _INT31 = 2**31
 _INT63 = 2**63
 _TEXTS = {"host": 255, "job": 255, "reason": 4096}
+_READS = re.compile(r"[0-9a-f]{40}/[1-9][0-9]{0,8}")
+_WORDS = 256  # a stage's command words, or its --uses paths, at most
+StageDefinition = tuple[tuple[str, ...], tuple[str, ...]]  # a stage's command and its --uses paths
 
 
 class RecordProblem(ValueError):
     """A line that is not a run record; the message says which field and why."""
 
 
-def encode(run: Run) -> bytes:
-    """The line of a run (without its newline)."""
+def encode(run: Run, stage: StageDefinition | None = None) -> bytes:
+    """The line of a run (without its newline); ``stage``: the command and ``--uses`` of the stage whose
+    run it is."""
     record: dict[str, Any] = {
         "sweep": run.sweep, "index": run.index, "commit": run.commit, "attempt": run.attempt,
         "rerun": run.rerun, "status": run.status, "host": run.host, "started": _finite(run.started),
         "duration": _finite(run.duration), "exit_code": run.exit_code, "reason": run.reason,
         "job": run.job, "recipe": run.recipe, "reused": list(run.reused) if run.reused else None,
         "metrics": {name: _finite(value) for name, value in run.metrics.items()},
+        "reads": run.reads, "analysis": run.analysis,
+        "stage": {"command": list(stage[0]), "uses": list(stage[1])} if stage is not None else None,
     }  # fmt: skip
     kept = {key: value for key, value in record.items() if value is not None}
     return json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
@@ -64,6 +76,11 @@ def _finite(value: float | None) -> float | None:
 def parse(line: bytes) -> Run:
     """The run a line records, every field checked; :class:`RecordProblem` naming the first bad one. The
     run has no run directory, and no key: the store is given that apart (it needs the point's tree)."""
+    return parse_stage(line)[0]
+
+
+def parse_stage(line: bytes) -> tuple[Run, StageDefinition | None]:
+    """:func:`parse`, and for a stage's run the stage's command and ``--uses`` (checked too)."""
     if len(line) > MAX_LINE:
         raise RecordProblem(f"a record of {len(line)} bytes, more than {MAX_LINE}")
     data, sweep, index, (commit, attempt, host, started) = parse_identity(line)
@@ -71,13 +88,17 @@ def parse(line: bytes) -> Run:
     if status not in FINAL:
         raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
     duration = _time(data, "duration")
-    return Run(
+    run = Run(
         sweep=sweep, index=index, commit=commit, attempt=attempt, status=status, run_dir="",
         rerun=_count(data, "rerun", 0, default=0), host=host, started=started,
         ended=None if started is None or duration is None else started + duration,
         exit_code=_integer(data, "exit_code"), reason=_text(data, "reason"), job=_text(data, "job"),
         recipe=_recipe(data), reused=_reused(data), metrics=_metrics(data),
     )  # fmt: skip
+    if split_records(sweep)[1] is None:
+        return run, None  # a simulation's: stage fields, if any, are ignored
+    stage = _stage(data)
+    return replace(run, reads=_reads(data), analysis=_hex64(data, "analysis")), stage
 
 
 def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
@@ -93,7 +114,8 @@ def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
         raise RecordProblem(f"not a JSON object but {type(data).__name__}")
     sweep = data.get("sweep")
     if not isinstance(sweep, str) or _sweep_problem(sweep) is not None:
-        raise RecordProblem(f"'sweep' {shown(sweep)}: {name_problem(sweep)}")
+        problem = _sweep_problem(sweep) if isinstance(sweep, str) else name_problem(sweep)
+        raise RecordProblem(f"'sweep' {shown(sweep)}: {problem}")
     commit = data.get("commit")
     if not isinstance(commit, str) or not _HEX40.fullmatch(commit):
         raise RecordProblem(f"'commit' must be a commit id, not {shown(commit)}")
@@ -103,8 +125,10 @@ def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
 
 @functools.lru_cache(maxsize=256)
 def _sweep_problem(name: str) -> str | None:
-    """:func:`name_problem`, remembered: a note's records name a few sweeps many times."""
-    return name_problem(name)
+    """:func:`name_problem` (of the sweep, and of the stage of a stage's records ``SWEEP:STAGE``),
+    remembered: a note's records name a few sweeps many times."""
+    sweep, stage = split_records(name)
+    return name_problem(sweep) or (stage_problem(stage) if stage is not None else None)
 
 
 def _count(data: dict[str, Any], name: str, least: int, default: int | None = None) -> int:
@@ -178,3 +202,37 @@ def _metrics(data: dict[str, Any]) -> dict[str, float]:
     if (problem := metrics_problem(values, ())) is not None:
         raise RecordProblem(f"'metrics': {problem}")
     return {name: float(value) for name, value in values.items()}
+
+
+def _reads(data: dict[str, Any]) -> str:
+    value = data.get("reads")
+    if not isinstance(value, str) or not _READS.fullmatch(value):
+        raise RecordProblem(f"'reads' must be <commit>/<attempt>, not {shown(value)}")
+    return value
+
+
+def _hex64(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise RecordProblem(f"'{name}' must be 64 hex digits, not {shown(value)}")
+    return value
+
+
+def _stage(data: dict[str, Any]) -> StageDefinition:
+    """A stage's command and ``--uses`` paths: lists of at most 256 strings of at most 4096 characters."""
+    stage = data.get("stage")
+    if not isinstance(stage, dict):
+        raise RecordProblem(f"'stage' must be a JSON object, not {shown(stage)}")
+    found = []
+    for name in ("command", "uses"):
+        words = stage.get(name)
+        if not (
+            isinstance(words, list)
+            and len(words) <= _WORDS
+            and all(isinstance(word, str) and 0 < len(word) <= 4096 and "\0" not in word for word in words)
+        ):
+            raise RecordProblem(f"'stage.{name}' must be a list of strings, not {shown(words)}")
+        found.append(tuple(words))
+    if not found[0]:
+        raise RecordProblem("'stage.command' is empty")
+    return found[0], found[1]

@@ -10,6 +10,8 @@ is refused, saying to pull first.
 checks the notes (:mod:`gitgrid.share.notes`'s bounds; a ref that is no notes ref is an error and nothing
 changes), merges them into the local notes as a union, and stores the records new here
 (:mod:`gitgrid.share.imports`). The same point run in two places keeps both runs, as attempts.
+
+A stage's runs (``gitgrid analyze``) go with their sweep's, into the same notes (issue 22).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from gitgrid.share.export import export_results
 from gitgrid.share.imports import Imported, import_records
 from gitgrid.share.notes import MAX_NOTES, NOTES_REF, RECORDS, SERIES, SERIES_REF, Kind, merge, read_contents
 from gitgrid.share.series import export_series, import_series
-from gitgrid.store import open_store
+from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
 from gitgrid.sweep.record import TAG_REFS, Sweep
+from gitgrid.sweep.stages import stage_records
 
 __all__ = ["Pulled", "Pushed", "pull_results", "push_results"]
 
@@ -83,13 +86,15 @@ def push_results(
     names = tuple(sweep.name for sweep in chosen)
     layout, store = open_store(repo)
     try:
+        stages: list[str] = []
         for sweep in chosen:  # finished run directories first: what push sends is what results shows
             store.sweeps.sync(sweep, list_points(repo, sweep))
             refresh(store, repo, sweep, layout.runs_root)
+            stages += _stages(repo, store, sweep, layout.runs_root)
         if dry_run:
-            pending = sum(1 for name in names for _ in store.shares.unshared(name))
+            pending = sum(1 for name in (*names, *stages) for _ in store.shares.unshared(name))
             return Pushed(remote, names, pending, dry_run=True)
-        exported = export_results(repo, store, names)
+        exported = export_results(repo, store, [*names, *stages])
         with_series = export_series(repo, store, names) if series else None
     finally:
         store.close()
@@ -100,6 +105,20 @@ def push_results(
     pushed = push(repo, remote, refspecs)
     _refuse(remote, pushed)
     return Pushed(remote, names, exported.runs, tuple(pushed))
+
+
+def _stages(repo: Repository, store: Store, sweep: Sweep, runs_root: Path) -> list[str]:
+    """The records of each stage of ``sweep`` run once per point (``gitgrid analyze``), their finished
+    run directories collected: a stage's runs travel with the sweep's, in the same notes. (An ``--all``
+    stage's run stays here, with the files it wrote.)"""
+    found = []
+    for stage in store.stages.of(sweep.name):
+        if not stage.every:
+            records = stage_records(sweep, stage.stage)
+            store.sweeps.sync(records, list_points(repo, records))
+            refresh(store, repo, records, runs_root)
+            found.append(records.name)
+    return found
 
 
 def _refspecs(repo: Repository, sweep: Sweep) -> list[str]:

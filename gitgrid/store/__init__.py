@@ -5,13 +5,14 @@ mode, so readers (``gitgrid results`` in another terminal) never wait for the ru
 loses nothing that had finished. The schema
 carries a version (``PRAGMA user_version``): a store of schema 1 is migrated when first opened, one
 written by a newer gitgrid is refused, and a damaged one is an error that says how to rebuild it from the
-run directories (``gitgrid collect --rebuild``). Tables (schema 2)::
+run directories (``gitgrid collect --rebuild``). Tables (schema 3)::
 
     sweeps  (name, base, tip, count, params, columns, kinds, created): each sweep at the tip last seen
     points  (sweep, idx, commit_id, params JSON, latest_run, success_run, state, and one typed column
              per param name): one row per point, pointing at its latest and latest successful run
     runs    (id, sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended,
-             duration, host, run_dir, pid, job): every attempt
+             duration, host, run_dir, pid, job, reads, analysis): every attempt (a stage's runs are the
+             runs of its records, the sweep ``SWEEP:STAGE``, and say what they read and ran)
     metrics (run_id, name, value): each run's metrics, one row each (NaN kept as null)
     point_metrics (sweep, idx, name, value): the metrics of each point's latest successful run, indexed
              by value
@@ -19,6 +20,8 @@ run directories (``gitgrid collect --rebuild``). Tables (schema 2)::
     series  (run_id, name, step, value): metrics over time
     jobs, job_points: array jobs submitted and which task runs which point
     scans, pending: what collecting has already looked at, and attempt folders it waits for
+    stages  (sweep, stage, every, command, code_ref, uses, analysis, code, dirty, position): the
+             analyses of each sweep as ``gitgrid analyze`` last ran them
 
 This package is a layer of its own, below ``run`` and above ``sweep``: it holds every SQL statement
 gitgrid runs and the schema, and nothing outside it imports ``sqlite3`` (both checked by ``make lint``
@@ -33,12 +36,13 @@ and ``tests/test_architecture.py``). Callers use the named methods of the :class
     store.results   rows
     store.views     states, extreme, time_spent, durations, point_rows, last_run, running,
                     still_running, shown_runs, series_names, series, attempts
+    store.stages    record, of, plan, counts, metric_columns, latest_every, manifest
 
 The modules: ``record`` (the values kept: :class:`Run`, :class:`Job`, ...), ``schema`` (tables,
 opening, migrating), ``guard`` (errors as one line), ``database`` (the one connection), ``points``
 (sweeps' points and per-point pointers, inside a write), ``where`` (``--where`` as SQL), one module per
-part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``), ``core`` (the
-:class:`Store` that holds them) and ``recorder`` (a runner's one write per point).
+part (``sweeps``, ``runs``, ``jobs``, ``scans``, ``progress``, ``rows``, ``views``, ``stages``),
+``core`` (the :class:`Store` that holds them) and ``recorder`` (a runner's one write per point).
 """
 
 from __future__ import annotations
@@ -51,27 +55,33 @@ from gitgrid.layout import Layout, parse_point_dir
 from gitgrid.store.core import Store
 from gitgrid.store.guard import REBUILD
 from gitgrid.store.progress import Failure, Plan
-from gitgrid.store.record import FINAL, Job, Run, RunRow, SeriesRows, SweepInfo
+from gitgrid.store.record import FINAL, Job, Read, Run, RunRow, SeriesRows, StageRecord, SweepInfo
 from gitgrid.store.recorder import Recorder
 from gitgrid.store.rows import NAN, RUN_COLUMNS, ResultQuery, ResultRows
 from gitgrid.store.schema import SCHEMA_VERSION
+from gitgrid.store.stages import EVERY, STALE_CODE, STALE_SIMULATION
 from gitgrid.store.trust import doubt_warning, record_store, store_doubt
 
 __all__ = [
+    "EVERY",
     "FINAL",
     "NAN",
     "REBUILD",
     "RUN_COLUMNS",
     "SCHEMA_VERSION",
+    "STALE_CODE",
+    "STALE_SIMULATION",
     "Failure",
     "Job",
     "Plan",
+    "Read",
     "Recorder",
     "ResultQuery",
     "ResultRows",
     "Run",
     "RunRow",
     "SeriesRows",
+    "StageRecord",
     "Store",
     "SweepInfo",
     "doubt_warning",

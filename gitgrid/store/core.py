@@ -2,8 +2,9 @@
 
 Modelled on Optuna's storages: the rest of gitgrid sees named operations grouped by what they are
 about (``store.sweeps``, ``store.runs``, ``store.jobs``, ``store.scans``, ``store.progress``,
-``store.results``, ``store.views``, ``store.shares``, ``store.reuse``); every SQL statement and the
-schema stay in this package, and no caller gets the connection or runs a query of its own.
+``store.results``, ``store.views``, ``store.shares``, ``store.reuse``, ``store.stages``); every SQL
+statement and the schema stay in this package, and no caller gets the connection or runs a query of its
+own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gitgrid.store.rows import Results
 from gitgrid.store.runs import Runs
 from gitgrid.store.scans import Scans
 from gitgrid.store.shares import Shares
+from gitgrid.store.stages import Stages
 from gitgrid.store.sweeps import Sweeps
 from gitgrid.store.views import Views
 
@@ -33,7 +35,8 @@ class Store:
     it is collected; ``jobs``: submitted array jobs; ``scans``: what collecting has seen;
     ``progress``: where a sweep stands and what to run next; ``results``: result rows;
     ``views``: the report's and dashboard's aggregates and pages; ``shares``: runs as the results notes
-    see them (push, pull); ``reuse``: successful runs by their run key.
+    see them (push, pull); ``reuse``: successful runs by their run key; ``stages``: the analyses of each
+    sweep (``gitgrid analyze``) and how current each point's is.
     """
 
     def __init__(self, db: Database) -> None:
@@ -48,6 +51,7 @@ class Store:
         self.views = Views(db)
         self.shares = Shares(db)
         self.reuse = Reuse(db)
+        self.stages = Stages(db)
 
     @classmethod
     def open(cls, path: Path, readonly: bool = False) -> Store:

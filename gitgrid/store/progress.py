@@ -5,14 +5,14 @@ what a runner should run next (so resuming a finished million-point sweep reads 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from gitgrid.errors import SpecError
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
 from gitgrid.store.database import Database
 from gitgrid.store.points import quoted
-from gitgrid.store.record import FINAL
+from gitgrid.store.record import FINAL, Read
 from gitgrid.store.runs import Runs
 from gitgrid.store.sweeps import Sweeps
 from gitgrid.store.where import Column, python_condition, where_sql
@@ -38,13 +38,17 @@ class Failure:
 class Plan:
     """What a runner runs now: the points, the rerun they count in, and how many it skips: in all, and of
     those, how many because they failed or timed out (without ``retry_failed``) and how many because a
-    run of them is under way elsewhere (``running`` on a cluster, ``prepared``); the rest succeeded."""
+    run of them is under way elsewhere (``running`` on a cluster, ``prepared``); the rest succeeded (for a
+    stage: its analysis is current). A stage's plan also says which simulation run each point reads, and
+    how many chosen points have none yet (``unread``: neither run nor skipped)."""
 
     points: list[PointRecord]
     rerun: int
     skipped: int
     failed_before: int = 0
     underway: int = 0
+    reads: Mapping[int, Read] = field(default_factory=dict)  # a stage's: the simulation run each reads
+    unread: int = 0  # a stage's: chosen points without a successful simulation run to read
 
 
 class Progress:
@@ -112,7 +116,7 @@ class Progress:
         interrupted rerun has not finished), in index order."""
         db = self._db
         args: dict[str, object] = {"sweep": sweep.name}
-        chosen = self._chosen(sweep, where, args)
+        chosen = self.condition(sweep, where, args)
         current = Runs(db).max_rerun(sweep.name)
         wanted = ["interrupted", "cancelled", *(["failed", "timeout"] if retry_failed else [])]
         marks = ", ".join(f":s{i}" for i in range(len(wanted)))
@@ -155,8 +159,9 @@ class Progress:
         )
         return {value: int(count) for value, count in rows if value is not None and value not in wanted}
 
-    def _chosen(self, sweep: Sweep, where: str | None, args: dict[str, object]) -> str:
-        """`` AND <where over params>`` for the points table ``p``; a point where it fails is an error."""
+    def condition(self, sweep: Sweep, where: str | None, args: dict[str, object]) -> str:
+        """`` AND <where over params>`` for the points table ``p`` (its arguments added to ``args``); a
+        point where it fails is an error."""
         if not where:
             return ""
         try:

@@ -25,9 +25,11 @@ __all__ = [
     "FINAL",
     "Identity",
     "Job",
+    "Read",
     "Run",
     "RunRow",
     "SeriesRows",
+    "StageRecord",
     "SweepInfo",
     "recipe_of",
     "run_key",
@@ -84,6 +86,10 @@ class Run:
     recipe: str | None = None  # recipe_of(command, --build, --setup)
     key: str | None = None  # run_key(tree of the point commit, recipe), when both are known
     reused: tuple[str, int] | None = None  # (sweep, point index) of the run whose result this one reuses
+    # a run of a stage (``gitgrid analyze``): the simulation run it read ("<commit>/<attempt>"), and the
+    # analysis it ran (a hash of the analysis code, the command and the stage contract's version)
+    reads: str | None = None
+    analysis: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -104,6 +110,9 @@ class Run:
         """One line of JSON (the C encoder: this is written twice per run)."""
         record = {name: getattr(self, name) for name in _FIELDS}
         record.update(params=dict(self.params), metrics=dict(self.metrics), duration=self.duration)
+        for name in _STAGE_FIELDS:  # a simulation's meta.json stays as it was before stages
+            if record[name] is None:
+                del record[name]
         return json.dumps(record, allow_nan=True) + "\n"
 
     @classmethod
@@ -130,6 +139,7 @@ class Run:
 
 
 _FIELDS = tuple(Run.__dataclass_fields__)
+_STAGE_FIELDS = ("reads", "analysis")
 
 
 @dataclass(frozen=True)
@@ -166,3 +176,37 @@ class SweepInfo:
     columns: tuple[str, ...]
     kinds: Mapping[str, str]
     metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Read:
+    """The simulation run a stage reads at one point: its run directory, which run it is
+    (``<commit>/<attempt>``, what a stage's run records as ``reads``) and its metrics as JSON (NaN as
+    null)."""
+
+    run_dir: str
+    reads: str
+    metrics: str
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """A stage of a sweep as ``gitgrid analyze`` last ran it: once per point or once with every point
+    (``every``), its command, the ``--code`` ref (None: the working tree), the paths given by ``--uses``
+    (empty: the whole tree), its analysis key, the code's commit, and whether that held uncommitted
+    files."""
+
+    sweep: str
+    stage: str
+    every: bool
+    command: tuple[str, ...]
+    code_ref: str | None
+    uses: tuple[str, ...]
+    analysis: str
+    code: str
+    dirty: bool
+
+    @property
+    def records(self) -> str:
+        """The name of the stage's records (``SWEEP:STAGE``)."""
+        return f"{self.sweep}:{self.stage}"

@@ -44,29 +44,29 @@ class Reuse:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def sources(self, keys: Iterable[str]) -> dict[str, Source]:
-        """For each key a stored successful run has: the latest such run. Two probes of an index per key
-        whatever the number of runs with it (the first is answered by the index alone)."""
-        wanted, latest = sorted(set(keys)), dict[str, int]()
+    def sources(self, keys: Iterable[str], sweep: str) -> dict[str, list[Source]]:
+        """For each key, the successful runs that ran it (not reused ones), newest first, that ``sweep``
+        may reuse: runs of other sweeps that ``sweep`` has not reused yet. Each is a measurement of its
+        own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise) each take another
+        one, or run. One probe of an index per key (``runs_key``), whatever the number of runs."""
+        wanted, found = sorted(set(keys)), dict[str, list[Source]]()
+        used: set[tuple[str, int]] = set()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            latest.update(self._db.query(
-                f"SELECT run_key, MAX(id) FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND run_key IN ({', '.join('?' * len(chunk))}) GROUP BY run_key",
-                chunk,
+            marks = ", ".join("?" * len(chunk))
+            used.update(self._db.query(
+                f"SELECT reused_sweep, reused_index FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                f"AND run_key IN ({marks}) AND sweep = ? AND reused_sweep IS NOT NULL",
+                [*chunk, sweep],
             ))  # fmt: skip
-        ids, found = sorted(latest.values()), dict[int, Source]()
-        for start in range(0, len(ids), _CHUNK):
-            some = ids[start : start + _CHUNK]
-            rows = self._db.query(
-                "SELECT id, IFNULL(reused_sweep, sweep), IFNULL(reused_index, idx) FROM runs "
-                f"WHERE id IN ({', '.join('?' * len(some))})",
-                some,
-            )
-            found.update(
-                {int(run_id): Source(int(run_id), str(sweep), int(index)) for run_id, sweep, index in rows}
-            )
-        return {key: found[run_id] for key, run_id in latest.items()}
+            for key, run_id, source, index in self._db.query(
+                f"SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                f"AND run_key IN ({marks}) AND sweep != ? AND reused_sweep IS NULL ORDER BY id DESC",
+                [*chunk, sweep],
+            ):  # fmt: skip
+                if (source, index) not in used:
+                    found.setdefault(str(key), []).append(Source(int(run_id), str(source), int(index)))
+        return found
 
     def record(self, sweep: str, reused: Sequence[tuple[Run, int]]) -> None:
         """Store runs of ``sweep`` that reuse (run, id of the source run), copying each source's metrics

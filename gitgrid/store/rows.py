@@ -2,8 +2,10 @@
 streamed, never a Python list of the sweep.
 
 Rows are ``index, commit, params..., metrics..., status, attempt, duration_s`` (and ``rerun`` once a
-sweep has been rerun). A metric that is NaN comes out as the text ``'nan'`` (SQLite keeps NaN as null,
-and a missing metric is null too): :data:`NAN` marks it, so callers tell the two apart.
+sweep has been rerun). The metrics of the sweep's stages (``gitgrid analyze``) follow its own, named
+``STAGE.METRIC``: those of each point's latest successful run of the stage. A metric that is NaN comes
+out as the text ``'nan'`` (SQLite keeps NaN as null, and a missing metric is null too): :data:`NAN`
+marks it, so callers tell the two apart.
 
 Sorting keeps the order Python's ``sorted`` gave: numbers before strings, ties in index order, rows whose
 value is null or NaN last. ``--sort METRIC`` over successful runs reads the metric's index
@@ -23,6 +25,7 @@ from gitgrid.store.points import quoted
 from gitgrid.store.record import SweepInfo
 from gitgrid.store.runs import Runs
 from gitgrid.store.schema import metric_names
+from gitgrid.store.stages import Stages
 from gitgrid.store.where import Column, Condition, python_condition, where_sql
 
 __all__ = ["NAN", "RUN_COLUMNS", "ResultQuery", "ResultRows", "Results"]
@@ -37,7 +40,13 @@ _FROM = {
 }
 _METRIC = "+(SELECT value FROM metrics WHERE run_id = r.id AND name = :m{})"
 _SHOWN = "(SELECT IFNULL(value, 'nan') FROM metrics WHERE run_id = r.id AND name = :m{})"
+_NAN = "IFNULL(value, 'nan')"
 _TEXT = "IFNULL((SELECT text FROM metrics WHERE run_id = r.id AND name = :m{}), '')"
+_STAGED = "(SELECT {} FROM point_metrics WHERE sweep = :sr{k} AND idx = p.idx AND name = :sm{k})"
+_STAGED_TEXT = (
+    "IFNULL((SELECT m.text FROM points q JOIN metrics m ON m.run_id = q.success_run "
+    "WHERE q.sweep = :sr{k} AND q.idx = p.idx AND m.name = :sm{k}), '')"
+)
 
 
 @dataclass(frozen=True)
@@ -72,19 +81,35 @@ class Results:
     def rows(self, info: SweepInfo, query: ResultQuery) -> ResultRows:
         """The rows of ``query`` over the sweep ``info`` describes."""
         rerun = Runs(self._db).max_rerun(info.name) > 0
-        builder = _Builder(self._db, info, query, rerun)
+        staged = [
+            (f"{stage}.{metric}", records, metric) for stage, records, metric in self._staged(info.name)
+        ]
+        builder = _Builder(self._db, info, query, rerun, staged)
         columns = builder.names()
         if query.sort is not None and query.sort not in builder.sortable:
             raise SpecError(f"--sort {query.sort}: no such metric or param (known: {', '.join(columns)})")
         rows = builder.rows()
-        return ResultRows(columns, info.metrics, rows, bool(query.text) and not builder.wide)
+        metrics = (*info.metrics, *(name for name, _, _ in staged))
+        return ResultRows(columns, metrics, rows, bool(query.text) and not builder.wide)
+
+    def _staged(self, sweep: str) -> list[tuple[str, str, str]]:
+        return Stages(self._db).metric_columns(sweep)
 
 
 class _Builder:
-    def __init__(self, db: Database, info: SweepInfo, query: ResultQuery, rerun: bool) -> None:
-        self.db, self.info, self.query, self.rerun = db, info, query, rerun
+    def __init__(
+        self,
+        db: Database,
+        info: SweepInfo,
+        query: ResultQuery,
+        rerun: bool,
+        staged: list[tuple[str, str, str]],
+    ) -> None:
+        self.db, self.info, self.query, self.rerun, self.staged = db, info, query, rerun, staged
         self.args: dict[str, Any] = {"sweep": info.name}
         self.args.update({f"m{i}": name for i, name in enumerate(info.metrics)})
+        for k, (_, records, metric) in enumerate(staged):
+            self.args.update({f"sr{k}": records, f"sm{k}": metric})
         self.wide = len(info.params) + len(info.metrics) + 8 > _MAX_COLUMNS
         nullable = query.mode != "success"
         self.named: dict[str, Column] = {
@@ -92,6 +117,8 @@ class _Builder:
             for name, column in zip(info.params, info.columns, strict=True)
         }
         self.named.update({m: Column(_METRIC.format(i), "num", True) for i, m in enumerate(info.metrics)})
+        for k, (name, _, _) in enumerate(staged):
+            self.named.setdefault(name, Column("+" + _STAGED.format("value", k=k), "num", True))
         self.named.update(
             status=Column("COALESCE(r.status, 'never run')", "text"),
             attempt=Column("+r.attempt", "num", nullable),
@@ -111,6 +138,7 @@ class _Builder:
         taken = {"index", "commit", *RUN_COLUMNS, "rerun"}
         params = [_unique(name, "param", taken) for name in self.info.params]
         metrics = [_unique(name, "metric", taken) for name in self.info.metrics]
+        metrics += [_unique(name, "metric", taken) for name, _, _ in self.staged]
         return ("index", "commit", *params, *metrics, *RUN_COLUMNS, *(("rerun",) if self.rerun else ()))
 
     def select(self) -> str:
@@ -119,8 +147,9 @@ class _Builder:
         params = "".join(f", p.{quoted(c)}" for c in self.info.columns)
         metrics = "".join(f", {_SHOWN.format(i)}" for i in range(len(self.info.metrics)))
         tail = ", r.rerun" if self.rerun else ""
-        if self.wide:
+        if self.wide:  # each run's own metrics are read apart, then put before the stages' (_widen)
             metrics, tail = "", tail + ", r.id"
+        metrics += "".join(f", {_STAGED.format(_NAN, k=k)}" for k in range(len(self.staged)))
         return (
             f"SELECT p.idx, p.commit_id{params}{metrics}, COALESCE(r.status, 'never run'), r.attempt, "
             f"ROUND(r.duration, 3){tail}"
@@ -137,6 +166,7 @@ class _Builder:
             line = "r.metric_texts" if separator == "," else f"replace(r.metric_texts, ',', '{separator}')"
             self.args["names"] = metric_names(self.info.metrics)
             parts.append(f"(CASE WHEN r.metric_names = :names THEN {line} ELSE {each} END)")
+        parts += [_STAGED_TEXT.format(k=k) for k in range(len(self.staged))]
         parts += ["COALESCE(r.status, 'never run')", "IFNULL(r.attempt, '')"]
         parts.append("IFNULL(r.duration_text, '')")
         if self.rerun:

@@ -21,9 +21,9 @@ __all__ = ["INSERT_RUN", "RUN_FIELDS", "Ended", "Runs", "run_from", "run_values"
 
 RUN_FIELDS = (
     "sweep, idx, commit_id, attempt, rerun, status, exit_code, reason, started, ended, duration, host, "
-    "run_dir, pid, job, recipe, run_key, reused_sweep, reused_index"
+    "run_dir, pid, job, recipe, run_key, reused_sweep, reused_index, reads, analysis"
 )
-_MARKS = ", ".join("?" * 19)
+_MARKS = ", ".join("?" * 21)
 INSERT_RUN = f"INSERT INTO runs ({RUN_FIELDS}) VALUES ({_MARKS})"
 _LATEST = (
     "id = (SELECT x.id FROM runs x WHERE x.sweep = r.sweep AND x.idx = r.idx "
@@ -186,7 +186,8 @@ def run_values(run: Run) -> tuple[Any, ...]:
     return (
         run.sweep, run.index, run.commit, run.attempt, run.rerun, run.status, run.exit_code, run.reason,
         run.started, run.ended, run.duration, run.host, run.run_dir or None, run.pid, run.job,
-        run.recipe, run.key, *source,
+        run.recipe, run.key, *source, run.reads,
+        run.analysis,
     )  # fmt: skip
 
 

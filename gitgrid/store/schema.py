@@ -1,4 +1,4 @@
-"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3).
+"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3, 3 to 4).
 
 A store is created whole (schema written to a temporary file, then linked into place), so a store file
 that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
@@ -19,11 +19,11 @@ from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MAGIC = b"SQLite format 3\x00"
 TABLES = frozenset(
     {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
-    | {"scans", "pending", "share_marks", "notes_read"}
+    | {"scans", "pending", "share_marks", "notes_read", "stages"}
 )
 # Schema 2. `points` gains one typed column per param name (added as sweeps need them); metrics are rows,
 # never columns, so a result may have any number of them.
@@ -115,6 +115,17 @@ CREATE INDEX runs_unshared ON runs (sweep) WHERE shared = 0;
 CREATE TABLE share_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE notes_read (blob TEXT PRIMARY KEY) WITHOUT ROWID;
 """
+# Schema 4 (issue 22, stages): the analyses of a sweep ("stages", `gitgrid analyze`) and, for each run of a
+# stage's records, the simulation run it read and the analysis (code and command) it ran; null for the
+# runs of simulations, which is what every run of schema 3 is.
+_STAGES = """
+ALTER TABLE runs ADD COLUMN reads TEXT; ALTER TABLE runs ADD COLUMN analysis TEXT;
+CREATE TABLE stages (
+    sweep TEXT NOT NULL, stage TEXT NOT NULL, every INTEGER NOT NULL, command TEXT NOT NULL,
+    code_ref TEXT, uses TEXT NOT NULL, analysis TEXT NOT NULL, code TEXT NOT NULL, dirty INTEGER NOT NULL,
+    position INTEGER NOT NULL, PRIMARY KEY (sweep, stage)
+) WITHOUT ROWID;
+"""
 
 
 def number_text(value: float | None) -> str:
@@ -195,7 +206,7 @@ def _create(path: Path) -> None:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3}"
+                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3} {_STAGES}"
                 db.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             finally:
                 db.close()
@@ -237,9 +248,9 @@ def metric_names(names: Iterable[str]) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Schema 1 to 2 and 2 to 3, in one transaction (another process may be doing the same: the first
-    one wins). Schema 2's runs stay unshared, with no recipe or key:
-    they are never reused, and go into the results notes at the next ``gitgrid push``."""
+    """Each step from the store's schema to this one (1 to 2, 2 to 3, 3 to 4), in one transaction
+    (another process may be doing the same: the first one wins). Schema 2's runs stay unshared, with no
+    recipe or key: they are never reused, and go into the results notes at the next ``gitgrid push``."""
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -248,7 +259,9 @@ def _migrate(db: sqlite3.Connection) -> None:
             _metric_lines(db)
         if version in (1, 2):
             _script(db, f"{_COLUMNS_3} {_TABLES_3}")
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version in (1, 2, 3):
+            _script(db, _STAGES)  # 3 to 4: stages (issue 22)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -9,7 +9,7 @@ asked by run id, and series per run through the ``series`` table's key. A point'
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from gitgrid.store.database import Database
@@ -73,15 +73,16 @@ class Views:
         after: int = -1,
         limit: int = 20000,
         changed: Changed | None = None,
+        staged: Mapping[str, tuple[str, str]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Up to ``limit`` points with an index above ``after``, in index order (a keyset page): index,
-        commit, status, attempt, duration and id of the shown run, the params, then ``metrics``.
+        commit, status, attempt, duration and id of the shown run, the params, then ``metrics``
+        (``staged`` maps a stage's metric, ``STAGE.METRIC``, to its records and its own name).
         ``changed``: only points whose shown or latest run is newer than the cursor or was running."""
         params = "".join(f", p.{quoted(c)}" for c in param_columns(sweep.params))
-        metric = (
-            ", (SELECT value FROM point_metrics m WHERE m.sweep = p.sweep AND m.idx = p.idx AND m.name = ?)"
-        )
-        args: list[Any] = [*metrics, sweep.name, after]
+        metric = ", (SELECT value FROM point_metrics m WHERE m.sweep = ? AND m.idx = p.idx AND m.name = ?)"
+        sources = [(staged or {}).get(name, (sweep.name, name)) for name in metrics]
+        args: list[Any] = [*(part for source in sources for part in source), sweep.name, after]
         where = ""
         if changed is not None:
             cursor, watched = changed
@@ -155,6 +156,23 @@ class Views:
                 "ORDER BY run_id, step",
                 (name, *chunk),
             )
+
+    def stage_runs(self, stage: str, runs: Sequence[int]) -> dict[int, int]:
+        """For each of ``runs``, the run its point is shown with in the records of stage ``stage`` of the
+        run's sweep (its latest successful run of the stage, else its latest): a stage's series drawn as
+        its point's."""
+        found: dict[int, int] = {}
+        for chunk in _chunks(runs):
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                self._db.query(
+                    "SELECT r.id, COALESCE(q.success_run, q.latest_run) FROM runs r JOIN points q "
+                    f"ON q.sweep = r.sweep || ':' || ? AND q.idx = r.idx WHERE r.id IN ({marks}) "
+                    "AND COALESCE(q.success_run, q.latest_run) IS NOT NULL",
+                    (stage, *chunk),
+                )
+            )
+        return found
 
     def attempts(self, sweep: str, index: int) -> list[dict[str, Any]]:
         """Every attempt at one point, oldest first, as the point view lists them."""

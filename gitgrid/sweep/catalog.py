@@ -16,14 +16,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gitgrid.errors import GitgridWarning, RunError, SpecError, SweepError, excerpt
 from gitgrid.git.repository import Repository
 from gitgrid.layout import created_sweeps
-from gitgrid.spec.model import Spec
 from gitgrid.spec.values import Value
 from gitgrid.sweep.chain import PointRow, commit_blocks, point_blocks
 from gitgrid.sweep.record import MESSAGE_HEAD, TAG_PREFIX, TAG_REFS, PointRecord, Sweep
+from gitgrid.sweep.stages import split_records, stage_records
+
+if TYPE_CHECKING:  # the spec's model imports --where's expressions, which `gitgrid list` never needs
+    from gitgrid.spec.model import Spec
 
 __all__ = [
     "ParamSummary",
@@ -64,7 +68,10 @@ def list_sweeps(repo: Repository) -> list[Sweep]:
 
 def find_sweep(repo: Repository, name: str | None = None) -> Sweep:
     """The sweep called ``name`` (or ``gitgrid/name``), or the default one when ``name`` is None
-    (:func:`default_sweep`)."""
+    (:func:`default_sweep`); ``SWEEP:STAGE`` names the records of a stage of the sweep
+    (:mod:`gitgrid.sweep.stages`)."""
+    if name is not None and (found := split_records(name))[1] is not None:
+        return stage_records(find_sweep(repo, found[0] or None), str(found[1]))
     sweeps = list_sweeps(repo)
     if not sweeps:
         raise SweepError(f"no sweep in {repo.root}: create one with 'gitgrid create SPEC'")

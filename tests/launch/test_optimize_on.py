@@ -14,7 +14,7 @@ from gitgrid import find_sweep, open_repository
 from tests.helpers import gitgrid_command
 from tests.optimize.test_session import opt_repo, sim  # noqa: F401 (the fixture)
 
-ARGS = ("optimize", "spec.yaml", "--metric", "loss", "--method", "random", "--budget", "6", "--parallel", "3",
+ARGS = ("optimize", "spec.yaml", "--metric", "loss", "--method", "random", "--budget", "8", "--parallel", "3",
         "--seed", "2", "--on", "local-array", "--poll", "0.2")  # fmt: skip
 
 
@@ -35,5 +35,5 @@ def test_a_stopped_optimisation_waits_for_the_batch_it_queued(opt_repo: Path) ->
     with sqlite3.connect(opt_repo / ".gitgrid/results.db") as db:
         runs = db.execute("SELECT idx, attempt, status FROM runs ORDER BY idx").fetchall()
         submitted = db.execute("SELECT idx FROM job_points ORDER BY idx").fetchall()
-    assert runs == [(i, 1, "success") for i in range(6)]  # each evaluation ran once, on the array
-    assert submitted == [(i,) for i in range(6)]  # the batch queued when stopped was not submitted again
+    assert runs == [(i, 1, "success") for i in range(8)]  # each evaluation ran once, on the array
+    assert submitted == [(i,) for i in range(8)]  # the batch queued when stopped was not submitted again

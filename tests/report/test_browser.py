@@ -115,7 +115,7 @@ def test_every_view_of_the_report_draws_every_point(report: Path, opened: Watche
     }  # fmt: skip
     assert page.locator("#home-body tr").count() == 4
     assert "success: 12" in page.locator("#summary-counts").inner_text()
-    assert page.locator("#summary-best tr").count() == 5
+    assert page.locator("#summary-best tr").count() == 1 + 5  # a header and the five best
     assert page.locator("#selection").inner_text() == "12 of 12 points"
     screenshots(page, "report")
     # the second sweep, point by point: the bug fix added 1 to every loss
@@ -160,9 +160,12 @@ def test_brushing_and_table_filters_reach_every_view(report: Path, opened: Watch
     page.click("#clear")
     rendered(page, renders)
     assert set(counts(page).values()) == {12}
-    # a sortable table: by loss, descending
+    # a sortable table: by loss, descending; the sorted column is marked with its direction (defect 10)
     page.click("#table-head th:has-text('loss')")
+    page.wait_for_selector("#table-head th:has-text('loss ▲')")
     page.click("#table-head th:has-text('loss')")
+    page.wait_for_selector("#table-head th:has-text('loss ▼')")
+    assert page.locator("#table-head th:has-text('▲'), #table-head th:has-text('▼')").count() == 1
     assert page.locator("#table-body tr").first.get_attribute("data-index") == "11"
 
 
@@ -173,7 +176,7 @@ def test_a_row_opens_its_point_with_the_diff_logs_meta_and_series(report: Path, 
     diff = page.locator("#detail-diff").inner_text()
     assert diff.startswith("diff --git a/model.py b/model.py") and "+a = 2.5\n+b = 20" in diff
     assert page.locator("#detail-params").inner_text().split() == ["a", "2.5", "b", "20"]
-    assert json.loads(page.locator("#detail-meta").inner_text())["params"] == {"a": 2.5, "b": 20}
+    assert json.loads(page.locator("#detail-meta").text_content() or "")["params"] == {"a": 2.5, "b": 20}
     assert page.locator("#detail-series").get_attribute("data-traces") == "2"
     page.wait_for_function("document.getElementById('detail-series').data?.length === 2")
     page.locator("#detail").screenshot(path=str(ARTEFACTS / "report-point.png"))
@@ -200,7 +203,9 @@ def test_untrusted_text_stays_text(report: Path, opened: Watched) -> None:
     page.click("#table-body tr[data-index='0']")
     page.wait_for_selector("#detail-stderr")
     assert page.locator("#detail-stderr").inner_text() == f"stderr says {XSS[0]}"
-    assert page.locator("img").count() == 0 and page.locator("body script").count() == 3
+    assert (
+        page.locator("img").count() == 0 and page.locator("body script").count() == 4
+    )  # data, 2 packed, loader
     screenshots(page, "report-xss")
 
 
@@ -247,6 +252,8 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
     page = load(opened, url)
     assert counts(page)["table"] == 12 and counts(page)["scatter"] == 4 and counts(page)["series"] == 4
     page.evaluate("window.notReloaded = true")
+    unseen = "['optimize', 'compare'].map((id) => document.getElementById(id).dataset.draws)"
+    drawn = page.evaluate(unseen)
     env = {**os.environ, "SIM_SERIES_PAUSE": "0.4", "STEPS": "12"}
     runner = subprocess.Popen(
         [*gitgrid_command(), "-C", str(repo), "run", "-j", "1", "--", *sim()], env=env, stderr=subprocess.PIPE
@@ -265,8 +272,41 @@ def test_the_dashboard_follows_a_running_sweep_without_a_reload(
             "Number(document.getElementById('scatter-plot').dataset.points) >= 5", timeout=15000
         )
         assert page.evaluate("window.notReloaded") is True
-        assert "success: 5" in page.locator("#summary-counts").inner_text() or counts(page)["scatter"] > 5
+        assert page.evaluate(unseen) == drawn  # views showing nothing of these runs were not drawn again
+        page.wait_for_function(  # the totals follow the views (asked after them, at most every 2 s)
+            "Number(/success: (\\d+)/.exec(document.getElementById('summary-counts').innerText)?.[1]) >= 5",
+            timeout=15000,
+        )
+        # a poll that brought only series values redraws the series view alone
+        page.wait_for_function(
+            "(window.gitgrid.timings.update?.redrawn || []).join() === 'series'", timeout=15000
+        )
         screenshots(page, "dashboard")
     finally:
         runner.send_signal(signal.SIGINT)
         runner.wait(timeout=30)
+
+
+def test_a_keystroke_in_a_table_filter_waits_for_the_last_one(report: Path, opened: Watched) -> None:
+    """Typing ">= 3" draws the views once, after the last key, not once per key."""
+    page = load(opened, f"{report.as_uri()}#sweep=before")
+    before = page.evaluate("document.body.dataset.renders")
+    page.locator("input[data-key='p:a']").press_sequentially(">= 3", delay=30)
+    rendered(page, before)
+    page.wait_for_timeout(500)  # would a late keystroke draw again?
+    assert int(page.evaluate("document.body.dataset.renders")) == int(before) + 1
+    assert counts(page)["table"] == 4
+
+
+def test_the_dashboard_shows_the_error_the_server_answers(running: tuple[Path, str], opened: Watched) -> None:
+    """A damaged store is answered with {"error": ...} and a 5xx status: the page says so, and retries."""
+    _, url = running
+    page = load(opened, url)
+    opened.page.route(
+        "**/api/updates*",
+        lambda route: route.fulfill(status=503, content_type="application/json",
+                                    body=json.dumps({"error": "the results store is damaged"})),
+    )  # fmt: skip
+    page.wait_for_function("document.getElementById('live').classList.contains('error')", timeout=10000)
+    assert "the results store is damaged (503)" in page.inner_text("#live")
+    opened.errors[:] = [e for e in opened.errors if "503 (Service Unavailable)" not in e]  # the browser's own

@@ -34,9 +34,8 @@ def optimized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         repo = make_repo(tmp_path_factory.mktemp("opt") / "sim", {"model.py": MODEL, "sim.py": OPT_SIM})
         (repo / "spec.yaml").write_text(OPT_SPEC)
         (repo / "grid.yaml").write_text(SPEC)
-        optimize_sweep(
-            repo / "spec.yaml", opt_sim(), OptimizeOptions("loss", budget=30, seed=3, name="spsa"), repo
-        )
+        spsa = OptimizeOptions("loss", method="spsa", budget=30, seed=3, name="spsa")  # auto is the default
+        optimize_sweep(repo / "spec.yaml", opt_sim(), spsa, repo)
         random = OptimizeOptions("loss", method="random", budget=12, seed=1, parallel=3, name="random")
         optimize_sweep(repo / "spec.yaml", opt_sim(), random, repo)
         create_sweep(repo / "grid.yaml", repo, name="grid")

@@ -109,7 +109,7 @@ def test_an_optimiser_coming_back_to_points_reuses_them(tmp_path: Path) -> None:
     """The same optimisation again (same spec, seed and command): every point it asks for was evaluated,
     so nothing runs and it takes the same path. (The simulation is deterministic: a noisy one whose noise
     the tree does not fix, such as the optimiser tests' noise seeded by GITGRID_INDEX, needs --no-reuse.)"""
-    deterministic = OPT_SIM.replace(" + random.Random(index).gauss(0.0, 0.01)", "")
+    deterministic = OPT_SIM.replace('os.environ.get("SIM_NOISE", "0.01")', '"0"')
     assert deterministic != OPT_SIM
     repo = make_repo(tmp_path / "opt", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": deterministic})
     (repo / "spec.yaml").write_text(OPT_SPEC)
@@ -125,3 +125,27 @@ def test_an_optimiser_coming_back_to_points_reuses_them(tmp_path: Path) -> None:
     assert [r["loss"] for r in results(repo, "second").rows] == [
         r["loss"] for r in results(repo, "first").rows
     ]
+
+
+def test_an_optimisers_repeated_measurements_each_run(tmp_path: Path) -> None:
+    """A noisy optimisation measures its start again (and checks its answer) on purpose: those repeats
+    share one tree, and each must be a measurement of its own. They never copy a run of their own sweep,
+    and each takes a different run when another sweep measured the point, or the noise would vanish
+    from the record (seen: the start's third and fourth measurements copied the second's)."""
+    repo = make_repo(tmp_path / "opt", {"model.py": "x = 0.0\ny = 0.0\nz = 0\n", "sim.py": OPT_SIM})
+    (repo / "spec.yaml").write_text(OPT_SPEC)
+    args = ["optimize", "spec.yaml", "--metric", "loss", "--budget", "12", "--seed", "5"]
+    first = cli(*args, "--name", "first", "--", *opt_sim(), repo=repo)
+    assert first.exit_code == 0, first.output
+    repeats = stored_rows(repo / ".gitgrid/results.db", "SELECT run_key FROM runs WHERE sweep = 'first' "
+                          "GROUP BY run_key HAVING COUNT(*) > 1")  # fmt: skip
+    assert repeats, "the noisy start is measured more than once"
+    assert ran(repo, "first") == 12 and stored_rows(
+        repo / ".gitgrid/results.db", "SELECT COUNT(*) FROM runs WHERE reused_sweep IS NOT NULL"
+    ) == [(0,)]
+    second = cli(*args, "--name", "second", "--", *opt_sim(), repo=repo)
+    assert second.exit_code == 0, second.output
+    copied = stored_rows(repo / ".gitgrid/results.db", "SELECT reused_sweep, reused_index FROM runs "
+                         "WHERE sweep = 'second' AND reused_sweep IS NOT NULL")  # fmt: skip
+    assert copied and all(sweep == "first" for sweep, _ in copied)
+    assert len(set(copied)) == len(copied)  # never one run for two repeats

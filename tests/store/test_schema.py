@@ -169,3 +169,26 @@ def test_the_rebuild_reads_a_runs_root_given_as_its_argument(tmp_path: Path) -> 
     assert results(repo).tuples == before
     both = cli("collect", "--rebuild", "SWEEP", str(elsewhere), repo=repo)
     assert both.exit_code == 2 and "give no SWEEP" in both.stderr
+
+
+def test_a_schema_3_store_gains_the_stages_in_a_step_of_its_own(tmp_path: Path) -> None:
+    """A store written before stages (schema 3: no ``stages`` table, no ``reads`` or ``analysis`` of a
+    run) keeps every run and result, and is schema 4 once opened (#22)."""
+    repo = new_repo(tmp_path)
+    run_sweep(sim(), repo=repo, options=RunOptions(jobs=2))
+    store = repo / ".gitgrid/results.db"
+    with sqlite3.connect(store) as db:
+        db.execute("DROP TABLE stages")
+        db.execute("ALTER TABLE runs DROP COLUMN reads")
+        db.execute("ALTER TABLE runs DROP COLUMN analysis")
+        db.execute("PRAGMA user_version = 3")
+    before = [(r["index"], r["loss"]) for r in results(repo).rows]
+    assert len(before) == 12
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (4,)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+        assert columns[-2:] == ["reads", "analysis"]
+        assert db.execute(
+            "SELECT COUNT(*) FROM runs WHERE reads IS NULL AND analysis IS NULL"
+        ).fetchone() == (12,)
+        assert db.execute("SELECT COUNT(*) FROM stages").fetchone() == (0,)

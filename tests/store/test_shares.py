@@ -71,7 +71,7 @@ def test_unshared_runs_are_the_finished_ones_not_yet_in_the_notes(tmp_path: Path
     assert len(list(store.shares.unshared("s"))) == 2 and store.shares.notes_read() == set()
 
 
-def test_a_key_finds_the_latest_success_that_ran_whatever_the_number_of_runs(tmp_path: Path) -> None:
+def test_a_key_finds_every_success_that_ran_newest_first_never_the_sweeps_own(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "results.db")
     store.sweeps.sync(sweep("1" * 40, 4), points(4))
     key = run_key("e" * 40, "f" * 64)
@@ -81,6 +81,8 @@ def test_a_key_finds_the_latest_success_that_ran_whatever_the_number_of_runs(tmp
         + [(Run("s", 0, commit, 3, "failed", "", started=3.0), key)],
         (),
     )
-    found = store.reuse.sources([key, run_key("0" * 40, "f" * 64)])
-    assert list(found) == [key] and (found[key].sweep, found[key].index) == ("s", 0)
-    assert found[key].run_id == stored_rows(store.path, "SELECT id FROM runs WHERE attempt = 2")[0][0]
+    found = store.reuse.sources([key, run_key("0" * 40, "f" * 64)], "another sweep")
+    assert list(found) == [key] and [(s.sweep, s.index) for s in found[key]] == [("s", 0)] * 2
+    ids = stored_rows(store.path, "SELECT id FROM runs WHERE status = 'success' ORDER BY attempt DESC")
+    assert [s.run_id for s in found[key]] == [i for (i,) in ids]  # newest first
+    assert store.reuse.sources([key], "s") == {}  # a sweep never reuses its own runs
