@@ -3,8 +3,11 @@
 The points of a sweep differ from each other only in the files the sweep rewrites, known in advance.
 ``git checkout`` does not know that: it stats every tracked file (a 20,000-file repository costs it ~30 ms
 per point). :class:`Mover` writes just those files instead, then updates the index for them alone
-(``git update-index``, in a split index so that only a small file is rewritten) and HEAD, so the checkout's
-``git status`` stays truthful: HEAD, index and files agree.
+and HEAD, so the checkout's ``git status`` stays truthful: HEAD, index and files agree. The files' index
+entries are written in this process (:mod:`gitgrid.git.index`, as ``git update-index`` writes them; in a
+split index from :data:`SPLIT_FROM` files, so that only a small file is rewritten): a git process a
+point cost more than the rest of a move (#18). ``git update-index`` remains for what that module does
+not write (a file added or removed, an index with an untracked cache).
 
 It trusts nothing it has not checked: the target commit's trees are read (one persistent
 ``git cat-file --batch``) and compared with the current ones along the paths of those files; any other
@@ -25,7 +28,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from gitgrid.git.index import IndexPatcher
 from gitgrid.git.repository import run_git
 
 __all__ = ["SPLIT_FROM", "Mover", "tracked_files"]
@@ -73,6 +78,7 @@ class Mover:
         self._git_dir: Path | None = None
         self._index_stat: tuple[int, int, int] | None = None
         self._split: tuple[str, ...] = ()
+        self._patcher: IndexPatcher | Literal[False] | None = None  # False: git writes the index
 
     def adopt(self, commit: str, tracked: int = 0) -> bool:
         """After a full checkout of ``commit`` (``tracked`` files): learn its state; False if moves
@@ -89,6 +95,7 @@ class Mover:
             if self._split:
                 _quiet_git(self.worktree, [*self._split, "update-index", "--split-index"])  # best effort
             self._at = self._state(commit)
+            self._patcher = None
             self._index_stat = _stat(self._git_dir / "index")
         except (OSError, ValueError):
             self._at = None
@@ -169,9 +176,25 @@ class Mover:
                 if kind != b"blob":
                     raise ValueError(f"{path} is not a file")
             _replace(self.worktree, path, data, _REGULAR[entry[0]] if entry else 0)
+        if not changed or self._patched(changed, target):
+            return
+        self._patcher = False  # git rewrites the index: its entries are git's until the next full checkout
         update = [*self._split, "update-index", "-q", "--add", "--remove", "--", *changed]
-        if changed and _quiet_git(self.worktree, update):
+        if _quiet_git(self.worktree, update):
             raise ValueError("git update-index failed")
+
+    def _patched(self, changed: list[str], target: _State) -> bool:
+        """Write the changed files' index entries in this process (:mod:`gitgrid.git.index`); False
+        (nothing written) where only git can."""
+        if self._patcher is None and self._git_dir is not None:
+            self._patcher = IndexPatcher.of(self._git_dir / "index", self.files) or False
+        if not self._patcher or any(target.files[path] is None for path in changed):
+            return False
+        entries = {}
+        for path in changed:
+            mode, oid = target.files[path] or (b"", b"")
+            entries[path] = (int(mode, 8), oid, os.lstat(self.worktree / path))
+        return self._patcher.write(entries)
 
     @staticmethod
     def _set_head(git_dir: Path, commit: str) -> None:

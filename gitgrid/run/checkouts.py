@@ -154,10 +154,11 @@ class Checkout:
         self.lock.close()
 
 
-# Tracked files from which a checkout is moved by the sweep's files alone. Below, one git checkout (which
-# stats every tracked file) costs less CPU than the mover's requests and the watch: at 200 files 3.8-4.2 ms
-# a point against 4.0-4.3 ms in-process, -j 2 (measured alternately); at 20,000, 27-30 ms against 5 ms.
-MOVE_FROM = 2_000
+# Tracked files from which a checkout is moved by the sweep's files alone. It was 2,000 while the mover
+# updated the index by a git process (then one git checkout cost less CPU at 200 files); since it patches
+# a whole index itself (#18), the mover is quicker at every size: 200 files, -j 2, 500 points, measured
+# in turn: 4.3-5.1 s of CPU (gitgrid and its children) with git checkout, 2.5-2.7 s with the mover.
+MOVE_FROM = 0
 
 
 def sweep_files(sweep: Sweep) -> tuple[str, ...]:

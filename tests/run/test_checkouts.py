@@ -84,12 +84,16 @@ def test_a_large_checkout_gets_a_split_index_and_no_shared_index_piles_up(
         held.move_to(commits[index])
         (held.path / "README").write_text(f"edited {index}\n")  # every next move is a full checkout
     held.move_to(commits[6])
+    calls = index_updates(monkeypatch)
     for index in range(7, 12):
         held.move_to(commits[index])
         truthful(held.path, commits[index])
     assert held.full_moves == 7
     git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
     assert len(list(git_dir.glob("sharedindex.*"))) == 1
+    # the split index is written in this process (#18): a small file naming the shared one, git agrees
+    assert calls == [] and (git_dir / "index").stat().st_size < 500
+    git(held.path, "fsck", "--no-dangling")
 
 
 def test_a_command_that_edits_another_tracked_file_gets_a_full_checkout_next(
@@ -239,3 +243,60 @@ def test_a_half_deleted_worker_checkout_is_repaired_by_the_next_run(swept: Path,
     assert "9 succeeded, 0 failed" in again.stderr
     assert git(worker, "--no-optional-locks", "status", "--porcelain") == ""  # made again, whole
     assert git(swept, "worktree", "list").count("detached HEAD") == 1
+
+
+def index_updates(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The git calls the mover makes from now on that write the index."""
+    import gitgrid.git.move
+
+    calls: list[list[str]] = []
+    real = gitgrid.git.move._quiet_git
+
+    def spy(worktree: Path, args: list[str]) -> int:
+        if "update-index" in args:
+            calls.append(args)
+        return real(worktree, args)
+
+    monkeypatch.setattr(gitgrid.git.move, "_quiet_git", spy)
+    return calls
+
+
+def test_a_whole_index_is_patched_in_process_and_stays_valid(
+    checkout: tuple[Checkout, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No git process a point (#18): the files' entries get their blob ids and stat data as git would
+    write them; git fsck checks the index's checksum, and git sees nothing to refresh."""
+    held, commits = checkout
+    calls = index_updates(monkeypatch)
+    for index in (0, 5, 1, 11, 0, 7):
+        held.move_to(commits[index])
+        truthful(held.path, commits[index])
+        for name in ("src/deep/model.py", "config.txt"):
+            assert (
+                git(held.path, "ls-files", "-s", name).split()[1]
+                == git(held.path, "rev-parse", f"{commits[index]}:{name}").strip()
+            )
+    assert held.full_moves == 1 and calls == []
+    git(held.path, "fsck", "--no-dangling")  # raises on a bad index checksum
+    swept = ("ls-files", "--debug", "src/deep/model.py", "config.txt")  # their stat data as recorded
+    recorded = git(held.path, *swept)
+    git(held.path, "update-index", "--refresh")  # rewrites stat data that does not match the files
+    assert git(held.path, *swept) == recorded
+
+
+def test_an_index_with_other_extensions_is_updated_by_git(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An untracked cache (an extension the mover does not rewrite): git updates the index, as before."""
+    git(repo, "config", "core.untrackedCache", "true")
+    opened = open_repository(repo)
+    sweep = find_sweep(opened)
+    commits = [p.commit for p in list_points(opened, sweep)]
+    calls = index_updates(monkeypatch)
+    with worker_checkouts(opened, Layout.of(opened), 1, sweep_files(sweep)) as (held,):
+        for index in (0, 5, 1):
+            held.move_to(commits[index])
+            truthful(held.path, commits[index])
+        git_dir = Path(git(held.path, "rev-parse", "--absolute-git-dir").strip())
+        assert b"UNTR" in (git_dir / "index").read_bytes()
+        assert held.full_moves == 1 and any("--remove" in call for call in calls)
