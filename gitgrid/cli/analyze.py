@@ -10,8 +10,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, SweepName, app, context_of, reported
-from gitgrid.cli.runs import ARRAY_LIMIT_HELP, ON_HELP, OPT_HELP, follow_launch, parse_options
+from gitgrid.cli.app import CommandAfterDashes, SweepName, app, context_of, reported
+from gitgrid.cli.runs import (
+    ON_HELP,
+    ArrayLimit,
+    Chunk,
+    Maximize,
+    Opt,
+    Poll,
+    RunsRoot,
+    Template,
+    Wait,
+    Watch,
+    follow_launch,
+    launch_settings,
+)
 from gitgrid.launch.registry import LAUNCHERS
 
 if TYPE_CHECKING:
@@ -53,17 +66,15 @@ def analyze(
     rerun: Annotated[
         bool, typer.Option("--rerun", help="Analyse every point again, current or not.")
     ] = False,
-    watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
-    maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
-    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
-    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
-    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
-    chunk: Annotated[int, typer.Option(help="Array jobs: points per array task.")] = 1,
-    template: Annotated[Path | None, typer.Option(help="Array jobs: your own job script template.")] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Array jobs: wait until the points ended, and say how.")
-    ] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between looks at a scheduler while waiting.")] = 5.0,
+    watch: Watch = None,
+    maximize: Maximize = False,
+    runs_root: RunsRoot = None,
+    opt: Opt = None,
+    array_limit: ArrayLimit = None,
+    chunk: Chunk = 1,
+    template: Template = None,
+    wait: Wait = False,
+    poll: Poll = 5.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; run nothing.")] = False,
 ) -> None:
     """Analyse each point's finished run (or, --all, the whole sweep): analyze [SWEEP] -- CMD [ARGS].
@@ -71,7 +82,6 @@ def analyze(
     The analysis code is your working tree's; its metrics join the results as STAGE.METRIC. Points whose
     analysis is current are skipped: editing the analysis, or running a simulation again, makes it stale.
     """
-    from gitgrid.launch.launcher import LaunchSettings
     from gitgrid.launch.registry import get_launcher
     from gitgrid.run.runner import RunOptions
     from gitgrid.stages.analyze import StageOptions
@@ -82,10 +92,7 @@ def analyze(
         jobs=jobs, where=where, timeout=timeout, retry_failed=retry_failed, rerun=rerun, watch=watch,
         maximize=maximize, halt_after=halt_after, runs_root=context.path(runs_root) if runs_root else None,
     )  # fmt: skip
-    settings = LaunchSettings(
-        parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
-    )
-    launcher = get_launcher(on, settings)
+    launcher = get_launcher(on, launch_settings(ctx, opt, array_limit, chunk, template, poll))
     chosen = StageOptions(stage, every, code, tuple(str(context.path(Path(p))) for p in uses or ()))
     command = ctx.meta.get("gitgrid.command", [])
     repo = context.repo()

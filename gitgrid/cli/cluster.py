@@ -12,7 +12,18 @@ from typing import Annotated
 import typer
 
 from gitgrid.cli.app import RUNS_ROOT_HELP, CommandAfterDashes, SweepName, app, context_of, reported
-from gitgrid.cli.runs import ARRAY_LIMIT_HELP, ON_HELP, OPT_HELP, launch_points, parse_options
+from gitgrid.cli.runs import (
+    ON_HELP,
+    ArrayLimit,
+    Chunk,
+    Opt,
+    Poll,
+    RunsRoot,
+    Template,
+    Wait,
+    launch_points,
+    launch_settings,
+)
 from gitgrid.launch.registry import LAUNCHERS
 
 __all__ = ["cancel", "clean", "submit", "task"]
@@ -26,10 +37,10 @@ def submit(
     scheduler: Annotated[
         str, typer.Option("--scheduler", "--on", help=ON_HELP.format(", ".join(LAUNCHERS)))
     ] = "slurm",
-    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
-    chunk: Annotated[int, typer.Option(help="Points per array task.")] = 1,
-    template: Annotated[Path | None, typer.Option(help="Your own job script template (Jinja).")] = None,
-    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
+    array_limit: ArrayLimit = None,
+    chunk: Chunk = 1,
+    template: Template = None,
+    opt: Opt = None,
     retry_failed: Annotated[
         bool,
         typer.Option("--retry-failed", help="Also points that failed or timed out (submit always does)."),
@@ -37,7 +48,7 @@ def submit(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the job script and commands; submit nothing.")
     ] = False,
-    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
+    runs_root: RunsRoot = None,
     build: Annotated[
         str | None,
         typer.Option(help="Shell command each task runs in its checkout before every point (make)."),
@@ -56,14 +67,13 @@ def submit(
         int | None, typer.Option(help="Start no new point after N failed or timed-out runs.")
     ] = None,
     rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, as new attempts.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the points ended, and say how.")] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between looks at the scheduler while waiting.")] = 5.0,
+    wait: Wait = False,
+    poll: Poll = 5.0,
 ) -> None:
     """Submit a sweep as array jobs: gitgrid submit [SWEEP] -- CMD. The same as gitgrid run --on slurm.
 
     Kept for the scripts that use it: every point without a success is submitted (failed ones too).
     """
-    from gitgrid.launch.launcher import LaunchSettings
     from gitgrid.run.runner import RunOptions
 
     del retry_failed  # submit has always submitted failed and timed-out points again
@@ -73,9 +83,7 @@ def submit(
         rerun=rerun,
         runs_root=context.path(runs_root) if runs_root else None, halt_after=halt_after,
     )  # fmt: skip
-    settings = LaunchSettings(
-        parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
-    )
+    settings = launch_settings(ctx, opt, array_limit, chunk, template, poll)
     launch_points(ctx, sweep, scheduler, settings, options, dry_run=dry_run, wait=wait)
 
 

@@ -34,10 +34,20 @@ __all__ = [
     "ARRAY_LIMIT_HELP",
     "ON_HELP",
     "OPT_HELP",
+    "ArrayLimit",
+    "Chunk",
+    "Maximize",
+    "Opt",
+    "Poll",
     "ResultFormat",
+    "RunsRoot",
+    "Template",
+    "Wait",
+    "Watch",
     "collect_runs",
     "follow_launch",
     "launch_points",
+    "launch_settings",
     "parse_options",
     "prepare_point",
     "results",
@@ -47,9 +57,19 @@ __all__ = [
 
 OPT_HELP = "KEY=VALUE for where points run: a scheduler option (partition, time, mem), a Dask address."
 ARRAY_LIMIT_HELP = "Array jobs: tasks running at once (%M of the array)."
-
-
 ON_HELP = "Where points run: {} (docs/cluster.md)."
+
+# The options of where points run, the same for run, submit and analyze (read by launch_settings).
+Opt = Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)]
+ArrayLimit = Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)]
+Chunk = Annotated[int, typer.Option(help="Array jobs: points per array task.")]
+Template = Annotated[Path | None, typer.Option(help="Array jobs: your own job script template (Jinja).")]
+Wait = Annotated[bool, typer.Option("--wait", help="Array jobs: wait until the points ended, and say how.")]
+Poll = Annotated[float, typer.Option(help="Seconds between looks at a scheduler while waiting.")]
+# What a local run shows as it goes, and where its run directories go (run and analyze).
+Watch = Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")]
+Maximize = Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")]
+RunsRoot = Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)]
 
 
 @app.command(cls=CommandAfterDashes)
@@ -103,17 +123,15 @@ def run(
             "--setup): for a command that reads what git does not hold (data files, the clock).",
         ),
     ] = False,
-    watch: Annotated[str | None, typer.Option(help="Show the best value so far of this metric.")] = None,
-    maximize: Annotated[bool, typer.Option("--maximize", help="With --watch: higher is better.")] = False,
-    runs_root: Annotated[Path | None, typer.Option(help=RUNS_ROOT_HELP)] = None,
-    opt: Annotated[list[str] | None, typer.Option("--opt", help=OPT_HELP)] = None,
-    array_limit: Annotated[int | None, typer.Option(help=ARRAY_LIMIT_HELP)] = None,
-    chunk: Annotated[int, typer.Option(help="Array jobs: points per array task.")] = 1,
-    template: Annotated[Path | None, typer.Option(help="Array jobs: your own job script template.")] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Array jobs: wait until the points ended, and say how.")
-    ] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between looks at a scheduler while waiting.")] = 5.0,
+    watch: Watch = None,
+    maximize: Maximize = False,
+    runs_root: RunsRoot = None,
+    opt: Opt = None,
+    array_limit: ArrayLimit = None,
+    chunk: Chunk = 1,
+    template: Template = None,
+    wait: Wait = False,
+    poll: Poll = 5.0,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would run (array jobs: the script); run nothing.")
     ] = False,
@@ -122,7 +140,6 @@ def run(
 
     Here by default, -j at a time; --on slurm|pbs|lsf submits array jobs, --on dask runs on a Dask cluster.
     """
-    from gitgrid.launch.launcher import LaunchSettings
     from gitgrid.run.runner import RunOptions
 
     context = context_of(ctx)
@@ -131,10 +148,24 @@ def run(
         retry_failed=retry_failed, rerun=rerun, runs_root=context.path(runs_root) if runs_root else None,
         watch=watch, maximize=maximize, halt_after=halt_after, reuse=not no_reuse,
     )  # fmt: skip
-    settings = LaunchSettings(
-        parse_options(opt or []), array_limit, chunk, context.path(template) if template else None, poll
-    )
+    settings = launch_settings(ctx, opt, array_limit, chunk, template, poll)
     launch_points(ctx, sweep, on, settings, options, dry_run=dry_run, wait=wait)
+
+
+def launch_settings(
+    ctx: typer.Context,
+    opt: list[str] | None,
+    array_limit: int | None,
+    chunk: int,
+    template: Path | None,
+    poll: float,
+) -> LaunchSettings:
+    """The launcher's settings from the options of where points run (``--opt`` checked, the template's
+    path taken from where gitgrid was started)."""
+    from gitgrid.launch.launcher import LaunchSettings
+
+    path = context_of(ctx).path(template) if template else None
+    return LaunchSettings(parse_options(opt or []), array_limit, chunk, path, poll)
 
 
 def parse_options(pairs: list[str]) -> tuple[tuple[str, str], ...]:
