@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["Held", "first_free", "hold", "try_lock"]
+__all__ = ["Held", "first_free", "hold", "remove_held", "try_lock"]
 
 
 class Held(Exception):
@@ -31,15 +31,38 @@ class Held(Exception):
 def try_lock(path: Path) -> IO[str] | None:
     """The open, locked file at ``path``, or None when another process holds it. A symbolic link is
     never followed (``ELOOP``): a lock in a cloned repository's ``.gitgrid`` could point anywhere, and
-    :func:`hold` empties the file it locks."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    handle: IO[str] = os.fdopen(fd, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    :func:`hold` empties the file it locks.
+
+    A holder may remove its lock file before it lets go (:func:`remove_held`: a node's checkout is
+    removed with its lock when its task ends, and by ``gitgrid clean``). A process that opened the file
+    before then gets a lock on a file no longer at ``path``, so the lock is only taken when the file
+    locked is still the one at ``path``; otherwise it is tried again on the new file.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        handle: IO[str] = os.fdopen(fd, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        if _still_at(path, fd):
+            return handle
         handle.close()
-        return None
-    return handle
+
+
+def _still_at(path: Path, fd: int) -> bool:
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def remove_held(path: Path) -> None:
+    """Remove the lock file at ``path`` while this process holds its lock (see :func:`try_lock`)."""
+    path.unlink(missing_ok=True)
 
 
 @contextmanager

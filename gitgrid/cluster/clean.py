@@ -28,7 +28,7 @@ from gitgrid.layout import (
     parse_point_dir,
     scratch_root,
 )
-from gitgrid.run.locks import try_lock
+from gitgrid.run.locks import remove_held, try_lock
 from gitgrid.store import open_store
 from gitgrid.sweep.catalog import list_sweeps
 
@@ -75,6 +75,8 @@ def _scratch(root: Path, found: Cleaned) -> None:
                 for place in (checkout, node_setup_stamp(checkout), build_record(checkout)):
                     if place.exists() or place.is_symlink():
                         _remove(place, found)
+                if not found.dry_run:  # the lock file last, while held (see gitgrid.locks.try_lock)
+                    remove_held(node_lock(folder, number))
             finally:
                 handle.close()
 

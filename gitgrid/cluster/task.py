@@ -37,11 +37,13 @@ from gitgrid.layout import (
     Submission,
     build_record,
     claim_attempt,
+    node_lock,
     node_setup_log,
     node_setup_stamp,
     point_dir,
 )
 from gitgrid.run.checkouts import Checkout, node_checkout_for
+from gitgrid.run.locks import remove_held
 from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_meta
 from gitgrid.run.execute import Execution, execute_point
 from gitgrid.run.processes import ProcessTable
@@ -236,6 +238,7 @@ class _Task:
                     shutil.rmtree(checkout.path, ignore_errors=True)
                     for record in (node_setup_stamp(checkout.path), build_record(checkout.path)):
                         record.unlink(missing_ok=True)
+                    remove_held(node_lock(checkout.path.parent, checkout.number))
         elapsed = time.monotonic() - start
         own = elapsed - self.commands
         return TaskSummary(self.job, done, failures, elapsed, own, self.stopped, halted, tuple(self.warnings))

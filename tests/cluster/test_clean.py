@@ -28,10 +28,7 @@ def test_a_task_removes_its_checkout_when_it_ends(swept: Path, tmp_path: Path) -
     run_on_array(swept, tmp_path / "scratch")
     folder = node_checkouts(tmp_path / "scratch", str(swept / ".git"))
     assert folder.parent == scratch_root(tmp_path / "scratch") and folder.parent.name.startswith("gitgrid-")
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "slot-0.lock",
-        "slot-1.lock",
-    ]  # two tasks, no checkout
+    assert sorted(p.name for p in folder.iterdir()) == []  # two tasks, no checkout and no lock left
 
 
 def test_clean_removes_what_crashes_left_and_only_that(swept: Path, tmp_path: Path) -> None:
@@ -62,6 +59,8 @@ def test_clean_removes_what_crashes_left_and_only_that(swept: Path, tmp_path: Pa
     done = cli("clean", "--scratch", str(scratch), repo=swept)
     assert done.exit_code == 0 and f"kept {folder / 'slot-1'} (in use by a task)" in done.stderr
     assert not (folder / "slot-0").exists() and not empty.exists() and not probe.exists()
+    # the free checkout's lock file goes too
+    assert not (folder / "slot-0.lock").exists() and (folder / "slot-1.lock").exists()
     assert (folder / "slot-1" / "sim.py").is_file() and others.is_dir() and fresh.is_dir()
     held.close()
     assert cli("status", repo=swept).stdout.count("success") == 1  # the runs are untouched
