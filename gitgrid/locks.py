@@ -53,7 +53,7 @@ def try_lock(path: Path) -> IO[str] | None:
 
 def _still_at(path: Path, fd: int) -> bool:
     try:
-        now = os.stat(path, follow_symlinks=False)
+        now = path.lstat()
     except FileNotFoundError:
         return False
     held = os.fstat(fd)

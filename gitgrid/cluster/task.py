@@ -43,9 +43,9 @@ from gitgrid.layout import (
     point_dir,
 )
 from gitgrid.run.checkouts import Checkout, node_checkout_for
-from gitgrid.run.locks import remove_held
 from gitgrid.run.contract import Run, RunRequest, host, read_json_file, write_meta
 from gitgrid.run.execute import Execution, execute_point
+from gitgrid.run.locks import remove_held
 from gitgrid.run.processes import ProcessTable
 from gitgrid.run.setup import SetupFailed, SetupRefused, run_setup
 from gitgrid.run.stage import StageInput
