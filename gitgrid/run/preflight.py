@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitgrid.errors import RunError
-from gitgrid.git.repository import Repository
+from gitgrid.git.repository import CommitTree, Repository
 from gitgrid.sweep.record import Sweep
 
 __all__ = [
@@ -146,7 +146,9 @@ def command_file_warnings(
     ``builds``: a ``--build`` or ``--setup`` is given, which may make untracked files (``./prog``), so
     untracked ones are not reported then.
     """
-    tree = repo.tree(sweep.base)
+    tree: CommitTree | None = (
+        None  # read only when the command names a file here: opening GitPython costs ~0.3 s
+    )
     found = []
     for name in _named_paths(command):
         path = repo.root / name
@@ -158,6 +160,7 @@ def command_file_warnings(
         if not regular:
             continue
         relative = path.resolve().relative_to(repo.root.resolve()).as_posix()
+        tree = tree or repo.tree(sweep.base)
         committed = tree.read(relative)
         if committed is None and not builds:
             found.append(
