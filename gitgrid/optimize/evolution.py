@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 import math
 import warnings
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
@@ -34,11 +34,11 @@ import numpy as np
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.box import Box, Vector
 from gitgrid.optimize.history import Outcome, Request, Steps
-from gitgrid.optimize.ledger import Ledger
+from gitgrid.optimize.ledger import Ledger, first_is_better
 from gitgrid.optimize.stochastic import SpsaSettings, spsa_steps
 from gitgrid.spec.values import Value
 
-__all__ = ["SIGMA0", "SPSA_SHARE", "cma_spsa_steps", "cma_steps", "first_is_better", "population"]
+__all__ = ["SIGMA0", "SPSA_SHARE", "cma_spsa_steps", "cma_steps", "population"]
 
 SIGMA0 = 0.25  # the first step size, of each param's range (cma's advice: a quarter to a fifth)
 SPSA_SHARE = 0.5  # cma-spsa: the share of the budget left after the start that SPSA gets
@@ -103,19 +103,9 @@ def cma_spsa_steps(
         first_step=SPSA_FIRST_STEP * scale, max_step=scale, checks=reserve, gradient_samples=parallel
     )
     second = yield from _renumbered(spsa_steps(box, mean, ledger, seed, settings), generation + 1)
-    if first_is_better(first, ledger.seen.get(tuple(second.x), [second.value])[-reserve:]):
+    if first_is_better(first, ledger.seen.get(tuple(second.x), [second.value])[-reserve:], KEEP_MARGIN):
         return Outcome(mean, float(np.mean(first)), second.iterations, "budget")
     return second
-
-
-def first_is_better(first: Sequence[float], second: Sequence[float]) -> bool:
-    """Whether the measurements ``first`` are lower on average than ``second`` by more than one standard
-    error of the difference (the spread pooled from both); noise-free (one value each), just lower."""
-    difference = float(np.mean(second)) - float(np.mean(first))
-    if min(len(first), len(second)) < 2:
-        return difference > 0
-    pooled = (float(np.var(first, ddof=1)) + float(np.var(second, ddof=1))) / 2
-    return difference > KEEP_MARGIN * math.sqrt(pooled * (1 / len(first) + 1 / len(second)))
 
 
 def _renumbered(steps: Steps, after: int) -> Steps:

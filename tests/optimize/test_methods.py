@@ -11,9 +11,9 @@ import pytest
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.auto import choose
 from gitgrid.optimize.box import Box, Dimension, make_box
-from gitgrid.optimize.evolution import first_is_better, population
-from gitgrid.optimize.history import Request, Result, drive
-from gitgrid.optimize.ledger import Noise
+from gitgrid.optimize.evolution import population
+from gitgrid.optimize.history import Outcome, Request, Result, drive
+from gitgrid.optimize.ledger import Ledger, Noise, finish, first_is_better
 from gitgrid.optimize.methods import METHODS, method_steps
 from gitgrid.optimize.trust import polish_budget
 
@@ -268,4 +268,21 @@ def test_cma_spsa_numbers_spsa_s_iterations_on_from_cma_es_and_checks_both_answe
 def test_cma_es_answer_is_kept_over_spsa_s_only_when_measured_lower_beyond_the_noise(
     first: list[float], second: list[float], better: bool
 ) -> None:
-    assert first_is_better(first, second) is better
+    assert first_is_better(first, second, 2.0) is better
+
+
+def _finished(start_values: list[float], answer_values: list[float]) -> Outcome:
+    """``finish`` of an answer at 1.0 measured ``answer_values``, the start at 0.0 ``start_values``."""
+    ledger = Ledger(100)
+    ledger.noise = Noise(tuple(start_values))
+    ledger.seen = {(0.0,): list(start_values), (1.0,): list(answer_values)}
+    mean = float(np.mean(answer_values))
+    return finish(Outcome((1.0,), mean, 3, "budget"), ledger, (0.0,))
+
+
+def test_with_noise_an_answer_replaces_the_start_only_if_measured_lower_beyond_the_noise() -> None:
+    clearly = _finished([5.0, 5.2, 4.8, 5.0], [1.0, 1.2, 0.8, 1.0])
+    assert clearly.x == (1.0,) and clearly.value == pytest.approx(1.0)
+    # lower on average, but by less than a standard error: it may well be worse than the start
+    within = _finished([5.0, 6.0, 4.0, 5.0], [4.8, 5.8, 3.8, 4.8])
+    assert within.x == (0.0,) and within.value == pytest.approx(5.0)
