@@ -286,3 +286,10 @@ def test_with_noise_an_answer_replaces_the_start_only_if_measured_lower_beyond_t
     # lower on average, but by less than a standard error: it may well be worse than the start
     within = _finished([5.0, 6.0, 4.0, 5.0], [4.8, 5.8, 3.8, 4.8])
     assert within.x == (0.0,) and within.value == pytest.approx(5.0)
+
+
+def test_cma_spsa_asks_the_same_points_again_given_the_same_values_as_a_replay_needs() -> None:
+    first = run("cma-spsa", noisy(sphere, 0.1, seed=3), [-3.0] * 3, 200, seed=4)
+    second = run("cma-spsa", noisy(sphere, 0.1, seed=3), [-3.0] * 3, 200, seed=4)
+    assert first.history == second.history and first.x == second.x
+    assert run("cma-spsa", noisy(sphere, 0.1, seed=3), [-3.0] * 3, 200, seed=5).history != first.history
