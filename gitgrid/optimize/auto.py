@@ -18,7 +18,9 @@ __all__ = ["AUTO", "Choice", "choose", "smallest_budget"]
 
 AUTO = "auto"
 MODEL_DIMENSIONS = 30  # beyond, a quadratic's coefficients outnumber any budget: CMA-ES
-NOISY_MODEL_BUDGET = 150  # with noise, the trust region leads below this budget, CMA-ES from it
+NOISY_MODEL_BUDGET = 150  # with noise, the trust region below this budget
+NOISY_MODEL_PER_PARAM = 30  # ... and below this many evaluations per param (10 params: up to 299)
+SPSA_TAIL_BUDGET = 500  # with noise, from this budget CMA-ES hands the second half to SPSA (cma-spsa)
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,20 @@ def choose(box: Box, budget: int, noise: Noise, parallel: int = 1) -> Choice:
         return Choice("cma", f"{what}: more params than quadratic models fit in the budget")
     if noise.free:
         return Choice("trust-region", f"noise-free (the start measured twice, the same value); {what}")
+    noisy = f"noise (sd {noise.sd:.3g} at the start); {what}"
     if budget < NOISY_MODEL_BUDGET:
-        return Choice("trust-region", f"noise (sd {noise.sd:.3g} at the start); {what}: a small budget")
-    return Choice("cma", f"noise (sd {noise.sd:.3g} at the start); {what}")
+        return Choice("trust-region", f"{noisy}: a small budget")
+    if budget < NOISY_MODEL_PER_PARAM * d:
+        return Choice("trust-region", f"{noisy}: fewer than {NOISY_MODEL_PER_PARAM} evaluations per param")
+    if budget < SPSA_TAIL_BUDGET:
+        return Choice("cma", noisy)
+    return Choice("cma-spsa", f"{noisy}: CMA-ES, then SPSA from its mean")
 
 
 def smallest_budget(method: str, parallel: int, settings: SpsaSettings | None = None) -> int:
     """The smallest budget ``method`` accepts: the start's measurements and one step or batch."""
     if method == "spsa":
         return minimum_budget(settings or SpsaSettings(gradient_samples=parallel))
+    if method == "cma-spsa":  # a generation, its mean's checks, then an SPSA iteration and its checks
+        return 20 + 4 * parallel
     return 4 + parallel  # the start (four times with noise), one batch

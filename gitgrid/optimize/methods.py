@@ -17,7 +17,7 @@ from dataclasses import replace
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.auto import AUTO, Choice, choose, smallest_budget
 from gitgrid.optimize.box import Box
-from gitgrid.optimize.evolution import cma_steps
+from gitgrid.optimize.evolution import cma_spsa_steps, cma_steps
 from gitgrid.optimize.history import Outcome, Steps
 from gitgrid.optimize.ledger import Ledger, finish, measure_start
 from gitgrid.optimize.samplers import OPTUNA_SAMPLERS, optuna_steps, random_steps
@@ -34,7 +34,7 @@ __all__ = [
     "smallest_budget",
 ]
 
-METHODS = (AUTO, "cma", "trust-region", "spsa", "random", *OPTUNA_SAMPLERS)
+METHODS = (AUTO, "cma", "cma-spsa", "trust-region", "spsa", "random", *OPTUNA_SAMPLERS)
 CATEGORICAL_METHODS = (AUTO, "random", *OPTUNA_SAMPLERS)  # the methods that accept a 'values:' param
 Announce = Callable[[Choice], None]  # told the method that will run, once the start is measured
 
@@ -101,6 +101,8 @@ def _steps(
         outcome = yield from spsa_steps(box, start, ledger, seed, settings)
     elif choice.method == "cma":
         outcome = yield from cma_steps(box, start, ledger, seed, parallel)
+    elif choice.method == "cma-spsa":
+        outcome = yield from cma_spsa_steps(box, start, ledger, seed, parallel)
     elif choice.method == "trust-region":
         outcome = yield from trust_steps(box, start, ledger, seed, parallel)
     elif choice.method == "random":

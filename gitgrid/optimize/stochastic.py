@@ -56,7 +56,7 @@ class SpsaSettings:
     ftol: float | None = None
     param_tol: float | None = None
     patience: int = 10
-    final: str = "iterate"  # or "recheck"
+    final: str = "iterate"  # or "recheck", or "average" (of the last half of the iterates)
     checks: int | None = None  # measurements of the answer (of each candidate); default 1, recheck 3
     second_order: bool = False  # 2SPSA's Hessian as the step's preconditioner (curvature.py); no noise
 
@@ -69,8 +69,8 @@ class SpsaSettings:
         for name, value in positive.items():
             if value < 1:
                 raise OptimizeError(f"{name} must be at least 1, got {value}")
-        if self.final not in ("iterate", "recheck"):
-            raise OptimizeError(f"final={self.final!r}: expected 'iterate' or 'recheck'")
+        if self.final not in ("iterate", "recheck", "average"):
+            raise OptimizeError(f"final={self.final!r}: expected 'iterate', 'recheck' or 'average'")
         if self.checks is not None and self.checks < 1:
             raise OptimizeError(f"checks must be at least 1, got {self.checks}")
         for name in ("a", "c", "max_step", "ftol", "param_tol"):
@@ -249,6 +249,8 @@ class _State:
     def answer(self, k: int, stopped: str) -> Steps:
         """Measure the answer (or the candidates of a recheck) and return the outcome."""
         final = tuple(self.box.from_unit(self.theta))
+        if self.s.final == "average":
+            final = tuple(self.box.from_unit(np.mean(self.thetas[len(self.thetas) // 2 :], axis=0)))
         candidates = [final]
         if self.s.final == "recheck":
             half = self.thetas[len(self.thetas) // 2 :]

@@ -113,6 +113,16 @@ def test_auto_chooses_by_the_noise_measured_at_the_start_and_records_why(opt_rep
     assert f"  best single measurement: loss {best['loss']!r} at point {best['index']} " in out
 
 
+def test_cma_spsa_runs_from_the_command_line_and_every_evaluation_is_a_commit(opt_repo: Path) -> None:
+    code, _, err = optimize(opt_repo, "--method", "cma-spsa", "--budget", "40", "--seed", "1")
+    assert code == 0, err
+    answer = (find_sweep(open_repository(opt_repo)).optimize or {})["answer"]
+    rows = results(opt_repo).rows
+    assert answer["method"] == "cma-spsa" and len(rows) == 40
+    log = git(opt_repo, "log", "--format=%(trailers:key=Gitgrid-Role,valueonly)", "optimize-2026-11-18")
+    assert set(log.split()) == {"start", "trial", "theta+", "theta-", "check"}  # CMA-ES, then SPSA
+
+
 def test_without_noise_no_evaluation_is_repeated(opt_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIM_NOISE", "0")
     code, out, err = optimize(opt_repo, "--budget", "30", "--seed", "1")

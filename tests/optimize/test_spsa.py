@@ -241,3 +241,15 @@ def test_second_order_spsa_keeps_two_runs_per_iteration_and_beats_first_order_wh
     per_iteration = {e.iteration for e in second.history if e.role.startswith("theta")}
     assert sum(e.role.startswith("theta") for e in second.history) == 2 * len(per_iteration)
     assert second.value < 0.1 * first.value
+
+
+def test_final_average_answers_with_the_mean_of_the_last_half_of_the_iterates() -> None:
+    # SPSA's iterate is the centre of each perturbed pair (away from the box's edges)
+    result = run(noisy_sphere(3), [-1.0, -1.0], 200, seed=3, final="average", checks=4)
+    centres = [np.mean([np.array(a.x), np.array(b.x)], axis=0) for a, b in pairs(result)]
+    iterates = [np.array([-1.0, -1.0]), *centres[1:]]  # the centre of the first pair is the start
+    final = run(noisy_sphere(3), [-1.0, -1.0], 200, seed=3, checks=4)
+    assert np.allclose(result.x, np.mean(iterates[len(iterates) // 2 :], axis=0), atol=0.05)
+    assert result.x != final.x and [e.role for e in result.history[-4:]] == ["check"] * 4
+    with pytest.raises(OptimizeError, match="expected 'iterate', 'recheck' or 'average'"):
+        SpsaSettings(final="mean").check()
