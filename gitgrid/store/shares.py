@@ -91,6 +91,13 @@ class Shares:
         )
         return {int(index): str(commit) for index, commit in rows}
 
+    def points(self, sweep: str) -> dict[int, tuple[str, str | None]]:
+        """Each point of ``sweep``: its commit and its commit's tree (None when the store has not kept
+        it), by index. Pulled records are checked against the commits and keyed by the trees: what the
+        store read from git once, never read again."""
+        rows = self._db.stream("SELECT idx, commit_id, tree_id FROM points WHERE sweep = ?", (sweep,))
+        return {int(index): (str(commit), tree or None) for index, commit, tree in rows}
+
     def series(self, sweep: str) -> Iterator[SeriesOf]:
         """The series of every finished run of ``sweep`` that has any: (sweep, index, the run's identity,
         its (name, step, value) rows), in point order."""
@@ -165,7 +172,7 @@ class Shares:
     def add_pulled(self, runs: Sequence[tuple[Run, str | None]], read: Iterable[str]) -> None:
         """Store pulled runs, each with its run key (checked by the caller, none known yet), and remember
         the note blobs ``read``, in one transaction; each point's pointers are then recomputed once."""
-        with self._db.transaction() as db:
+        with self._db.transaction(bulk=True) as db:
             first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
             rows: list[tuple[object, ...]] = []
             metrics: list[tuple[int, str, float, str]] = []
