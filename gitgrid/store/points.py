@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitgrid.errors import StoreError
-from gitgrid.spec.values import canonical_json
+from gitgrid.spec.values import canonical_json, canonical_json_encoder
 from gitgrid.store.record import Run
 from gitgrid.store.schema import metric_names, number_text
 from gitgrid.sweep.record import PointRecord, Sweep
@@ -124,6 +124,11 @@ def _replace_or_grow(
 def _point_rows(
     sweep: Sweep, points: Iterable[PointRecord], kinds: dict[str, set[str]]
 ) -> Iterator[tuple[Any, ...]]:
+    """Each point's row: its params as canonical JSON and as CSV and TSV cells, and a column each. The
+    common point (every param there, every value a number) takes a fast path giving the same texts: the
+    store's first look at a 100,000-point sweep (``status``, ``pull``, ``run``) spent half its time
+    here, in ``json.dumps`` and a ``csv.writer`` per point."""
+    encode, names = canonical_json_encoder(sweep.params), frozenset(sweep.params)
     for point in points:
         values = []
         for name in sweep.params:
@@ -138,8 +143,17 @@ def _point_rows(
             else:
                 kinds[name].add("num")
             values.append(value)
-        texts = canonical_json(point.params), csv_cells(values), tsv_cells(values)
-        yield (sweep.name, point.index, point.commit, point.tree or None, *texts, *values)
+        whole = point.params.keys() == names
+        text = (
+            encode([point.params[name] for name in sweep.params]) if whole else canonical_json(point.params)
+        )
+        if all(type(value) is int or type(value) is float for value in values):
+            cells = [str(value) for value in values]  # what csv.writer writes of a number, and repr
+            yield (sweep.name, point.index, point.commit, point.tree or None, text, ",".join(cells),
+                   "\t".join(cells), *values)  # fmt: skip
+        else:
+            texts = text, csv_cells(values), tsv_cells(values)
+            yield (sweep.name, point.index, point.commit, point.tree or None, *texts, *values)
 
 
 def csv_cells(values: Sequence[Any]) -> str:

@@ -68,21 +68,18 @@ class Reuse:
         own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise) each take another
         one, or run. One probe of an index per key (``runs_key``), whatever the number of runs."""
         wanted, found = sorted(set(keys)), dict[str, list[Source]]()
-        used: set[tuple[str, int]] = set()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            used.update(self._db.query(
-                f"SELECT reused_sweep, reused_index FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND run_key IN ({marks}) AND sweep = ? AND reused_sweep IS NOT NULL",
-                [*chunk, sweep],
-            ))  # fmt: skip
-            for key, run_id, source, index in self._db.query(
-                f"SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND run_key IN ({marks}) AND sweep != ? AND reused_sweep IS NULL ORDER BY id DESC",
-                [*chunk, sweep],
-            ):  # fmt: skip
-                if (source, index) not in used:
+            rows = self._db.query(  # one probe per key for both: a reused run has its source's key
+                f"SELECT run_key, id, sweep, idx, reused_sweep, reused_index FROM runs INDEXED BY runs_key "
+                f"WHERE status = 'success' AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
+                chunk,
+            )
+            used = {
+                (source, index) for _, _, own, _, source, index in rows if own == sweep and source is not None
+            }
+            for key, run_id, source, index, reused, _ in rows:
+                if source != sweep and reused is None and (source, index) not in used:
                     found.setdefault(key, []).append(Source(run_id, source, index))
         return found
 
