@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
+from math import isnan
 
 from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names, points_changed
 from gitgrid.store.record import FINAL, Identity, Run
 from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
-from gitgrid.store.schema import metric_names, number_text
+from gitgrid.store.schema import metric_names
 
 __all__ = ["SeriesOf", "Shares"]
 
@@ -178,17 +178,19 @@ class Shares:
             metrics: list[tuple[int, str, float, str]] = []
             touched: dict[str, set[int]] = {}
             names: dict[str, dict[str, None]] = {}
+            listed: dict[tuple[str, tuple[str, ...]], str] = {}  # each sweep's lists of names, as text once
             for run_id, (run, key) in enumerate(runs, first):
                 values = [float(v) for v in run.metrics.values()]
-                texts = [number_text(None if math.isnan(v) else v) for v in values]
+                texts = ["nan" if isnan(v) else repr(v) for v in values]  # number_text, inline
                 metrics += zip(itertools.repeat(run_id), run.metrics, values, texts)
                 row = run_values(run)
-                names_text, duration = metric_names(run.metrics), run.duration
+                if (names_text := listed.get((run.sweep, tuple(run.metrics)))) is None:
+                    names_text = listed[run.sweep, tuple(run.metrics)] = metric_names(run.metrics)
+                    names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
                 rows.append(
-                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), duration)
+                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), run.duration)
                 )
                 touched.setdefault(run.sweep, set()).add(run.index)
-                names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
             db.executemany(_INSERT_PULLED, rows)
             db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
             for sweep, indexes in touched.items():
