@@ -84,9 +84,10 @@ def parse_stage(line: bytes) -> tuple[Run, StageDefinition | None]:
     """:func:`parse`, and for a stage's run the stage's command and ``--uses`` (checked too)."""
     if len(line) > MAX_LINE:
         raise RecordProblem(f"a record of {len(line)} bytes, more than {MAX_LINE}")
-    data, sweep, index, (commit, attempt, host, started) = parse_identity(line)
+    data = _object(line)
     if (plain := _plain(data)) is not None:
         return plain, None
+    data, sweep, index, (commit, attempt, host, started) = _identity(data)
     status = data.get("status")
     if not isinstance(status, str) or status not in FINAL:  # a list or an object is unhashable
         raise RecordProblem(f"'status' must be one of {', '.join(sorted(FINAL))}, not {shown(status)}")
@@ -108,14 +109,18 @@ def _plain(data: dict[str, Any]) -> Run | None:
     """The run of the common record (a simulation's run with float times and float or null metrics, not
     reusing another), every field checked inline exactly as the general path below checks it, at a third
     of its cost (a pull reads 100,000 of them); None for any other record, which the general path then
-    judges and, when it is wrong, names the field. (``parse_identity`` has checked the sweep's name, the
-    commit, the index and the attempt already.)"""
+    judges and, when it is wrong, names the field."""
     get = data.get
+    sweep, commit, index, attempt = get("sweep"), get("commit"), get("index"), get("attempt")
     rerun, status, host, reason, job = get("rerun", 0), get("status"), get("host"), get("reason"), get("job")
     started, duration, exit_code, recipe = get("started"), get("duration"), get("exit_code"), get("recipe")
     metrics = get("metrics", {})
     if not (
-        type(rerun) is int and 0 <= rerun < _INT31
+        type(sweep) is str and _sweep_problem(sweep) is None and split_records(sweep)[1] is None
+        and type(commit) is str and _HEX40.fullmatch(commit) is not None
+        and type(index) is int and 0 <= index < _INT31
+        and type(attempt) is int and 1 <= attempt < _INT31
+        and type(rerun) is int and 0 <= rerun < _INT31
         and type(status) is str and status in FINAL
         and (host is None or (type(host) is str and len(host) <= _TEXTS["host"]))
         and (reason is None or (type(reason) is str and len(reason) <= _TEXTS["reason"]))
@@ -127,11 +132,10 @@ def _plain(data: dict[str, Any]) -> Run | None:
         and get("reused") is None
         and type(metrics) is dict
         and all(v is None or (type(v) is float and math.isfinite(v)) for v in metrics.values())
-        and split_records(data["sweep"])[1] is None
     ):  # fmt: skip
         return None
     return Run(
-        sweep=data["sweep"], index=data["index"], commit=data["commit"], attempt=data["attempt"],
+        sweep=sweep, index=index, commit=commit, attempt=attempt,
         status=status, run_dir="", rerun=rerun, host=host or "", started=started,
         ended=None if started is None or duration is None else started + duration, exit_code=exit_code,
         reason=reason, job=job, recipe=recipe,
@@ -142,6 +146,11 @@ def _plain(data: dict[str, Any]) -> Run | None:
 def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
     """A line's JSON object, and the run it is about (sweep, point index, and the run's identity:
     commit, attempt, host, start), checked; :class:`RecordProblem` naming the first bad field."""
+    return _identity(_object(line))
+
+
+def _object(line: bytes) -> dict[str, Any]:
+    """The JSON object a line holds; :class:`RecordProblem` when it holds none."""
     try:
         data = _loads(line)
     except RecursionError:
@@ -150,6 +159,11 @@ def parse_identity(line: bytes) -> tuple[dict[str, Any], str, int, Identity]:
         raise RecordProblem(f"not JSON: {excerpt(str(exc), 80)}") from None
     if not isinstance(data, dict):
         raise RecordProblem(f"not a JSON object but {type(data).__name__}")
+    return data
+
+
+def _identity(data: dict[str, Any]) -> tuple[dict[str, Any], str, int, Identity]:
+    """:func:`parse_identity` of a line's object."""
     sweep = data.get("sweep")
     if not isinstance(sweep, str) or _sweep_problem(sweep) is not None:
         problem = _sweep_problem(sweep) if isinstance(sweep, str) else name_problem(sweep)

@@ -115,7 +115,8 @@ def test_the_common_records_fast_path_reads_what_the_general_path_reads(
         "duration": [0.25, 0, None, -1.5, float("inf"), "1"], "exit_code": [0, -9, None, 2**63, 1.0, False],
         "recipe": [RECIPE, None, "B" * 64, 5], "reused": [None, ["s", 1], ["s", -1]],
         "metrics": [{}, {"a": 1.5}, {"a": None}, {"a": 1}, {"a": True}, {"a": float("nan")}, [], None],
-        "sweep": ["s", "s:stage", "-x"],
+        "sweep": ["s", "s:stage", "-x", 5], "commit": [COMMIT, "A" * 40, 5, None], "index": [7, -1, True, 2**31],
+        "attempt": [2, 0, 1.0, None],
     }  # fmt: skip
     lines = []
     for _ in range(3000):
@@ -139,5 +140,5 @@ def test_the_common_records_fast_path_reads_what_the_general_path_reads(
     monkeypatch.setattr(record_module, "_plain", lambda data: None)
     general = [read(line) for line in lines]
     assert repr(fast) == repr(general)  # repr: NaN == NaN
-    assert sum(isinstance(one, tuple) for one in fast) > 300  # both accepted and refused records tried
+    assert sum(isinstance(one, tuple) for one in fast) > 100  # both accepted and refused records tried
     assert sum(isinstance(one, str) for one in fast) > 300
