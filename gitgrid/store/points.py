@@ -13,6 +13,7 @@ import io
 import json
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "point_started",
     "points_changed",
     "quoted",
+    "runs_added",
     "store_metrics",
     "sync",
     "tsv_cells",
@@ -246,6 +248,37 @@ def points_changed(db: sqlite3.Connection, sweep: str, indexes: Sequence[int]) -
         args,
     )
     db.execute("DROP TABLE temp.changed")
+
+
+def runs_added(db: sqlite3.Connection, sweep: str, added: Sequence[tuple[int, int, str]]) -> None:
+    """The points' pointers after runs were added in bulk (each run's point index, id and status): a point
+    whose only run is the one added (a fresh clone's pull: every point) points at it at once, by one
+    join; any other point is recomputed (:func:`points_changed`), which orders its runs."""
+    once = Counter(index for index, _, _ in added)
+    db.execute("DROP TABLE IF EXISTS temp.added")
+    db.execute("CREATE TEMP TABLE added (idx INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, status TEXT)")
+    db.executemany("INSERT INTO temp.added VALUES (?, ?, ?)", (a for a in added if once[a[0]] == 1))
+    args = {"sweep": sweep}
+    db.execute(
+        "DELETE FROM temp.added WHERE EXISTS (SELECT 1 FROM runs r WHERE r.sweep = :sweep "
+        "AND r.idx = added.idx AND r.id != added.run_id)",
+        args,
+    )  # points that had runs before
+    alone = {int(index) for (index,) in db.execute("SELECT idx FROM temp.added")}
+    db.execute(
+        "UPDATE points SET latest_run = a.run_id, state = a.status, success_run = CASE WHEN "
+        "a.status = 'success' THEN a.run_id END FROM temp.added a WHERE points.sweep = :sweep "
+        "AND points.idx = a.idx",
+        args,
+    )
+    db.execute("DELETE FROM point_metrics WHERE sweep = :sweep AND idx IN (SELECT idx FROM temp.added)", args)
+    db.execute(
+        "INSERT INTO point_metrics SELECT p.sweep, p.idx, m.name, m.value FROM temp.added a JOIN points p "
+        "ON p.sweep = :sweep AND p.idx = a.idx JOIN metrics m ON m.run_id = p.success_run",
+        args,
+    )
+    db.execute("DROP TABLE temp.added")
+    points_changed(db, sweep, sorted({index for index, _, _ in added} - alone))
 
 
 # Each changed point's latest run, its status, and its latest successful run, in one pass over their runs

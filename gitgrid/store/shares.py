@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from math import isnan
 
 from gitgrid.store.database import Database
-from gitgrid.store.points import add_metric_names, points_changed
+from gitgrid.store.points import add_metric_names, runs_added
 from gitgrid.store.record import FINAL, Identity, Run
 from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
 from gitgrid.store.schema import metric_names
@@ -171,12 +171,13 @@ class Shares:
 
     def add_pulled(self, runs: Sequence[tuple[Run, str | None]], read: Iterable[str]) -> None:
         """Store pulled runs, each with its run key (checked by the caller, none known yet), and remember
-        the note blobs ``read``, in one transaction; each point's pointers are then recomputed once."""
+        the note blobs ``read``, in one transaction; each point's pointers are then set once
+        (:func:`~gitgrid.store.points.runs_added`)."""
         with self._db.transaction(bulk=True) as db:
             first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
             rows: list[tuple[object, ...]] = []
             metrics: list[tuple[int, str, float, str]] = []
-            touched: dict[str, set[int]] = {}
+            touched: dict[str, list[tuple[int, int, str]]] = {}
             names: dict[str, dict[str, None]] = {}
             listed: dict[tuple[str, tuple[str, ...]], str] = {}  # each sweep's lists of names, as text once
             for run_id, (run, key) in enumerate(runs, first):
@@ -190,12 +191,12 @@ class Shares:
                 rows.append(
                     (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), run.duration)
                 )
-                touched.setdefault(run.sweep, set()).add(run.index)
+                touched.setdefault(run.sweep, []).append((run.index, run_id, run.status))
             db.executemany(_INSERT_PULLED, rows)
             db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
-            for sweep, indexes in touched.items():
+            for sweep, added in touched.items():
                 add_metric_names(db, sweep, list(names[sweep]))
-                points_changed(db, sweep, sorted(indexes))
+                runs_added(db, sweep, added)
             db.executemany("INSERT OR IGNORE INTO notes_read VALUES (?)", ((blob,) for blob in read))
 
 

@@ -33,13 +33,20 @@ def some_runs(count: int, seed: int) -> list[Run]:
     return found
 
 
-@pytest.mark.parametrize("count", [10, 300])  # point by point, and in bulk
-def test_runs_stored_in_bulk_point_where_runs_stored_one_by_one_do(tmp_path: Path, count: int) -> None:
+@pytest.mark.parametrize(("count", "batches"), [(10, 1), (300, 1), (300, 3)])  # point by point, in bulk
+def test_runs_stored_in_bulk_point_where_runs_stored_one_by_one_do(
+    tmp_path: Path, count: int, batches: int
+) -> None:
+    """In several batches, a point's runs come in two or three of them: a point alone with its run takes
+    the short way (pointers set), one with other runs, stored before or beside it, is recomputed."""
     runs = some_runs(count, seed=count)
+    runs = [run for start in range(batches) for run in runs[start::batches]]  # the order of the batches
     bulk, single = Store.open(tmp_path / "bulk.db"), Store.open(tmp_path / "single.db")
     for store in (bulk, single):
         store.sweeps.sync(sweep("1" * 40, count), points(count))
-    bulk.shares.add_pulled([(run, None) for run in runs], ())
+    size = -(-len(runs) // batches)
+    for start in range(0, len(runs), size):
+        bulk.shares.add_pulled([(run, None) for run in runs[start : start + size]], ())
     for n, run in enumerate(runs):  # a run directory each: the store's usual path keys runs by them
         single.runs.ingest(Run(**{**run.__dict__, "run_dir": f"/r/{n}"}))
     assert stored_rows(bulk.path, POINTERS) == stored_rows(single.path, POINTERS)
