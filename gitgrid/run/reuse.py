@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Protocol
 
 from gitgrid.git.repository import Repository
-from gitgrid.run.contract import Run, host
+from gitgrid.run.contract import host
 from gitgrid.store import Plan, Store
 from gitgrid.store.record import recipe_of, run_key
-from gitgrid.store.reuse import Source
+from gitgrid.store.reuse import Reusing, Source
 from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = ["Choice", "Planned", "plan_runs"]
@@ -77,25 +77,46 @@ def plan_runs(
 ) -> Planned:
     """The points ``options`` select (:meth:`gitgrid.store.progress.Progress.plan`), less those that can
     reuse a stored success, which are recorded as reused (unless not ``record``: a dry run); the rest are
-    to run. ``--no-reuse`` and ``--rerun`` reuse nothing."""
-    plan = store.progress.plan(sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed)
+    to run. ``--no-reuse`` and ``--rerun`` reuse nothing.
+
+    Everything is done for all points at once, before anything is launched: one bulk key lookup, one
+    write of the reused runs; and the points' params (JSON the runs need, not the reuse) are read only for
+    the points left to run, so a sweep whose every point is reused costs little more than ``status``."""
+    reusing = options.reuse and not options.rerun
+    lean = reusing and record  # params read after reuse, for the points left
+    plan = store.progress.plan(
+        sweep, options.where, rerun=options.rerun, retry_failed=options.retry_failed, params=not lean
+    )
     recipe = recipe_of(command, options.build, options.setup)
     trees = {point.commit: point.tree for point in plan.points if point.tree}
     if len(trees) < len(plan.points):  # points the store had before it kept trees: ask git
         trees.update(repo.trees([point.commit for point in plan.points if not point.tree]))
-    if not options.reuse or options.rerun or not plan.points:
+    if not reusing or not plan.points:
         return Planned(plan, recipe, trees)
     keys = {p.index: run_key(trees[p.commit], recipe) for p in plan.points if p.commit in trees}
     sources = _one_each(plan.points, keys, store.reuse.sources(keys.values(), sweep.name))
-    hits = [p for p in plan.points if p.index in sources]
-    if not hits:
-        return Planned(plan, recipe, trees)
+    rest: list[PointRecord] = [p for p in plan.points if p.index not in sources]
+    if lean:
+        rest = _with_params(store, sweep, rest)
+    if not sources:
+        return Planned(replace(plan, points=rest), recipe, trees)
     if record:
-        store.reuse.record(sweep.name, _reused(store, sweep, plan, hits, command, recipe, keys, sources))
-    chosen = frozenset(p.index for p in hits)
-    rest: list[PointRecord] = [p for p in plan.points if p.index not in chosen]
-    counts = Counter(sources[p.index].sweep for p in hits)
-    return Planned(replace(plan, points=rest), recipe, trees, dict(counts), chosen)
+        at = time.time()
+        reused = Reusing(sweep.name, plan.rerun, host(), at, recipe)
+        store.reuse.record(
+            reused, [(p.index, p.commit, keys[p.index], sources[p.index].run_id) for p in plan.points
+                     if p.index in sources]
+        )  # fmt: skip
+    counts = Counter(source.sweep for source in sources.values())
+    return Planned(replace(plan, points=rest), recipe, trees, dict(counts), frozenset(sources))
+
+
+def _with_params(store: Store, sweep: Sweep, points: list[PointRecord]) -> list[PointRecord]:
+    """``points`` (planned without their params) with their params."""
+    if not points:
+        return points
+    params = store.sweeps.params(sweep.name, [p.index for p in points])
+    return [replace(p, params=params[p.index]) for p in points]
 
 
 def _one_each(
@@ -105,37 +126,14 @@ def _one_each(
     Points of one sweep with one tree repeat a measurement on purpose (an optimiser measuring its noise
     or checking its answer, replicates): each takes a run of its own, or runs, so that the repeats never
     copy one value and hide the noise they are there to measure."""
-    taken: Counter[str] = Counter()
+    taken: dict[str, int] = {}
     chosen: dict[int, Source] = {}
     for point in points:
         key = keys.get(point.index)
-        if key is not None and taken[key] < len(sources.get(key, ())):
-            chosen[point.index] = sources[key][taken[key]]
-            taken[key] += 1
+        if key is None or not (found := sources.get(key)):
+            continue
+        used = taken.get(key, 0)
+        if used < len(found):
+            chosen[point.index] = found[used]
+            taken[key] = used + 1
     return chosen
-
-
-def _reused(
-    store: Store,
-    sweep: Sweep,
-    plan: Plan,
-    hits: Sequence[PointRecord],
-    command: Sequence[str],
-    recipe: str,
-    keys: Mapping[int, str],
-    sources: Mapping[int, Source],
-) -> list[tuple[Run, int]]:
-    """A reused run of each point (a success that ran nothing, naming its source) and its source's id."""
-    attempts = store.runs.attempts(sweep.name, (p.index for p in hits))
-    now, here = time.time(), host()
-    reused = []
-    for point in hits:
-        source, attempt = sources[point.index], attempts.get(point.index, 0) + 1
-        run = Run(
-            sweep=sweep.name, index=point.index, commit=point.commit, attempt=attempt,
-            status="success", run_dir="", params=point.params, rerun=plan.rerun, host=here, started=now,
-            ended=now, command=tuple(command), recipe=recipe, key=keys[point.index],
-            reused=(source.sweep, source.index), reason=f"reused from {source.sweep} point {source.index}",
-        )  # fmt: skip
-        reused.append((run, source.run_id))
-    return reused

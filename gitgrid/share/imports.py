@@ -61,7 +61,7 @@ def import_records(repo: Repository, store: Store, contents: Mapping[str, bytes]
     """Store the records of the note blobs ``contents`` (blob id -> content) that are new here."""
     done = Imported()
     sweeps = _Sweeps({sweep.name: sweep for sweep in list_sweeps(repo)})
-    points: dict[str, dict[int, str]] = {}
+    points: dict[str, dict[int, tuple[str, str | None]]] = {}
     blobs = list(contents)
     for start in range(0, len(blobs), _BATCH):
         batch = blobs[start : start + _BATCH]
@@ -72,7 +72,7 @@ def import_records(repo: Repository, store: Store, contents: Mapping[str, bytes]
             runs += found
             if whole:
                 complete.append(blob)
-        _store(repo, store, runs, complete, done)
+        _store(repo, store, runs, complete, points, done)
     _adopt(store, sweeps.stages)
     done.warn(what)
     return done
@@ -116,7 +116,7 @@ def _records(
     content: bytes,
     blob: str,
     sweeps: _Sweeps,
-    points: dict[str, dict[int, str]],
+    points: dict[str, dict[int, tuple[str, str | None]]],
     done: Imported,
 ) -> tuple[list[Run], bool]:
     """The valid records of one note; and whether every record of it was judged for good (False when a
@@ -143,21 +143,34 @@ def _records(
 
 
 def _point_problem(
-    repo: Repository, store: Store, sweep: Sweep, run: Run, points: dict[str, dict[int, str]]
+    repo: Repository,
+    store: Store,
+    sweep: Sweep,
+    run: Run,
+    points: dict[str, dict[int, tuple[str, str | None]]],
 ) -> str | None:
     """Why ``run`` is not a run of a point of ``sweep`` here, if it is not."""
     if sweep.name not in points:
         store.sweeps.sync(sweep, list_points(repo, sweep))
-        points[sweep.name] = store.shares.commits(sweep.name)
-    if points[sweep.name].get(run.index) != run.commit:
+        points[sweep.name] = store.shares.points(sweep.name)
+    point = points[sweep.name].get(run.index)
+    if point is None or point[0] != run.commit:
         return "not a point of its sweep here (another commit, or no such index)"
     if any(name in sweep.params for name in run.metrics):
         return "a metric has the name of a param"
     return None
 
 
-def _store(repo: Repository, store: Store, runs: list[Run], complete: Iterable[str], done: Imported) -> None:
-    """Store the runs the store does not hold yet (each once), with their keys; remember the notes."""
+def _store(
+    repo: Repository,
+    store: Store,
+    runs: list[Run],
+    complete: Iterable[str],
+    points: Mapping[str, Mapping[int, tuple[str, str | None]]],
+    done: Imported,
+) -> None:
+    """Store the runs the store does not hold yet (each once), with their keys (from the trees the store
+    keeps of its points); remember the notes."""
     known = store.shares.known(runs)
     fresh: dict[Identity, Run] = {}
     for run in runs:
@@ -165,7 +178,10 @@ def _store(repo: Repository, store: Store, runs: list[Run], complete: Iterable[s
             done.known += 1
         else:
             fresh[run.identity] = run
-    trees = repo.trees(sorted({run.commit for run in fresh.values() if run.recipe}))
+    trees = {run.commit: tree for run in fresh.values() if (tree := points[run.sweep][run.index][1])}
+    missing = {run.commit for run in fresh.values() if run.recipe and run.commit not in trees}
+    if missing:  # points the store had before it kept trees: ask git
+        trees.update(repo.trees(sorted(missing)))
     keyed = [
         (run, run_key(trees[run.commit], run.recipe) if run.recipe and run.commit in trees else None)
         for run in fresh.values()

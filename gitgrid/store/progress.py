@@ -110,10 +110,14 @@ class Progress:
         from_rerun, total = int(row[0]), int(row[1])
         return (current, from_rerun, total) if total > 0 and from_rerun < total else None
 
-    def plan(self, sweep: Sweep, where: str | None, *, rerun: bool, retry_failed: bool) -> Plan:
+    def plan(
+        self, sweep: Sweep, where: str | None, *, rerun: bool, retry_failed: bool, params: bool = True
+    ) -> Plan:
         """The points to run now (resume: never-run, interrupted and cancelled ones, failed and timed-out
         ones too with ``retry_failed``; ``rerun``: every point again as a new rerun, or the points an
-        interrupted rerun has not finished), in index order."""
+        interrupted rerun has not finished), in index order. Without ``params`` the points' params are
+        left empty (reuse planning reads them only for the points it leaves to run:
+        :meth:`gitgrid.store.sweeps.Sweeps.params`)."""
         db = self._db
         args: dict[str, object] = {"sweep": sweep.name}
         chosen = self.condition(sweep, where, args)
@@ -139,11 +143,15 @@ class Progress:
                 current, states, status = current + 1, [f"1{chosen}"], None
             else:
                 states, status = [f"({in_rerun} IS NULL OR {in_rerun} IN ({marks})){chosen}"], in_rerun
-        select = "SELECT idx, commit_id, params, tree_id FROM points p{} WHERE sweep = :sweep AND {}"
+        select = f"SELECT idx, commit_id, {'params' if params else 'NULL'}, tree_id FROM points p{{}} "
+        select += "WHERE sweep = :sweep AND {}"
         index = " INDEXED BY points_state" if len(states) == 2 else ""
         union = " UNION ALL ".join(select.format(index, state) for state in states)
         rows = db.query(f"{union} ORDER BY idx", args)
-        points = [PointRecord(i, commit, json.loads(params), tree or "") for i, commit, params, tree in rows]
+        points = [
+            PointRecord(i, commit, json.loads(values) if params else {}, tree or "")
+            for i, commit, values, tree in rows
+        ]
         skipped = self._skipped(status, chosen, args, wanted) if status else {}
         failed = skipped.get("failed", 0) + skipped.get("timeout", 0)
         underway = sum(skipped.values()) - failed - skipped.get("success", 0)

@@ -10,22 +10,25 @@ the source named (the run that actually ran, when the source was itself reused).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gitgrid.store.database import Database
-from gitgrid.store.points import add_metric_names, points_changed
-from gitgrid.store.record import Run
-from gitgrid.store.runs import RUN_FIELDS, run_values
+from gitgrid.store.points import add_metric_names
+from gitgrid.store.runs import RUN_FIELDS
 
-__all__ = ["Reuse", "Source"]
+__all__ = ["Reuse", "ReusedPoint", "Reusing", "Source"]
 
 _CHUNK = 500  # keys per IN (...) list
-_INSERT_REUSED = (
+_INSERT_REUSED = (  # each reused run made from its source run (metrics as that row keeps them); it takes no
+    # time: its duration is 0.0, whose text is '0.0' (schema.duration_text); its attempt is its point's next
     f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, duration_text) "
-    f"VALUES ({', '.join('?' * (len(RUN_FIELDS.split(', ')) + 3))}, '0.0')"
-)  # a reused run takes no time: its duration is 0.0, whose text is '0.0' (schema.duration_text)
+    "SELECT r.run_id, :sweep, r.idx, r.commit_id, "
+    "IFNULL((SELECT MAX(x.attempt) FROM runs x WHERE x.sweep = :sweep AND x.idx = r.idx), 0) + 1, :rerun, "
+    "'success', NULL, 'reused from ' || s.sweep || ' point ' || s.idx, :at, :at, 0.0, :host, NULL, NULL, "
+    "NULL, :recipe, r.run_key, s.sweep, s.idx, NULL, NULL, s.metric_names, s.metric_texts, '0.0' "
+    "FROM temp.reused r JOIN runs s ON s.id = r.source ORDER BY r.run_id"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,21 @@ class Source:
     run_id: int
     sweep: str
     index: int
+
+
+@dataclass(frozen=True)
+class Reusing:
+    """What the reused runs of one planning share: their sweep, the rerun they count in, where and when
+    they were recorded, and their recipe. Each run is then one row (:data:`ReusedPoint`)."""
+
+    sweep: str
+    rerun: int
+    host: str
+    at: float
+    recipe: str
+
+
+ReusedPoint = tuple[int, str, str, int]  # a point's index, its commit, its run key, the source run's id
 
 
 class Reuse:
@@ -50,61 +68,65 @@ class Reuse:
         own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise) each take another
         one, or run. One probe of an index per key (``runs_key``), whatever the number of runs."""
         wanted, found = sorted(set(keys)), dict[str, list[Source]]()
-        used: set[tuple[str, int]] = set()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            used.update(self._db.query(
-                f"SELECT reused_sweep, reused_index FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND run_key IN ({marks}) AND sweep = ? AND reused_sweep IS NOT NULL",
-                [*chunk, sweep],
-            ))  # fmt: skip
-            for key, run_id, source, index in self._db.query(
-                f"SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND run_key IN ({marks}) AND sweep != ? AND reused_sweep IS NULL ORDER BY id DESC",
-                [*chunk, sweep],
-            ):  # fmt: skip
-                if (source, index) not in used:
-                    found.setdefault(str(key), []).append(Source(int(run_id), str(source), int(index)))
+            rows = self._db.query(  # one probe per key for both: a reused run has its source's key
+                f"SELECT run_key, id, sweep, idx, reused_sweep, reused_index FROM runs INDEXED BY runs_key "
+                f"WHERE status = 'success' AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
+                chunk,
+            )
+            used = {
+                (source, index) for _, _, own, _, source, index in rows if own == sweep and source is not None
+            }
+            for key, run_id, source, index, reused, _ in rows:
+                if source != sweep and reused is None and (source, index) not in used:
+                    found.setdefault(key, []).append(Source(run_id, source, index))
         return found
 
-    def record(self, sweep: str, reused: Sequence[tuple[Run, int]]) -> None:
-        """Store runs of ``sweep`` that reuse (run, id of the source run), copying each source's metrics
-        and series, in one transaction of a few statements whatever their number."""
-        if not reused:
+    def record(self, reusing: Reusing, points: Sequence[ReusedPoint]) -> None:
+        """Store a reused run of each of ``points``: a success of its own next attempt that ran nothing,
+        naming its source and copying the source's metrics and series, in one transaction of a few
+        statements whatever their number. The rows are made by SQLite from the source runs (no object
+        per run in Python), and each point's pointers are set, not recomputed: a reused run is its
+        point's highest attempt, so its latest run and its latest success."""
+        if not points:
             return
-        with self._db.transaction() as db:
+        sweep = reusing.sweep
+        with self._db.transaction(bulk=True) as db:
             first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
-            sources = _metric_rows(db, sorted({source for _, source in reused}))
-            rows = [
-                (run_id, *run_values(run), *sources[source])
-                for run_id, (run, source) in enumerate(reused, first)
-            ]
-            db.executemany(_INSERT_REUSED, rows)
             db.execute("DROP TABLE IF EXISTS temp.reused")
-            db.execute("CREATE TEMP TABLE reused (run_id INTEGER PRIMARY KEY, source INTEGER NOT NULL)")
-            db.executemany(
-                "INSERT INTO temp.reused VALUES (?, ?)",
-                ((row[0], s) for row, (_, s) in zip(rows, reused, strict=True)),
+            db.execute(
+                "CREATE TEMP TABLE reused (run_id INTEGER PRIMARY KEY, idx INTEGER NOT NULL, "
+                "commit_id TEXT NOT NULL, run_key TEXT NOT NULL, source INTEGER NOT NULL)"
             )
+            db.executemany(
+                "INSERT INTO temp.reused VALUES (?, ?, ?, ?, ?)",
+                ((run_id, *point) for run_id, point in enumerate(points, first)),
+            )
+            args = {"sweep": sweep, "rerun": reusing.rerun, "host": reusing.host, "at": reusing.at,
+                    "recipe": reusing.recipe}  # fmt: skip
+            db.execute(_INSERT_REUSED, args)
             db.execute("INSERT INTO metrics SELECT r.run_id, m.name, m.value, m.text FROM temp.reused r "
                        "JOIN metrics m ON m.run_id = r.source")  # fmt: skip
             db.execute("INSERT INTO series SELECT r.run_id, s.name, s.step, s.value FROM temp.reused r "
                        "JOIN series s ON s.run_id = r.source")  # fmt: skip
-            db.execute("DROP TABLE temp.reused")
-            names = dict.fromkeys(n for listed, _ in sources.values() if listed for n in json.loads(listed))
+            listed = db.execute(
+                "SELECT DISTINCT s.metric_names FROM temp.reused r JOIN runs s ON s.id = r.source"
+            ).fetchall()
+            names = dict.fromkeys(n for (text,) in listed if text for n in json.loads(text))
             add_metric_names(db, sweep, list(names))
-            points_changed(db, sweep, sorted({run.index for run, _ in reused}))
-
-
-def _metric_rows(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
-    """Each source run's metric names and texts, as the store keeps them in its row."""
-    found = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = db.execute(
-            f"SELECT id, metric_names, metric_texts FROM runs WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
-        found.update({int(run_id): (names, texts) for run_id, names, texts in rows})
-    return found
+            db.execute(
+                "UPDATE points SET latest_run = r.run_id, success_run = r.run_id, state = 'success' "
+                "FROM temp.reused r WHERE points.sweep = :sweep AND points.idx = r.idx",
+                {"sweep": sweep},
+            )
+            db.execute(
+                "DELETE FROM point_metrics WHERE sweep = :sweep AND idx IN (SELECT idx FROM temp.reused)",
+                {"sweep": sweep},
+            )
+            db.execute(
+                "INSERT INTO point_metrics SELECT :sweep, r.idx, m.name, m.value FROM temp.reused r "
+                "JOIN metrics m ON m.run_id = r.source",
+                {"sweep": sweep},
+            )
+            db.execute("DROP TABLE temp.reused")

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
+from math import isnan
 
 from gitgrid.store.database import Database
-from gitgrid.store.points import add_metric_names, points_changed
+from gitgrid.store.points import add_metric_names, runs_added
 from gitgrid.store.record import FINAL, Identity, Run
 from gitgrid.store.runs import RUN_FIELDS, run_from, run_values
-from gitgrid.store.schema import metric_names, number_text
+from gitgrid.store.schema import metric_names
 
 __all__ = ["SeriesOf", "Shares"]
 
@@ -90,6 +90,13 @@ class Shares:
             "SELECT idx, commit_id FROM points WHERE sweep = ? AND idx % ? = 0", (sweep, every)
         )
         return {int(index): str(commit) for index, commit in rows}
+
+    def points(self, sweep: str) -> dict[int, tuple[str, str | None]]:
+        """Each point of ``sweep``: its commit and its commit's tree (None when the store has not kept
+        it), by index. Pulled records are checked against the commits and keyed by the trees: what the
+        store read from git once, never read again."""
+        rows = self._db.stream("SELECT idx, commit_id, tree_id FROM points WHERE sweep = ?", (sweep,))
+        return {int(index): (str(commit), tree or None) for index, commit, tree in rows}
 
     def series(self, sweep: str) -> Iterator[SeriesOf]:
         """The series of every finished run of ``sweep`` that has any: (sweep, index, the run's identity,
@@ -164,29 +171,32 @@ class Shares:
 
     def add_pulled(self, runs: Sequence[tuple[Run, str | None]], read: Iterable[str]) -> None:
         """Store pulled runs, each with its run key (checked by the caller, none known yet), and remember
-        the note blobs ``read``, in one transaction; each point's pointers are then recomputed once."""
-        with self._db.transaction() as db:
+        the note blobs ``read``, in one transaction; each point's pointers are then set once
+        (:func:`~gitgrid.store.points.runs_added`)."""
+        with self._db.transaction(bulk=True) as db:
             first = int(db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM runs").fetchone()[0])
             rows: list[tuple[object, ...]] = []
             metrics: list[tuple[int, str, float, str]] = []
-            touched: dict[str, set[int]] = {}
+            touched: dict[str, list[tuple[int, int, str]]] = {}
             names: dict[str, dict[str, None]] = {}
+            listed: dict[tuple[str, tuple[str, ...]], str] = {}  # each sweep's lists of names, as text once
             for run_id, (run, key) in enumerate(runs, first):
                 values = [float(v) for v in run.metrics.values()]
-                texts = [number_text(None if math.isnan(v) else v) for v in values]
+                texts = ["nan" if isnan(v) else repr(v) for v in values]  # number_text, inline
                 metrics += zip(itertools.repeat(run_id), run.metrics, values, texts)
                 row = run_values(run)
-                names_text, duration = metric_names(run.metrics), run.duration
+                if (names_text := listed.get((run.sweep, tuple(run.metrics)))) is None:
+                    names_text = listed[run.sweep, tuple(run.metrics)] = metric_names(run.metrics)
+                    names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
                 rows.append(
-                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), duration)
+                    (run_id, *row[:_KEY], key, *row[_KEY + 1 :], names_text, ",".join(texts), run.duration)
                 )
-                touched.setdefault(run.sweep, set()).add(run.index)
-                names.setdefault(run.sweep, {}).update(dict.fromkeys(run.metrics))
+                touched.setdefault(run.sweep, []).append((run.index, run_id, run.status))
             db.executemany(_INSERT_PULLED, rows)
             db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", metrics)
-            for sweep, indexes in touched.items():
+            for sweep, added in touched.items():
                 add_metric_names(db, sweep, list(names[sweep]))
-                points_changed(db, sweep, sorted(indexes))
+                runs_added(db, sweep, added)
             db.executemany("INSERT OR IGNORE INTO notes_read VALUES (?)", ((blob,) for blob in read))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gitgrid.store.database import Database
@@ -13,6 +13,7 @@ from gitgrid.sweep.record import PointRecord, Sweep
 
 __all__ = ["Sweeps"]
 
+_FEW = 64  # points whose params are read one probe each; past this, in one pass over the sweep's points
 _OWN_ROWS = ("runs", "jobs", "job_points", "sweep_metrics", "points", "point_metrics", "pending", "scans")
 
 
@@ -65,6 +66,20 @@ class Sweeps:
         """Each point of a sweep: (commit, params)."""
         rows = self._db.query("SELECT idx, commit_id, params FROM points WHERE sweep = ?", (name,))
         return {idx: (commit, json.loads(params)) for idx, commit, params in rows}
+
+    def params(self, name: str, indexes: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The params of the points ``indexes`` of a sweep (read in one pass over its points when they are
+        many, one probe each when they are few)."""
+        wanted = set(indexes)
+        if len(wanted) > _FEW:
+            rows = self._db.stream("SELECT idx, params FROM points WHERE sweep = ?", (name,))
+            return {idx: json.loads(params) for idx, params in rows if idx in wanted}
+        found = {}
+        for index in sorted(wanted):
+            row = self._db.query("SELECT params FROM points WHERE sweep = ? AND idx = ?", (name, index))
+            if row:
+                found[index] = json.loads(row[0][0])
+        return found
 
     def point(self, name: str, index: int) -> PointRecord | None:
         """One point of a sweep, if the store lists it."""

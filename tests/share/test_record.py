@@ -64,6 +64,14 @@ def test_nan_and_infinite_metrics_are_null_and_read_back_as_nan() -> None:
         ({"attempt": 0}, "'attempt' must be a whole number of at least 1"),
         ({"commit": "A" * 40}, "'commit' must be a commit id"),
         ({"status": "running"}, "'status' must be one of"),
+        ({"status": ["success"]}, "'status' must be one of"),  # unhashable: was a TypeError, not a skip
+        ({"status": {"a": 1}}, "'status' must be one of"),
+        ({"rerun": -1}, "'rerun' must be a whole number"),
+        ({"reason": "x" * 4097}, "'reason' must be a string"),
+        ({"job": 5}, "'job' must be a string"),
+        ({"started": float("inf")}, "'started' must be a number of seconds"),
+        ({"duration": 2.0**63}, "'duration' is out of range"),
+        ({"exit_code": 1.5}, "'exit_code' must be an integer"),
         ({"started": "yesterday"}, "'started' must be a number of seconds"),
         ({"duration": 10**400}, "'duration' must be a number of seconds"),
         ({"exit_code": 2**63}, "'exit_code' must be an integer"),
@@ -88,3 +96,49 @@ def test_unknown_fields_are_ignored_and_a_long_line_is_refused_unread() -> None:
         parse(b"{" + b" " * MAX_LINE + b"}")
     with pytest.raises(RecordProblem, match="nested too deeply"):
         parse(b"[" * 60_000)
+
+
+def test_the_common_records_fast_path_reads_what_the_general_path_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Most records take a fast path (a simulation's run, float times, float or null metrics): every
+    record, common or not, must read back as the general path reads it, or be refused as it is."""
+    import random
+
+    import gitgrid.share.record as record_module
+
+    rng = random.Random(19)
+    choices: dict[str, list[object]] = {
+        "rerun": [0, 3, -1, True, 2**31, None, 1.0], "status": ["success", "failed", "running", None, [1]],
+        "host": ["n1", "", None, 3, "x" * 256], "reason": [None, "why", "x" * 4097, []],
+        "job": [None, "5_3", 7], "started": [1.5, 2, None, float("nan"), 2.0**63, -(2.0**63) + 1e10, True],
+        "duration": [0.25, 0, None, -1.5, float("inf"), "1"], "exit_code": [0, -9, None, 2**63, 1.0, False],
+        "recipe": [RECIPE, None, "B" * 64, 5], "reused": [None, ["s", 1], ["s", -1]],
+        "metrics": [{}, {"a": 1.5}, {"a": None}, {"a": 1}, {"a": True}, {"a": float("nan")}, [], None],
+        "sweep": ["s", "s:stage", "-x", 5], "commit": [COMMIT, "A" * 40, 5, None], "index": [7, -1, True, 2**31],
+        "attempt": [2, 0, 1.0, None],
+    }  # fmt: skip
+    lines = []
+    for _ in range(3000):
+        data = json.loads(encode(a_run()))
+        for name, values in choices.items():
+            if rng.random() < 0.3:
+                value = rng.choice(values)
+                if value is None and rng.random() < 0.5:
+                    data.pop(name, None)
+                else:
+                    data[name] = value
+        lines.append(json.dumps(data).encode())
+
+    def read(line: bytes) -> object:
+        try:
+            return record_module.parse_stage(line)
+        except RecordProblem as exc:
+            return str(exc)
+
+    fast = [read(line) for line in lines]
+    monkeypatch.setattr(record_module, "_plain", lambda data: None)
+    general = [read(line) for line in lines]
+    assert repr(fast) == repr(general)  # repr: NaN == NaN
+    assert sum(isinstance(one, tuple) for one in fast) > 100  # both accepted and refused records tried
+    assert sum(isinstance(one, str) for one in fast) > 300

@@ -57,3 +57,26 @@ def test_a_forgotten_sweep_leaves_nothing(tmp_path: Path) -> None:
     store.sweeps.forget("s")
     for name in ("sweeps", "points", "runs", "metrics", "point_metrics", "sweep_metrics"):
         assert stored_rows(store.path, f"SELECT COUNT(*) FROM {name}") == [(0,)], name
+
+
+def test_the_texts_of_a_point_row_are_those_of_json_dumps_and_csv_writer(tmp_path: Path) -> None:
+    """The first look takes a fast path for numbers and whole params: it must give the texts the slow
+    path gives, for every kind of value (and a point missing a param takes the slow path)."""
+    from gitgrid.spec.values import Value, canonical_json
+    from gitgrid.store.points import csv_cells, tsv_cells
+
+    names = ("b", "a", "c")
+    rows: list[tuple[Value, Value, Value]] = [
+        (-0.0, 1e-05, 2**62), (1e16, -(2**63), 0.1 + 0.2), (True, 3, 5e-324), ("x,y", 'q"t', "tab\there"),
+        (1.7976931348623157e308, False, "é"), (2**64, 1, 2.5),
+    ]  # fmt: skip
+    chosen = [PointRecord(i, f"{i:040x}", dict(zip(names, row, strict=True))) for i, row in enumerate(rows)]
+    chosen.append(PointRecord(len(rows), f"{len(rows):040x}", {"a": 1.5, "b": 2}))  # "c" missing
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(Sweep("s", "b" * 40, "master", "1" * 40, len(chosen), names, "2026-01-01"), chosen)
+    stored = stored_rows(store.path, "SELECT params, csv, tsv FROM points WHERE sweep = 's' ORDER BY idx")
+    for point, (params, csv, tsv) in zip(chosen, stored, strict=True):
+        values = [point.params.get(name) for name in names]
+        values = [int(v) if isinstance(v, bool) else str(v) if isinstance(v, int) and v not in range(-(2**63), 2**63) else v
+                  for v in values]  # fmt: skip
+        assert (params, csv, tsv) == (canonical_json(point.params), csv_cells(values), tsv_cells(values))

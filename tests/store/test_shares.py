@@ -33,13 +33,20 @@ def some_runs(count: int, seed: int) -> list[Run]:
     return found
 
 
-@pytest.mark.parametrize("count", [10, 300])  # point by point, and in bulk
-def test_runs_stored_in_bulk_point_where_runs_stored_one_by_one_do(tmp_path: Path, count: int) -> None:
+@pytest.mark.parametrize(("count", "batches"), [(10, 1), (300, 1), (300, 3)])  # point by point, in bulk
+def test_runs_stored_in_bulk_point_where_runs_stored_one_by_one_do(
+    tmp_path: Path, count: int, batches: int
+) -> None:
+    """In several batches, a point's runs come in two or three of them: a point alone with its run takes
+    the short way (pointers set), one with other runs, stored before or beside it, is recomputed."""
     runs = some_runs(count, seed=count)
+    runs = [run for start in range(batches) for run in runs[start::batches]]  # the order of the batches
     bulk, single = Store.open(tmp_path / "bulk.db"), Store.open(tmp_path / "single.db")
     for store in (bulk, single):
         store.sweeps.sync(sweep("1" * 40, count), points(count))
-    bulk.shares.add_pulled([(run, None) for run in runs], ())
+    size = -(-len(runs) // batches)
+    for start in range(0, len(runs), size):
+        bulk.shares.add_pulled([(run, None) for run in runs[start : start + size]], ())
     for n, run in enumerate(runs):  # a run directory each: the store's usual path keys runs by them
         single.runs.ingest(Run(**{**run.__dict__, "run_dir": f"/r/{n}"}))
     assert stored_rows(bulk.path, POINTERS) == stored_rows(single.path, POINTERS)
@@ -86,3 +93,44 @@ def test_a_key_finds_every_success_that_ran_newest_first_never_the_sweeps_own(tm
     ids = stored_rows(store.path, "SELECT id FROM runs WHERE status = 'success' ORDER BY attempt DESC")
     assert [s.run_id for s in found[key]] == [i for (i,) in ids]  # newest first
     assert store.reuse.sources([key], "s") == {}  # a sweep never reuses its own runs
+
+
+def test_a_reused_run_is_its_points_next_attempt_latest_run_and_success(tmp_path: Path) -> None:
+    """Reused runs are made by SQLite and their points' pointers set, not recomputed: they must be what
+    recomputing gives (a point with a failed attempt before reuses as attempt 2), the source's metrics
+    copied, its sweep and point named."""
+    from dataclasses import replace
+
+    from gitgrid.store.reuse import Reusing
+
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(sweep("1" * 40, 3), points(3))
+    target = replace(sweep("2" * 40, 3), name="t")
+    store.sweeps.sync(target, points(3))
+    keys = [run_key(f"{i:040x}", "f" * 64) for i in range(3)]
+    store.shares.add_pulled(
+        [(Run("s", i, p.commit, 1, "success", "", started=1.0, ended=2.0, metrics={"loss": i + 0.5}), keys[i])
+         for i, p in enumerate(points(3))],
+        (),
+    )  # fmt: skip
+    store.runs.ingest(Run("t", 1, points(3)[1].commit, 1, "failed", "/r/t1", started=3.0, ended=4.0))
+    found = store.reuse.sources(keys, "t")
+    store.reuse.record(
+        Reusing("t", 0, "here", 5.0, "f" * 64),
+        [(i, p.commit, keys[i], found[keys[i]][0].run_id) for i, p in enumerate(points(3)) if i != 2],
+    )
+    rows = stored_rows(
+        store.path,
+        "SELECT r.idx, r.attempt, r.status, r.reason, r.reused_sweep, r.reused_index, r.duration_text, "
+        "r.metric_texts, p.latest_run = r.id, p.success_run = r.id, p.state FROM runs r JOIN points p "
+        "ON p.sweep = r.sweep AND p.idx = r.idx WHERE r.sweep = 't' AND r.status = 'success' ORDER BY r.idx",
+    )
+    assert rows == [
+        (0, 1, "success", "reused from s point 0", "s", 0, "0.0", "0.5", 1, 1, "success"),
+        (1, 2, "success", "reused from s point 1", "s", 1, "0.0", "1.5", 1, 1, "success"),
+    ]
+    assert stored_rows(store.path, "SELECT idx, name, value FROM point_metrics WHERE sweep = 't' ORDER BY idx") == [
+        (0, "loss", 0.5), (1, "loss", 1.5)
+    ]  # fmt: skip
+    assert stored_rows(store.path, "SELECT name FROM sweep_metrics WHERE sweep = 't'") == [("loss",)]
+    assert store.reuse.sources(keys, "t") == {keys[2]: found[keys[2]]}  # each source reused once
