@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_create import make_repo, spec
+from bench_create import compile_gitgrid, make_repo, spec
 
 from gitgrid.git.repository import open_repository
 from gitgrid.run.contract import Run
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it")
     args = parser.parse_args()
+    compile_gitgrid()  # gitgrid as installed: its modules byte-compiled
     work = args.keep or Path(tempfile.mkdtemp(prefix="gitgrid-results-git-"))
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
