@@ -54,6 +54,24 @@ class _Tree:
 
 
 @dataclass(frozen=True)
+class _Layout:
+    """A folder's tree as last read: its bytes, where each entry on the paths has its id, its others."""
+
+    raw: bytes
+    slots: dict[bytes, tuple[bytes, int]]  # name on a path -> (mode, offset of its 20-byte id in raw)
+    others: tuple[tuple[bytes, bytes, bytes], ...]
+
+    def same_but_ids(self, raw: bytes) -> bool:
+        """True when ``raw`` (of the same length) equals this tree's bytes outside the ids on paths."""
+        start = 0
+        for at in sorted(at for _, at in self.slots.values()):
+            if raw[start:at] != self.raw[start:at]:
+                return False
+            start = at + 20
+        return raw[start:] == self.raw[start:]
+
+
+@dataclass(frozen=True)
 class _State:
     commit: str
     trees: dict[str, _Tree]  # folder ("" for the top) -> tree, for every folder on the files' paths
@@ -79,6 +97,7 @@ class Mover:
         self._index_stat: tuple[int, int, int] | None = None
         self._split: tuple[str, ...] = ()
         self._patcher: IndexPatcher | Literal[False] | None = None  # False: git writes the index
+        self._layouts: dict[str, _Layout] = {}  # folder -> its tree as last read (:meth:`_read_tree`)
 
     def adopt(self, commit: str, tracked: int = 0) -> bool:
         """After a full checkout of ``commit`` (``tracked`` files): learn its state; False if moves
@@ -145,15 +164,38 @@ class Mover:
         for folder, (oid, kind, raw) in zip(self._folders, self._objects(names), strict=True):
             if kind != b"tree":
                 raise ValueError(f"{folder or 'the top'} is not a folder in {commit}")
-            listed = _parse_tree(raw)
-            entries[folder] = {name: (mode, sha) for mode, name, sha in listed}
-            on_paths = self._on_paths[folder]
-            trees[folder] = _Tree(oid, tuple(e for e in listed if e[1] not in on_paths))
+            trees[folder], entries[folder] = self._read_tree(folder, oid, raw)
         files = {}
         for path in self.files:
             parent, _, name = path.rpartition("/")
             files[path] = entries[parent].get(name.encode())
         return _State(commit, trees, files)
+
+    def _read_tree(
+        self, folder: str, oid: bytes, raw: bytes
+    ) -> tuple[_Tree, dict[bytes, tuple[bytes, bytes]]]:
+        """A folder's :class:`_Tree` and its entries on the files' paths (name -> mode and id).
+
+        Points' folders differ in the ids of the entries on the paths alone: when ``raw`` is byte for
+        byte the folder read last but for those ids (the same bytes everywhere else), it is parsed as
+        that one was, so its others are the same; only the ids are read, at their offsets. A folder of
+        200 entries cost ~0.3 ms of parsing a point (#18, at 20,000 files); comparing bytes costs ~2 us.
+        """
+        last = self._layouts.get(folder)
+        if last is not None and len(raw) == len(last.raw) and last.same_but_ids(raw):
+            on_paths = {name: (mode, raw[at : at + 20]) for name, (mode, at) in last.slots.items()}
+            return _Tree(oid, last.others), on_paths
+        listed = _parse_tree(raw)
+        wanted = self._on_paths[folder]
+        slots, at = {}, 0
+        for mode, name, _ in listed:
+            at += len(mode) + len(name) + 2  # "<mode> <name>\0", then the 20-byte id
+            if name in wanted:
+                slots[name] = (mode, at)
+            at += 20
+        layout = _Layout(raw, slots, tuple(e for e in listed if e[1] not in wanted))
+        self._layouts[folder] = layout
+        return _Tree(oid, layout.others), {name: (mode, sha) for mode, name, sha in listed}
 
     def _changed(self, at: _State, target: _State) -> list[str] | None:
         """The files to write, or None when the commits differ elsewhere too."""
