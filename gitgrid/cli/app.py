@@ -229,9 +229,11 @@ def progress_bar(enabled: bool = True, transient: bool = True) -> Iterator[Advan
 
 
 def _terminal_forced() -> bool:
-    """True when the environment tells rich to treat stderr as a terminal anyway (as rich reads it)."""
-    if "TTY_COMPATIBLE" in os.environ:
-        return os.environ["TTY_COMPATIBLE"] == "1"
+    """True when the environment tells rich to treat stderr as a terminal anyway, read as rich reads it
+    (``Console.is_terminal``): ``TTY_COMPATIBLE`` 0 or 1 decides, else a non-empty ``FORCE_COLOR``."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
     return bool(os.environ.get("FORCE_COLOR"))
 
 

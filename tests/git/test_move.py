@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from gitgrid.git.move import Mover, _parse_tree
+from gitgrid.git.move import Mover, _parse_tree, _Tree
 
 
 def _tree(entries: list[tuple[bytes, bytes, bytes]]) -> bytes:
@@ -15,7 +15,7 @@ def _tree(entries: list[tuple[bytes, bytes, bytes]]) -> bytes:
     )
 
 
-def _parsed(mover: Mover, raw: bytes) -> tuple[object, dict[bytes, tuple[bytes, bytes]]]:
+def _parsed(mover: Mover, raw: bytes) -> tuple[_Tree, dict[bytes, tuple[bytes, bytes]]]:
     """The folder read by a mover that has read nothing before: a full parse."""
     fresh = Mover(mover.worktree, mover.files)
     tree, entries = fresh._read_tree("", b"oid", raw)
@@ -56,4 +56,4 @@ def test_an_id_that_looks_like_a_name_does_not_fool_the_shortcut(tmp_path: Path)
     mover._read_tree("", b"1", first)
     tree, entries = mover._read_tree("", b"2", second)
     assert entries[b"model.py"] == (b"100644", b"\1" * 20)
-    assert tree.others == _parsed(mover, second)[0].others  # type: ignore[attr-defined]
+    assert tree.others == _parsed(mover, second)[0].others

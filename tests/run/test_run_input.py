@@ -3,6 +3,7 @@ files before the first point."""
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import subprocess
@@ -124,3 +125,31 @@ def test_a_scripted_run_imports_neither_gitpython_nor_rich(swept: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "12 succeeded" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "forced"),
+    [
+        ({}, False),
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": ""}, False),
+        ({"TTY_COMPATIBLE": "1"}, True),
+        ({"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}, False),
+        ({"TTY_COMPATIBLE": "", "FORCE_COLOR": "1"}, True),
+    ],
+)
+def test_the_progress_bar_is_skipped_only_where_rich_would_not_show_it(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], forced: bool
+) -> None:
+    """The bar skips importing rich on a stderr that is not a terminal unless the environment forces one,
+    as rich's own ``Console.is_terminal`` reads it; the two must agree."""
+    from rich.console import Console
+
+    from gitgrid.cli.app import _terminal_forced
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert _terminal_forced() is forced
+    assert Console(file=io.StringIO()).is_terminal is forced
