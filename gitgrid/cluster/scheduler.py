@@ -56,7 +56,8 @@ class TaskState:
 
 
 class JobRef(Protocol):
-    """A submitted array job as the store keeps it: its id, submission folder and number of tasks."""
+    """A submitted array job as the store keeps it: its id, submission folder, number of tasks, and when
+    it was submitted (seconds since the epoch)."""
 
     @property
     def job_id(self) -> str: ...
@@ -64,6 +65,8 @@ class JobRef(Protocol):
     def submission(self) -> str: ...
     @property
     def tasks(self) -> int: ...
+    @property
+    def submitted(self) -> float: ...
 
 
 class Scheduler:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -37,6 +38,7 @@ _SLURM_STATES = {
     "FAILED": FAILED, "OUT_OF_MEMORY": FAILED, "NODE_FAIL": FAILED, "BOOT_FAIL": FAILED, "DEADLINE": TIMEOUT,
     "TIMEOUT": TIMEOUT, "PREEMPTED": CANCELLED, "CANCELLED": CANCELLED, "REVOKED": CANCELLED,
 }  # fmt: skip
+_CLOCK_SLACK = 600  # seconds: the submitting host's clock may run ahead of the controller's
 _SLURM_OPTIONS = {"cpus": "cpus-per-task", "mem": "mem", "time": "time", "partition": "partition"}
 
 
@@ -65,7 +67,7 @@ class SlurmScheduler(Scheduler):
         if not job_ids:
             return {}
         found = self._scontrol(job_ids)  # also tasks sacct has not heard of yet, or at all (no accounting)
-        found.update(self._sacct(job_ids))
+        found.update(self._sacct(jobs))
         found.update(self._squeue(job_ids))
         return found
 
@@ -73,8 +75,17 @@ class SlurmScheduler(Scheduler):
         out = query(["squeue", "-h", "-r", "-j", ",".join(job_ids), "-o", "%i %T"])
         return {key: TaskState(_SLURM_STATES.get(state, RUNNING), state) for key, state in task_lines(out)}
 
-    def _sacct(self, job_ids: Sequence[str]) -> dict[tuple[str, int], TaskState]:
-        out = query(["sacct", "-n", "-P", "-X", "-j", ",".join(job_ids), "-o", "JobID,State"])
+    def _sacct(self, jobs: Sequence[JobRef]) -> dict[tuple[str, int], TaskState]:
+        """The tasks' states in the accounting, from the jobs' submission on. Job ids come round again
+        (a counter that wraps, a controller started afresh) while the accounting keeps every job it saw:
+        without ``-S``, ``sacct -j`` reports an earlier job of the same id too (a 'COMPLETED' task of
+        this morning for one cancelled now), so only jobs alive since the earliest submission (less
+        ``_CLOCK_SLACK`` for the clocks of submitting host and controller) are read."""
+        since = time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(min(j.submitted for j in jobs) - _CLOCK_SLACK)
+        )
+        job_ids = ",".join(job.job_id for job in jobs)
+        out = query(["sacct", "-n", "-P", "-X", "-S", since, "-j", job_ids, "-o", "JobID,State"])
         lines = [line.replace("|", " ") for line in out.splitlines()]
         return {key: _slurm_state(state) for key, state in task_lines("\n".join(lines))}
 

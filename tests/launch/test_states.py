@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,6 +16,7 @@ import pytest
 from gitgrid.cluster.scheduler import CANCELLED, DONE, FAILED, PENDING, RUNNING, TIMEOUT
 from gitgrid.launch.lsf import LsfScheduler, bjobs_states
 from gitgrid.launch.pbs import PbsScheduler, qstat_states
+from gitgrid.launch.slurm import SlurmScheduler
 
 GOLDEN = Path(__file__).parent.parent / "cluster" / "golden"
 
@@ -23,6 +25,7 @@ class _Job(NamedTuple):
     job_id: str
     submission: str
     tasks: int
+    submitted: float = 1_700_000_000.0
 
 
 def recorder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program: str, output: Path) -> Path:
@@ -95,3 +98,25 @@ def test_lsf_gets_its_script_on_stdin_not_through_a_shell(
     assert Path(f"{seen}.args").read_text().split() == [
         "-J", "gitgrid[1-3]%2", "-env", "all,GITGRID_MANIFEST=manifest-0.jsonl",
     ]  # fmt: skip
+
+
+def test_sacct_reads_only_jobs_alive_since_the_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job ids come round again while the accounting keeps every job: an earlier job 809's COMPLETED
+    tasks must not stand for the tasks of a job 809 cancelled now (seen on a restarted controller)."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    for program in ("squeue", "scontrol"):
+        recorder(tmp_path, monkeypatch, program, empty)
+    args = recorder(tmp_path, monkeypatch, "sacct", empty)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        SlurmScheduler().states([_Job("809", str(tmp_path), 12, submitted=1_765_118_394.0)])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    given = args.read_text().split()
+    assert given[given.index("-S") + 1] == "2025-12-07T14:29:54"  # the submission, less ten minutes
+    assert given[given.index("-j") + 1] == "809"
