@@ -7,14 +7,16 @@ A checkout is a directory with its own ``.git``: a worktree of the repository (l
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from gitgrid.errors import GitFailure
 from gitgrid.git.repository import run_git
 
-__all__ = ["checkout", "clean", "clone_shared", "head_of"]
+__all__ = ["checkout", "clean", "clear_stale_locks", "clone_shared", "head_of"]
 
 
 def checkout(worktree: Path, commit: str) -> None:
@@ -55,3 +57,63 @@ def clone_shared(source: Path, target: Path) -> None:
     result = run_git(["clone", "-q", "--shared", "--no-checkout", "--", str(source), str(target)], Path("/"))
     if result.returncode != 0:
         raise GitFailure(f"git clone of {source} into {target} failed: {result.stderr.strip()}")
+
+
+# The lock files a checkout's move takes in its git dir (``git checkout``, and the mover's own writes).
+_MOVE_LOCKS = ("index.lock", "HEAD.lock")
+
+
+def clear_stale_locks(worktree: Path, grace: float = 5.0) -> list[str]:
+    """Remove the lock files a killed move left in ``worktree``'s own git dir; the names removed.
+
+    Only for a checkout whose gitgrid lock the caller holds: nothing else moves it then, so a lock file
+    there is left by a process that was killed mid-move (``kill -9``, ``scancel`` killing a task's
+    processes, a node's reboot). Git refuses every later checkout while it exists ("Unable to create
+    index.lock: File exists"), and the checkout would stay unusable until someone deleted it by hand.
+    A ``git checkout`` runs in its own process group, so it can outlive a killed gitgrid for a moment:
+    a lock younger than ``grace`` seconds is given that long to go by itself first.
+
+    The git dir is taken only where gitgrid makes it: ``.git`` itself (a node's clone) or a worktree's
+    folder whose ``gitdir`` file points back at this checkout, as git links them; a ``.git`` a run
+    rewrote to point elsewhere is left alone (the checkout is then made again or refused by git).
+    """
+    git_dir = _own_git_dir(worktree)
+    if git_dir is None:
+        return []
+    removed = []
+    for name in _MOVE_LOCKS:
+        lock = git_dir / name
+        deadline = time.monotonic() + grace
+        while True:
+            try:
+                age = time.time() - lock.lstat().st_mtime
+            except OSError:
+                break  # no lock (or it went meanwhile)
+            if age >= grace or time.monotonic() >= deadline:
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                    removed.append(name)
+                break
+            time.sleep(0.05)
+    return removed
+
+
+def _own_git_dir(worktree: Path) -> Path | None:
+    """``worktree``'s git dir if it is where gitgrid made it (see :func:`clear_stale_locks`), else None."""
+    dot_git = worktree / ".git"
+    try:
+        if dot_git.is_symlink():
+            return None
+        if dot_git.is_dir():
+            return dot_git
+        text = dot_git.read_bytes()[:4096].decode()
+        if not text.startswith("gitdir: "):
+            return None
+        found = Path(text[8:].strip())
+        found = found if found.is_absolute() else worktree / found
+        if found.is_symlink() or not found.is_dir():
+            return None
+        back = (found / "gitdir").read_bytes()[:4096].decode().strip()
+        return found if Path(back).resolve() == dot_git.resolve() else None
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from gitgrid.errors import excerpt
-from gitgrid.git.checkout import checkout, clone_shared, head_of
+from gitgrid.git.checkout import checkout, clear_stale_locks, clone_shared, head_of
 from gitgrid.git.move import Mover, tracked_files
 from gitgrid.git.repository import Repository
 from gitgrid.layout import Layout, build_record, node_checkout, node_checkouts, node_lock
@@ -93,6 +93,8 @@ class Checkout:
         """A full checkout of ``commit`` (making the checkout if needed), before any command runs in it;
         the watch and the mover start at the next :meth:`move_to`, in the thread that moves it."""
         known, self.head = self.head is not None, None
+        if not known:  # this process's first move here: what a killed one left is in the way of git
+            clear_stale_locks(self.path)
         if (self.path / ".git").exists() and (known or head_of(self.path) is not None):
             checkout(self.path, commit)
         else:  # first use, or a command deleted it

@@ -245,6 +245,57 @@ def test_a_half_deleted_worker_checkout_is_repaired_by_the_next_run(swept: Path,
     assert git(swept, "worktree", "list").count("detached HEAD") == 1
 
 
+def test_lock_files_a_killed_move_left_are_cleared_by_the_next_run(swept: Path) -> None:
+    """A ``kill -9`` (or ``scancel`` killing a task's git) mid-move leaves ``index.lock``/``HEAD.lock`` in
+    the checkout's git dir; git then refused every later move ("Unable to create ... index.lock: File
+    exists"), exit 1, until someone deleted it by hand. The next run holds the checkout's lock, so they are
+    leftovers: it removes them and runs."""
+    import os
+
+    from tests.helpers import cli, sim
+
+    first = cli("run", "-j", "1", "--where", "b == 10", "--", *sim(), repo=swept)
+    assert first.exit_code == 0, first.output
+    git_dir = swept / ".git/worktrees/w0"
+    for name in ("index.lock", "HEAD.lock"):
+        (git_dir / name).write_bytes(b"half written")
+        os.utime(git_dir / name, (1e9, 1e9))  # long ago: no move under way
+    again = cli("run", "-j", "1", "--", *sim(), repo=swept)
+    assert again.exit_code == 0, again.output
+    assert "9 succeeded, 0 failed" in again.stderr
+    assert not list(git_dir.glob("*.lock"))
+    worker = swept / ".git/gitgrid/worktrees/w0"
+    assert git(worker, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_a_fresh_lock_is_given_its_grace_and_a_foreign_git_dir_is_left_alone(tmp_path: Path) -> None:
+    """A lock younger than the grace may belong to a ``git checkout`` outliving its killed parent: it is
+    waited for, then removed. A ``.git`` file a run rewrote to point at another git dir (whose ``gitdir``
+    does not point back) is never cleared."""
+    import time
+
+    from gitgrid.git.checkout import clear_stale_locks
+
+    made = make_repo(tmp_path / "r", {"a.txt": "a\n"})
+    worker = tmp_path / "w"
+    git(made, "worktree", "add", "--detach", "--quiet", str(worker))
+    own = made / ".git/worktrees/w"
+    (own / "index.lock").write_bytes(b"")
+    started = time.monotonic()
+    assert clear_stale_locks(worker, grace=0.3) == ["index.lock"]
+    assert time.monotonic() - started >= 0.25 and not (own / "index.lock").exists()
+
+    other = make_repo(tmp_path / "other", {"b.txt": "b\n"})
+    (other / ".git/index.lock").write_bytes(b"")
+    (worker / ".git").write_text(f"gitdir: {other / '.git'}\n")
+    assert clear_stale_locks(worker, grace=0) == []
+    assert (other / ".git/index.lock").exists()  # the other repository's lock: not ours to remove
+
+    clone = make_repo(tmp_path / "clone", {"c.txt": "c\n"})  # a node's clone: .git is the git dir
+    (clone / ".git/HEAD.lock").write_bytes(b"")
+    assert clear_stale_locks(clone, grace=0) == ["HEAD.lock"]
+
+
 def index_updates(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The git calls the mover makes from now on that write the index."""
     import gitgrid.git.move
