@@ -11,7 +11,7 @@ import pytest
 from gitgrid.errors import OptimizeError
 from gitgrid.optimize.auto import choose
 from gitgrid.optimize.box import Box, Dimension, make_box
-from gitgrid.optimize.evolution import population
+from gitgrid.optimize.evolution import NOISY_SIGMA0, SIGMA0, population
 from gitgrid.optimize.history import Outcome, Request, Result, drive
 from gitgrid.optimize.ledger import Ledger, Noise, finish, first_is_better
 from gitgrid.optimize.methods import METHODS, method_steps
@@ -106,6 +106,22 @@ def test_with_noise_cma_es_measures_its_mean_and_its_best_reading_again_and_answ
         assert result.x == min(means, key=lambda x: means[x]) and result.value == pytest.approx(
             means[result.x]
         )
+
+
+def test_with_light_noise_cma_es_starts_with_a_smaller_step() -> None:
+    # NOISY_SIGMA0 of each range with noise below LIGHT_NOISE of the start's value, SIGMA0 otherwise:
+    # measured on the benchmark's tuning runs (docs/optimize.md)
+    def first_generation_spread(f: Objective) -> float:
+        batches: list[list[Request]] = []
+        run("cma", f, [0.0, 0.0, 0.0], 100, parallel=40, batches=batches)
+        trials = np.array([r.x for b in batches for r in b if r.role == "trial" and r.iteration == 1])
+        assert len(trials) == 40
+        return float(np.mean(np.std(trials, axis=0))) / 10.0  # of the range, (-5, 5)
+
+    assert sphere(np.zeros(3)) == 3.0  # light: an sd of 0.01 is 0.3% of it; heavy: 0.3 is 10%
+    assert first_generation_spread(noisy(sphere, 0.01)) == pytest.approx(NOISY_SIGMA0, rel=0.25)
+    assert first_generation_spread(noisy(sphere, 0.3)) == pytest.approx(SIGMA0, rel=0.25)
+    assert first_generation_spread(sphere) == pytest.approx(SIGMA0, rel=0.25)
 
 
 def test_cma_asks_one_generation_per_batch_with_parallel_at_least_its_population() -> None:
