@@ -1,6 +1,7 @@
 """gitgrid's optimisers against what a user would pick instead, on problems they were not tuned on (issue 20).
 
-Usage: python benchmarks/bench_optimize.py [--quick] [--seeds held-out|held-out-2|held-out-3|tuning]
+Usage: python benchmarks/bench_optimize.py [--quick] [--seeds held-out|held-out-2|held-out-3|held-out-4|
+                                                   tuning]
                                            [--jobs N] [--only TEXT] [--methods A,B] [--save FILE]
                                            [--load FILE] [--markdown FILE]
 (needs ``pip install -e '.[bench]'``: nevergrad 1.0.12, optuna, cma, scipy)
@@ -13,13 +14,13 @@ issue 12's goal; 2 to 20 dimensions; noise none, light or heavy; budgets of 50, 
 
 Each run is one instance of a problem and one seed of the method: runs 0-9 use instances and seeds 0-9
 (the tuning set, on which gitgrid's choices were made), runs 1000-1009 instances and seeds 1000-1009
-(held out, the default), runs 2000-2009 and 3000-3009 a second and a third held-out set (``--seeds
-held-out-2``, ``held-out-3``) for rules changed after the sets before had been looked at. Every call
-counts, calibration included; a method asking for more than its budget is a failure. Shown: the regret
-at the point each method returns (the true, noise-free objective there minus its minimum), median
-[interquartile range] over the runs; a regret below 1e-8 of the start's counts as solved (differences
-below that are round-off). ``ratio`` is gitgrid's median over the best rival's (the rival with the
-lowest median on that problem and budget).
+(held out, the default), runs 2000-2009, 3000-3009 and 4000-4009 a second, third and fourth held-out set
+(``--seeds held-out-2``, ``held-out-3``, ``held-out-4``) for rules changed after the sets before had
+been looked at. Every call counts, calibration included; a method asking for more than its budget is a
+failure. Shown: the regret at the point each method returns (the true, noise-free objective there minus
+its minimum), median [interquartile range] over the runs; a regret below 1e-8 of the start's counts as
+solved (differences below that are round-off). ``ratio`` is gitgrid's median over the best rival's (the
+rival with the lowest median on that problem and budget).
 
 The rivals, measured in the same run, each as its documentation has a user call it: ``cma`` (the
 package's CMA-ES: sigma0 a quarter of each range through ``CMA_stds``, the box as bounds; its best
@@ -67,7 +68,8 @@ except ImportError as missing:
 
 Vector = Any  # a numpy array of floats
 SOLVED = 1e-8  # of the start's regret
-TUNING, HELD_OUT, HELD_OUT_2, HELD_OUT_3 = range(10), range(1000, 1010), range(2000, 2010), range(3000, 3010)
+TUNING, HELD_OUT = range(10), range(1000, 1010)
+HELD_OUT_2, HELD_OUT_3, HELD_OUT_4 = range(2000, 2010), range(3000, 3010), range(4000, 4010)
 RUNS = 10
 BUDGETS = (50, 200, 1000)
 OURS = ("auto", "trust-region", "cma", "spsa")
@@ -331,7 +333,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10 problems, budgets 50 and 200, 3 runs")
     parser.add_argument("--runs", type=int, default=RUNS, help="runs per problem and budget (default 10)")
     parser.add_argument(
-        "--seeds", choices=("held-out", "held-out-2", "held-out-3", "tuning"), default="held-out"
+        "--seeds",
+        choices=("held-out", "held-out-2", "held-out-3", "held-out-4", "tuning"),
+        default="held-out",
     )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", help="the problems whose label contains this text")
@@ -341,9 +345,13 @@ def main() -> None:
     parser.add_argument("--load", type=Path, help="reuse the runs saved in this file; run only the others")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
-    runs = {"held-out": HELD_OUT, "held-out-2": HELD_OUT_2, "held-out-3": HELD_OUT_3, "tuning": TUNING}[
-        args.seeds
-    ]
+    sets = {
+        "held-out": HELD_OUT,
+        "held-out-2": HELD_OUT_2,
+        "held-out-3": HELD_OUT_3,
+        "held-out-4": HELD_OUT_4,
+    }
+    runs = {**sets, "tuning": TUNING}[args.seeds]
     problems = QUICK if args.quick else PROBLEMS
     budgets: tuple[int, ...] = (50, 200) if args.quick else BUDGETS
     runs = range(runs.start, runs.start + (3 if args.quick else args.runs))

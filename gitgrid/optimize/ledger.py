@@ -138,15 +138,19 @@ def finish(outcome: Outcome, ledger: Ledger, start: tuple[Value, ...]) -> Outcom
     the method's answer keeps its value (an honest estimate: a mean of measurements) if its
     measurements are lower than the start's by more than ``START_MARGIN`` standard errors; else the
     start is the answer: a lower mean within the noise does not show the answer is better (goal (b)
-    of the benchmark, never worse than the start, failed on that once in 500 held-out runs). The best
-    single reading is reported beside it, never as the answer (it is a lucky draw).
+    of the benchmark, never worse than the start, failed on that once in 500 held-out runs). An answer
+    at the best single reading's point (CMA-ES and SPSA measure it again) is judged without that
+    reading, the draw that picked it. The best single reading is reported beside it, never as the
+    answer (it is a lucky draw).
     """
     noise = ledger.noise or Noise(())
     best = ledger.best
     if noise.free and best is not None and best[0] < outcome.value:
         outcome = replace(outcome, x=best[1], value=best[0])
     elif not noise.free and noise.values and tuple(outcome.x) != tuple(start):
-        measured = ledger.seen.get(tuple(outcome.x), [outcome.value])
+        measured = list(ledger.seen.get(tuple(outcome.x), [outcome.value]))
+        if best is not None and best[1] == tuple(outcome.x) and len(measured) > 1:
+            measured.remove(best[0])  # the lucky reading that picked the point: no evidence for it
         if not first_is_better(measured, noise.values, START_MARGIN):
             outcome = replace(outcome, x=start, value=noise.mean)
     if not math.isfinite(outcome.value):
