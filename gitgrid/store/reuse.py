@@ -1,10 +1,12 @@
 """Reuse in the store: successful runs found by their run key, and reused runs recorded in bulk.
 
 A run key (:func:`gitgrid.store.record.run_key`) says what a run computed: its point's files and its
-recipe. The store indexes the keys of successful runs (``runs_key``), so looking a point up costs one
-index probe whatever the number of runs, from any sweep, made here or pulled. A reused run is a success
-of its own point that ran nothing: no run directory, its metrics and series copied from its source, and
-the source named (the run that actually ran, when the source was itself reused).
+recipe. The store indexes the keys of successful runs that ran (``runs_key``, with their sweep and
+point), so looking a point up costs one index probe whatever the number of runs, from any sweep, made
+here or pulled; reused runs are indexed apart, by their sweep (``runs_reused``), never among the keys.
+A reused run is a success of its own point that ran nothing: no run directory, its metrics and series
+copied from its source, and the source named (the run that actually ran, when the source was itself
+reused).
 """
 
 from __future__ import annotations
@@ -64,22 +66,32 @@ class Reuse:
 
     def sources(self, keys: Iterable[str], sweep: str) -> dict[str, list[Source]]:
         """For each key, the successful runs that ran it (not reused ones), newest first, that ``sweep``
-        may reuse: runs of other sweeps that ``sweep`` has not reused yet. Each is a measurement of its
-        own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise) each take another
-        one, or run. One probe of an index per key (``runs_key``), whatever the number of runs."""
+        may reuse: runs of other sweeps that ``sweep`` has not reused yet (for that key). Each is a
+        measurement of its own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise)
+        each take another one, or run. One probe of an index per key (``runs_key``, which holds the run's
+        sweep and point: the table is not read), whatever the number of runs; and one look at the sweep's
+        own reused runs (``runs_reused``)."""
         wanted, found = sorted(set(keys)), dict[str, list[Source]]()
+        if not wanted:
+            return found
+        used = {
+            (str(key), str(source), int(index))
+            for key, source, index in self._db.query(
+                "SELECT run_key, reused_sweep, reused_index FROM runs INDEXED BY runs_reused WHERE sweep = ? "
+                "AND status = 'success' AND reused_sweep IS NOT NULL AND run_key IS NOT NULL "
+                "AND reused_index IS NOT NULL",
+                (sweep,),
+            )
+        }
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(  # one probe per key for both: a reused run has its source's key
-                f"SELECT run_key, id, sweep, idx, reused_sweep, reused_index FROM runs INDEXED BY runs_key "
-                f"WHERE status = 'success' AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
+            rows = self._db.query(
+                f"SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                f"AND reused_sweep IS NULL AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
                 chunk,
             )
-            used = {
-                (source, index) for _, _, own, _, source, index in rows if own == sweep and source is not None
-            }
-            for key, run_id, source, index, reused, _ in rows:
-                if source != sweep and reused is None and (source, index) not in used:
+            for key, run_id, source, index in rows:
+                if source != sweep and (key, source, index) not in used:
                     found.setdefault(key, []).append(Source(run_id, source, index))
         return found
 
