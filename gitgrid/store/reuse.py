@@ -19,9 +19,13 @@ from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names
 from gitgrid.store.runs import RUN_FIELDS
 
-__all__ = ["Reuse", "ReusedPoint", "Reusing", "Source"]
+__all__ = ["SOURCES", "Reuse", "ReusedPoint", "Reusing", "Source"]
 
 _CHUNK = 500  # keys per IN (...) list
+SOURCES = (  # the runs that ran each key, from the index alone (its schema-5 shape: covering)
+    "SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
+    "AND reused_sweep IS NULL AND run_key IN ({}) ORDER BY id DESC"
+)
 _INSERT_REUSED = (  # each reused run made from its source run (metrics as that row keeps them); it takes no
     # time: its duration is 0.0, whose text is '0.0' (schema.duration_text); its attempt is its point's next
     f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, duration_text) "
@@ -85,11 +89,7 @@ class Reuse:
         }
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(
-                f"SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
-                f"AND reused_sweep IS NULL AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
-                chunk,
-            )
+            rows = self._db.query(SOURCES.format(", ".join("?" * len(chunk))), chunk)
             for key, run_id, source, index in rows:
                 if source != sweep and (key, source, index) not in used:
                     found.setdefault(key, []).append(Source(run_id, source, index))
