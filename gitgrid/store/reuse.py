@@ -22,9 +22,12 @@ from gitgrid.store.runs import RUN_FIELDS
 __all__ = ["SOURCES", "Reuse", "ReusedPoint", "Reusing", "Source"]
 
 _CHUNK = 500  # keys per IN (...) list
-SOURCES = (  # the runs that ran each key, from the index alone (its schema-5 shape: covering)
-    "SELECT run_key, id, sweep, idx FROM runs INDEXED BY runs_key WHERE status = 'success' "
-    "AND reused_sweep IS NULL AND run_key IN ({}) ORDER BY id DESC"
+SOURCES = (  # the runs that ran each key, from the index alone (its schema-5 shape: covering), less those
+    # the sweep has reused already (as that key): one probe of its reused runs' index per run found
+    "SELECT run_key, id, sweep, idx FROM runs k INDEXED BY runs_key WHERE status = 'success' "
+    "AND reused_sweep IS NULL AND run_key IN ({}) AND sweep != ? AND NOT EXISTS (SELECT 1 FROM runs u "
+    "INDEXED BY runs_reused WHERE u.sweep = ? AND u.status = 'success' AND u.reused_sweep = k.sweep "
+    "AND u.reused_index = k.idx AND u.run_key = k.run_key) ORDER BY id DESC"
 )
 _INSERT_REUSED = (  # each reused run made from its source run (metrics as that row keeps them); it takes no
     # time: its duration is 0.0, whose text is '0.0' (schema.duration_text); its attempt is its point's next
@@ -73,26 +76,15 @@ class Reuse:
         may reuse: runs of other sweeps that ``sweep`` has not reused yet (for that key). Each is a
         measurement of its own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise)
         each take another one, or run. One probe of an index per key (``runs_key``, which holds the run's
-        sweep and point: the table is not read), whatever the number of runs; and one look at the sweep's
-        own reused runs (``runs_reused``)."""
+        sweep and point: the table is not read), whatever the number of runs, and one of the sweep's own
+        reused runs (``runs_reused``, by the point they copy) per run found: the cost grows with the
+        points planned, never with the runs the sweep has."""
         wanted, found = sorted(set(keys)), dict[str, list[Source]]()
-        if not wanted:
-            return found
-        used = {
-            (str(key), str(source), int(index))
-            for key, source, index in self._db.query(
-                "SELECT run_key, reused_sweep, reused_index FROM runs INDEXED BY runs_reused WHERE sweep = ? "
-                "AND status = 'success' AND reused_sweep IS NOT NULL AND run_key IS NOT NULL "
-                "AND reused_index IS NOT NULL",
-                (sweep,),
-            )
-        }
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(SOURCES.format(", ".join("?" * len(chunk))), chunk)
+            rows = self._db.query(SOURCES.format(", ".join("?" * len(chunk))), (*chunk, sweep, sweep))
             for key, run_id, source, index in rows:
-                if source != sweep and (key, source, index) not in used:
-                    found.setdefault(key, []).append(Source(run_id, source, index))
+                found.setdefault(key, []).append(Source(run_id, source, index))
         return found
 
     def record(self, reusing: Reusing, points: Sequence[ReusedPoint]) -> None:

@@ -131,14 +131,16 @@ CREATE TABLE stages (
 # that ran (a reused run is never a source: `Reuse.sources` skipped it), and holds each one's sweep and
 # point, so a key lookup reads the index alone (its status and reused_sweep, constant, are columns too:
 # SQLite 3.40 counts an index as covering only when it holds every column the query names). A reused
-# run is written into a small index of its own sweep's reused runs instead (appended in order), which is
-# all a sweep asks of them: which sources it has used. Writing 100,000 reused runs no longer inserts
-# 100,000 random keys into the index of every key the store holds (docs/performance.md).
+# run is written into a small index of its own sweep's reused runs instead, by the point it copies
+# (appended in order when a sweep reuses another's points in turn), which is all a sweep asks of them:
+# whether it has used a source already (one probe per source found). Writing 100,000 reused runs no
+# longer inserts 100,000 random keys into the index of every key the store holds (docs/performance.md).
 _REUSE_5 = """
 DROP INDEX IF EXISTS runs_key; DROP INDEX IF EXISTS runs_reused;
 CREATE INDEX runs_key ON runs (run_key, sweep, idx, status, reused_sweep)
     WHERE status = 'success' AND reused_sweep IS NULL;
-CREATE INDEX runs_reused ON runs (sweep) WHERE status = 'success' AND reused_sweep IS NOT NULL;
+CREATE INDEX runs_reused ON runs (sweep, reused_sweep, reused_index)
+    WHERE status = 'success' AND reused_sweep IS NOT NULL;
 """
 
 

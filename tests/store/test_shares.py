@@ -162,6 +162,7 @@ def test_the_key_index_holds_runs_that_ran_and_a_lookup_reads_it_alone(tmp_path:
     ]
     again = store.reuse.sources(keys, "u")
     assert [(s.sweep, s.index) for k in keys for s in again[k]] == [("s", 0), ("s", 1), ("s", 2)]
-    plan = stored_rows(store.path, "EXPLAIN QUERY PLAN " + SOURCES.format("'a', 'b'"))
+    plan = stored_rows(store.path, "EXPLAIN QUERY PLAN " + SOURCES.format("?, ?"), ("a", "b", "t", "t"))
     assert any("COVERING INDEX runs_key" in str(row) for row in plan), plan
+    assert any("INDEX runs_reused (sweep=? AND reused_sweep=? AND reused_index=?)" in str(r) for r in plan)
     store.close()
