@@ -3,7 +3,7 @@
 A run key (:func:`gitgrid.store.record.run_key`) says what a run computed: its point's files and its
 recipe. The store indexes the keys of successful runs that ran (``runs_key``, with their sweep and
 point), so looking a point up costs one index probe whatever the number of runs, from any sweep, made
-here or pulled; reused runs are indexed apart, by their sweep (``runs_reused``), never among the keys.
+here or pulled; reused runs are indexed apart (``runs_reused``, by sweep and the point they copy).
 A reused run is a success of its own point that ran nothing: no run directory, its metrics and series
 copied from its source, and the source named (the run that actually ran, when the source was itself
 reused).
