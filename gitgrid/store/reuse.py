@@ -1,10 +1,12 @@
 """Reuse in the store: successful runs found by their run key, and reused runs recorded in bulk.
 
 A run key (:func:`gitgrid.store.record.run_key`) says what a run computed: its point's files and its
-recipe. The store indexes the keys of successful runs (``runs_key``), so looking a point up costs one
-index probe whatever the number of runs, from any sweep, made here or pulled. A reused run is a success
-of its own point that ran nothing: no run directory, its metrics and series copied from its source, and
-the source named (the run that actually ran, when the source was itself reused).
+recipe. The store indexes the keys of successful runs that ran (``runs_key``, with their sweep and
+point), so looking a point up costs one index probe whatever the number of runs, from any sweep, made
+here or pulled; reused runs are indexed apart (``runs_reused``, by sweep and the point they copy).
+A reused run is a success of its own point that ran nothing: no run directory, its metrics and series
+copied from its source, and the source named (the run that actually ran, when the source was itself
+reused).
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from gitgrid.store.database import Database
 from gitgrid.store.points import add_metric_names
 from gitgrid.store.runs import RUN_FIELDS
 
-__all__ = ["Reuse", "ReusedPoint", "Reusing", "Source"]
+__all__ = ["SOURCES", "Reuse", "ReusedPoint", "Reusing", "Source"]
 
 _CHUNK = 500  # keys per IN (...) list
+SOURCES = (  # the runs that ran each key, from the index alone (its schema-5 shape: covering), less those
+    # the sweep has reused already (as that key): one probe of its reused runs' index per run found
+    "SELECT run_key, id, sweep, idx FROM runs k INDEXED BY runs_key WHERE status = 'success' "
+    "AND reused_sweep IS NULL AND run_key IN ({}) AND sweep != ? AND NOT EXISTS (SELECT 1 FROM runs u "
+    "INDEXED BY runs_reused WHERE u.sweep = ? AND u.status = 'success' AND u.reused_sweep = k.sweep "
+    "AND u.reused_index = k.idx AND u.run_key = k.run_key) ORDER BY id DESC"
+)
 _INSERT_REUSED = (  # each reused run made from its source run (metrics as that row keeps them); it takes no
     # time: its duration is 0.0, whose text is '0.0' (schema.duration_text); its attempt is its point's next
     f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, duration_text) "
@@ -64,23 +73,18 @@ class Reuse:
 
     def sources(self, keys: Iterable[str], sweep: str) -> dict[str, list[Source]]:
         """For each key, the successful runs that ran it (not reused ones), newest first, that ``sweep``
-        may reuse: runs of other sweeps that ``sweep`` has not reused yet. Each is a measurement of its
-        own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise) each take another
-        one, or run. One probe of an index per key (``runs_key``), whatever the number of runs."""
+        may reuse: runs of other sweeps that ``sweep`` has not reused yet (for that key). Each is a
+        measurement of its own: points of ``sweep`` that repeat one tree (an optimiser measuring its noise)
+        each take another one, or run. One probe of an index per key (``runs_key``, which holds the run's
+        sweep and point: the table is not read), whatever the number of runs, and one of the sweep's own
+        reused runs (``runs_reused``, by the point they copy) per run found: the cost grows with the
+        points planned, never with the runs the sweep has."""
         wanted, found = sorted(set(keys)), dict[str, list[Source]]()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._db.query(  # one probe per key for both: a reused run has its source's key
-                f"SELECT run_key, id, sweep, idx, reused_sweep, reused_index FROM runs INDEXED BY runs_key "
-                f"WHERE status = 'success' AND run_key IN ({', '.join('?' * len(chunk))}) ORDER BY id DESC",
-                chunk,
-            )
-            used = {
-                (source, index) for _, _, own, _, source, index in rows if own == sweep and source is not None
-            }
-            for key, run_id, source, index, reused, _ in rows:
-                if source != sweep and reused is None and (source, index) not in used:
-                    found.setdefault(key, []).append(Source(run_id, source, index))
+            rows = self._db.query(SOURCES.format(", ".join("?" * len(chunk))), (*chunk, sweep, sweep))
+            for key, run_id, source, index in rows:
+                found.setdefault(key, []).append(Source(run_id, source, index))
         return found
 
     def record(self, reusing: Reusing, points: Sequence[ReusedPoint]) -> None:

@@ -1,4 +1,5 @@
-"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3, 3 to 4).
+"""The store's tables, opening a store file safely, and the migrations (schema 1 to 2, 2 to 3, 3 to 4,
+4 to 5).
 
 A store is created whole (schema written to a temporary file, then linked into place), so a store file
 that is empty, too short, not SQLite, or lacks a table was damaged after gitgrid wrote it: opening it is
@@ -19,7 +20,7 @@ from gitgrid.store.guard import damaged, translated
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "duration_text", "metric_names", "number_text"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _MAGIC = b"SQLite format 3\x00"
 TABLES = frozenset(
     {"sweeps", "points", "sweep_metrics", "point_metrics", "runs", "metrics", "series", "jobs", "job_points"}
@@ -126,6 +127,21 @@ CREATE TABLE stages (
     position INTEGER NOT NULL, PRIMARY KEY (sweep, stage)
 ) WITHOUT ROWID;
 """
+# Schema 5 (issue 19, a fully reused sweep in the time of `status`): the run-key index holds only the runs
+# that ran (a reused run is never a source: `Reuse.sources` skipped it), and holds each one's sweep and
+# point, so a key lookup reads the index alone (its status and reused_sweep, constant, are columns too:
+# SQLite 3.40 counts an index as covering only when it holds every column the query names). A reused
+# run is written into a small index of its own sweep's reused runs instead, by the point it copies
+# (appended in order when a sweep reuses another's points in turn), which is all a sweep asks of them:
+# whether it has used a source already (one probe per source found). Writing 100,000 reused runs no
+# longer inserts 100,000 random keys into the index of every key the store holds (docs/performance.md).
+_REUSE_5 = """
+DROP INDEX IF EXISTS runs_key; DROP INDEX IF EXISTS runs_reused;
+CREATE INDEX runs_key ON runs (run_key, sweep, idx, status, reused_sweep)
+    WHERE status = 'success' AND reused_sweep IS NULL;
+CREATE INDEX runs_reused ON runs (sweep, reused_sweep, reused_index)
+    WHERE status = 'success' AND reused_sweep IS NOT NULL;
+"""
 
 
 def number_text(value: float | None) -> str:
@@ -206,7 +222,7 @@ def _create(path: Path) -> None:
             db = sqlite3.connect(temporary, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3} {_STAGES}"
+                script = f"{_TABLES} {_KEPT} {_COLUMNS_3} {_TABLES_3} {_STAGES} {_REUSE_5}"
                 db.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             finally:
                 db.close()
@@ -248,7 +264,7 @@ def metric_names(names: Iterable[str]) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Each step from the store's schema to this one (1 to 2, 2 to 3, 3 to 4), in one transaction
+    """Each step from the store's schema to this one (1 to 2, 2 to 3, 3 to 4, 4 to 5), in one transaction
     (another process may be doing the same: the first one wins). Schema 2's runs stay unshared, with no
     recipe or key: they are never reused, and go into the results notes at the next ``gitgrid push``."""
     db.execute("BEGIN IMMEDIATE")
@@ -261,6 +277,8 @@ def _migrate(db: sqlite3.Connection) -> None:
             _script(db, f"{_COLUMNS_3} {_TABLES_3}")
         if version in (1, 2, 3):
             _script(db, _STAGES)  # 3 to 4: stages (issue 22)
+        if version in (1, 2, 3, 4):
+            _script(db, _REUSE_5)  # 4 to 5: the run-key index without reused runs, and covering
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")

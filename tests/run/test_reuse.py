@@ -6,6 +6,7 @@ no reuse. Real runs in real repositories: what ran is counted by the attempt fol
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from gitgrid import create_sweep
@@ -149,3 +150,41 @@ def test_an_optimisers_repeated_measurements_each_run(tmp_path: Path) -> None:
                          "WHERE sweep = 'second' AND reused_sweep IS NOT NULL")  # fmt: skip
     assert copied and all(sweep == "first" for sweep, _ in copied)
     assert len(set(copied)) == len(copied)  # never one run for two repeats
+
+
+def test_a_schema_4_store_keeps_its_reused_runs_and_reuses_as_before(tmp_path: Path) -> None:
+    """Schema 5 indexes the keys of runs that ran only (with their sweep and point), and a sweep's reused
+    runs apart. A schema-4 store (the key index over every success, reused runs included) is migrated:
+    its rows, results and status read the same, a sweep created again reuses the runs that ran, and a
+    sweep that reused a source does not take it twice (its reused runs are found in the new index)."""
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    grid(repo, "first")
+    run(repo, "first")
+    grid(repo, "again")
+    run(repo, "again", where="b == 10")  # half of it reused now, half later
+    store = repo / ".gitgrid/results.db"
+    with sqlite3.connect(store) as db:  # the shape schema 4 had
+        db.execute("DROP INDEX runs_key")
+        db.execute("DROP INDEX runs_reused")
+        db.execute("CREATE INDEX runs_key ON runs (run_key) WHERE status = 'success'")
+        db.execute("PRAGMA user_version = 4")
+    rows = stored_rows(store, "SELECT * FROM runs ORDER BY id")
+    shown = [(r["index"], r["loss"], r["status"], r["attempt"]) for r in results(repo, "again").rows]
+    status = cli("status", "again", repo=repo).stdout
+    assert stored_rows(store, "PRAGMA user_version") == [(5,)]
+    assert stored_rows(store, "SELECT * FROM runs ORDER BY id") == rows
+    assert [(r["index"], r["loss"], r["status"], r["attempt"]) for r in results(repo, "again").rows] == shown
+    assert cli("status", "again", repo=repo).stdout == status and "success      4" in status
+    indexes = dict(stored_rows(store, "SELECT name, sql FROM sqlite_master WHERE name LIKE 'runs_re%' "
+                               "OR name = 'runs_key'"))  # fmt: skip
+    assert (
+        "reused_sweep IS NULL" in indexes["runs_key"] and "reused_sweep IS NOT NULL" in indexes["runs_reused"]
+    )
+    assert stored_rows(store, "SELECT COUNT(*) FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                       "AND reused_sweep IS NULL") == [(8,)]  # fmt: skip
+    summary = run(repo, "again")  # the other half: reused from first, not from again's own copies
+    assert (summary.state.succeeded, summary.state.reused) == (0, {"first": 4})
+    copied = stored_rows(store, "SELECT idx, reused_sweep, reused_index FROM runs WHERE sweep = 'again' "
+                         "ORDER BY idx")  # fmt: skip
+    assert copied == [(i, "first", i) for i in range(8)]
+    assert ran(repo, "again") == 0

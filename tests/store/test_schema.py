@@ -185,7 +185,7 @@ def test_a_schema_3_store_gains_the_stages_in_a_step_of_its_own(tmp_path: Path) 
     before = [(r["index"], r["loss"]) for r in results(repo).rows]
     assert len(before) == 12
     with sqlite3.connect(store) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (5,)
         columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
         assert columns[-2:] == ["reads", "analysis"]
         assert db.execute(

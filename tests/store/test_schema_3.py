@@ -40,8 +40,8 @@ def test_a_schema_2_store_is_migrated_and_keeps_working(tmp_path: Path) -> None:
     ]  # fmt: skip
     store = repo / ".gitgrid/results.db"
     assert (
-        stored_rows(store, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(4,)]
-    )  # 3, then 4 (stages, #22)
+        stored_rows(store, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(5,)]
+    )  # 3, then 4 (stages, #22), then 5 (the run-key index)
     runs = stored_rows(store, "SELECT recipe, run_key, reused_sweep, shared FROM runs")
     assert len(runs) == 13 and set(runs) == {(None, None, None, 0)}
     summary = run_sweep(sim(), repo=repo, options=RunOptions(jobs=2))  # never-run points only, not reused

@@ -134,3 +134,35 @@ def test_a_reused_run_is_its_points_next_attempt_latest_run_and_success(tmp_path
     ]  # fmt: skip
     assert stored_rows(store.path, "SELECT name FROM sweep_metrics WHERE sweep = 't'") == [("loss",)]
     assert store.reuse.sources(keys, "t") == {keys[2]: found[keys[2]]}  # each source reused once
+
+
+def test_the_key_index_holds_runs_that_ran_and_a_lookup_reads_it_alone(tmp_path: Path) -> None:
+    """Schema 5: a reused run is never a source, so it is not written among the keys (100,000 random
+    inserts into the index of every key, for a sweep reused whole); the lookup finds each source's sweep
+    and point in the index itself (SQLite says COVERING), and another sweep finds the runs that ran."""
+    from dataclasses import replace
+
+    from gitgrid.store.reuse import SOURCES, Reusing
+
+    store = Store.open(tmp_path / "results.db")
+    store.sweeps.sync(sweep("1" * 40, 3), points(3))
+    store.sweeps.sync(replace(sweep("2" * 40, 3), name="t"), points(3))
+    keys = [run_key(f"{i:040x}", "f" * 64) for i in range(3)]
+    store.shares.add_pulled(
+        [(Run("s", i, p.commit, 1, "success", "", started=1.0), keys[i]) for i, p in enumerate(points(3))], ()
+    )
+    found = store.reuse.sources(keys, "t")
+    store.reuse.record(Reusing("t", 0, "here", 5.0, "f" * 64),
+                       [(i, p.commit, keys[i], found[keys[i]][0].run_id) for i, p in enumerate(points(3))])  # fmt: skip
+    keyed = stored_rows(store.path, "SELECT sweep FROM runs INDEXED BY runs_key WHERE status = 'success' "
+                        "AND reused_sweep IS NULL AND run_key IS NOT NULL")  # fmt: skip
+    assert keyed == [("s",)] * 3
+    assert stored_rows(store.path, "SELECT COUNT(*) FROM runs WHERE sweep = 't' AND run_key IS NOT NULL") == [
+        (3,)
+    ]
+    again = store.reuse.sources(keys, "u")
+    assert [(s.sweep, s.index) for k in keys for s in again[k]] == [("s", 0), ("s", 1), ("s", 2)]
+    plan = stored_rows(store.path, "EXPLAIN QUERY PLAN " + SOURCES.format("?, ?"), ("a", "b", "t", "t"))
+    assert any("COVERING INDEX runs_key" in str(row) for row in plan), plan
+    assert any("INDEX runs_reused (sweep=? AND reused_sweep=? AND reused_index=?)" in str(r) for r in plan)
+    store.close()
