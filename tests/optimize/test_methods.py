@@ -200,6 +200,10 @@ def test_a_budget_smaller_than_a_method_needs_is_refused_before_any_run() -> Non
             "cma",
             "noise (sd 0.141 at the start); 4 params, a budget of 150",
         ),
+        # light noise (sd below 1% of the start's value), 3 to 5 params, 200: CMA-ES, not the trust region
+        # (tuning runs 0-29 after the fourth held-out set: the trust region 2.75x higher on the pk fit)
+        (make_box((-5, 5), 3), 200, (100.0, 100.1), "cma", "noise (sd 0.0707 at the start); 3 params"),
+        (make_box((-5, 5), 5), 200, (100.0, 100.1), "cma", "noise (sd 0.0707 at the start); 5 params"),
         (make_box((-5, 5), 10), 200, (1.0, 1.2), "trust-region", "fewer than 30 evaluations per param"),
         (make_box((-5, 5), 10), 300, (1.0, 1.2), "cma", "noise (sd 0.141 at the start); 10 params"),
         (make_box((-5, 5), 20), 599, (1.0, 1.2), "trust-region", "fewer than 30 evaluations per param"),
