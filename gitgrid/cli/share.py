@@ -38,11 +38,11 @@ def push(
 
     done = push_results(remote, sweeps or (), context_of(ctx).repo(), series=series, dry_run=dry_run)
     if done.dry_run:
-        print(f"would push {len(done.sweeps)} sweeps ({', '.join(done.sweeps)}) and {done.runs} new run "
+        print(f"would push {_sweeps(len(done.sweeps))} ({', '.join(done.sweeps)}) and {done.runs} new run "
               f"records to {remote}")  # fmt: skip
         return
     moved = [p for p in done.refs if p.flag != "="]
-    print(f"{remote}: pushed {len(done.sweeps)} sweeps and results ({done.runs} new run records; "
+    print(f"{remote}: pushed {_sweeps(len(done.sweeps))} and results ({done.runs} new run records; "
           f"{len(moved)} refs updated)")  # fmt: skip
 
 
@@ -63,10 +63,15 @@ def pull(
 
     done = pull_results(remote, context_of(ctx).repo(), series=series, dry_run=dry_run)
     if dry_run:
-        print(f"{remote} has {len(done.sweeps)} sweeps and {'results' if done.notes else 'no results'}")
+        print(f"{remote} has {_sweeps(len(done.sweeps))} and {'results' if done.notes else 'no results'}")
         return
     for message in done.messages:
         print(f"gitgrid: {message}", file=sys.stderr)
     gained = f", series of {done.series} runs" if series else ""
     print(f"{remote}: {done.stored} runs stored, {done.known} already here, {done.skipped} skipped "
-          f"({len(done.sweeps)} sweeps{gained})")  # fmt: skip
+          f"({_sweeps(len(done.sweeps))}{gained})")  # fmt: skip
+
+
+def _sweeps(count: int) -> str:
+    """``1 sweep``, ``2 sweeps``: the summaries are read by people (scripts read the store)."""
+    return f"{count} sweep" if count == 1 else f"{count} sweeps"

@@ -130,12 +130,12 @@ def test_push_and_pull_say_what_they_would_do_with_dry_run(tmp_path: Path) -> No
     run(cluster, "a == 1.5")
     before = refs(remote), refs(cluster)
     shown_push = cli("push", "--dry-run", repo=cluster)
-    assert shown_push.stdout.startswith("would push 1 sweeps (grid_search-")
+    assert shown_push.stdout.startswith("would push 1 sweep (grid_search-")
     assert "and 4 new run records to origin" in shown_push.stdout
     assert (refs(remote), refs(cluster)) == before
     cli("push", repo=cluster)
     local = refs(laptop)
-    assert "origin has 1 sweeps and results" in cli("pull", "--dry-run", repo=laptop).stdout
+    assert "origin has 1 sweep and results" in cli("pull", "--dry-run", repo=laptop).stdout
     assert refs(laptop) == local
 
 
@@ -169,7 +169,7 @@ def test_series_travel_behind_their_flag(tmp_path: Path) -> None:
     cli("create", "spec.yaml", repo=cluster)
     run(cluster, "a == 1.5")
     assert cli("push", repo=cluster).exit_code == 0  # without --series: none
-    assert "origin has 1 sweeps" in cli("pull", "--dry-run", repo=laptop).stdout
+    assert "origin has 1 sweep" in cli("pull", "--dry-run", repo=laptop).stdout
     assert cli("pull", repo=laptop).exit_code == 0
     series = (
         "SELECT r.idx, s.name, s.step, s.value FROM series s JOIN runs r ON r.id = s.run_id ORDER BY 1, 2, 3"
