@@ -16,7 +16,7 @@ from pathlib import Path
 from gitgrid.errors import GitFailure
 from gitgrid.git.repository import run_git
 
-__all__ = ["checkout", "clean", "clear_stale_locks", "clone_shared", "head_of"]
+__all__ = ["checkout", "checkout_git_dir", "clean", "clear_stale_locks", "clone_shared", "head_of"]
 
 
 def checkout(worktree: Path, commit: str) -> None:
@@ -73,11 +73,9 @@ def clear_stale_locks(worktree: Path, grace: float = 5.0) -> list[str]:
     A ``git checkout`` runs in its own process group, so it can outlive a killed gitgrid for a moment:
     a lock younger than ``grace`` seconds is given that long to go by itself first.
 
-    The git dir is taken only where gitgrid makes it: ``.git`` itself (a node's clone) or a worktree's
-    folder whose ``gitdir`` file points back at this checkout, as git links them; a ``.git`` a run
-    rewrote to point elsewhere is left alone (the checkout is then made again or refused by git).
+    Only the checkout's own git dir is cleared (:func:`checkout_git_dir`).
     """
-    git_dir = _own_git_dir(worktree)
+    git_dir = checkout_git_dir(worktree)
     if git_dir is None:
         return []
     removed = []
@@ -98,8 +96,11 @@ def clear_stale_locks(worktree: Path, grace: float = 5.0) -> list[str]:
     return removed
 
 
-def _own_git_dir(worktree: Path) -> Path | None:
-    """``worktree``'s git dir if it is where gitgrid made it (see :func:`clear_stale_locks`), else None."""
+def checkout_git_dir(worktree: Path) -> Path | None:
+    """A checkout's own git dir, where gitgrid makes it, or None: ``.git`` itself (a node's clone), or
+    the folder a ``.git`` file names whose ``gitdir`` file points back at this checkout (a worktree, as
+    git links them). A ``.git`` file a run rewrote to name another repository's git dir is not taken:
+    gitgrid writes lock files, the index and HEAD there (the mover), and removes stale locks."""
     dot_git = worktree / ".git"
     try:
         if dot_git.is_symlink():

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from gitgrid.git.checkout import checkout_git_dir
 from gitgrid.git.index import IndexPatcher
 from gitgrid.git.repository import run_git
 
@@ -106,7 +107,7 @@ class Mover:
         if not self.usable:
             return False
         try:
-            self._git_dir = _git_dir(self.worktree)
+            self._git_dir = checkout_git_dir(self.worktree)
             if self._git_dir is None or not self._plain_files():
                 self.usable = False
                 return False
@@ -318,18 +319,6 @@ def _parse_tree(raw: bytes) -> list[tuple[bytes, bytes, bytes]]:
         entries.append((raw[at:space], raw[space + 1 : nul], raw[nul + 1 : nul + 21]))
         at = nul + 21
     return entries
-
-
-def _git_dir(worktree: Path) -> Path | None:
-    """The git dir of a checkout: ``.git`` itself, or the folder its ``.git`` file points to."""
-    dot_git = worktree / ".git"
-    if dot_git.is_dir() and not dot_git.is_symlink():
-        return dot_git
-    text = _read(dot_git).decode()
-    if not text.startswith("gitdir: "):
-        return None
-    found = Path(text[8:].strip())
-    return found if found.is_absolute() else worktree / found
 
 
 def _read(path: Path) -> bytes:
