@@ -57,3 +57,22 @@ def test_an_id_that_looks_like_a_name_does_not_fool_the_shortcut(tmp_path: Path)
     tree, entries = mover._read_tree("", b"2", second)
     assert entries[b"model.py"] == (b"100644", b"\1" * 20)
     assert tree.others == _parsed(mover, second)[0].others
+
+
+def test_a_worktree_whose_git_file_names_another_repository_is_not_moved_by_files(tmp_path: Path) -> None:
+    """The mover writes the index and HEAD into the checkout's git dir: a ``.git`` file rewritten (by a
+    run) to name another repository's git dir, which does not point back, makes it decline (full
+    checkouts by git follow), and the other repository's HEAD and index are left as they were."""
+    from tests.helpers import git, make_repo
+
+    repo = make_repo(tmp_path / "r", {"model.py": "a = 1\n"})
+    worker = tmp_path / "w"
+    git(repo, "worktree", "add", "--detach", "--quiet", str(worker))
+    head = git(worker, "rev-parse", "HEAD").strip()
+    assert Mover(worker, ("model.py",)).adopt(head)  # its own git dir: moves by files
+    other = tmp_path / "other"  # a clone: it has the commit, so only the back-link tells them apart
+    git(tmp_path, "clone", "--quiet", str(repo), str(other))
+    before = (other / ".git/HEAD").read_bytes(), (other / ".git/index").read_bytes()
+    (worker / ".git").write_text(f"gitdir: {other / '.git'}\n")
+    assert not Mover(worker, ("model.py",)).adopt(head)
+    assert ((other / ".git/HEAD").read_bytes(), (other / ".git/index").read_bytes()) == before
