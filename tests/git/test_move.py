@@ -69,10 +69,18 @@ def test_a_worktree_whose_git_file_names_another_repository_is_not_moved_by_file
     worker = tmp_path / "w"
     git(repo, "worktree", "add", "--detach", "--quiet", str(worker))
     head = git(worker, "rev-parse", "HEAD").strip()
-    assert Mover(worker, ("model.py",)).adopt(head)  # its own git dir: moves by files
+    own = Mover(worker, ("model.py",))
+    try:
+        assert own.adopt(head)  # its own git dir: moves by files
+    finally:
+        own.close()  # its git cat-file, and the pipes to it
     other = tmp_path / "other"  # a clone: it has the commit, so only the back-link tells them apart
     git(tmp_path, "clone", "--quiet", str(repo), str(other))
     before = (other / ".git/HEAD").read_bytes(), (other / ".git/index").read_bytes()
     (worker / ".git").write_text(f"gitdir: {other / '.git'}\n")
-    assert not Mover(worker, ("model.py",)).adopt(head)
+    foreign = Mover(worker, ("model.py",))
+    try:
+        assert not foreign.adopt(head)
+    finally:
+        foreign.close()
     assert ((other / ".git/HEAD").read_bytes(), (other / ".git/index").read_bytes()) == before
