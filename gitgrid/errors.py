@@ -61,9 +61,17 @@ class RepoError(GitgridError):
 
 
 class GitFailure(RepoError):
-    """git itself failed on input gitgrid produced: a bug or a broken repository, not bad user input."""
+    """git itself failed on input gitgrid produced: a bug or a broken repository, not bad user input.
+
+    The message quotes git's stderr, which runs to several lines (``error:``, then ``hint:`` lines
+    about what to type at a prompt gitgrid's user never saw): it is kept to one line, git's own lines
+    joined by ``; `` and its hints left out, as every other error is one line at the CLI edge."""
 
     exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        lines = (line.strip() for line in message.splitlines())
+        super().__init__("; ".join(line for line in lines if line and not line.startswith("hint:")))
 
 
 class SweepError(GitgridError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 from pathlib import Path
 
 from gitgrid import open_repository
+from gitgrid.errors import GitFailure
 
 
 def children() -> set[int]:
@@ -49,3 +51,16 @@ def test_a_repository_closes_at_the_end_of_with_and_reopens_on_use(sim_repo: Pat
     assert repo.tree("HEAD").read("README") is not None  # reopened on use after close
     repo.close()
     assert children() - before == set()
+
+
+def test_a_git_failure_is_one_line_of_gits_own_words(sim_repo: Path) -> None:
+    """git's stderr runs to several lines (a fatal line, then advice about another git process): the
+    error keeps git's lines on one line, without its hints, as every error is one line at the CLI."""
+    (sim_repo / ".git" / "index.lock").write_text("")
+    result = subprocess.run(
+        ["git", "checkout", "-q", "--detach"], cwd=sim_repo, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) > 1  # what git says
+    message = str(GitFailure(f"git checkout failed: {result.stderr}"))
+    assert "\n" not in message and "index.lock" in message and "hint:" not in message
+    assert message.startswith("git checkout failed: fatal: Unable to create")
