@@ -386,6 +386,9 @@ def status(
     for state, count in sorted(report.counts.items()):
         if count:
             print(f"  {state:<12} {count}")
+    if report.reused:
+        sources = ", ".join(f"{count} from {source}" for source, count in report.reused.items())
+        print(f"  of the successes, reused: {sources}")
     _print_failures(report.failures)
     for index, note in report.notes:
         print(f"point {index}: success, but {note}")

@@ -114,6 +114,7 @@ class Status:
     notes: list[tuple[int, str]] = field(default_factory=list)  # succeeded points' problems (series)
     messages: tuple[str, ...] = ()  # e.g. runs just collected from run directories
     stages: tuple[StageStatus, ...] = ()
+    reused: dict[str, int] = field(default_factory=dict)  # successes reused, by the sweep that ran them
 
 
 def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, lines: int = 5) -> Status:
@@ -140,10 +141,11 @@ def sweep_status(repo: Repository | Path | str = ".", sweep: str | None = None, 
             counts.setdefault("never run", 0)
         groups = group_failures(failed, lines, chosen.name, read_logs=opened.doubt is None)
         notes = progress.notes(chosen.name, _NOTES)
+        reused = progress.reused(chosen.name)
         stages = _stages(opened, chosen, lines) if split_records(chosen.name)[1] is None else ()
     finally:
         store.close()
-    return Status(chosen, counts, groups, notes, tuple(messages), stages)
+    return Status(chosen, counts, groups, notes, tuple(messages), stages, reused)
 
 
 def _stages(opened: Opened, sweep: Sweep, lines: int) -> tuple[StageStatus, ...]:

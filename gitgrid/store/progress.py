@@ -77,14 +77,29 @@ class Progress:
 
     def notes(self, sweep: str, limit: int = 100) -> list[tuple[int, str]]:
         """Points whose latest run succeeded with a problem noted (a bad line in its series); read through
-        the store's small index of such runs, not by scanning the sweep."""
+        the store's small index of such runs, not by scanning the sweep. A reused run's reason names its
+        source, which is no problem: those are counted by :meth:`reused`."""
         rows = self._db.query(
             "SELECT r.idx, r.reason FROM runs r INDEXED BY runs_noted JOIN points p "
             "ON p.sweep = r.sweep AND p.idx = r.idx AND p.latest_run = r.id "
-            "WHERE r.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL ORDER BY r.idx LIMIT ?",
+            "WHERE r.sweep = ? AND r.status = 'success' AND r.reason IS NOT NULL "
+            "AND r.reused_sweep IS NULL ORDER BY r.idx LIMIT ?",
             (sweep, limit),
         )
         return [(int(index), str(reason)) for index, reason in rows]
+
+    def reused(self, sweep: str) -> dict[str, int]:
+        """How many of the sweep's points have a reused run as their latest success, by the sweep that
+        ran them: through the index of the sweep's reused runs (nothing read for a sweep that reused
+        none), each probing its point."""
+        rows = self._db.query(
+            "SELECT r.reused_sweep, COUNT(*) FROM runs r INDEXED BY runs_reused JOIN points p "
+            "ON p.sweep = r.sweep AND p.idx = r.idx AND p.success_run = r.id "
+            "WHERE r.sweep = ? AND r.status = 'success' AND r.reused_sweep IS NOT NULL "
+            "GROUP BY r.reused_sweep ORDER BY r.reused_sweep",
+            (sweep,),
+        )
+        return {str(source): int(count) for source, count in rows}
 
     def best(self, sweep: str, metric: str, maximize: bool = False) -> tuple[float, int] | None:
         """The best value of ``metric`` over the sweep's points (their latest successful runs), and where."""

@@ -64,9 +64,11 @@ def test_a_sweep_created_again_runs_nothing_and_says_where_its_results_come_from
     assert ran(repo, "again") == 0
     first, again = results(repo, "first").rows, results(repo, "again").rows
     assert [(r["loss"], r["rate"]) for r in again] == [(r["loss"], r["rate"]) for r in first]
-    assert {r["status"] for r in again} == {"success"} and "success      8" in cli(
-        "status", "again", repo=repo
-    ).stdout
+    shown = cli("status", "again", repo=repo).stdout
+    assert {r["status"] for r in again} == {"success"} and "success      8" in shown
+    # counted once, by source; not eight "success, but reused from ..." lines, as if each were a problem
+    assert "of the successes, reused: 8 from first" in shown and "but" not in shown
+    assert "reused" not in cli("status", "first", repo=repo).stdout
     assert stored_rows(repo / ".gitgrid/results.db",
                        "SELECT reason FROM runs WHERE sweep = 'again' AND idx = 7") == [("reused from first point 7",)]  # fmt: skip
     grid(repo, "third")  # a reused run is a source too: named by the run that actually ran
