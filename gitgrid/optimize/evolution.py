@@ -51,6 +51,10 @@ SPSA_FIRST_STEP = 0.2  # cma-spsa: SPSA's first step, of CMA-ES's last step size
 SPSA_FINAL = "average"  # cma-spsa: SPSA answers with the average of its last half of iterates
 SCALE_FLOOR = 0.01  # cma-spsa: SPSA's steps scale with CMA-ES's last step size, but at least this
 CHECKS = 4  # with noise: measurements of an answer
+# a restart doubles the population (IPOP) at most this many times, as BIPOP-CMA-ES's nine restarts do: on
+# a small discrete space whose points are all measured (answered free, without noise) restarts ran
+# nothing, and the population grew until cma spent minutes setting up one strategy
+MAX_DOUBLINGS = 9
 KEEP_MARGIN = 2.0  # cma-spsa keeps CMA-ES's answer if measured lower by this many standard errors
 RECHECK_BEST = True  # with noise: the best single reading's point is measured again beside the mean
 
@@ -163,11 +167,12 @@ def _generations(
     cma = _cma()
     rng = np.random.default_rng(seed)
     noisy = not (ledger.noise is None or ledger.noise.free)
-    size = population(len(box), parallel) * growth
+    size = first = population(len(box), parallel) * growth
     mean = box.to_unit([float(v) for v in start])
     generation, restarts, strategy = after, 0, None
     while ledger.left - reserve >= 1 and not ledger.stalled:
         strategy = _strategy(cma, box, mean, size, rng, SIGMA0 if sigma is None or restarts else sigma)
+        spent = ledger.spent
         while ledger.left - reserve >= 1 and not strategy.stop() and not ledger.stalled:
             generation += 1
             units = strategy.ask()
@@ -177,10 +182,10 @@ def _generations(
             points = [box.snap(np.asarray(u))[0] for u in units]
             values = yield from ledger.measure([Request(x, generation, "trial") for x in points])
             strategy.tell(units, values)
-        if noisy:
+        if noisy or ledger.spent == spent:  # a restart that ran nothing: a small discrete space is spent
             break
         restarts += 1
-        size *= 2
+        size = min(size * 2, first << MAX_DOUBLINGS)
         mean = rng.random(len(box))
     return None if strategy is None else (strategy, generation)
 

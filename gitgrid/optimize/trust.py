@@ -267,6 +267,7 @@ class _Run:
         self.sd = ledger.noise.sd if ledger.noise is not None else 0.0
         self.curvature = 0.0  # with noise: the largest curvature of the last significant model
         self.radius = settings.radius
+        self.integer = any(dim.integer for dim in box.dims)
 
     def add(self, u: Vector, value: float) -> None:
         key = u.tobytes()
@@ -295,6 +296,8 @@ class _Run:
                 self.sd = model.residual
             s = step(model, centre, radius)
             new = np.clip(centre + radius * s, 0.0, 1.0)
+            if self.integer:  # the step is judged where it is measured: at its rounded point
+                new = self.box.snap(new)[1]
             batch = [new, *self._spread(centre, radius, self.parallel - 1)]
             poised = used >= len(centre) + 1 and self._poised(centre, radius)
             if not poised and len(batch) <= self.parallel:
@@ -379,7 +382,14 @@ class _Run:
             actual = here - value if there < here else 0.0  # a lucky reading the model does not confirm
             radius = self._resize(radius, actual, predicted, new, centre, True)
         floor = math.sqrt(4.0 * self.sd / self.curvature) if self.curvature > 0 else 0.0
+        if self.integer:  # few distinct points: the model guesses; what was measured there decides
+            there, here = self._mean_at(new), self._mean_at(centre)
         return (new if there < here else centre), float(np.clip(radius, floor, self.s.max_radius))
+
+    def _mean_at(self, u: Vector) -> float:
+        """The mean of every measurement at exactly ``u`` (a rounded point is measured again and
+        again: a step of the trust region that rounds back onto it, the centre's checks)."""
+        return float(np.mean(self.points.f[np.all(self.points.u == u, axis=1)]))
 
     def _index(self, centre: Vector) -> int:
         matches = np.flatnonzero(np.all(self.points.u == centre, axis=1))

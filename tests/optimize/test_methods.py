@@ -341,3 +341,42 @@ def test_cma_spsa_asks_the_same_points_again_given_the_same_values_as_a_replay_n
     second = run("cma-spsa", noisy(sphere, 0.1, seed=3), [-3.0] * 3, 200, seed=4)
     assert first.history == second.history and first.x == second.x
     assert run("cma-spsa", noisy(sphere, 0.1, seed=3), [-3.0] * 3, 200, seed=5).history != first.history
+
+
+@pytest.mark.parametrize("method", ["auto", "cma"])
+def test_a_small_integer_space_measured_whole_ends_cma_with_a_bounded_population(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without noise a point measured before is answered free, so on nine points CMA-ES's restarts ran
+    nothing and doubled their population until cma spent minutes on one strategy's set-up: a restart
+    that runs nothing ends the search, and the population doubles at most nine times."""
+    from gitgrid.optimize import evolution
+
+    sizes: list[int] = []
+    strategy = evolution._strategy
+
+    def counted(cma: object, box: Box, mean: np.ndarray, size: int, *args: object) -> object:
+        sizes.append(size)
+        assert size <= population(2, 1) << 9, sizes  # fails at once, rather than hanging
+        return strategy(cma, box, mean, size, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evolution, "_strategy", counted)
+    box = make_box([(-1, 1), (-1, 1)], 2, integer=True)
+    result = run(method, lambda x: float((x[0] - 0.6) ** 2 + 3 * (x[1] + 0.2) ** 2), [0, 0], 40, box=box)
+    xs = [e.x for e in result.history]
+    assert len(set(xs)) <= 9 and len(xs) == len(set(xs)) + 1  # the start twice, then each point once
+    assert (result.x, result.value) == ((1, 0), pytest.approx(0.28))
+
+
+def test_with_noise_on_integers_the_trust_region_moves_by_what_was_measured() -> None:
+    """On integer params the trust region's quadratic model rests on a few distinct points, each measured
+    again and again: it guessed, its centre wandered between rounded points, and in 12 of 20 runs the
+    start stayed the answer though a point measured a dozen times was seven times lower. A step is
+    judged at its rounded point, and the centre moves when the mean measured there is lower."""
+    box = make_box([(-2, 2), (-2, 2)], 2, integer=True)
+    answers = set()
+    for seed in range(10):
+        f = noisy(lambda x: float((x[0] - 1.3) ** 2 + 3 * (x[1] - 0.2) ** 2), 0.05, seed)
+        result = run("trust-region", f, [0, 0], 40, seed=seed, box=box)
+        answers.add(result.x)
+    assert answers == {(1, 0)}
