@@ -42,6 +42,9 @@ def push(
               f"records to {remote}")  # fmt: skip
         return
     moved = [p for p in done.refs if p.flag != "="]
+    if not moved:  # as git says "Everything up-to-date": not "pushed 3 sweeps (0 refs updated)"
+        print(f"{remote}: up to date ({_sweeps(len(done.sweeps))} and results, there already)")
+        return
     print(f"{remote}: pushed {_sweeps(len(done.sweeps))} and results ({done.runs} new run records; "
           f"{len(moved)} refs updated)")  # fmt: skip
 

@@ -70,6 +70,8 @@ def test_what_the_cluster_ran_the_laptop_shows_exactly(tmp_path: Path) -> None:
     assert "success      9" in shown(laptop)["status"] and "never run    3" in shown(laptop)["status"]
     again = cli("pull", repo=laptop)  # nothing new: nothing stored twice
     assert "0 runs stored" in again.stdout
+    same = cli("push", repo=cluster)  # nothing new: said as git says it, not "pushed 1 sweep"
+    assert same.exit_code == 0 and same.stdout == "origin: up to date (1 sweep and results, there already)\n"
     assert shown(laptop) == shown(cluster)
 
 
