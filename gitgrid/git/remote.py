@@ -18,6 +18,7 @@ from gitgrid.git.repository import Repository, run_git
 __all__ = ["PushedRef", "check_remote", "fetch", "push", "remote_refs"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
+_REFUSED = re.compile(r"\S+ -> (\S+)")  # a refused ref in git fetch's summary line: its local name
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,19 @@ def remote_refs(repo: Repository, remote: str, refs: Sequence[str]) -> dict[str,
     return found
 
 
-def fetch(repo: Repository, remote: str, refspecs: Sequence[str]) -> str:
-    """Fetch ``refspecs`` from the remote (no tags besides, no FETCH_HEAD); git's message when some ref
-    was refused (a local tag that differs), else an empty string. A remote that cannot be reached, or a
-    fetch that failed outright, raises."""
-    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--quiet"]
+def fetch(repo: Repository, remote: str, refspecs: Sequence[str]) -> list[str]:
+    """Fetch ``refspecs`` from the remote (no tags besides, no FETCH_HEAD); the local refs git refused to
+    move (a local tag that differs: ``would clobber existing tag``), else an empty list. A remote that
+    cannot be reached, or a fetch that failed outright, raises."""
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]  # not --quiet: it
+    # hides the "! [rejected] SRC -> DST (would clobber existing tag)" lines a refused ref is told by
     result = run_git([*args, "--end-of-options", remote, *refspecs], repo.root)
     if result.returncode == 0:
-        return ""
-    refused = [line for line in result.stderr.splitlines() if "rejected" in line or "clobber" in line]
+        return []
+    refused = [m.group(1) for line in result.stderr.splitlines()
+               if ("rejected" in line or "clobber" in line) and (m := _REFUSED.search(line))]  # fmt: skip
     if refused:
-        return " ".join(refused[0].split())
+        return refused
     raise RepoError(f"cannot fetch from '{excerpt(remote)}': {_first_line(result.stderr)}")
 
 

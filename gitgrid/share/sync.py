@@ -31,7 +31,7 @@ from gitgrid.share.notes import MAX_NOTES, NOTES_REF, RECORDS, SERIES, SERIES_RE
 from gitgrid.share.series import export_series, import_series
 from gitgrid.store import Store, open_store
 from gitgrid.sweep.catalog import find_sweep, list_points, list_sweeps
-from gitgrid.sweep.record import TAG_REFS, Sweep
+from gitgrid.sweep.record import TAG_PREFIX, TAG_REFS, Sweep
 from gitgrid.sweep.stages import stage_records
 
 __all__ = ["Pulled", "Pushed", "pull_results", "push_results"]
@@ -164,8 +164,14 @@ def pull_results(
     if dry_run:
         return Pulled(remote, tags, notes=RECORDS in present)
     messages = []
-    if tags and (refused := fetch(repo, remote, [f"{TAG_REFS}*:{TAG_REFS}*"])):
-        messages.append(f"some sweep tags were not fetched: {refused}")
+    if tags:
+        refused = fetch(repo, remote, [f"{TAG_REFS}*:{TAG_REFS}*"])
+        messages.extend(
+            f"sweep '{excerpt(ref.removeprefix(TAG_REFS).removeprefix(TAG_PREFIX))}' on "
+            f"'{excerpt(remote)}' is not this clone's (a sweep of that name was made there and here "
+            "apart): not fetched, and its results there are skipped"
+            for ref in refused
+        )
     if RECORDS not in present:
         return Pulled(remote, tags, messages=[*messages, f"'{excerpt(remote)}' has no results yet"])
     fetch(repo, remote, [f"+{kind.ref}:{_fetched(kind)}" for kind in present])

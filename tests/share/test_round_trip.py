@@ -185,3 +185,31 @@ def test_series_travel_behind_their_flag(tmp_path: Path) -> None:
     assert len(expected) == 4 * 5 * 2 and stored_rows(laptop / ".gitgrid/results.db", series) == expected
     assert "series of 0 runs" in cli("pull", "--series", repo=laptop).stdout  # known: not stored twice
     assert git(laptop, "notes", "--ref=gitgrid-series", "list").count("\n") == 1
+
+
+def test_a_sweep_of_one_name_made_in_both_clones_is_refused_both_ways_and_nothing_else_is(
+    tmp_path: Path,
+) -> None:
+    """Two clones that each made a sweep named ``same`` (an optimisation or a grid of one day, named by
+    the date): a pull fetches everything else, says which sweep is not this clone's and skips its
+    results; the local one is untouched; a push of it is refused. (git's fetch refuses the tag; its
+    ``--quiet`` hid the line saying so, and the pull failed: "cannot fetch: no message from git".)"""
+    _, cluster, laptop = three(tmp_path)
+    (laptop / "other.yaml").write_text("files: [model.py]\nparams:\n  a: [7.5]\n  b: [1, 2]\n")
+    for repo, spec in ((cluster, "spec.yaml"), (laptop, "other.yaml")):
+        assert cli("create", spec, "--name", "same", repo=repo).exit_code == 0
+        assert cli("run", "same", "-j", "2", "--", *sim(), repo=repo).exit_code == 0
+    assert cli("create", "spec.yaml", "--name", "more", repo=cluster).exit_code == 0
+    assert cli("run", "more", "-j", "2", "--", *sim(), repo=cluster).exit_code == 0
+    assert cli("push", repo=cluster).exit_code == 0
+    before = cli("results", "same", "-f", "csv", "--all-attempts", repo=laptop).stdout
+    pulled = cli("pull", repo=laptop)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert "sweep 'same' on 'origin' is not this clone's" in pulled.stderr
+    assert cli("results", "same", "-f", "csv", "--all-attempts", repo=laptop).stdout == before
+    assert (
+        cli("results", "more", "-f", "csv", repo=laptop).stdout
+        == cli("results", "more", "-f", "csv", repo=cluster).stdout
+    )
+    refused = cli("push", "origin", "same", repo=laptop)
+    assert refused.exit_code == 1 and "sweep 'same' on 'origin' is not this clone's" in refused.stderr
