@@ -163,7 +163,7 @@ def pull_results(
     present = [kind for kind in kinds if kind.ref in advertised]
     if dry_run:
         return Pulled(remote, tags, notes=RECORDS in present)
-    messages = []
+    messages: list[str] = []
     if tags:
         refused = fetch(repo, remote, [f"{TAG_REFS}*:{TAG_REFS}*"])
         messages.extend(
