@@ -58,8 +58,8 @@ def test_the_choice_made_in_sql_is_the_choice_made_key_by_key(tmp_path: Path, se
                 runs.append((run, rng.choice(pool)))
         store.shares.add_pulled(runs, ())
     for planning in range(3):
-        wanted = sorted(rng.sample(range(COUNT), 25))
-        keyed = [(i, rng.choice(pool)) for i in wanted]
+        planned = sorted(rng.sample(range(COUNT), 25))
+        keyed = [(i, rng.choice(pool)) for i in planned]
         choice = expected(store, "t", keyed)
         dry = store.reuse.take(Reusing("t", 0, "here", 5.0, "f" * 64), keyed, record=False)
         taken = store.reuse.take(Reusing("t", 0, "here", 5.0 + planning, "f" * 64), keyed)
