@@ -37,9 +37,9 @@ _TAKE = (  # each planned point whose key is its own among the planned points ta
     "JOIN runs k INDEXED BY runs_key ON k.run_key = w.key WHERE k.status = 'success' "
     "AND k.reused_sweep IS NULL AND k.sweep != :sweep AND NOT EXISTS (SELECT 1 FROM runs u "
     "INDEXED BY runs_reused WHERE u.sweep = :sweep AND u.status = 'success' AND u.reused_sweep = k.sweep "
-    "AND u.reused_index = k.idx AND u.run_key = k.run_key) AND w.key NOT IN (SELECT key FROM temp.shared) "
-    "GROUP BY w.idx"
+    "AND u.reused_index = k.idx AND u.run_key = k.run_key){} GROUP BY w.idx"
 )
+_OWN_KEY = " AND w.key NOT IN (SELECT key FROM temp.shared)"  # points that share a key are chosen in Python
 _INSERT_REUSED = (  # each reused run made from its source run (metrics as that row keeps them); it takes no
     # time: its duration is 0.0, whose text is '0.0' (schema.duration_text); its attempt is its point's next
     f"INSERT INTO runs (id, {RUN_FIELDS}, metric_names, metric_texts, duration_text) "
@@ -128,7 +128,7 @@ class Reuse:
             db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", wanted)
             repeated = _repeated(wanted)
             args = {"sweep": reusing.sweep}
-            select = _TAKE
+            select = _TAKE.format("")
             if repeated:
                 db.executemany("INSERT INTO temp.shared VALUES (?)", ((key,) for key in repeated))
                 points = [(index, key) for index, key in wanted if key in repeated]
@@ -139,7 +139,8 @@ class Reuse:
                     ((index, key, found[key][n].run_id) for index, key, n in chosen),
                 )
                 select = (
-                    f"SELECT * FROM ({_TAKE} UNION ALL SELECT idx, key, source FROM temp.picked) ORDER BY 1"
+                    f"SELECT * FROM ({_TAKE.format(_OWN_KEY)} UNION ALL SELECT idx, key, source FROM temp.picked) "
+                    "ORDER BY 1"
                 )
             else:
                 select += " ORDER BY w.idx"
