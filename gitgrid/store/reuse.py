@@ -138,10 +138,8 @@ class Reuse:
                     "INSERT INTO temp.picked VALUES (?, ?, ?)",
                     ((index, key, found[key][n].run_id) for index, key, n in chosen),
                 )
-                select = (
-                    f"SELECT * FROM ({_TAKE.format(_OWN_KEY)} UNION ALL SELECT idx, key, source FROM temp.picked) "
-                    "ORDER BY 1"
-                )
+                both = f"{_TAKE.format(_OWN_KEY)} UNION ALL SELECT idx, key, source FROM temp.picked"
+                select = f"SELECT * FROM ({both}) ORDER BY 1"
             else:
                 select += " ORDER BY w.idx"
             db.execute(f"INSERT INTO temp.taken (idx, key, source) {select}", args)
