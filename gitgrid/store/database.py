@@ -72,6 +72,17 @@ class Database:
                 if prior is not None:
                     self._db.execute(f"PRAGMA cache_size = {int(prior)}")
 
+    @contextmanager
+    def scratch(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction that may write temporary tables (a planning's work tables) and is always
+        rolled back: the store's files are never written, and no writer waits for it."""
+        with self._lock, translated(self.path):
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("ROLLBACK")
+
     def query(self, sql: str, args: Args = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query."""
         with self._lock, translated(self.path):

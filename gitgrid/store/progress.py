@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gitgrid.errors import SpecError
 from gitgrid.spec.expression import Expression, ExpressionError, compile_expression
@@ -18,10 +19,13 @@ from gitgrid.store.sweeps import Sweeps
 from gitgrid.store.where import Column, python_condition, where_sql
 from gitgrid.sweep.record import PointRecord, Sweep
 
-__all__ = ["FAILED", "Failure", "Plan", "Progress"]
+__all__ = ["FAILED", "Failure", "Plan", "PlannedRow", "Progress"]
 
 FAILED = ("failed", "timeout", "cancelled")
 _DONE = tuple(sorted(FINAL - {"interrupted"}))
+PlannedRow = tuple[
+    int, str, str
+]  # a planned point as a row: its index, its commit, its tree id ("" if unknown)
 
 
 @dataclass(frozen=True)
@@ -125,14 +129,28 @@ class Progress:
         from_rerun, total = int(row[0]), int(row[1])
         return (current, from_rerun, total) if total > 0 and from_rerun < total else None
 
-    def plan(
-        self, sweep: Sweep, where: str | None, *, rerun: bool, retry_failed: bool, params: bool = True
-    ) -> Plan:
+    def plan(self, sweep: Sweep, where: str | None, *, rerun: bool, retry_failed: bool) -> Plan:
         """The points to run now (resume: never-run, interrupted and cancelled ones, failed and timed-out
         ones too with ``retry_failed``; ``rerun``: every point again as a new rerun, or the points an
-        interrupted rerun has not finished), in index order. Without ``params`` the points' params are
-        left empty (reuse planning reads them only for the points it leaves to run:
-        :meth:`gitgrid.store.sweeps.Sweeps.params`)."""
+        interrupted rerun has not finished), in index order."""
+        plan, rows = self._chosen(sweep, where, rerun, retry_failed, params=True)
+        return replace(plan, points=[PointRecord(i, c, json.loads(v), t or "") for i, c, v, t in rows])
+
+    def lean_plan(
+        self, sweep: Sweep, where: str | None, *, rerun: bool, retry_failed: bool
+    ) -> tuple[Plan, list[PlannedRow]]:
+        """:meth:`plan`'s points as plain rows (index, commit, tree id or ""), without their params, and
+        its plan without points: reuse planning reads the params of the points it leaves to run only
+        (:meth:`gitgrid.store.sweeps.Sweeps.params`), and a frozen record per point was a quarter of
+        its Python time for a sweep reused whole (docs/performance.md)."""
+        plan, rows = self._chosen(sweep, where, rerun, retry_failed, params=False)
+        return plan, [(i, c, t or "") for i, c, _, t in rows]
+
+    def _chosen(
+        self, sweep: Sweep, where: str | None, rerun: bool, retry_failed: bool, params: bool
+    ) -> tuple[Plan, list[tuple[Any, ...]]]:
+        """The plan without its points, and their rows: index, commit, params (JSON, or None without
+        ``params``), tree id."""
         db = self._db
         args: dict[str, object] = {"sweep": sweep.name}
         chosen = self.condition(sweep, where, args)
@@ -163,14 +181,10 @@ class Progress:
         index = " INDEXED BY points_state" if len(states) == 2 else ""
         union = " UNION ALL ".join(select.format(index, state) for state in states)
         rows = db.query(f"{union} ORDER BY idx", args)
-        points = [
-            PointRecord(i, commit, json.loads(values) if params else {}, tree or "")
-            for i, commit, values, tree in rows
-        ]
         skipped = self._skipped(status, chosen, args, wanted) if status else {}
         failed = skipped.get("failed", 0) + skipped.get("timeout", 0)
         underway = sum(skipped.values()) - failed - skipped.get("success", 0)
-        return Plan(points, current, sum(skipped.values()), failed, underway)
+        return Plan([], current, sum(skipped.values()), failed, underway), rows
 
     def _skipped(
         self, status: str, chosen: str, args: dict[str, object], wanted: list[str]

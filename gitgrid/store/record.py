@@ -33,6 +33,7 @@ __all__ = [
     "SweepInfo",
     "recipe_of",
     "run_key",
+    "run_keys",
 ]
 
 FINAL = frozenset({"success", "failed", "timeout", "interrupted", "cancelled"})
@@ -56,6 +57,13 @@ def run_key(tree: str, recipe: str) -> str:
     """The key of a run: its point commit's tree id and its recipe (:func:`recipe_of`). Two runs with
     the same key ran the same command on the same files: one's result is the other's (docs/run.md)."""
     return hashlib.sha256(f"{tree} {recipe}".encode()).hexdigest()
+
+
+def run_keys(trees: Iterable[tuple[int, str | None]], recipe: str) -> list[tuple[int, str]]:
+    """:func:`run_key` of each (index, tree) with a tree, as (index, key): a planning's keys in one loop,
+    without a call per point."""
+    sha = hashlib.sha256
+    return [(index, sha(f"{tree} {recipe}".encode()).hexdigest()) for index, tree in trees if tree]
 
 
 Identity = tuple[str, int, str, float | None]  # a run's commit, attempt, host and start: Run.identity

@@ -190,3 +190,20 @@ def test_a_schema_4_store_keeps_its_reused_runs_and_reuses_as_before(tmp_path: P
                          "ORDER BY idx")  # fmt: skip
     assert copied == [(i, "first", i) for i in range(8)]
     assert ran(repo, "again") == 0
+
+
+def test_a_dry_run_plans_what_a_run_reuses_and_records_nothing(tmp_path: Path) -> None:
+    """The dry run plans through the same choice (in SQL) without writing: it lists only the new points,
+    the store keeps no run of the sweep, and the run after it reuses the same points and runs the rest."""
+    repo = make_repo(tmp_path / "sim", {"model.py": "a = 0.0\nb = 0\n", "sim.py": SIM})
+    grid(repo, "four")
+    run(repo, "four")
+    grid(repo, "six", "[1.5, 2.5, 3.5, 4.5, 5.5, 6.5]")
+    store = repo / ".gitgrid/results.db"
+    before = stored_rows(store, "SELECT COUNT(*) FROM runs")
+    dry = cli("run", "six", "--dry-run", "--", *sim(), repo=repo)
+    assert dry.exit_code == 0, dry.output
+    assert stored_rows(store, "SELECT COUNT(*) FROM runs") == before and ran(repo, "six") == 0
+    assert "would run 4 points (8, 9, 10, 11)" in dry.stdout, dry.stdout
+    summary = run(repo, "six")
+    assert (summary.state.succeeded, summary.state.reused) == (4, {"four": 8})

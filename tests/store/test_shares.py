@@ -115,10 +115,8 @@ def test_a_reused_run_is_its_points_next_attempt_latest_run_and_success(tmp_path
     )  # fmt: skip
     store.runs.ingest(Run("t", 1, points(3)[1].commit, 1, "failed", "/r/t1", started=3.0, ended=4.0))
     found = store.reuse.sources(keys, "t")
-    store.reuse.record(
-        Reusing("t", 0, "here", 5.0, "f" * 64),
-        [(i, p.commit, keys[i], found[keys[i]][0].run_id) for i, p in enumerate(points(3)) if i != 2],
-    )
+    taken = store.reuse.take(Reusing("t", 0, "here", 5.0, "f" * 64), [(0, keys[0]), (1, keys[1])])
+    assert taken.indexes == frozenset({0, 1}) and dict(taken.counts) == {"s": 2}
     rows = stored_rows(
         store.path,
         "SELECT r.idx, r.attempt, r.status, r.reason, r.reused_sweep, r.reused_index, r.duration_text, "
@@ -152,8 +150,8 @@ def test_the_key_index_holds_runs_that_ran_and_a_lookup_reads_it_alone(tmp_path:
         [(Run("s", i, p.commit, 1, "success", "", started=1.0), keys[i]) for i, p in enumerate(points(3))], ()
     )
     found = store.reuse.sources(keys, "t")
-    store.reuse.record(Reusing("t", 0, "here", 5.0, "f" * 64),
-                       [(i, p.commit, keys[i], found[keys[i]][0].run_id) for i, p in enumerate(points(3))])  # fmt: skip
+    assert [found[k][0].sweep for k in keys] == ["s"] * 3
+    store.reuse.take(Reusing("t", 0, "here", 5.0, "f" * 64), list(enumerate(keys)))
     keyed = stored_rows(store.path, "SELECT sweep FROM runs INDEXED BY runs_key WHERE status = 'success' "
                         "AND reused_sweep IS NULL AND run_key IS NOT NULL")  # fmt: skip
     assert keyed == [("s",)] * 3
