@@ -161,13 +161,15 @@ def _print_plan(plan: OptimizePlan) -> None:
 
 
 def _print_summary(summary: OptimizeSummary) -> None:
+    reused = f", {summary.reused} reused (stored runs of the same key)" if summary.reused else ""
     if summary.signal is not None:
-        print(f"{summary.sweep}: stopped after {summary.evaluations} evaluations ({summary.ran} run now); "
+        print(f"{summary.sweep}: stopped after {summary.evaluations} evaluations ({summary.ran} run now"
+              f"{reused}); "
               "run the same command again to continue", file=sys.stderr)  # fmt: skip
         return
     before = " (finished before)" if summary.finished_before else ""
     answer = summary.answer or {}
-    print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now, "
+    print(f"{summary.sweep}: {summary.evaluations} evaluations, {summary.ran} run now{reused}, "
           f"stopped by {answer.get('stopped')}{before}", file=sys.stderr)  # fmt: skip
     noise = answer.get("noise")
     measured = (

@@ -102,6 +102,7 @@ class CommitEvaluator:
         self.held = recorded(grower.repo, sweep, search)
         self.done = 0  # evaluations handed back so far
         self.ran = 0  # evaluations run by this call
+        self.reused = 0  # evaluations a stored run of the same key answered (not run)
 
     def __call__(self, batch: Sequence[Request]) -> list[float]:
         first = self.done
@@ -114,6 +115,7 @@ class CommitEvaluator:
         if any(v is None for v in values):
             reused = self._run()  # points whose run key a stored success had: not run again
             self.ran += max(0, sum(v is None for v in values) - reused)
+            self.reused += reused
             values = self._values(indices, final=True)
         self.done += len(batch)
         return [v for v in values if v is not None]

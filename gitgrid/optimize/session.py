@@ -147,6 +147,7 @@ class OptimizeSummary:
     finished_before: bool = False
     signal: int | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    reused: int = 0  # evaluations a stored run of the same key answered: recorded as reused, not run
 
     @property
     def exit_code(self) -> int:
@@ -289,12 +290,14 @@ def _optimize(
         raise MetricMissing(f"{exc}; nothing was kept") from None
     except Stopped as stop:
         assert evaluator.sweep is not None
-        return _summary(evaluator.sweep, evaluator.done, evaluator.ran, signal=stop.signum)
+        return _summary(
+            evaluator.sweep, evaluator.done, evaluator.ran, signal=stop.signum, reused=evaluator.reused
+        )
     assert evaluator.sweep is not None
     answer = _answer(repo, evaluator.sweep, search, result)
     finished = retag(repo, evaluator.sweep, {**record, "answer": answer})
     repo.maintain()
-    return _summary(finished, finished.count, evaluator.ran)
+    return _summary(finished, finished.count, evaluator.ran, reused=evaluator.reused)
 
 
 def _jobs(method: str, parallel: int) -> int:
@@ -372,11 +375,11 @@ def _answer(repo: Repository, sweep: Sweep, search: Search, result: Result) -> d
 
 
 def _summary(sweep: Sweep, evaluations: int, ran: int, finished_before: bool = False,
-             signal: int | None = None) -> OptimizeSummary:  # fmt: skip
+             signal: int | None = None, reused: int = 0) -> OptimizeSummary:  # fmt: skip
     optimize = dict(sweep.optimize or {})
     settings = optimize.get("settings", {})
     return OptimizeSummary(sweep.name, settings.get("metric", ""), evaluations, ran, optimize.get("answer"),
-                           finished_before, signal, settings)  # fmt: skip
+                           finished_before, signal, settings, reused)  # fmt: skip
 
 
 def _undo(repo: Repository, sweep: Sweep | None, runs_root: Path | None) -> None:

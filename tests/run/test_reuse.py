@@ -120,10 +120,10 @@ def test_an_optimiser_coming_back_to_points_reuses_them(tmp_path: Path) -> None:
     first = cli(*args, "--name", "first", "--", *opt_sim(), repo=repo)
     assert first.exit_code == 0, first.output
     count = ran(repo, "first")
-    assert count >= 8 and f"{count} evaluations, {count} run now" in first.stderr
+    assert count >= 8 and f"{count} evaluations, {count} run now, stopped" in first.stderr  # none reused
     second = cli(*args, "--name", "second", "--", *opt_sim(), repo=repo)  # the same points, asked again
     assert second.exit_code == 0, second.output
-    assert f"{count} evaluations, 0 run now" in second.stderr
+    assert f"{count} evaluations, 0 run now, {count} reused (stored runs of the same key)" in second.stderr
     assert ran(repo, "second") == 0
     assert [r["loss"] for r in results(repo, "second").rows] == [
         r["loss"] for r in results(repo, "first").rows
