@@ -388,11 +388,17 @@ class _Run:
 
     def _mean_at(self, u: Vector) -> float:
         """The mean of every measurement at exactly ``u`` (a rounded point is measured again and
-        again: a step of the trust region that rounds back onto it, the centre's checks)."""
-        return float(np.mean(self.points.f[np.all(self.points.u == u, axis=1)]))
+        again: a step of the trust region that rounds back onto it, the centre's checks). Found by its
+        unit coordinates, as the steps are: :meth:`Ledger.mean` keys by param values, which a real
+        param's round trip through the unit cube need not give back to the last bit."""
+        return float(np.mean(self.points.f[self._at(u)]))
+
+    def _at(self, u: Vector) -> Any:
+        """Which measurements lie exactly at ``u``."""
+        return np.all(self.points.u == u, axis=1)
 
     def _index(self, centre: Vector) -> int:
-        matches = np.flatnonzero(np.all(self.points.u == centre, axis=1))
+        matches = np.flatnonzero(self._at(centre))
         if len(matches):
             return int(matches[np.argmin(self.points.f[matches])])
         return int(np.argmin(np.linalg.norm(self.points.u - centre, axis=1)))

@@ -23,9 +23,8 @@ __all__ = ["FAILED", "Failure", "Plan", "PlannedRow", "Progress"]
 
 FAILED = ("failed", "timeout", "cancelled")
 _DONE = tuple(sorted(FINAL - {"interrupted"}))
-PlannedRow = tuple[
-    int, str, str
-]  # a planned point as a row: its index, its commit, its tree id ("" if unknown)
+# a planned point as a row: its index, its commit, its tree id ("" if unknown)
+PlannedRow = tuple[int, str, str]
 
 
 @dataclass(frozen=True)

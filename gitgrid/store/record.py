@@ -60,10 +60,9 @@ def run_key(tree: str, recipe: str) -> str:
 
 
 def run_keys(trees: Iterable[tuple[int, str | None]], recipe: str) -> list[tuple[int, str]]:
-    """:func:`run_key` of each (index, tree) with a tree, as (index, key): a planning's keys in one loop,
-    without a call per point."""
-    sha = hashlib.sha256
-    return [(index, sha(f"{tree} {recipe}".encode()).hexdigest()) for index, tree in trees if tree]
+    """:func:`run_key` of each (index, tree) with a tree, as (index, key): a planning's keys. (One
+    formula: a key computed apart from :func:`run_key` that drifted would reuse the wrong runs.)"""
+    return [(index, run_key(tree, recipe)) for index, tree in trees if tree]
 
 
 Identity = tuple[str, int, str, float | None]  # a run's commit, attempt, host and start: Run.identity
