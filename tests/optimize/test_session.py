@@ -288,7 +288,7 @@ def test_dry_run_shows_the_search_and_writes_nothing(opt_repo: Path) -> None:
         "  z = 4 (fixed)",
     ]  # fmt: skip
     _, out, _ = optimize(opt_repo, "--dry-run", "--budget", "200")  # auto's choice then hangs on the noise
-    assert "  auto: trust-region (noise-free) or cma (with noise), once the start is measured\n" in out
+    assert "  auto: trust-region (noise-free) or cmaes (with noise), once the start is measured\n" in out
     assert not (opt_repo / ".gitgrid").exists()
 
 
