@@ -65,10 +65,11 @@ KEEP_MARGIN = 2.0  # cma-spsa keeps CMA-ES's answer if measured lower by this ma
 RECHECK_BEST = True  # with noise: the best single reading's point is measured again beside the mean
 # The two implementations of CMA-ES, by the name of their package. On the benchmark's tuning runs (30 at
 # 200 calls, 20 at 1000; docs/optimize.md), the same generations run by ``cmaes`` ended lower than by
-# ``cma`` on 9 of the 11 noisy problems at 200 calls (the lightly noisy pk fit 0.0073 against 0.016,
-# the epidemic fit 0.19 against 0.44) and as the first half of cma-spsa on 9 of 14 at 1000 (the
-# 20-param quadratic 98 against 339): ``auto`` runs ``cmaes``. Why ``cma`` falls behind there was not
-# found (not its bounds, its active update or its mirrored samples: each turned off, no change).
+# ``cma`` on 8 of the 11 noisy problems at 200 calls (the lightly noisy pk fit 0.0064 against 0.016,
+# the epidemic fit 0.25 against 0.44) and as the first half of cma-spsa on 10 of 14 at 1000 (the
+# 20-param quadratic 97 against 339; 2x higher on the heavily noisy 2-param bowl): ``auto`` runs
+# ``cmaes``. Why ``cma`` falls behind there was not found (not its bounds, its active update or its
+# mirrored samples: each turned off, no change).
 ENGINES = ("cma", "cmaes")
 
 

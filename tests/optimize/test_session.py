@@ -147,7 +147,7 @@ def test_the_same_command_again_reports_the_answer_and_runs_nothing(opt_repo: Pa
     assert code == 0 and "optimize-2026-11-18-2: 30 evaluations, 30 run now" in err
 
 
-@pytest.mark.parametrize("method", ["auto", "cma"])  # auto runs the trust region here
+@pytest.mark.parametrize("method", ["auto", "cma", "cmaes"])  # auto runs the trust region here
 def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     opt_repo: Path, tmp_path: Path, method: str
 ) -> None:
