@@ -26,6 +26,7 @@ __all__ = ["Method", "optimize"]
 class Method(StrEnum):  # gitgrid.optimize.methods.METHODS, in its order (a test keeps them equal)
     auto = "auto"
     cma = "cma"
+    cmaes = "cmaes"
     cma_spsa = "cma-spsa"
     trust_region = "trust-region"
     spsa = "spsa"

@@ -14,7 +14,7 @@ from gitgrid.optimize.box import Box
 from gitgrid.optimize.ledger import Noise
 from gitgrid.optimize.stochastic import SpsaSettings, minimum_budget
 
-__all__ = ["AUTO", "Choice", "choose", "smallest_budget"]
+__all__ = ["AUTO", "Choice", "choose", "engine_for", "smallest_budget"]
 
 AUTO = "auto"
 MODEL_DIMENSIONS = 30  # beyond, a quadratic's coefficients outnumber any budget: CMA-ES
@@ -51,9 +51,18 @@ def choose(box: Box, budget: int, noise: Noise, parallel: int = 1) -> Choice:
         return Choice("trust-region", f"{noisy}: a small budget")
     if budget < NOISY_MODEL_PER_PARAM * d:
         return Choice("trust-region", f"{noisy}: fewer than {NOISY_MODEL_PER_PARAM} evaluations per param")
+    engine = engine_for(box)
+    run_by = f"CMA-ES run by {engine}" + (" (an integer param)" if engine == "cma" else "")
     if budget < SPSA_TAIL_BUDGET:
-        return Choice("cma", noisy)
-    return Choice("cma-spsa", f"{noisy}: CMA-ES, then SPSA from its mean")
+        return Choice(engine, f"{noisy}: {run_by}")
+    return Choice("cma-spsa", f"{noisy}: {run_by}, then SPSA from its mean")
+
+
+def engine_for(box: Box) -> str:
+    """The package that runs CMA-ES with noise: ``cmaes`` (lower than ``cma`` on most of the benchmark's
+    noisy tuning problems, see :data:`gitgrid.optimize.evolution.ENGINES`), or ``cma`` when a param is
+    an integer (``cma`` keeps its step at a unit or more; ``cmaes`` would let it shrink below, and stall)."""
+    return "cma" if any(dim.integer for dim in box.dims) else "cmaes"
 
 
 def smallest_budget(method: str, parallel: int, settings: SpsaSettings | None = None) -> int:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from gitgrid.errors import OptimizeError
-from gitgrid.optimize.auto import AUTO, Choice, choose, smallest_budget
+from gitgrid.optimize.auto import AUTO, Choice, choose, engine_for, smallest_budget
 from gitgrid.optimize.box import Box
-from gitgrid.optimize.evolution import cma_spsa_steps, cma_steps
+from gitgrid.optimize.evolution import ENGINES, cma_spsa_steps, cma_steps
 from gitgrid.optimize.history import Outcome, Steps
 from gitgrid.optimize.ledger import Ledger, finish, measure_start
 from gitgrid.optimize.samplers import OPTUNA_SAMPLERS, optuna_steps, random_steps
@@ -34,7 +34,7 @@ __all__ = [
     "smallest_budget",
 ]
 
-METHODS = (AUTO, "cma", "cma-spsa", "trust-region", "spsa", "random", *OPTUNA_SAMPLERS)
+METHODS = (AUTO, "cma", "cmaes", "cma-spsa", "trust-region", "spsa", "random", *OPTUNA_SAMPLERS)
 CATEGORICAL_METHODS = (AUTO, "random", *OPTUNA_SAMPLERS)  # the methods that accept a 'values:' param
 Announce = Callable[[Choice], None]  # told the method that will run, once the start is measured
 
@@ -71,6 +71,12 @@ def method_steps(
     categorical = next((d.name for d in box.dims if d.categorical), None)
     if categorical is not None and method not in CATEGORICAL_METHODS:
         raise OptimizeError(f"param '{categorical}': {categorical_problem(method)}")
+    integer = next((d.name for d in box.dims if d.integer), None)
+    if integer is not None and method == "cmaes":
+        raise OptimizeError(
+            f"param '{integer}' is an integer: cmaes lets a step shrink below one unit, where the point "
+            "no longer moves; use --method cma (which keeps integer steps of a unit) or auto"
+        )
     chosen = replace(settings or SpsaSettings(), gradient_samples=parallel)
     chosen.check()
     least = smallest_budget(method, parallel, chosen)
@@ -99,10 +105,10 @@ def _steps(
         announce(choice)
     if choice.method == "spsa":
         outcome = yield from spsa_steps(box, start, ledger, seed, settings)
-    elif choice.method == "cma":
-        outcome = yield from cma_steps(box, start, ledger, seed, parallel)
+    elif choice.method in ENGINES:
+        outcome = yield from cma_steps(box, start, ledger, seed, parallel, engine=choice.method)
     elif choice.method == "cma-spsa":
-        outcome = yield from cma_spsa_steps(box, start, ledger, seed, parallel)
+        outcome = yield from cma_spsa_steps(box, start, ledger, seed, parallel, engine_for(box))
     elif choice.method == "trust-region":
         outcome = yield from trust_steps(box, start, ledger, seed, parallel)
     elif choice.method == "random":

@@ -147,7 +147,7 @@ def test_the_same_command_again_reports_the_answer_and_runs_nothing(opt_repo: Pa
     assert code == 0 and "optimize-2026-11-18-2: 30 evaluations, 30 run now" in err
 
 
-@pytest.mark.parametrize("method", ["auto", "cma"])  # auto runs the trust region here
+@pytest.mark.parametrize("method", ["auto", "cma", "cmaes"])  # auto runs the trust region here
 def test_kill_9_then_run_again_finishes_without_repeating_an_evaluation(
     opt_repo: Path, tmp_path: Path, method: str
 ) -> None:
@@ -288,7 +288,7 @@ def test_dry_run_shows_the_search_and_writes_nothing(opt_repo: Path) -> None:
         "  z = 4 (fixed)",
     ]  # fmt: skip
     _, out, _ = optimize(opt_repo, "--dry-run", "--budget", "200")  # auto's choice then hangs on the noise
-    assert "  auto: trust-region (noise-free) or cma (with noise), once the start is measured\n" in out
+    assert "  auto: trust-region (noise-free) or cmaes (with noise), once the start is measured\n" in out
     assert not (opt_repo / ".gitgrid").exists()
 
 
