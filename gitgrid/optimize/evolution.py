@@ -213,6 +213,8 @@ def _generations(
             points = [box.snap(np.asarray(u))[0] for u in units]
             values = yield from ledger.measure([Request(x, generation, "trial") for x in points])
             strategy.tell(units, values)
+            if engine == "cma" and len(box) == 1:
+                _hold_one(strategy, box)
         if noisy or ledger.spent == spent:  # a restart that ran nothing: a small discrete space is spent
             break
         restarts += 1
@@ -234,7 +236,22 @@ def _strategy(cma: Any, box: Box, mean: Vector, size: int, rng: np.random.Genera
         "tolfun": 1e-13,
         "tolx": 1e-12,
     }
+    if len(box) == 1:  # cma cannot hold one param's step in limits: _hold_one does, after each generation
+        options.update(minstd=0.0, maxstd=float("inf"))
     return cma.CMAEvolutionStrategy(list(mean), sigma, options)
+
+
+def _hold_one(strategy: Any, box: Box) -> None:
+    """The limits of a single param's step that ``cma`` holds for two or more: at least a quarter of a
+    unit for an integer param (``minstd``), at most the range (``maxstd``, which ``cma`` sets from the
+    bounds). With one param ``cma`` (4.5) raises as it holds them (``not yet initialized (dimension
+    needed)`` from its ``sigma_vec``), so they are held here, by the step size."""
+    std = float(strategy.stds[0])
+    floor = float(box.unit_steps()[0]) / 4
+    if 0.0 < std < floor:
+        strategy.sigma *= floor / std
+    elif std > 1.0:
+        strategy.sigma /= std
 
 
 @dataclass(frozen=True)

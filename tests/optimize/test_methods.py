@@ -183,6 +183,25 @@ def test_every_method_is_known_by_name_and_an_unknown_one_is_refused() -> None:
         method_steps("nelder-mead", make_box((0, 1), 1), [0.5], 20, 0)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_cma_es_by_cma_searches_a_single_param(seed: int) -> None:
+    # cma (4.5) raised 'not yet initialized (dimension needed)' holding one param's step in its limits
+    # (an integer's floor, the range as ceiling): --method cma, auto with one integer param and noise,
+    # and the trust region's hand-over without noise all crashed; the limits are now held by gitgrid
+    integer = Box((Dimension("n", -50, 50, integer=True),))
+    found = run(
+        "auto", noisy(lambda x: float((x[0] - 13) ** 2), 0.1, seed), [-20], 300, box=integer, seed=seed
+    )
+    assert found.method == "cma" and found.x == (13,)
+    real = make_box((-5, 5), 1)
+    assert run("cma", lambda x: float((x[0] - 1.3) ** 2), [-2.0], 200, box=real, seed=seed).value < 1e-8
+    rippled = run(
+        "auto", lambda x: float(np.sin(3 * x[0]) + 0.1 * x[0] ** 2), [-2.0], 2000, box=real, seed=seed
+    )
+    assert rippled.method == "trust-region" and len(rippled.history) == 2000  # its hand-over ran CMA-ES
+    assert rippled.value == pytest.approx(-0.9732, abs=1e-4)
+
+
 def test_cmaes_result_reads_the_step_size_and_mean_of_a_fresh_strategy() -> None:
     import cmaes
 
