@@ -237,10 +237,15 @@ def test_exports_csv_of_the_filtered_rows_and_svg_and_png_of_every_figure(
         (float(r[4]) for r in rows[1:] if r[4]), reverse=True
     )
     assert {r[2] for r in rows[1:]} == {LINK, BOLD}  # text as it is (a formula would start with =)
+    # each export renders its figure again in the browser: on a loaded 2-core CI machine (the other worker
+    # running SLURM and Dask) one of ten once took over Playwright's default 30 s; 90 s, and the figure named
     for figure in ("parcoords-canvas", "scatter-plot", "heatmap-plot", "importance-plot", "effects-plot"):
         for kind, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):
-            with page.expect_download() as info:
-                page.click(f"button[data-figure='{figure}'][data-format='{kind}']")
+            try:
+                with page.expect_download(timeout=90000) as info:
+                    page.click(f"button[data-figure='{figure}'][data-format='{kind}']")
+            except Exception as late:  # Playwright's TimeoutError: which export never came
+                raise AssertionError(f"no {kind} of {figure} downloaded in 90 s") from late
             data = Path(info.value.path()).read_bytes()
             assert magic in data[:200], (figure, kind)
             assert info.value.suggested_filename.endswith(f".{kind}")
