@@ -102,7 +102,7 @@ def cma_steps(
     the noisy sphere in 2 and 5 dimensions, but 2x higher on the heavily noisy 2-param quadratic and
     bowl, whose optima lie further from the start; with heavy noise the quarter stays. Run by
     ``cmaes``, a sixth (Optuna's own first step) ended lower than a tenth on the same runs (the pk fit
-    0.0064 against 0.012, the oscillator 0.23 against 0.44, the sphere in 5 dimensions 0.096 against
+    0.0064 against 0.012, the oscillator 0.31 against 0.44, the sphere in 5 dimensions 0.096 against
     0.15; 1.2x higher on Rosenbrock in 5), so the light step is the engine's."""
     noisy = not (ledger.noise is None or ledger.noise.free)
     reserve = min(CHECKS, max(ledger.left // 10, 1)) if noisy else 1
@@ -198,11 +198,7 @@ def _generations(
     generation, restarts, strategy = after, 0, None
     while ledger.left - reserve >= 1 and not ledger.stalled:
         first_step = SIGMA0 if sigma is None or restarts else sigma
-        strategy = (
-            _Cmaes(package, mean, first_step, size, rng)
-            if engine == "cmaes"
-            else _strategy(package, box, mean, size, rng, first_step)
-        )
+        strategy = _strategy(engine, package, box, mean, size, rng, first_step)
         spent = ledger.spent
         while ledger.left - reserve >= 1 and not strategy.stop() and not ledger.stalled:
             generation += 1
@@ -213,8 +209,6 @@ def _generations(
             points = [box.snap(np.asarray(u))[0] for u in units]
             values = yield from ledger.measure([Request(x, generation, "trial") for x in points])
             strategy.tell(units, values)
-            if engine == "cma" and len(box) == 1:
-                _hold_one(strategy, box)
         if noisy or ledger.spent == spent:  # a restart that ran nothing: a small discrete space is spent
             break
         restarts += 1
@@ -223,7 +217,12 @@ def _generations(
     return None if strategy is None else (strategy, generation)
 
 
-def _strategy(cma: Any, box: Box, mean: Vector, size: int, rng: np.random.Generator, sigma: float) -> Any:
+def _strategy(
+    engine: str, package: Any, box: Box, mean: Vector, size: int, rng: np.random.Generator, sigma: float
+) -> Any:
+    """A strategy of ``engine`` (its module ``package``), asked and told alike whichever it is."""
+    if engine == "cmaes":
+        return _Cmaes(package, mean, sigma, size, rng)
     options = {
         "bounds": [0.0, 1.0],
         "popsize": size,
@@ -236,22 +235,39 @@ def _strategy(cma: Any, box: Box, mean: Vector, size: int, rng: np.random.Genera
         "tolfun": 1e-13,
         "tolx": 1e-12,
     }
-    if len(box) == 1:  # cma cannot hold one param's step in limits: _hold_one does, after each generation
-        options.update(minstd=0.0, maxstd=float("inf"))
-    return cma.CMAEvolutionStrategy(list(mean), sigma, options)
+    if len(box) > 1:
+        return package.CMAEvolutionStrategy(list(mean), sigma, options)
+    options.update(minstd=0.0, maxstd=float("inf"))  # cma cannot hold one param's step: _OneParam does
+    return _OneParam(package.CMAEvolutionStrategy(list(mean), sigma, options), float(box.unit_steps()[0]) / 4)
 
 
-def _hold_one(strategy: Any, box: Box) -> None:
-    """The limits of a single param's step that ``cma`` holds for two or more: at least a quarter of a
-    unit for an integer param (``minstd``), at most the range (``maxstd``, which ``cma`` sets from the
-    bounds). With one param ``cma`` (4.5) raises as it holds them (``not yet initialized (dimension
-    needed)`` from its ``sigma_vec``), so they are held here, by the step size."""
-    std = float(strategy.stds[0])
-    floor = float(box.unit_steps()[0]) / 4
-    if 0.0 < std < floor:
-        strategy.sigma *= floor / std
-    elif std > 1.0:
-        strategy.sigma /= std
+class _OneParam:
+    """A ``cma`` strategy of a single param, holding the limits of its step that ``cma`` holds for two or
+    more: at least a quarter of a unit for an integer param (``minstd``), at most the range (``maxstd``,
+    which ``cma`` sets from the bounds). With one param ``cma`` (4.5) raises as it holds them (``not yet
+    initialized (dimension needed)`` from its ``sigma_vec``), so they are held here, by the step size,
+    after each generation."""
+
+    def __init__(self, es: Any, floor: float) -> None:
+        self._es, self._floor = es, floor
+
+    def ask(self) -> Any:
+        return self._es.ask()
+
+    def tell(self, units: Any, values: list[float]) -> None:
+        self._es.tell(units, values)
+        std = float(self._es.stds[0])
+        if 0.0 < std < self._floor:
+            self._es.sigma *= self._floor / std
+        elif std > 1.0:
+            self._es.sigma /= std
+
+    def stop(self) -> Any:
+        return self._es.stop()
+
+    @property
+    def result(self) -> Any:
+        return self._es.result
 
 
 @dataclass(frozen=True)

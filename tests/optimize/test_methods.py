@@ -177,6 +177,9 @@ def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_i
     assert {len(b) for b in batches[2:-1]} <= {4, 5}  # the step, three more; one where the model guesses
 
 
+INTEGER_AND_REAL = Box((Dimension("n", 0, 20, integer=True), Dimension("x", -5, 5)))
+
+
 def test_every_method_is_known_by_name_and_an_unknown_one_is_refused() -> None:
     assert METHODS[0] == "auto" and {"cma", "trust-region", "spsa"} <= set(METHODS)
     with pytest.raises(OptimizeError, match="unknown method 'nelder-mead'"):
@@ -213,7 +216,7 @@ def test_cmaes_result_reads_the_step_size_and_mean_of_a_fresh_strategy() -> None
 
 
 def test_cmaes_refuses_an_integer_param_and_auto_runs_cma_for_it() -> None:
-    box = Box((Dimension("n", 0, 20, integer=True), Dimension("x", -5, 5)))
+    box = INTEGER_AND_REAL
     with pytest.raises(
         OptimizeError, match="param 'n' is an integer: cmaes lets a step shrink below one unit"
     ):
@@ -257,14 +260,14 @@ def test_a_budget_smaller_than_a_method_needs_is_refused_before_any_run() -> Non
         (make_box((-5, 5), 10), 300, (1.0, 1.2), "cmaes", "noise (sd 0.141 at the start); 10 params"),
         # an integer param: CMA-ES run by cma, which keeps its step at a unit (cmaes would let it shrink)
         (
-            Box((Dimension("n", 0, 20, integer=True), Dimension("x", -5, 5))),
+            INTEGER_AND_REAL,
             300,
             (1.0, 1.2),
             "cma",
             "a budget of 300: CMA-ES run by cma (an integer param)",
         ),
         (
-            Box((Dimension("n", 0, 20, integer=True), Dimension("x", -5, 5))),
+            INTEGER_AND_REAL,
             1000,
             (1.0, 1.2),
             "cma-spsa",
@@ -425,10 +428,10 @@ def test_a_small_integer_space_measured_whole_ends_cma_with_a_bounded_population
     sizes: list[int] = []
     strategy = evolution._strategy
 
-    def counted(cma: object, box: Box, mean: np.ndarray, size: int, *args: object) -> object:
+    def counted(engine: str, cma: object, box: Box, mean: np.ndarray, size: int, *args: object) -> object:
         sizes.append(size)
         assert size <= population(2, 1) << 9, sizes  # fails at once, rather than hanging
-        return strategy(cma, box, mean, size, *args)  # type: ignore[arg-type]
+        return strategy(engine, cma, box, mean, size, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evolution, "_strategy", counted)
     box = make_box([(-1, 1), (-1, 1)], 2, integer=True)

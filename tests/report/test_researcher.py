@@ -237,8 +237,8 @@ def test_exports_csv_of_the_filtered_rows_and_svg_and_png_of_every_figure(
         (float(r[4]) for r in rows[1:] if r[4]), reverse=True
     )
     assert {r[2] for r in rows[1:]} == {LINK, BOLD}  # text as it is (a formula would start with =)
-    # each export renders its figure again in the browser: on a loaded 2-core CI machine (the other worker
-    # running SLURM and Dask) one of ten once took over Playwright's default 30 s; 90 s, and the figure named
+    # in one CI run one of these ten exports gave no download within Playwright's default 30 s (alone, or
+    # beside three busy loops, all ten take under 10 s; the cause was not found): 90 s, and the export named
     for figure in ("parcoords-canvas", "scatter-plot", "heatmap-plot", "importance-plot", "effects-plot"):
         for kind, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):
             try:
