@@ -37,8 +37,9 @@ from gitgrid.spec.values import Value
 __all__ = ["HAND_OVER_GROWTH", "Model", "TrustSettings", "fit", "polish_budget", "step", "trust_steps"]
 HAND_OVER_GROWTH = 2  # noise-free, after the trust region converged: CMA-ES's population, times its default
 POLISH_RADIUS = 0.01  # the first radius of the trust region polishing CMA-ES's best point
-DETERMINED_BUDGET = 10  # noise-free, from this many quadratics' worth of budget the radius shrinks only on a
+# noise-free, from this many quadratics' worth of budget left after the start, the radius shrinks only on a
 # model its points determine whole (see _determined)
+DETERMINED_BUDGET = 10
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,9 @@ def _determined(dimension: int, left: int, noisy: bool) -> int:
     a point that improves the model's geometry is measured instead).
 
     A linear model's worth (``d + 1``) by default. Noise-free, with at least ``DETERMINED_BUDGET``
-    quadratics' worth of budget (``(d + 1)(d + 2) / 2`` points each), a quadratic's: on an ill-conditioned
+    quadratics' worth of budget (``(d + 1)(d + 2) / 2`` points each) left when the run starts (after the
+    start's two measurements: a budget of 152 for 4 params; the polish after a hand-over, with a few
+    dozen left, keeps the linear rule), a quadratic's: on an ill-conditioned
     curved valley (the epidemic fits of the benchmark, condition 10^6 and more, some with their minimum on
     the box's bounds), a model resting on fewer points mispredicted the step again and again, each miss
     halved the radius, and the search crawled for hundreds of evaluations at radii of 1e-5 to 1e-6. As
