@@ -204,6 +204,20 @@ def test_with_a_large_budget_the_trust_region_completes_its_model_before_shrinki
     assert _determined(4, 600, noisy=True) == 5  # with noise the models are regressions: unchanged
 
 
+def test_with_noise_the_trust_regions_model_rests_on_every_point_and_every_run_ends_near_the_minimum() -> (
+    None
+):
+    # on the nearest few points alone (a cluster near the minimum), the model extrapolated to a grown
+    # radius moved the centre to far points measured 100 noise sds worse, and back: some runs of this
+    # search ended far from the minimum (one of these twelve at 2.8, the start at 32; docs/optimize.md)
+    regrets = []
+    for seed in range(12):
+        f = noisy(sphere, 0.1, seed)
+        result = run("trust-region", f, [-3.0, -3.0], 50, seed=seed, box=make_box((-5.0, 5.0), 2))
+        regrets.append(sphere(np.array(result.x, dtype=float)))
+    assert max(regrets) < 0.5, regrets
+
+
 def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_it() -> None:
     batches: list[list[Request]] = []
     run("trust-region", sphere, [-3.0] * 3, 40, parallel=4, batches=batches)
