@@ -218,6 +218,18 @@ def test_with_noise_the_trust_regions_model_rests_on_every_point_and_every_run_e
     assert max(regrets) < 0.5, regrets
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_with_noise_cma_es_that_meets_its_own_stop_test_says_converged_not_budget(engine: str) -> None:
+    # with noise CMA-ES is not restarted: on one param with a large budget it may stop by its own test,
+    # and the answer once said "budget" after 700 of 2000 evaluations
+    box = make_box((-5.0, 5.0), 1)
+    results = [run(engine, noisy(sphere, 0.1, seed), [-3.0], 2000, seed=seed, box=box) for seed in range(4)]
+    assert all((r.stopped == "converged") == (len(r.history) < 2000) for r in results)
+    assert any(r.stopped == "converged" for r in results)
+    spent = run(engine, noisy(sphere, 0.1, 1), [-3.0], 60, seed=1, box=box)
+    assert len(spent.history) == 60 and spent.stopped == "budget"
+
+
 def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_it() -> None:
     batches: list[list[Request]] = []
     run("trust-region", sphere, [-3.0] * 3, 40, parallel=4, batches=batches)
