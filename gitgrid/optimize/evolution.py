@@ -113,7 +113,11 @@ def cma_steps(
         box, start, ledger, seed, parallel, after, leave + held, growth, sigma, engine
     )
     generation = strategy[1] if strategy else after
-    return (yield from _answer(box, ledger, strategy[0] if strategy else None, generation, reserve, noisy))
+    # with noise there is no restart: a strategy that met its own stop test leaves budget unspent, and
+    # the answer says so (it once said "budget" after 700 of 2000 evaluations)
+    converged = noisy and strategy is not None and ledger.left > leave + held and strategy[0].stop()
+    outcome = yield from _answer(box, ledger, strategy[0] if strategy else None, generation, reserve, noisy)
+    return replace(outcome, stopped="converged") if converged else outcome
 
 
 def cma_spsa_steps(

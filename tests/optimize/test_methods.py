@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ from gitgrid.optimize.evolution import ENGINES, NOISY_SIGMA0, SIGMA0, population
 from gitgrid.optimize.history import Outcome, Request, Result, drive
 from gitgrid.optimize.ledger import Ledger, Noise, finish, first_is_better
 from gitgrid.optimize.methods import METHODS, method_steps
-from gitgrid.optimize.trust import polish_budget
+from gitgrid.optimize.trust import _determined, polish_budget
 
 Objective = Callable[[np.ndarray], float]
 
@@ -168,6 +169,65 @@ def test_the_trust_region_solves_an_ill_conditioned_quadratic_in_few_evaluations
     f = rotated_quadratic(1e3, 4)
     result = run("trust-region", f, [-3.0, 4.0, 2.0, -1.0], 80)
     assert f(np.array([-3.0, 4.0, 2.0, -1.0])) > 100 and result.value < 1e-8
+
+
+# A curve fit of the benchmark's (an SIR epidemic, its weekly reported cases as log1p; held-out instance 5002,
+# noise-free): a curved valley of condition ~10^6 in the unit cube, its least squares 1.7772249160257922.
+_CASES = (1.5152184251649656, 2.5328199733828773, 2.823559875325659, 3.3162927219659197, 5.436259063442448,
+          6.10744800415919, 7.432211778580854, 8.88554497405105, 9.464545410214473, 9.571020211207315,
+          10.842609272254151, 10.815586834872631)  # fmt: skip
+
+
+def _epidemic_misfit(p: np.ndarray) -> float:
+    beta, gamma, log_i0, reported = (float(v) for v in p)
+    s, i, weekly, cases = 1.0 - 10.0**log_i0, 10.0**log_i0, [], 0.0
+    for day in range(84):
+        new = beta * s * i
+        s, i, cases = s - new, i + new - gamma * i, cases + new
+        if day % 7 == 6:
+            weekly.append(math.log1p(1e6 * reported * cases))
+            cases = 0.0
+    return float(np.sum((np.array(weekly) - np.array(_CASES)) ** 2))
+
+
+def test_with_a_large_budget_the_trust_region_completes_its_model_before_shrinking_and_leaves_a_valley() -> (
+    None
+):
+    # the radius once shrank on every step a model of 5 to 14 points mispredicted: 600 calls ended 6e-4
+    # above the least squares (crawling at radii of 1e-5), now 1e-5 (docs/optimize.md)
+    box = Box(tuple(Dimension(f"p{i}", lo, hi) for i, (lo, hi) in enumerate(
+        [(0.05, 1.0), (0.02, 0.5), (-7.0, -2.0), (0.05, 1.0)])))  # fmt: skip
+    start = [0.7304874798173053, 0.3720479171125592, -5.429218690725779, 0.5622833659986869]
+    result = run("trust-region", _epidemic_misfit, start, 600, box=box)
+    assert result.value - 1.7772249160257922 < 1e-4
+    assert _determined(4, 600, noisy=False) == 15 and _determined(4, 149, noisy=False) == 5
+    assert _determined(4, 600, noisy=True) == 5  # with noise the models are regressions: unchanged
+
+
+def test_with_noise_the_trust_regions_model_rests_on_every_point_and_every_run_ends_near_the_minimum() -> (
+    None
+):
+    # on the nearest few points alone (a cluster near the minimum), the model extrapolated to a grown
+    # radius moved the centre to far points measured 100 noise sds worse, and back: some runs of this
+    # search ended far from the minimum (one of these twelve at 2.8, the start at 32; docs/optimize.md)
+    regrets = []
+    for seed in range(12):
+        f = noisy(sphere, 0.1, seed)
+        result = run("trust-region", f, [-3.0, -3.0], 50, seed=seed, box=make_box((-5.0, 5.0), 2))
+        regrets.append(sphere(np.array(result.x, dtype=float)))
+    assert max(regrets) < 0.5, regrets
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_with_noise_cma_es_that_meets_its_own_stop_test_says_converged_not_budget(engine: str) -> None:
+    # with noise CMA-ES is not restarted: on one param with a large budget it may stop by its own test,
+    # and the answer once said "budget" after 700 of 2000 evaluations
+    box = make_box((-5.0, 5.0), 1)
+    results = [run(engine, noisy(sphere, 0.1, seed), [-3.0], 2000, seed=seed, box=box) for seed in range(4)]
+    assert all((r.stopped == "converged") == (len(r.history) < 2000) for r in results)
+    assert any(r.stopped == "converged" for r in results)
+    spent = run(engine, noisy(sphere, 0.1, 1), [-3.0], 60, seed=1, box=box)
+    assert len(spent.history) == 60 and spent.stopped == "budget"
 
 
 def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_it() -> None:
@@ -343,7 +403,8 @@ def test_the_hand_over_runs_generations_of_twice_cmas_population_then_polishes_w
     sizes = [len(b) for b in batches]
     assert 2 * population(5) in sizes  # CMA-ES's generations: 16, cma's default is 8
     assert population(5) not in sizes[: -polish_budget(5, 1000)]
-    assert set(sizes[-20:]) <= {1, 2} and result.value < 1e-6  # the trust region's steps at the end
+    polish = sizes[len(sizes) - sizes[::-1].index(5) :]  # after its first batch: one step along each param
+    assert polish and set(polish) <= {1, 2} and result.value < 1e-6  # the trust region's steps at the end
 
 
 def test_cma_spsa_ends_far_below_cma_es_on_the_noisy_sphere() -> None:
