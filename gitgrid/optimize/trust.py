@@ -112,9 +112,10 @@ def fit(points: _Points, centre: Vector, radius: float, noisy: bool) -> tuple[Mo
     alone extrapolated to a grown radius said nothing about the far points already measured, 100 noise
     sds worse, and moved the centre to them and back (the benchmark's noisy sphere in 2 dimensions at 50
     calls ended at 5.8 and 20 in 2 of 30 tuning runs, the start at 32, the median 0.14; now 0.011, none
-    above 0.06). The cost grows with the points: about 25 ms an iteration at 3,000 measurements of 10
-    params (15 times the nearest few's), nothing beside running a point; cutting at four radii saved
-    nothing there and changed the answers.
+    above 0.06). The cost grows with the points (so with the square of the budget): about 25 ms an
+    iteration at 3,000 measurements of 10 params (15 times the nearest few's), nothing beside running a
+    simulation. Leaving out the points beyond 8.3 radii (weights below 1e-30) was faster, but through
+    rounding moved single runs, and its medians were no better (docs/optimize.md).
     """
     d = len(centre)
     size = 1 + d + d * (d + 1) // 2

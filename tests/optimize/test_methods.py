@@ -228,6 +228,8 @@ def test_with_noise_cma_es_that_meets_its_own_stop_test_says_converged_not_budge
     assert any(r.stopped == "converged" for r in results)
     spent = run(engine, noisy(sphere, 0.1, 1), [-3.0], 60, seed=1, box=box)
     assert len(spent.history) == 60 and spent.stopped == "budget"
+    free = run(engine, sphere, [-3.0], 300, seed=1, box=box)  # noise-free, CMA-ES restarts: never converged
+    assert free.stopped == "budget"
 
 
 def test_the_trust_region_measures_a_step_and_parallel_minus_one_points_around_it() -> None:
