@@ -173,6 +173,8 @@ def test_the_trust_region_solves_an_ill_conditioned_quadratic_in_few_evaluations
 
 # A curve fit of the benchmark's (an SIR epidemic, its weekly reported cases as log1p; held-out instance 5002,
 # noise-free): a curved valley of condition ~10^6 in the unit cube, its least squares 1.7772249160257922.
+# The model is a copy of benchmarks/optimize_problems.py's `_sir`: that module imports scipy, which only the
+# bench extra installs, and its data here are fixed numbers rather than a draw.
 _CASES = (1.5152184251649656, 2.5328199733828773, 2.823559875325659, 3.3162927219659197, 5.436259063442448,
           6.10744800415919, 7.432211778580854, 8.88554497405105, 9.464545410214473, 9.571020211207315,
           10.842609272254151, 10.815586834872631)  # fmt: skip
